@@ -1,0 +1,43 @@
+"""Named numbers and names used across the package, kept in one place."""
+
+from __future__ import annotations
+
+PACKAGE_NAME = "runway-dynamic"
+APP_DIR_NAME = "runway-dynamic"
+
+# Environment variables.
+ENV_SPEC = "RUNWAY_SPEC"
+ENV_API_KEY = "RUNWAY_API_KEY"
+ENV_API_KEY_LEGACY = "RUNWAYML_API_SECRET"
+ENV_BASE_URL = "RUNWAY_BASE_URL"
+ENV_CACHE_DIR = "RUNWAY_CACHE_DIR"
+ENV_CONFIG_DIR = "RUNWAY_CONFIG_DIR"
+
+# Where `runway spec pull` fetches the official document by default.
+DEFAULT_SPEC_URL = "https://raw.githubusercontent.com/runwayml/openapi/next/openapi.json"
+
+# The property that discriminates generation request bodies by model.
+MODEL_PROPERTY = "model"
+# The property that carries an aspect ratio in generation bodies.
+RATIO_PROPERTY = "ratio"
+
+# Retry policy (see _http.py): attempts after the first, backoff bounds, jitter range.
+DEFAULT_MAX_RETRIES = 2
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0
+JITTER_MIN = 0.75
+JITTER_MAX = 1.0
+
+# Task polling.
+DEFAULT_POLL_INTERVAL = 5.0
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_WAIT_TIMEOUT = 30 * 60.0
+
+# Exit codes of the CLI (also carried by exception classes).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_TASK_FAILED = 3
+EXIT_TIMEOUT = 4
+EXIT_INTERRUPTED = 130

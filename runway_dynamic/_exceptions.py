@@ -1,0 +1,262 @@
+"""The one exception tree of runway-dynamic.
+
+::
+
+    RunwayError                      exit 1
+    ├── SpecError                    a spec could not be found, read, parsed or resolved
+    ├── CacheError                   the on-disk index could not be written (reported, never fatal)
+    ├── UsageError                   bad arguments from the caller                 exit 2
+    │   └── PreflightError           a request body failed pre-flight checks       exit 2
+    ├── ConfigError                  missing key, unreadable config or credentials
+    ├── APIError                     talking to the API went wrong
+    │   ├── APIConnectionError       no response (refused, reset, DNS)
+    │   │   └── APITimeoutError
+    │   ├── RequestMayHaveSucceededError   a non-idempotent POST lost its response
+    │   └── APIStatusError           the API answered 4xx/5xx (one class per status)
+    │       ├── BadRequestError (400), AuthenticationError (401), PermissionDeniedError (403),
+    │       ├── NotFoundError (404), ConflictError (409), UnprocessableEntityError (422),
+    │       └── RateLimitError (429), InternalServerError (5xx)
+    └── TaskError                    a task reached a bad end
+        ├── TaskFailedError          FAILED (failure, failureCode)                 exit 3
+        ├── TaskCancelledError       CANCELLED                                     exit 3
+        └── TaskTimeoutError         still running when the wait gave up           exit 4
+
+Every exception carries data (``to_dict()`` for ``--json``) and a message for people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from runway_dynamic._constants import EXIT_ERROR, EXIT_TASK_FAILED, EXIT_TIMEOUT, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from runway_dynamic.validation import Problem
+
+
+class RunwayError(Exception):
+    """Root of every error raised by runway-dynamic."""
+
+    exit_code: int = EXIT_ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form for ``--json`` output."""
+        return {"error": type(self).__name__, "message": self.message}
+
+
+class SpecError(RunwayError):
+    """A spec source is missing, unreadable, not OpenAPI, or has a broken ``$ref``."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(f"{source}: {message}" if source else message)
+        self.source = source
+        self.reason = message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "source": self.source}
+
+
+class CacheError(RunwayError):
+    """The derived index could not be stored; callers warn and go on."""
+
+
+class ConfigError(RunwayError):
+    """Configuration or credentials are missing or unreadable."""
+
+
+class UsageError(RunwayError):
+    """The caller asked for something that cannot be done as asked."""
+
+    exit_code = EXIT_USAGE
+
+
+class PreflightError(UsageError):
+    """A request failed pre-flight validation; nothing was sent."""
+
+    def __init__(self, endpoint: str, problems: Sequence[Problem]) -> None:
+        self.endpoint = endpoint
+        self.problems = list(problems)
+        lines = [f"pre-flight check failed for {endpoint}:"]
+        lines += [f"  - {p.message}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "endpoint": self.endpoint,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+class APIError(RunwayError):
+    """Something went wrong talking to the API."""
+
+
+class APIConnectionError(APIError):
+    """No response arrived (refused, reset, DNS failure)."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+class RequestMayHaveSucceededError(APIError):
+    """A task-creating POST lost its response: a task may exist and may be billed.
+
+    Runway has no idempotency key, so the request is not resent.
+    """
+
+    def __init__(self, method: str, url: str, cause: str) -> None:
+        self.method = method
+        self.url = url
+        self.cause = cause
+        super().__init__(
+            f"{method} {url} lost its response ({cause}); the request may have reached "
+            "Runway and created a billed task, so it was not resent. Check your recent "
+            "tasks in the Runway dashboard before trying again."
+        )
+
+
+class APIStatusError(APIError):
+    """The API answered with an error status."""
+
+    status_code: int = 0
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any = None,
+        request_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+        self.request_id = request_id
+        self.method = method
+        self.url = url
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "status": self.status_code,
+            "body": self.body,
+            "requestId": self.request_id,
+        }
+
+
+class BadRequestError(APIStatusError):
+    """400."""
+
+    exit_code = EXIT_USAGE
+
+
+class AuthenticationError(APIStatusError):
+    """401: the key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403."""
+
+
+class NotFoundError(APIStatusError):
+    """404."""
+
+
+class ConflictError(APIStatusError):
+    """409."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422."""
+
+    exit_code = EXIT_USAGE
+
+
+class RateLimitError(APIStatusError):
+    """429: concurrency, daily or spend limits of the organization."""
+
+    def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx."""
+
+
+_STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The exception class for an HTTP status — the one place this is decided."""
+    if status_code in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status_code]
+    if status_code >= 500:
+        return InternalServerError
+    return APIStatusError
+
+
+class TaskError(RunwayError):
+    """A task did not succeed."""
+
+    exit_code = EXIT_TASK_FAILED
+
+    def __init__(self, message: str, *, task_id: str, task: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.task = dict(task or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "taskId": self.task_id, "task": self.task}
+
+
+class TaskFailedError(TaskError):
+    """The task ended FAILED."""
+
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        failure: str | None,
+        failure_code: str | None,
+        task: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.failure = failure
+        self.failure_code = failure_code
+        code = f" [{failure_code}]" if failure_code else ""
+        super().__init__(
+            f"task {task_id} failed{code}: {failure or 'no reason given'}", task_id=task_id, task=task
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "failure": self.failure, "failureCode": self.failure_code}
+
+
+class TaskCancelledError(TaskError):
+    """The task ended CANCELLED."""
+
+
+class TaskTimeoutError(TaskError):
+    """The task was still running when the wait timed out."""
+
+    exit_code = EXIT_TIMEOUT

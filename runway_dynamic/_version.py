@@ -1,0 +1,3 @@
+"""The package version, read by the User-Agent header and the cache key."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,736 @@
+"""The catalog: a frozen, serialisable model of what a spec offers, derived at run time.
+
+Nothing downstream (validation, client routing, CLI, sandbox) reads the raw document: it
+reads this. Built from a parsed OpenAPI 3.0/3.1/3.2 document by :func:`build_catalog`,
+stored on disk by :mod:`runway_dynamic.cache` through :meth:`Catalog.to_dict`.
+
+Terms:
+- *operation*: one (method, path) of the spec.
+- *endpoint*: the path without its version prefix (``text_to_video``, ``tasks/{id}``).
+- *variant*: one branch of a request body, keyed by its discriminator value (the model id
+  for generation endpoints, ``mode`` for some recipes); a plain body is one unkeyed variant.
+- *model endpoint*: an operation whose variants are discriminated by ``model``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from runway_dynamic._constants import MODEL_PROPERTY, RATIO_PROPERTY
+from runway_dynamic._exceptions import SpecError
+from runway_dynamic._refs import RefResolver
+from runway_dynamic.naming import closest, endpoint_name, flag_for
+
+CATALOG_FORMAT = 1
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
+_SCALAR_TYPES = ("string", "integer", "number", "boolean")
+
+Schema = Mapping[str, Any]
+
+
+# --------------------------------------------------------------------------- schema facts
+
+
+def flatten_object(schema: Schema) -> tuple[dict[str, Schema], tuple[str, ...]]:
+    """Properties and required names of an object schema, merged through ``allOf``."""
+    properties: dict[str, Schema] = {}
+    required: list[str] = []
+    for part in [*schema.get("allOf", ()), schema]:
+        if part is not schema:
+            sub_props, sub_required = flatten_object(part)
+            properties.update(sub_props)
+            required.extend(sub_required)
+            continue
+        properties.update(part.get("properties") or {})
+        required.extend(part.get("required") or ())
+    return properties, tuple(dict.fromkeys(required))
+
+
+def literal_value(schema: Schema) -> Any:
+    """The one value a schema allows (``const`` or a one-item ``enum``), else ``None``."""
+    if "const" in schema:
+        return schema["const"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and len(enum) == 1:
+        return enum[0]
+    return None
+
+
+def schema_kind(schema: Schema) -> str:
+    """The JSON type a value must have: string, integer, number, boolean, array, object, any."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        kind = kinds[0] if len(kinds) == 1 else None
+    if isinstance(kind, str):
+        return kind
+    if "const" in schema or "enum" in schema:
+        values = [schema["const"]] if "const" in schema else list(schema["enum"])
+        types = {_json_type(v) for v in values if v is not None}
+        return types.pop() if len(types) == 1 else "any"
+    branches = [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
+    if branches:
+        kinds = {schema_kind(b) for b in branches}
+        return kinds.pop() if len(kinds) == 1 else "any"
+    if "properties" in schema:
+        return "object"
+    if "items" in schema:
+        return "array"
+    return "any"
+
+
+def schema_choices(schema: Schema) -> tuple[Any, ...] | None:
+    """The closed set of values a schema allows (enum, const, or anyOf of those), if any."""
+    if "enum" in schema:
+        return tuple(v for v in schema["enum"] if v is not None)
+    if "const" in schema:
+        return (schema["const"],)
+    branches = [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
+    if branches:
+        values: list[Any] = []
+        for branch in branches:
+            sub = schema_choices(branch)
+            if sub is None:
+                return None
+            values.extend(sub)
+        return tuple(dict.fromkeys(values))
+    return None
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+@dataclass(frozen=True)
+class MediaFacts:
+    """What a URI-taking field accepts: schemes, and for ``data:`` URIs the type and size cap."""
+
+    schemes: tuple[str, ...]
+    data_mime_prefix: str | None
+    data_max_length: int | None
+
+
+def media_facts(schema: Schema) -> MediaFacts | None:
+    """Recognise a media URI field by its string patterns (``^https:``, ``^runway:``, ``^data:``)."""
+    branches = list(_string_branches(schema))
+    schemes: list[str] = []
+    mime: str | None = None
+    data_max: int | None = None
+    for branch in branches:
+        pattern = branch.get("pattern")
+        if schema_kind(branch) != "string" or not isinstance(pattern, str):
+            continue
+        text = pattern.lstrip("^").replace("\\", "")
+        for scheme in ("https", "http", "runway", "data"):
+            if text.startswith(scheme + ":"):
+                schemes.append(scheme)
+                if scheme == "data":
+                    rest = text[len("data:") :].split(".*")[0].split("(")[0]
+                    mime = rest or None
+                    data_max = branch.get("maxLength")
+                break
+    if not schemes:
+        return None
+    return MediaFacts(tuple(dict.fromkeys(schemes)), mime, data_max)
+
+
+def _string_branches(schema: Schema) -> Iterator[Schema]:
+    """String alternatives of a schema, through nested ``anyOf``/``oneOf``."""
+    nested = [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
+    if not nested:
+        yield schema
+        return
+    for branch in nested:
+        yield from _string_branches(branch)
+
+
+def ratio_aspect(ratio: str) -> float | None:
+    """``"1280:720"`` → log(1280/720); ``None`` for names like ``auto`` or ``adaptive``."""
+    width, sep, height = str(ratio).partition(":")
+    try:
+        w, h = float(width), float(height)
+    except ValueError:
+        return None
+    if not sep or w <= 0 or h <= 0:
+        return None
+    return math.log(w / h)
+
+
+def closest_ratios(wanted: str, accepted: Iterable[str], n: int = 3) -> list[str]:
+    """Accepted ratios nearest to ``wanted`` by aspect: distance of log(width/height).
+
+    Ties (same aspect at other sizes) go to the nearest pixel area.
+    """
+    target = ratio_aspect(wanted)
+    if target is None:
+        return []
+    tw, _, th = wanted.partition(":")
+    target_area = math.log(float(tw) * float(th))
+    scored = []
+    for ratio in accepted:
+        aspect = ratio_aspect(ratio)
+        if aspect is None:
+            continue
+        w, _, h = ratio.partition(":")
+        area_gap = abs(math.log(float(w) * float(h)) - target_area)
+        scored.append((round(abs(aspect - target), 9), area_gap, ratio))
+    return [ratio for *_, ratio in sorted(scored)[:n]]
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class Field:
+    """One top-level body field of a variant (or a parameter), with its facts."""
+
+    name: str
+    required: bool
+    schema: Schema = field(repr=False, compare=True)
+
+    @property
+    def flag(self) -> str:
+        return flag_for(self.name)
+
+    @cached_property
+    def kind(self) -> str:
+        return schema_kind(self.schema)
+
+    @cached_property
+    def choices(self) -> tuple[Any, ...] | None:
+        return schema_choices(self.schema)
+
+    @cached_property
+    def media(self) -> MediaFacts | None:
+        return media_facts(self.schema)
+
+    @property
+    def has_default(self) -> bool:
+        return "default" in self.schema
+
+    @property
+    def default(self) -> Any:
+        return self.schema.get("default")
+
+    @property
+    def deprecated(self) -> bool:
+        return bool(self.schema.get("deprecated"))
+
+    def bounds(self) -> dict[str, Any]:
+        """The schema's limits that a person would want to see (min/max, lengths, items)."""
+        keys = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+                "maxLength", "minItems", "maxItems", "pattern", "format")
+        return {k: self.schema[k] for k in keys if k in self.schema}
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "flag": self.flag, "required": self.required,
+                               "type": self.kind}
+        if self.choices is not None:
+            out["enum"] = list(self.choices)
+        if self.has_default:
+            out["default"] = self.default
+        out.update(self.bounds())
+        if self.media:
+            out["media"] = list(self.media.schemes)
+        return out
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A path, query or header parameter."""
+
+    name: str
+    location: str
+    required: bool
+    schema: Schema = field(repr=False)
+
+    def as_field(self) -> Field:
+        return Field(self.name, self.required, self.schema)
+
+    @property
+    def constant(self) -> Any:
+        """The fixed value of a parameter pinned by ``const`` (e.g. an API version header)."""
+        return literal_value(self.schema)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "in": self.location, "required": self.required,
+                "schema": self.schema}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One request-body branch: its discriminator value (``key``) and self-contained schema."""
+
+    endpoint: str
+    method: str
+    key: str | None
+    schema: Schema = field(repr=False)
+
+    @cached_property
+    def fields(self) -> tuple[Field, ...]:
+        properties, required = flatten_object(self.schema)
+        return tuple(Field(name, name in required, sub) for name, sub in properties.items())
+
+    @cached_property
+    def field_map(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.required)
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if not f.required)
+
+    @cached_property
+    def ratios(self) -> tuple[str, ...] | None:
+        """The ratios this variant accepts; ``None`` when it has no closed ratio set."""
+        ratio = self.field_map.get(RATIO_PROPERTY)
+        if ratio is None or ratio.choices is None:
+            return None
+        return tuple(str(r) for r in ratio.choices)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "schema": self.schema}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One (method, path) of the spec, with everything needed to call and validate it."""
+
+    method: str
+    path: str
+    parameters: tuple[Parameter, ...] = ()
+    body_required: bool = False
+    content_type: str | None = None
+    discriminator: str | None = None
+    variants: tuple[Variant, ...] = ()
+    responses: Mapping[str, Schema | None] = field(default_factory=dict, repr=False)
+    operation_id: str | None = None
+    tags: tuple[str, ...] = ()
+    deprecated: bool = False
+
+    @property
+    def endpoint(self) -> str:
+        return endpoint_name(self.path)
+
+    @property
+    def has_body(self) -> bool:
+        return bool(self.variants)
+
+    @property
+    def is_model_endpoint(self) -> bool:
+        return self.discriminator == MODEL_PROPERTY and any(v.key for v in self.variants)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        if not self.is_model_endpoint:
+            return ()
+        return tuple(v.key for v in self.variants if v.key is not None)
+
+    def variant(self, key: str | None) -> Variant | None:
+        for candidate in self.variants:
+            if candidate.key == key:
+                return candidate
+        return None
+
+    def params(self, location: str) -> tuple[Parameter, ...]:
+        return tuple(p for p in self.parameters if p.location == location)
+
+    @property
+    def constant_headers(self) -> dict[str, str]:
+        """Header parameters whose value the spec pins (sent automatically)."""
+        return {p.name: str(p.constant) for p in self.params("header") if p.constant is not None}
+
+    def success_schema(self) -> Schema | None:
+        for status in sorted(self.responses):
+            if status.startswith("2"):
+                return self.responses[status]
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "operationId": self.operation_id,
+            "tags": list(self.tags),
+            "deprecated": self.deprecated,
+            "parameters": [p.to_dict() for p in self.parameters],
+            "body": None
+            if not self.variants
+            else {
+                "required": self.body_required,
+                "contentType": self.content_type,
+                "discriminator": self.discriminator,
+                "variants": [v.to_dict() for v in self.variants],
+            },
+            "responses": dict(self.responses),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Operation:
+        method, path = data["method"], data["path"]
+        body = data.get("body") or {}
+        endpoint = endpoint_name(path)
+        return cls(
+            method=method,
+            path=path,
+            parameters=tuple(
+                Parameter(p["name"], p["in"], p["required"], p["schema"]) for p in data["parameters"]
+            ),
+            body_required=bool(body.get("required")),
+            content_type=body.get("contentType"),
+            discriminator=body.get("discriminator"),
+            variants=tuple(
+                Variant(endpoint, method, v["key"], v["schema"]) for v in body.get("variants", ())
+            ),
+            responses=data.get("responses") or {},
+            operation_id=data.get("operationId"),
+            tags=tuple(data.get("tags") or ()),
+            deprecated=bool(data.get("deprecated")),
+        )
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything derived from one spec. Build with :func:`build_catalog`."""
+
+    openapi: str
+    api_version: str | None
+    title: str | None
+    servers: tuple[str, ...]
+    operations: tuple[Operation, ...]
+    sha256: str = ""
+
+    # ---- operations and endpoints
+
+    def endpoints(self) -> list[str]:
+        """Model endpoints (those whose bodies are discriminated by ``model``), spec order."""
+        return list(dict.fromkeys(op.endpoint for op in self.operations if op.is_model_endpoint))
+
+    def all_endpoints(self) -> list[str]:
+        """Every endpoint name, spec order."""
+        return list(dict.fromkeys(op.endpoint for op in self.operations))
+
+    def operations_for(self, endpoint: str) -> list[Operation]:
+        name = endpoint_name("/" + endpoint.strip("/")) if endpoint.startswith("/") else endpoint
+        name = name.strip("/")
+        return [op for op in self.operations if op.endpoint == name]
+
+    def operation(self, endpoint: str, method: str | None = None) -> Operation | None:
+        """The operation at ``endpoint`` (with ``method``, or the only/body-carrying one)."""
+        ops = self.operations_for(endpoint)
+        if method:
+            ops = [op for op in ops if op.method.lower() == method.lower()]
+            return ops[0] if ops else None
+        if len(ops) == 1:
+            return ops[0]
+        with_models = [op for op in ops if op.is_model_endpoint]
+        return with_models[0] if len(with_models) == 1 else None
+
+    @cached_property
+    def _model_ops(self) -> dict[str, Operation]:
+        return {op.endpoint: op for op in self.operations if op.is_model_endpoint}
+
+    def model_operation(self, endpoint: str) -> Operation | None:
+        return self._model_ops.get(endpoint)
+
+    # ---- models
+
+    def models(self, endpoint: str | None = None) -> list[str]:
+        """Model ids of one endpoint, or of all endpoints (first appearance order)."""
+        if endpoint is not None:
+            op = self._model_ops.get(endpoint)
+            return list(op.models) if op else []
+        return list(dict.fromkeys(m for op in self._model_ops.values() for m in op.models))
+
+    def endpoints_for(self, model: str) -> list[str]:
+        return [name for name, op in self._model_ops.items() if model in op.models]
+
+    def variant(self, endpoint: str, model: str) -> Variant | None:
+        op = self._model_ops.get(endpoint)
+        return op.variant(model) if op else None
+
+    def fields(self, endpoint: str, model: str) -> tuple[Field, ...]:
+        found = self.variant(endpoint, model)
+        return found.fields if found else ()
+
+    def closest_models(self, model: str, n: int = 3) -> list[str]:
+        return closest(model, self.models(), n)
+
+    # ---- ratios
+
+    def ratios(self, endpoint: str, model: str) -> list[str] | None:
+        found = self.variant(endpoint, model)
+        if found is None or found.ratios is None:
+            return None
+        return list(found.ratios)
+
+    def ratio_matrix(self) -> dict[str, dict[str, list[str]]]:
+        """``{endpoint: {model: [ratios]}}`` for every variant with a closed ratio set."""
+        out: dict[str, dict[str, list[str]]] = {}
+        for name, op in self._model_ops.items():
+            for v in op.variants:
+                if v.key is not None and v.ratios is not None:
+                    out.setdefault(name, {})[v.key] = list(v.ratios)
+        return out
+
+    def models_accepting(self, ratio: str, endpoint: str | None = None) -> dict[str, list[str]]:
+        """``{endpoint: [models]}`` whose ratio enum contains ``ratio``."""
+        out: dict[str, list[str]] = {}
+        for name, by_model in self.ratio_matrix().items():
+            if endpoint is not None and name != endpoint:
+                continue
+            hits = [m for m, ratios in by_model.items() if ratio in ratios]
+            if hits:
+                out[name] = hits
+        return out
+
+    def all_ratios(self) -> list[str]:
+        seen = {r for by_model in self.ratio_matrix().values() for rs in by_model.values() for r in rs}
+        return sorted(seen, key=_ratio_sort_key)
+
+    # ---- serialisation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": CATALOG_FORMAT,
+            "sha256": self.sha256,
+            "openapi": self.openapi,
+            "apiVersion": self.api_version,
+            "title": self.title,
+            "servers": list(self.servers),
+            "operations": [op.to_dict() for op in self.operations],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
+        if data.get("format") != CATALOG_FORMAT:
+            raise ValueError("catalog format mismatch")
+        return cls(
+            openapi=data["openapi"],
+            api_version=data.get("apiVersion"),
+            title=data.get("title"),
+            servers=tuple(data.get("servers") or ()),
+            operations=tuple(Operation.from_dict(op) for op in data["operations"]),
+            sha256=data.get("sha256", ""),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Facts for ``runway spec show`` and for comparing two catalogs."""
+        models = self.models()
+        pairs = sum(len(op.models) for op in self._model_ops.values())
+        return {
+            "openapi": self.openapi,
+            "apiVersion": self.api_version,
+            "operations": len(self.operations),
+            "endpoints": len(self._model_ops),
+            "models": len(models),
+            "variants": pairs,
+        }
+
+    def facts(self) -> dict[str, Any]:
+        """The catalog in the shape people compare: endpoints → models → fields and ratios."""
+        out: dict[str, Any] = {}
+        for op in self.operations:
+            key = f"{op.method.upper()} {op.path}"
+            out[key] = {
+                "parameters": sorted(f"{p.location}:{p.name}" for p in op.parameters),
+                "discriminator": op.discriminator,
+                "variants": {
+                    str(v.key): {
+                        "required": sorted(v.required),
+                        "optional": sorted(v.optional),
+                        "ratios": sorted(v.ratios) if v.ratios is not None else None,
+                        "fields": {f.name: f.to_dict() for f in v.fields},
+                    }
+                    for v in op.variants
+                },
+            }
+        return out
+
+
+def _ratio_sort_key(ratio: str) -> tuple[int, float, str]:
+    aspect = ratio_aspect(ratio)
+    return (0, aspect, ratio) if aspect is not None else (1, 0.0, ratio)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_catalog(document: Mapping[str, Any], *, source: str = "<spec>", sha256: str = "") -> Catalog:
+    """Derive the catalog from a parsed OpenAPI document (the slow path; the result is cached)."""
+    openapi = str(document.get("openapi", ""))
+    resolver = RefResolver(dict(document), source=source, openapi_version=openapi)
+    info = document.get("info") or {}
+    servers = tuple(
+        str(s["url"]) for s in document.get("servers") or () if isinstance(s, dict) and "url" in s
+    )
+    operations = []
+    for path, item in (document.get("paths") or {}).items():
+        item = resolver.deref(item)
+        if not isinstance(item, dict):
+            raise SpecError(f"path item {path!r} is not a mapping", source=source)
+        shared = item.get("parameters") or []
+        for method in HTTP_METHODS:
+            op = item.get(method)
+            if isinstance(op, dict):
+                operations.append(_build_operation(resolver, path, method, op, shared))
+    if resolver.defs:
+        operations = [_attach_defs(op, resolver.defs) for op in operations]
+    return Catalog(
+        openapi=openapi,
+        api_version=str(info["version"]) if "version" in info else None,
+        title=info.get("title"),
+        servers=servers,
+        operations=tuple(operations),
+        sha256=sha256,
+    )
+
+
+def _build_operation(
+    resolver: RefResolver, path: str, method: str, op: Mapping[str, Any], shared: list[Any]
+) -> Operation:
+    params: dict[tuple[str, str], Parameter] = {}
+    for raw in [*shared, *(op.get("parameters") or [])]:
+        param = resolver.deref(raw)
+        if not isinstance(param, dict) or "name" not in param or "in" not in param:
+            raise SpecError(f"malformed parameter in {method.upper()} {path}", source=resolver.source)
+        schema = param.get("schema")
+        if schema is None:  # content-based parameters: take the first media type's schema
+            content = param.get("content") or {}
+            schema = next(iter(content.values()), {}).get("schema", {})
+        params[(param["name"], param["in"])] = Parameter(
+            param["name"],
+            param["in"],
+            bool(param.get("required")) or param["in"] == "path",
+            resolver.inline(schema or {}),
+        )
+    endpoint = endpoint_name(path)
+    discriminator: str | None = None
+    variants: tuple[Variant, ...] = ()
+    content_type: str | None = None
+    body_required = False
+    body = op.get("requestBody")
+    if body is not None:
+        body = resolver.deref(body)
+        body_required = bool(body.get("required"))
+        content_type, media = _pick_media(body.get("content") or {})
+        if media is not None:
+            schema = resolver.inline(media.get("schema") or {})
+            schema = {k: v for k, v in schema.items() if k != "$schema"}
+            discriminator, keyed = split_variants(schema)
+            variants = tuple(Variant(endpoint, method.upper(), key, s) for key, s in keyed)
+    responses: dict[str, Schema | None] = {}
+    for status, response in (op.get("responses") or {}).items():
+        response = resolver.deref(response)
+        _, media = _pick_media((response or {}).get("content") or {})
+        responses[str(status)] = resolver.inline(media.get("schema") or {}) if media else None
+    return Operation(
+        method=method.upper(),
+        path=path,
+        parameters=tuple(params.values()),
+        body_required=body_required,
+        content_type=content_type,
+        discriminator=discriminator,
+        variants=variants,
+        responses=responses,
+        operation_id=op.get("operationId"),
+        tags=tuple(op.get("tags") or ()),
+        deprecated=bool(op.get("deprecated")),
+    )
+
+
+def _pick_media(content: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any] | None]:
+    """Prefer JSON (``application/json`` or ``*+json``), then the first media type."""
+    for name, media in content.items():
+        if name.split(";")[0].strip() == "application/json" or name.endswith("+json"):
+            return name, media or {}
+    for name, media in content.items():
+        return name, media or {}
+    return None, None
+
+
+def split_variants(schema: Schema) -> tuple[str | None, list[tuple[str | None, Schema]]]:
+    """Split a body schema into (discriminator property, [(key, variant schema)]).
+
+    Branches come from ``oneOf``/``anyOf`` (keyed by ``discriminator.propertyName``, or by a
+    ``model`` property pinned with ``const`` or a one-value ``enum``); a plain object is one
+    variant, keyed by its pinned ``model`` when it has one.
+    """
+    branches_key = "oneOf" if "oneOf" in schema else "anyOf" if "anyOf" in schema else None
+    if branches_key is None:
+        properties, _ = flatten_object(schema)
+        pinned = literal_value(properties.get(MODEL_PROPERTY) or {})
+        if isinstance(pinned, str):
+            return MODEL_PROPERTY, [(pinned, schema)]
+        return None, [(None, schema)]
+    branches = [b for b in schema[branches_key] if isinstance(b, dict)]
+    base = {k: v for k, v in schema.items() if k not in (branches_key, "discriminator")}
+    declared = schema.get("discriminator") or {}
+    prop = declared.get("propertyName")
+    if prop is None:
+        prop = MODEL_PROPERTY if branches and all(
+            isinstance(literal_value(flatten_object(b)[0].get(MODEL_PROPERTY) or {}), str)
+            for b in branches
+        ) else None
+    if prop is None:
+        return None, [(None, schema)]
+    mapping = {str(v): str(k) for k, v in (declared.get("mapping") or {}).items()}
+    out: list[tuple[str | None, Schema]] = []
+    for index, branch in enumerate(branches):
+        properties, _ = flatten_object(branch)
+        key = literal_value(properties.get(prop) or {})
+        if key is None:
+            key = mapping.get(str(index))
+        merged = {"allOf": [base, branch]} if _has_keywords(base) else branch
+        out.append((None if key is None else str(key), merged))
+    return prop, out
+
+
+def _has_keywords(schema: Schema) -> bool:
+    return any(k not in ("type",) for k in schema) or False
+
+
+def _attach_defs(op: Operation, defs: Mapping[str, Any]) -> Operation:
+    """Give every schema of ``op`` that names ``#/$defs/...`` the definitions it needs."""
+    import orjson
+
+    def with_defs(schema: Schema | None) -> Schema | None:
+        if schema is None or b"#/$defs/" not in orjson.dumps(schema):
+            return schema
+        return {**schema, "$defs": dict(defs)}
+
+    variants = tuple(
+        Variant(v.endpoint, v.method, v.key, with_defs(v.schema) or {}) for v in op.variants
+    )
+    responses = {k: with_defs(s) for k, s in op.responses.items()}
+    params = tuple(
+        Parameter(p.name, p.location, p.required, with_defs(p.schema) or {}) for p in op.parameters
+    )
+    return Operation(
+        op.method, op.path, params, op.body_required, op.content_type, op.discriminator,
+        variants, responses, op.operation_id, op.tags, op.deprecated,
+    )
+
+
+def iter_variants(catalog: Catalog) -> Iterator[Variant]:
+    """Every (endpoint, model) variant of the model endpoints."""
+    for op in catalog.operations:
+        if op.is_model_endpoint:
+            yield from (v for v in op.variants if v.key is not None)

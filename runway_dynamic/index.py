@@ -1,0 +1,124 @@
+"""``Spec``: the public face of the spec engine (source chain + cached catalog + pre-flight).
+
+>>> spec = load_spec()                      # --spec / RUNWAY_SPEC / pulled / bundled
+>>> spec.models("text_to_video")
+['gen4.5', 'veo3.1', ...]
+>>> spec.preflight("text_to_video", {"model": "gen4.5", "promptText": "a cat"})
+[Problem(kind='missing_field', field='ratio', ...), ...]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from runway_dynamic import cache
+from runway_dynamic._exceptions import CacheError
+from runway_dynamic.catalog import Catalog, Field, Operation, build_catalog
+from runway_dynamic.spec import SpecDocument, SpecSource, load_document
+
+if TYPE_CHECKING:
+    from runway_dynamic.validation import Problem, Validator
+
+
+class Spec:
+    """A loaded spec: where it came from, its hash, and the catalog derived from it."""
+
+    def __init__(self, document: SpecDocument, catalog: Catalog, *, cache_note: str | None = None):
+        self.document = document
+        self.catalog = catalog
+        #: Why the derived index could not be cached (shown as a warning), if it could not.
+        self.cache_note = cache_note
+
+    # ---- construction
+
+    @classmethod
+    def load(cls, source: str | os.PathLike[str] | None = None, *, use_cache: bool = True) -> Spec:
+        """Load by the source chain; reuse the on-disk index when the spec is unchanged."""
+        return cls.from_document(load_document(source), use_cache=use_cache)
+
+    @classmethod
+    def from_document(cls, document: SpecDocument, *, use_cache: bool = True) -> Spec:
+        sha = document.sha256
+        if use_cache:
+            cached = cache.load_index(sha)
+            if cached is not None:
+                try:
+                    return cls(document, Catalog.from_dict(cached))
+                except (KeyError, TypeError, ValueError):
+                    pass  # stale or corrupt: rebuild below
+        catalog = build_catalog(document.document, source=document.source.location, sha256=sha)
+        note = None
+        if use_cache:
+            try:
+                cache.store_index(sha, catalog.to_dict())
+            except CacheError as exc:
+                note = f"derived index not cached: {exc}"
+        return cls(document, catalog, cache_note=note)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, origin: str = "<bytes>", *, use_cache: bool = False) -> Spec:
+        """A spec from raw JSON/YAML bytes (tests, tools, embedded specs)."""
+        return cls.from_document(SpecDocument(SpecSource("bytes", origin), data), use_cache=use_cache)
+
+    # ---- facts
+
+    @property
+    def source(self) -> SpecSource:
+        return self.document.source
+
+    @property
+    def sha256(self) -> str:
+        return self.document.sha256
+
+    @property
+    def api_version(self) -> str | None:
+        return self.catalog.api_version
+
+    def endpoints(self) -> list[str]:
+        """Endpoints whose bodies are discriminated by ``model``."""
+        return self.catalog.endpoints()
+
+    def models(self, endpoint: str | None = None) -> list[str]:
+        return self.catalog.models(endpoint)
+
+    def endpoints_for(self, model: str) -> list[str]:
+        return self.catalog.endpoints_for(model)
+
+    def fields(self, endpoint: str, model: str) -> dict[str, list[Field]]:
+        """``{"required": [...], "optional": [...]}`` fields of one (endpoint, model)."""
+        found = self.catalog.fields(endpoint, model)
+        return {
+            "required": [f for f in found if f.required],
+            "optional": [f for f in found if not f.required],
+        }
+
+    def ratios(self, endpoint: str, model: str) -> list[str] | None:
+        return self.catalog.ratios(endpoint, model)
+
+    def models_accepting(self, endpoint: str, ratio: str) -> list[str]:
+        return self.catalog.models_accepting(ratio, endpoint).get(endpoint, [])
+
+    def operation(self, endpoint: str, method: str | None = None) -> Operation | None:
+        return self.catalog.operation(endpoint, method)
+
+    # ---- pre-flight
+
+    @cached_property
+    def validator(self) -> Validator:
+        from runway_dynamic.validation import Validator
+
+        return Validator(self.catalog)
+
+    def preflight(
+        self, endpoint: str, body: Mapping[str, Any], *, method: str | None = None
+    ) -> list[Problem]:
+        """Every problem with ``body`` for ``endpoint`` (warnings included); empty when fine."""
+        return list(self.validator.iter_problems(endpoint, body, method=method))
+
+
+def load_spec(source: str | os.PathLike[str] | None = None, *, use_cache: bool = True) -> Spec:
+    """Load the spec by the source chain: ``source`` → ``RUNWAY_SPEC`` → pulled → bundled."""
+    return Spec.load(source, use_cache=use_cache)

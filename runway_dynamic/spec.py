@@ -1,0 +1,173 @@
+"""Finding and reading an OpenAPI document: source chain, bytes, JSON/YAML, version check.
+
+Sources, first match wins: an explicit path or URL (``--spec``), ``RUNWAY_SPEC``, the user
+cache written by ``runway spec pull``, then the snapshot bundled with the package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from runway_dynamic import _paths
+from runway_dynamic._constants import ENV_SPEC
+from runway_dynamic._exceptions import SpecError
+
+SUPPORTED_OPENAPI = ("3.0", "3.1", "3.2")
+BUNDLED_NAME = "runway.json"
+
+
+@dataclass(frozen=True)
+class SpecSource:
+    """Where a spec comes from: ``kind`` is option, env, cache, bundled or bytes."""
+
+    kind: str
+    location: str
+
+    @property
+    def is_url(self) -> bool:
+        return self.location.startswith(("http://", "https://"))
+
+    def __str__(self) -> str:
+        return f"{self.location} ({self.kind})"
+
+
+@dataclass(frozen=True)
+class SpecDocument:
+    """The bytes of one spec, their sha256, and (lazily) the parsed document."""
+
+    source: SpecSource
+    data: bytes = field(repr=False)
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        return parse_document(self.data, self.source.location)
+
+    @property
+    def openapi_version(self) -> str:
+        return str(self.document["openapi"])
+
+
+def bundled_spec_path() -> Path:
+    """The facts-only snapshot shipped in the wheel, or ``spec/`` of a source checkout."""
+    packaged = Path(__file__).with_name("_bundled") / BUNDLED_NAME
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "spec" / BUNDLED_NAME
+
+
+def pulled_spec_path() -> Path:
+    """Where ``runway spec pull`` keeps the downloaded official spec."""
+    return _paths.cache_dir() / "spec" / "openapi.json"
+
+
+def resolve_source(explicit: str | os.PathLike[str] | None = None) -> SpecSource:
+    """Choose the spec source by the documented precedence, without reading it."""
+    if explicit:
+        return SpecSource("option", os.fspath(explicit))
+    env = os.environ.get(ENV_SPEC)
+    if env:
+        return SpecSource("env", env)
+    pulled = pulled_spec_path()
+    if pulled.is_file():
+        return SpecSource("cache", str(pulled))
+    return SpecSource("bundled", str(bundled_spec_path()))
+
+
+def read_source(source: SpecSource) -> SpecDocument:
+    """Read the bytes of a source (file or URL); errors name the source."""
+    if source.is_url:
+        return SpecDocument(source, _fetch(source.location))
+    path = Path(source.location).expanduser()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError("spec file not found", source=source.location) from None
+    except IsADirectoryError:
+        raise SpecError("is a directory, not a spec file", source=source.location) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read spec file: {exc.strerror}", source=source.location) from None
+    return SpecDocument(source, data)
+
+
+def load_document(explicit: str | os.PathLike[str] | None = None) -> SpecDocument:
+    """Resolve and read the spec in one step."""
+    return read_source(resolve_source(explicit))
+
+
+def _fetch(url: str) -> bytes:
+    import httpx  # imported lazily: only URL sources need it
+
+    try:
+        response = httpx.get(url, follow_redirects=True, timeout=30.0)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise SpecError(f"cannot download spec: {exc}", source=url) from None
+    return response.content
+
+
+def parse_document(data: bytes, origin: str) -> dict[str, Any]:
+    """Parse JSON or YAML bytes into an OpenAPI 3.x document, or raise :class:`SpecError`."""
+    if not data.strip():
+        raise SpecError("spec file is empty", source=origin)
+    document = _parse_json_or_yaml(data, origin)
+    if not isinstance(document, dict):
+        raise SpecError("not an OpenAPI document (top level is not a mapping)", source=origin)
+    version = document.get("openapi")
+    if version is None:
+        hint = " (Swagger 2.0 is not supported)" if "swagger" in document else ""
+        raise SpecError(f"not an OpenAPI 3 document: no 'openapi' field{hint}", source=origin)
+    if not str(version).startswith(SUPPORTED_OPENAPI):
+        raise SpecError(
+            f"OpenAPI {version} is not supported (supported: {', '.join(SUPPORTED_OPENAPI)})",
+            source=origin,
+        )
+    if not isinstance(document.get("paths", {}), dict):
+        raise SpecError("'paths' is not a mapping", source=origin)
+    return document
+
+
+def _parse_json_or_yaml(data: bytes, origin: str) -> Any:
+    import orjson
+
+    head = data.lstrip()[:1]
+    if head in (b"{", b"["):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise SpecError(f"invalid JSON: {exc}", source=origin) from None
+    import yaml
+
+    try:
+        return yaml.load(data, Loader=_yaml_loader())  # noqa: S506 - a safe loader, see below
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or "parse error"
+        raise SpecError(f"invalid JSON or YAML{at}: {problem}", source=origin) from None
+    except UnicodeDecodeError:
+        raise SpecError("not a text file (invalid UTF-8)", source=origin) from None
+
+
+def _yaml_loader() -> type:
+    """A safe YAML loader that keeps dates as strings (``2024-11-06`` is an API version)."""
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class _Loader(base):  # type: ignore[valid-type, misc]
+        pass
+
+    _Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    return _Loader
