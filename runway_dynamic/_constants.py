@@ -12,6 +12,7 @@ ENV_API_KEY_LEGACY = "RUNWAYML_API_SECRET"
 ENV_BASE_URL = "RUNWAY_BASE_URL"
 ENV_CACHE_DIR = "RUNWAY_CACHE_DIR"
 ENV_CONFIG_DIR = "RUNWAY_CONFIG_DIR"
+ENV_DATA_DIR = "RUNWAY_DATA_DIR"
 
 # Where `runway spec pull` fetches the official document by default.
 DEFAULT_SPEC_URL = "https://raw.githubusercontent.com/runwayml/openapi/next/openapi.json"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from runway_dynamic._constants import APP_DIR_NAME, ENV_CACHE_DIR, ENV_CONFIG_DIR
+from runway_dynamic._constants import APP_DIR_NAME, ENV_CACHE_DIR, ENV_CONFIG_DIR, ENV_DATA_DIR
 
 
 def cache_dir() -> Path:
@@ -30,6 +30,9 @@ def config_dir() -> Path:
 
 def data_dir() -> Path:
     """Local registries (soul-ids, registered workflows) live here."""
+    override = os.environ.get(ENV_DATA_DIR)
+    if override:
+        return Path(override)
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False))

@@ -427,10 +427,17 @@ class Catalog:
         """Every endpoint name, spec order."""
         return list(dict.fromkeys(op.endpoint for op in self.operations))
 
+    @cached_property
+    def _by_endpoint(self) -> dict[str, list[Operation]]:
+        out: dict[str, list[Operation]] = {}
+        for op in self.operations:
+            out.setdefault(op.endpoint, []).append(op)
+        return out
+
     def operations_for(self, endpoint: str) -> list[Operation]:
-        name = endpoint_name("/" + endpoint.strip("/")) if endpoint.startswith("/") else endpoint
-        name = name.strip("/")
-        return [op for op in self.operations if op.endpoint == name]
+        """Operations at an endpoint name (``tasks/{id}``) or full path (``/v1/tasks/{id}``)."""
+        name = endpoint_name(endpoint) if endpoint.startswith("/") else endpoint.strip("/")
+        return list(self._by_endpoint.get(name, ()))
 
     def operation(self, endpoint: str, method: str | None = None) -> Operation | None:
         """The operation at ``endpoint`` (with ``method``, or the only/body-carrying one)."""

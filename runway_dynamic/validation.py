@@ -1,0 +1,384 @@
+"""Pre-flight validation: every problem with a request body, found before any paid call.
+
+Only the variant the discriminator selects is validated (fast, and the errors are about
+the right schema). One compiled validator per (endpoint, method, variant), built on first
+use. Messages name the field, its CLI flag and the fix; a model id the spec does not know
+passes through with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from runway_dynamic._constants import RATIO_PROPERTY
+from runway_dynamic.catalog import (
+    Catalog,
+    Operation,
+    Variant,
+    closest_ratios,
+    flatten_object,
+    media_facts,
+)
+from runway_dynamic.naming import closest, flag_for
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request, with what a person (or agent) needs to fix it.
+
+    ``kind`` is one of: unknown_endpoint, invalid_body, missing_field, wrong_endpoint,
+    unknown_model, unsupported_ratio, invalid_value, unknown_field.
+    """
+
+    kind: str
+    message: str
+    field: str | None = None
+    flag: str | None = None
+    suggestions: tuple[str, ...] = ()
+    severity: str = ERROR
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "field": self.field,
+            "flag": self.flag,
+            "message": self.message,
+            "suggestions": list(self.suggestions),
+            **({"details": dict(self.details)} if self.details else {}),
+        }
+
+
+def errors(problems: Sequence[Problem]) -> list[Problem]:
+    """The problems that block a request (warnings dropped)."""
+    return [p for p in problems if p.is_error]
+
+
+def field_label(name: str) -> str:
+    """``promptText (--prompt-text)``: the spec name for scripts, the flag for people."""
+    return f"{name} ({flag_for(name)})"
+
+
+class Validator:
+    """Validates request bodies against a catalog; compiled schemas are cached per variant."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._compiled: dict[tuple[str, str, str | None], Any] = {}
+
+    # ---- public
+
+    def check(self, endpoint: str, body: Any, *, method: str | None = None) -> list[Problem]:
+        return list(self.iter_problems(endpoint, body, method=method))
+
+    def iter_problems(
+        self, endpoint: str, body: Any, *, method: str | None = None
+    ) -> Iterator[Problem]:
+        """Yield every problem of ``body`` for ``endpoint``; nothing when it is fine."""
+        op = self._operation(endpoint, method)
+        if op is None:
+            yield self._unknown_endpoint(endpoint, method)
+            return
+        if not op.variants:
+            if body not in (None, {}):
+                yield Problem("invalid_body", f"{op.method} {op.endpoint} takes no request body")
+            return
+        if not isinstance(body, Mapping):
+            yield Problem(
+                "invalid_body",
+                f"the request body must be a JSON object, got {_json_type_name(body)}",
+            )
+            return
+        variant = yield from self._select_variant(op, body)
+        if variant is None:
+            return
+        yield from self._variant_problems(op, variant, body)
+
+    # ---- selection
+
+    def _operation(self, endpoint: str, method: str | None) -> Operation | None:
+        ops = self.catalog.operations_for(endpoint)
+        if method:
+            ops = [op for op in ops if op.method == method.upper()]
+        elif len(ops) > 1:
+            ops = [op for op in ops if op.variants] or ops
+        return ops[0] if ops else None
+
+    def _unknown_endpoint(self, endpoint: str, method: str | None) -> Problem:
+        if method and self.catalog.operations_for(endpoint):
+            methods = [op.method for op in self.catalog.operations_for(endpoint)]
+            return Problem(
+                "unknown_endpoint",
+                f"{endpoint} has no {method.upper()} operation; it takes {', '.join(methods)}",
+                suggestions=tuple(methods),
+            )
+        names = closest(endpoint, self.catalog.all_endpoints())
+        hint = f"; did you mean {', '.join(names)}?" if names else ""
+        return Problem("unknown_endpoint", f"unknown endpoint {endpoint!r}{hint}",
+                       suggestions=tuple(names))
+
+    def _select_variant(
+        self, op: Operation, body: Mapping[str, Any]
+    ) -> Iterator[Problem] | Any:  # a generator returning the chosen variant
+        if op.discriminator is None:
+            return op.variants[0]
+        prop = op.discriminator
+        keys = [v.key for v in op.variants if v.key is not None]
+        value = body.get(prop)
+        if value is None:
+            yield Problem(
+                "missing_field",
+                f"missing required field {field_label(prop)}; {op.endpoint} accepts: "
+                + ", ".join(keys),
+                field=prop, flag=flag_for(prop), suggestions=tuple(keys),
+            )
+            return None
+        chosen = op.variant(str(value)) if isinstance(value, str) else None
+        if chosen is not None:
+            return chosen
+        if not op.is_model_endpoint or not isinstance(value, str):
+            yield Problem(
+                "invalid_value",
+                f"{field_label(prop)} must be one of: {', '.join(keys)}; got {value!r}",
+                field=prop, flag=flag_for(prop), suggestions=tuple(keys),
+            )
+            return None
+        serving = self.catalog.endpoints_for(value)
+        if serving:
+            yield Problem(
+                "wrong_endpoint",
+                f"model {value!r} is not served by {op.endpoint}; it is served by "
+                f"{', '.join(serving)}. Models for {op.endpoint}: {', '.join(keys)}",
+                field=prop, flag=flag_for(prop), suggestions=tuple(serving),
+                details={"servedBy": serving, "endpointModels": keys},
+            )
+            return None
+        near = closest(value, keys)
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        yield Problem(
+            "unknown_model",
+            f"model {value!r} is not in the spec{hint}; sending it unchecked",
+            field=prop, flag=flag_for(prop), suggestions=tuple(near), severity=WARNING,
+        )
+        return None
+
+    # ---- variant checks
+
+    def _variant_problems(
+        self, op: Operation, variant: Variant, body: Mapping[str, Any]
+    ) -> Iterator[Problem]:
+        fields = variant.field_map
+        for name in variant.required:
+            if name not in body:
+                yield Problem(
+                    "missing_field", f"missing required field {field_label(name)}",
+                    field=name, flag=flag_for(name),
+                )
+        ratio_reported = False
+        ratios = variant.ratios
+        given = body.get(RATIO_PROPERTY)
+        if ratios is not None and isinstance(given, str) and given not in ratios:
+            ratio_reported = True
+            yield self._ratio_problem(op, variant, given, ratios)
+        open_object = "additionalProperties" not in variant.schema and not variant.schema.get(
+            "allOf"
+        )
+        if open_object:
+            for name in body:
+                if name not in fields:
+                    near = closest(name, fields)
+                    hint = f"; did you mean {', '.join(field_label(n) for n in near)}?" if near else ""
+                    yield Problem(
+                        "unknown_field",
+                        f"{name!r} is not a field of {_variant_name(op, variant)}{hint}",
+                        field=name, flag=flag_for(name), suggestions=tuple(near),
+                        severity=WARNING,
+                    )
+        validator = self._validator(op, variant)
+        for error in validator.iter_errors(body):
+            if error.validator == "required" and not error.absolute_path:
+                continue  # reported above, one problem per field
+            if ratio_reported and list(error.absolute_path)[:1] == [RATIO_PROPERTY]:
+                continue
+            yield from self._schema_problems(op, variant, error)
+
+    def _ratio_problem(
+        self, op: Operation, variant: Variant, given: str, ratios: Sequence[str]
+    ) -> Problem:
+        others = [
+            m for m in self.catalog.models_accepting(given, op.endpoint).get(op.endpoint, [])
+            if m != variant.key
+        ]
+        near = closest_ratios(given, ratios)
+        parts = [
+            f"ratio {given!r} ({flag_for(RATIO_PROPERTY)}) is not accepted by "
+            f"{variant.key} on {op.endpoint}; it accepts: {', '.join(ratios)}"
+        ]
+        if others:
+            parts.append(f"models on {op.endpoint} that accept {given!r}: {', '.join(others)}")
+        if near:
+            parts.append(f"closest accepted ratios: {', '.join(near)}")
+        return Problem(
+            "unsupported_ratio", ". ".join(parts),
+            field=RATIO_PROPERTY, flag=flag_for(RATIO_PROPERTY), suggestions=tuple(near),
+            details={"accepted": list(ratios), "otherModels": others, "closest": near},
+        )
+
+    def _validator(self, op: Operation, variant: Variant) -> Any:
+        key = (op.endpoint, op.method, variant.key)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            from jsonschema import Draft202012Validator
+
+            compiled = Draft202012Validator(
+                variant.schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+            self._compiled[key] = compiled
+        return compiled
+
+    def _schema_problems(
+        self, op: Operation, variant: Variant, error: ValidationError
+    ) -> Iterator[Problem]:
+        path = list(error.absolute_path)
+        top = str(path[0]) if path else None
+        flag = flag_for(top) if top else None
+        where = _render_path(path) if path else "the request body"
+        label = f"{where} ({flag})" if flag else where
+        kind = "invalid_value"
+        if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+            props, _ = flatten_object(error.schema)
+            for extra in [k for k in error.instance if k not in props]:
+                near = closest(str(extra), props)
+                hint = f"; did you mean {', '.join(near)}?" if near else ""
+                name = _render_path([*path, extra])
+                yield Problem(
+                    "unknown_field",
+                    f"{name!r} is not a field of {_variant_name(op, variant)}{hint}",
+                    field=name, flag=flag_for(str(extra)) if not path else flag,
+                    suggestions=tuple(near),
+                )
+            return
+        message = _describe(error)
+        suggestions: tuple[str, ...] = ()
+        if error.validator == "enum":
+            suggestions = tuple(str(v) for v in error.validator_value)
+        elif error.validator == "required":
+            kind = "missing_field"
+        yield Problem(kind, f"{label}: {message}", field=_render_path(path) or None,
+                      flag=flag, suggestions=suggestions)
+
+
+def _variant_name(op: Operation, variant: Variant) -> str:
+    return f"{variant.key} on {op.endpoint}" if variant.key else op.endpoint
+
+
+def _render_path(path: Sequence[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _json_type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(error: ValidationError) -> str:
+    """A sentence for one schema error that says what is allowed."""
+    rule, limit, value = error.validator, error.validator_value, error.instance
+    if rule == "enum":
+        return f"must be one of: {', '.join(map(str, limit))}; got {_short(value)}"
+    if rule == "const":
+        return f"must be {_short(limit)}; got {_short(value)}"
+    if rule == "type":
+        wanted = " or ".join(limit) if isinstance(limit, list) else limit
+        return f"must be {_article(str(wanted))}; got {_json_type_name(value)}"
+    if rule == "minimum":
+        return f"must be at least {limit}; got {value}"
+    if rule == "maximum":
+        return f"must be at most {limit}; got {value}"
+    if rule == "exclusiveMinimum":
+        return f"must be greater than {limit}; got {value}"
+    if rule == "exclusiveMaximum":
+        return f"must be less than {limit}; got {value}"
+    if rule == "minLength":
+        return f"must be at least {limit} character(s) long; got {len(value)}"
+    if rule == "maxLength":
+        return f"must be at most {limit} character(s) long; got {len(value)}"
+    if rule == "minItems":
+        return f"needs at least {limit} item(s); got {len(value)}"
+    if rule == "maxItems":
+        return f"takes at most {limit} item(s); got {len(value)}"
+    if rule == "pattern":
+        return f"must match the pattern {limit}; got {_short(value)}"
+    if rule == "required":
+        return error.message.replace("is a required property", "is required")
+    if rule == "format":
+        return f"must be a valid {limit}; got {_short(value)}"
+    if rule in ("anyOf", "oneOf"):
+        facts = media_facts(error.schema)
+        if facts is not None and isinstance(value, str):
+            return _media_sentence(facts, value)
+        best = _best_context(error)
+        if best is not None:
+            return _describe(best)
+        return f"does not match any allowed form; got {_short(value)}"
+    return error.message
+
+
+def _media_sentence(facts: Any, value: str) -> str:
+    forms = []
+    for scheme in facts.schemes:
+        if scheme == "data":
+            cap = f", at most {facts.data_max_length:,} characters" if facts.data_max_length else ""
+            forms.append(f"a data:{facts.data_mime_prefix or ''}… URI{cap}")
+        else:
+            forms.append(f"a {scheme}:// URL" if scheme.startswith("http") else f"a {scheme}:// URI")
+    return f"must be {', '.join(forms[:-1])} or {forms[-1]}; got {_short(value)}" if len(
+        forms
+    ) > 1 else f"must be {forms[0]}; got {_short(value)}"
+
+
+def _best_context(error: ValidationError) -> ValidationError | None:
+    """The most relevant sub-error of an anyOf/oneOf: the deepest, of the matching type."""
+    if not error.context:
+        return None
+    from jsonschema.exceptions import best_match
+
+    return best_match(error.context)
+
+
+def _article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
