@@ -1,0 +1,111 @@
+"""runway-dynamic: a client, CLI and sandbox for the Runway API, driven by its OpenAPI spec.
+
+>>> import runway_dynamic as rd
+>>> spec = rd.load_spec()
+>>> spec.models("text_to_video")
+
+Public names load lazily (PEP 562) so that ``import runway_dynamic`` stays cheap on the CLI
+start-up path: nothing here imports httpx, jsonschema or openapi-core until it is used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from runway_dynamic._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CacheError,
+    ConfigError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreflightError,
+    RateLimitError,
+    RequestMayHaveSucceededError,
+    RunwayError,
+    SpecError,
+    TaskCancelledError,
+    TaskError,
+    TaskFailedError,
+    TaskTimeoutError,
+    UnprocessableEntityError,
+    UsageError,
+)
+from runway_dynamic._version import __version__
+
+if TYPE_CHECKING:
+    from runway_dynamic.catalog import Catalog, Field, Operation, Variant
+    from runway_dynamic.client import AsyncRunwayClient, RunwayClient
+    from runway_dynamic.index import Spec, load_spec
+    from runway_dynamic.sandbox import Sandbox
+    from runway_dynamic.validation import Problem
+
+_LAZY = {
+    "AsyncRunwayClient": "runway_dynamic.client",
+    "Catalog": "runway_dynamic.catalog",
+    "Field": "runway_dynamic.catalog",
+    "Operation": "runway_dynamic.catalog",
+    "Problem": "runway_dynamic.validation",
+    "RunwayClient": "runway_dynamic.client",
+    "Sandbox": "runway_dynamic.sandbox",
+    "Spec": "runway_dynamic.index",
+    "Variant": "runway_dynamic.catalog",
+    "load_spec": "runway_dynamic.index",
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncRunwayClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "CacheError",
+    "Catalog",
+    "ConfigError",
+    "ConflictError",
+    "Field",
+    "InternalServerError",
+    "NotFoundError",
+    "Operation",
+    "PermissionDeniedError",
+    "PreflightError",
+    "Problem",
+    "RateLimitError",
+    "RequestMayHaveSucceededError",
+    "RunwayClient",
+    "RunwayError",
+    "Sandbox",
+    "Spec",
+    "SpecError",
+    "TaskCancelledError",
+    "TaskError",
+    "TaskFailedError",
+    "TaskTimeoutError",
+    "UnprocessableEntityError",
+    "UsageError",
+    "Variant",
+    "__version__",
+    "load_spec",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runway_dynamic' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,90 @@
+"""The public namespace is curated, sorted, resolvable and cheap to import."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import runway_dynamic
+
+PACKAGE = Path(runway_dynamic.__file__).resolve().parent
+
+# spec -> _refs -> catalog -> cache -> validation -> index -> _http/tasks -> client -> cli.
+# A module may import only modules of its own layer or lower ones.
+LAYERS: dict[str, int] = {
+    "_constants": 0, "_version": 0, "_exceptions": 0, "_paths": 0, "naming": 0,
+    "spec": 1, "_refs": 1, "pack": 1,
+    "catalog": 2, "cache": 2,
+    "validation": 3, "spec_diff": 3,
+    "index": 4,
+    "_http": 5, "tasks": 5, "auth": 5, "uploads": 5, "downloads": 5,
+    "client": 6, "sandbox": 6,
+    "cli": 9,
+}
+
+
+def test_all_is_sorted_and_every_name_resolves() -> None:
+    """__all__ is sorted and each public name exists (lazy names load on access)."""
+    assert runway_dynamic.__all__ == sorted(runway_dynamic.__all__)
+    missing = []
+    for name in runway_dynamic.__all__:
+        module_name = runway_dynamic._LAZY.get(name)
+        if module_name and not (PACKAGE / (module_name.split(".")[-1] + ".py")).exists() and not (
+            PACKAGE / module_name.split(".")[-1]
+        ).is_dir():
+            continue  # a later layer not written yet
+        if not hasattr(runway_dynamic, name):
+            missing.append(name)
+    assert not missing
+
+
+def test_import_is_cheap() -> None:
+    """`import runway_dynamic` pulls in none of the heavy libraries."""
+    code = (
+        "import sys, runway_dynamic; "
+        "print(','.join(m for m in ('httpx','jsonschema','openapi_core','typer','rich','yaml')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "runway_dynamic" or len(parts) < 2:
+        return None
+    return LAYERS.get(parts[1])
+
+
+def test_imports_point_one_way() -> None:
+    """No module imports a higher layer (checked on the source with ast), nothing imports cli."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).with_suffix("")
+        own = LAYERS.get(rel.parts[0])
+        if own is None or rel.parts[0] == "__init__":
+            continue
+        tree = ast.parse(path.read_text())
+        typing_only = {
+            id(sub)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for sub in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue  # annotations only: no import at run time
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                target = _layer(name)
+                if target is not None and target > own:
+                    offenders.append(f"{rel} (layer {own}) imports {name} (layer {target})")
+                if own < LAYERS["cli"] and name.split(".")[:1] == ["typer"]:
+                    offenders.append(f"{rel} imports typer")
+    assert not offenders, "\n".join(offenders)
