@@ -1,0 +1,111 @@
+"""Spec engine: index build (cold) vs warm load, and pre-flight vs peers on one body.
+
+Run: python benchmarks/bench_spec_engine.py [path/to/official-openapi.json]
+Peers measured in the same run: orjson/json parsing, jsonschema on the whole ``oneOf``,
+openapi-core's request validation (the independent oracle).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import fmt, median_seconds  # noqa: E402
+
+from runway_dynamic import cache  # noqa: E402
+from runway_dynamic.catalog import Catalog, build_catalog  # noqa: E402
+from runway_dynamic.index import Spec  # noqa: E402
+from runway_dynamic.spec import bundled_spec_path  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+OFFICIAL = REPO.parent / "shared" / "spec" / "runway-openapi.json"
+
+
+def main() -> None:
+    official = Path(sys.argv[1]) if len(sys.argv) > 1 else OFFICIAL
+    bundled = bundled_spec_path()
+    data = bundled.read_bytes()
+    document = orjson.loads(data)
+
+    print("== index (bundled spec, %d KB)" % (len(data) // 1024))
+    parse_orjson = median_seconds(lambda: orjson.loads(data), repeat=15)
+    parse_json = median_seconds(lambda: json.loads(data), repeat=15)
+    build = median_seconds(lambda: build_catalog(document), repeat=15)
+    cold = median_seconds(lambda: Spec.from_bytes(data), repeat=15)
+    with tempfile.TemporaryDirectory() as tmp:
+        import os
+
+        os.environ["RUNWAY_CACHE_DIR"] = tmp
+        Spec.from_bytes(data, use_cache=True)
+        sha = Spec.from_bytes(data).sha256
+        warm = median_seconds(lambda: Spec.from_bytes(data, use_cache=True), repeat=15)
+        load_only = median_seconds(lambda: Catalog.from_dict(cache.load_index(sha) or {}), repeat=15)
+    print(f"  parse json              {fmt(parse_json)}")
+    print(f"  parse orjson            {fmt(parse_orjson)}")
+    print(f"  build catalog           {fmt(build)}")
+    print(f"  cold (parse+build)      {fmt(cold)}   (target < 100 ms)")
+    print(f"  warm (hash+load index)  {fmt(warm)}   ({cold / warm:.1f}x faster than cold)")
+    print(f"  index load only         {fmt(load_only)}")
+
+    print("== pre-flight of one valid text_to_video body")
+    spec = Spec.from_bytes(data)
+    model = spec.models("text_to_video")[0]
+    variant = spec.catalog.variant("text_to_video", model)
+    assert variant is not None
+    body = _minimal_body(variant)
+    assert not [p for p in spec.preflight("text_to_video", body) if p.is_error], body
+    ours = median_seconds(lambda: spec.preflight("text_to_video", body), repeat=9, number=200)
+    print(f"  runway-dynamic preflight      {fmt(ours)}")
+
+    from jsonschema import Draft202012Validator
+
+    op = spec.operation("text_to_video")
+    assert op is not None
+    whole = {"oneOf": [v.schema for v in op.variants]}
+    whole_validator = Draft202012Validator(whole)
+    one_of = median_seconds(lambda: list(whole_validator.iter_errors(body)), repeat=9, number=50)
+    print(f"  jsonschema, whole oneOf       {fmt(one_of)}   (ours {one_of / ours:.1f}x faster)")
+
+    if official.is_file():
+        core = _openapi_core_timer(orjson.loads(official.read_bytes()), body, op.constant_headers)
+        print(f"  openapi-core validate_request {fmt(core)}   (ours {core / ours:.0f}x faster; target >= 20x)")
+    else:
+        print("  openapi-core: official spec not found, skipped")
+
+
+def _minimal_body(variant: object) -> dict:
+    body: dict = {}
+    for field in variant.fields:  # type: ignore[attr-defined]
+        if not field.required:
+            continue
+        if field.choices:
+            body[field.name] = field.choices[0]
+        elif field.kind == "integer":
+            body[field.name] = int(field.schema.get("minimum", 1))
+        elif field.kind == "string":
+            body[field.name] = "a lighthouse at dusk, slow dolly in"
+    return body
+
+
+def _openapi_core_timer(document: dict, body: dict, headers: dict[str, str]) -> float:
+    from openapi_core import Config, OpenAPI
+    from openapi_core.testing import MockRequest
+
+    openapi = OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))
+    server = document["servers"][0]["url"]
+    request = MockRequest(
+        server, "post", "/v1/text_to_video",
+        headers={**headers, "Authorization": "Bearer key"},
+        data=orjson.dumps(body), content_type="application/json",
+    )
+    openapi.validate_request(request)
+    return median_seconds(lambda: openapi.validate_request(request), repeat=5, number=20)
+
+
+if __name__ == "__main__":
+    main()
