@@ -139,8 +139,7 @@ class Validator:
             return op.variants[0]
         prop = op.discriminator
         keys = [v.key for v in op.variants if v.key is not None]
-        value = body.get(prop)
-        if value is None:
+        if prop not in body:  # an explicit null is present but wrong: invalid_value below
             yield Problem(
                 "missing_field",
                 f"missing required field {field_label(prop)}; {op.endpoint} accepts: "
@@ -148,6 +147,7 @@ class Validator:
                 field=prop, flag=flag_for(prop), suggestions=tuple(keys),
             )
             return None
+        value = body[prop]
         chosen = op.variant(str(value)) if isinstance(value, str) else None
         if chosen is not None:
             return chosen
