@@ -10,9 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
+from runway_dynamic._constants import (
+    INITIAL_RETRY_DELAY,
+    JITTER_MAX,
+    JITTER_MIN,
+    MAX_RETRY_AFTER,
+    MAX_RETRY_DELAY,
+)
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic._version import __version__
 from runway_dynamic.catalog import Operation
@@ -106,3 +113,175 @@ def _query_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# --------------------------------------------------------------------------- retry policy
+#
+# Every decision below is pure: the clients report what happened (a status, or the kind of
+# transport error) and do what these functions say. The table lives in the tests.
+
+#: Methods that may be resent after the request reached the server (RFC 9110 idempotent).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
+
+#: Statuses worth another try for idempotent requests. 408 (the server gave up waiting for
+#: the request) and 500 are included: resending a read or a delete is harmless. 409 is not:
+#: on this API it means a state conflict that a quick resend does not resolve.
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+# Transport error kinds, as reported by classify_transport_error().
+#: Nothing was sent: connection refused, DNS, connect timeout, no free pooled connection.
+ERROR_CONNECT = "connect"
+ERROR_CONNECT_TIMEOUT = "connect_timeout"
+#: The request went out (maybe only partly) and no response came back.
+ERROR_READ_TIMEOUT = "read_timeout"
+ERROR_DROPPED = "dropped"
+#: Not a network condition (bad URL, local protocol misuse): never retried.
+ERROR_OTHER = "other"
+
+NOT_SENT_ERRORS = frozenset({ERROR_CONNECT, ERROR_CONNECT_TIMEOUT})
+SENT_ERRORS = frozenset({ERROR_READ_TIMEOUT, ERROR_DROPPED})
+
+# Outcomes of failure_action().
+RETRY = "retry"
+RAISE = "raise"
+MAY_HAVE_SUCCEEDED = "may_have_succeeded"
+
+
+def failure_action(
+    method: str,
+    creates_task: bool,
+    status: int | None = None,
+    error_kind: str | None = None,
+    *,
+    attempt: int,
+    max_retries: int,
+) -> str:
+    """After a failed attempt: :data:`RETRY`, :data:`RAISE` or :data:`MAY_HAVE_SUCCEEDED`.
+
+    ``attempt`` counts from 0 (the first send). Give either the response ``status`` or the
+    transport ``error_kind``. A task-creating request (any non-idempotent method) is resent
+    only when no task can exist: a 429, or an error before the request left. When it may have
+    reached Runway (a 5xx, a read timeout, a dropped connection) the answer is
+    :data:`MAY_HAVE_SUCCEEDED` for task-creating requests — never a resend.
+    """
+    budget_left = attempt < max_retries
+    idempotent = method.upper() in IDEMPOTENT_METHODS
+    if status is not None:
+        if status < 400:
+            return RAISE
+        if idempotent:
+            return RETRY if budget_left and status in RETRYABLE_STATUSES else RAISE
+        if status == 429:
+            return RETRY if budget_left else RAISE
+        if status >= 500 and creates_task:
+            return MAY_HAVE_SUCCEEDED
+        return RAISE
+    if error_kind in NOT_SENT_ERRORS:
+        return RETRY if budget_left else RAISE
+    if error_kind in SENT_ERRORS:
+        if idempotent:
+            return RETRY if budget_left else RAISE
+        return MAY_HAVE_SUCCEEDED if creates_task else RAISE
+    return RAISE
+
+
+def should_retry(
+    method: str,
+    creates_task: bool,
+    status: int | None = None,
+    error_kind: str | None = None,
+    *,
+    attempt: int,
+    max_retries: int,
+) -> bool:
+    """Whether to send the request again (see :func:`failure_action` for the rules)."""
+    return (
+        failure_action(
+            method, creates_task, status, error_kind, attempt=attempt, max_retries=max_retries
+        )
+        == RETRY
+    )
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or ``None``."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        import email.utils
+        import time
+
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(0.0, seconds)
+
+
+class RandomSource(Protocol):
+    """The part of :class:`random.Random` that :func:`retry_delay` uses."""
+
+    def uniform(self, a: float, b: float) -> float: ...
+
+
+def retry_delay(
+    attempt: int,
+    retry_after_header: str | None,
+    rng: RandomSource,
+    *,
+    now: float | None = None,
+) -> float:
+    """Seconds to sleep before resend number ``attempt + 1``.
+
+    ``Retry-After`` (seconds or an HTTP date) is honoured as given when it is at most
+    :data:`MAX_RETRY_AFTER` (60 s); a longer or unreadable one falls back to the backoff:
+    0.5 s doubling per attempt, capped at 8 s, times a jitter factor in [0.75, 1.0] drawn
+    from ``rng.uniform`` (``random.Random`` or anything with that method).
+    """
+    hinted = parse_retry_after(retry_after_header, now=now)
+    if hinted is not None and hinted <= MAX_RETRY_AFTER:
+        return hinted
+    base = min(INITIAL_RETRY_DELAY * (2 ** max(0, attempt)), MAX_RETRY_DELAY)
+    return float(base * rng.uniform(JITTER_MIN, JITTER_MAX))
+
+
+def classify_transport_error(exc: BaseException) -> str:
+    """Map an httpx transport exception to an error kind (httpx imported only when called)."""
+    import httpx
+
+    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return ERROR_CONNECT_TIMEOUT
+    if isinstance(exc, httpx.ConnectError):
+        return ERROR_CONNECT
+    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout)):
+        return ERROR_READ_TIMEOUT
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return ERROR_DROPPED
+    return ERROR_OTHER
+
+
+# --------------------------------------------------------------------------- resubmission
+
+
+def should_resubmit(
+    failure_code: str | None, *, status: str | None, resubmitted: int, max_resubmissions: int
+) -> bool:
+    """Whether a finished task should be submitted again as a new (billed) task.
+
+    Only FAILED tasks whose ``failureCode`` starts with ``INTERNAL`` (system or quality
+    rejections that a new attempt may pass) are resubmitted, at most ``max_resubmissions``
+    times. Moderation (``SAFETY.*``), input validation and every other code are final.
+    """
+    if status != "FAILED" or not failure_code:
+        return False
+    return failure_code.upper().startswith("INTERNAL") and resubmitted < max_resubmissions

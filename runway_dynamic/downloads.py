@@ -1,0 +1,122 @@
+"""Output files: naming, extension choice and the crash-safe, no-clobber write.
+
+Bytes stream into a hidden ``.<name>.*.part`` file in the target directory and are moved
+into place only when complete, so an interrupted download never leaves a partial output
+under the final name (the ``.part`` file is removed on any error, Ctrl-C included).
+
+An existing file is never overwritten: when the chosen name is taken, the next free
+``<stem>.<n><ext>`` (n = 2, 3, …) is used. The claim is atomic — a hard link fails if the
+name appeared meanwhile — with an exists-check + ``os.replace`` fallback on file systems
+without hard links.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import tempfile
+from collections.abc import AsyncIterable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_PREFIX = "runway"
+#: Preferred extensions where :mod:`mimetypes` is ambiguous or platform dependent.
+_PREFERRED_EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/webm": ".webm",
+    "audio/mpeg": ".mp3",
+    "audio/mp3": ".mp3",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/ogg": ".ogg",
+    "audio/mp4": ".m4a",
+    "application/json": ".json",
+}
+_GENERIC_TYPES = {"application/octet-stream", "binary/octet-stream", ""}
+_MAX_SUFFIX = 10_000
+
+
+def extension_for(content_type: str | None, url: str) -> str:
+    """The file extension: from ``Content-Type`` when it names a type, else the URL path."""
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime not in _GENERIC_TYPES:
+        ext = _PREFERRED_EXTENSIONS.get(mime) or mimetypes.guess_extension(mime)
+        if ext:
+            return ext
+    suffix = PurePosixPath(unquote(urlsplit(url).path)).suffix
+    if 1 < len(suffix) <= 8 and suffix[1:].isalnum():
+        return suffix.lower()
+    return ".bin"
+
+
+def output_filename(
+    prefix: str, task_id: str, ext: str, *, when: datetime, index: int | None = None
+) -> str:
+    """``{prefix}-{UTC yyyyMMdd-HHmmss}-{task id without dashes}[-{index}]{ext}``."""
+    stamp = when.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    compact = task_id.replace("-", "")
+    tail = f"-{index}" if index is not None else ""
+    return f"{prefix}-{stamp}-{compact}{tail}{ext}"
+
+
+def candidates(target: Path) -> Iterable[Path]:
+    """``target``, then ``<stem>.2<ext>``, ``<stem>.3<ext>``, … (never the same name twice)."""
+    yield target
+    for n in range(2, _MAX_SUFFIX):
+        yield target.with_name(f"{target.stem}.{n}{target.suffix}")
+
+
+def place_without_overwrite(tmp: Path, target: Path) -> Path:
+    """Move the finished ``tmp`` to ``target`` or the next free name; return where it went."""
+    for candidate in candidates(target):
+        try:
+            os.link(tmp, candidate)
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here (some network/FAT file systems)
+            if candidate.exists():
+                continue
+            os.replace(tmp, candidate)
+            return candidate
+        tmp.unlink()
+        return candidate
+    raise FileExistsError(f"{target}: no free name left beside it")
+
+
+def _temp_file(target: Path) -> tuple[int, Path]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    return fd, Path(tmp)
+
+
+def write_stream(chunks: Iterable[bytes], target: Path) -> Path:
+    """Write ``chunks`` to a temporary file beside ``target``, then claim the name."""
+    fd, tmp = _temp_file(target)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        return place_without_overwrite(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+async def awrite_stream(chunks: AsyncIterable[bytes], target: Path) -> Path:
+    """The async twin of :func:`write_stream` (the disk writes stay synchronous: small, local)."""
+    fd, tmp = _temp_file(target)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            async for chunk in chunks:
+                handle.write(chunk)
+        return place_without_overwrite(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

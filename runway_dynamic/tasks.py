@@ -1,0 +1,227 @@
+"""Task states and the poll-until-terminal waiter (clock and sleep injected).
+
+The same waiter serves tasks (``GET /v1/tasks/{id}``), avatars, voices and realtime
+sessions: anything polled until its ``status`` settles. Which statuses settle is read from
+the response schema's status values where the spec has them (``READY``/``FAILED`` for
+avatars), so a new status in a newer spec needs no code change here.
+
+>>> task = poll_until_terminal(lambda: client.request("tasks/{id}", path_params={"id": tid}),
+...                            terminal=TASK_TERMINAL, interval=5, timeout=600)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runway_dynamic._constants import DEFAULT_POLL_INTERVAL
+from runway_dynamic._exceptions import TaskCancelledError, TaskFailedError, TaskTimeoutError
+from runway_dynamic.catalog import Schema, flatten_object, schema_choices
+
+TASK_ENDPOINT = "tasks/{id}"
+#: Terminal task statuses, used when a spec's task schema names none.
+TASK_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+#: Status words that mean "not settled yet, keep polling" (compared case-insensitively).
+#: Anything else a schema lists (SUCCEEDED, READY, COMPLETED, FAILED, ended, …) is terminal.
+IN_PROGRESS_STATUSES = frozenset(
+    {"PENDING", "THROTTLED", "RUNNING", "PROCESSING", "NOT_READY", "QUEUED", "IN_PROGRESS",
+     "STARTING", "SUBMITTED"}
+)
+FAILED_STATUSES = frozenset({"FAILED", "ERROR", "ERRORED"})
+CANCELLED_STATUSES = frozenset({"CANCELLED", "CANCELED"})
+
+#: ``on_progress(status, progress, elapsed_seconds)`` — called after every poll.
+ProgressCallback = Callable[[str, "float | None", float], None]
+
+
+# --------------------------------------------------------------------------- statuses
+
+
+def status_values(schema: Schema | None) -> tuple[str, ...]:
+    """Every ``status`` value a response schema names, through ``oneOf``/``anyOf`` branches."""
+    if not schema:
+        return ()
+    found: list[str] = []
+    branches = [*schema.get("oneOf", ()), *schema.get("anyOf", ())]
+    for branch in branches:
+        found.extend(status_values(branch))
+    properties, _ = flatten_object(schema)
+    status = properties.get("status")
+    if isinstance(status, Mapping):
+        found.extend(str(v) for v in schema_choices(status) or ())
+    return tuple(dict.fromkeys(found))
+
+
+def terminal_statuses(
+    schema: Schema | None, fallback: frozenset[str] = TASK_TERMINAL
+) -> frozenset[str]:
+    """Statuses at which polling stops: the schema's values minus the in-progress words."""
+    values = status_values(schema)
+    settled = {v for v in values if v.upper() not in IN_PROGRESS_STATUSES}
+    return frozenset(settled) if settled else fallback
+
+
+def is_terminal(status: str | None, terminal: frozenset[str] = TASK_TERMINAL) -> bool:
+    return status is not None and status.upper() in {t.upper() for t in terminal}
+
+
+def check_outcome(resource: Mapping[str, Any], *, label: str = "task") -> None:
+    """Raise for a resource that settled badly: FAILED → :class:`TaskFailedError`, CANCELLED →
+    :class:`TaskCancelledError`; any other status returns quietly."""
+    status = str(resource.get("status") or "").upper()
+    rid = str(resource.get("id") or "?")
+    if status in FAILED_STATUSES:
+        raise TaskFailedError(
+            task_id=rid,
+            failure=_text(resource.get("failure")),
+            failure_code=_text(resource.get("failureCode")),
+            task=resource,
+        )
+    if status in CANCELLED_STATUSES:
+        raise TaskCancelledError(f"{label} {rid} was cancelled", task_id=rid, task=resource)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# --------------------------------------------------------------------------- Task
+
+
+@dataclass(frozen=True)
+class Task:
+    """A typed view over the task JSON; ``raw`` keeps everything the API sent.
+
+    A freshly created task (the POST answers ``{id, estimatedCost}``) has ``status=None``.
+    """
+
+    id: str
+    status: str | None = None
+    progress: float | None = None
+    output: tuple[str, ...] = ()
+    failure: str | None = None
+    failure_code: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Task:
+        progress = data.get("progress")
+        output = data.get("output") or ()
+        return cls(
+            id=str(data.get("id", "")),
+            status=_text(data.get("status")),
+            progress=float(progress) if isinstance(progress, (int, float)) else None,
+            output=tuple(str(u) for u in output) if isinstance(output, (list, tuple)) else (),
+            failure=_text(data.get("failure")),
+            failure_code=_text(data.get("failureCode")),
+            raw=dict(data),
+        )
+
+    @property
+    def is_terminal(self) -> bool:
+        return is_terminal(self.status)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.raw)
+
+
+# --------------------------------------------------------------------------- the waiter
+
+
+@dataclass
+class Poller:
+    """The waiting decisions, shared by the sync and async loops (which only fetch and sleep).
+
+    After each fetch, :meth:`after_poll` reports progress and says how long to sleep, or
+    ``None`` when the resource settled; it raises :class:`TaskTimeoutError` past the deadline.
+    """
+
+    terminal: frozenset[str] = TASK_TERMINAL
+    interval: float = DEFAULT_POLL_INTERVAL
+    timeout: float | None = None
+    on_progress: ProgressCallback | None = None
+    label: str = "task"
+    started: float = 0.0
+
+    def after_poll(self, resource: Mapping[str, Any], now: float) -> float | None:
+        elapsed = max(0.0, now - self.started)
+        status = str(resource.get("status") or "")
+        if self.on_progress is not None:
+            progress = resource.get("progress")
+            self.on_progress(
+                status, float(progress) if isinstance(progress, (int, float)) else None, elapsed
+            )
+        if is_terminal(status, self.terminal):
+            return None
+        if self.timeout is None:
+            return self.interval
+        remaining = self.timeout - elapsed
+        if remaining <= 0:
+            rid = str(resource.get("id") or "?")
+            raise TaskTimeoutError(
+                f"{self.label} {rid} still {status or 'unfinished'} after {elapsed:.0f}s; "
+                f"wait again later with its id",
+                task_id=rid,
+                task=resource,
+            )
+        return min(self.interval, remaining)
+
+
+def poll_until_terminal(
+    fetch: Callable[[], Mapping[str, Any]],
+    *,
+    terminal: frozenset[str] = TASK_TERMINAL,
+    interval: float = DEFAULT_POLL_INTERVAL,
+    timeout: float | None = None,
+    on_progress: ProgressCallback | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    label: str = "task",
+    raise_on_failure: bool = True,
+) -> Mapping[str, Any]:
+    """Fetch until the status is terminal; then raise on FAILED/CANCELLED or return the JSON."""
+    poller = Poller(terminal, interval, timeout, on_progress, label, clock())
+    while True:
+        resource = fetch()
+        delay = poller.after_poll(resource, clock())
+        if delay is None:
+            break
+        sleep(delay)
+    if raise_on_failure:
+        check_outcome(resource, label=label)
+    return resource
+
+
+async def apoll_until_terminal(
+    fetch: Callable[[], Awaitable[Mapping[str, Any]]],
+    *,
+    terminal: frozenset[str] = TASK_TERMINAL,
+    interval: float = DEFAULT_POLL_INTERVAL,
+    timeout: float | None = None,
+    on_progress: ProgressCallback | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    label: str = "task",
+    raise_on_failure: bool = True,
+) -> Mapping[str, Any]:
+    """The async twin of :func:`poll_until_terminal` (same :class:`Poller` decisions)."""
+    if sleep is None:
+        import asyncio
+
+        sleep = asyncio.sleep
+    poller = Poller(terminal, interval, timeout, on_progress, label, clock())
+    while True:
+        resource = await fetch()
+        delay = poller.after_poll(resource, clock())
+        if delay is None:
+            break
+        await sleep(delay)
+    if raise_on_failure:
+        check_outcome(resource, label=label)
+    return resource
