@@ -107,8 +107,10 @@ def test_zero_retries_never_retries() -> None:
 
 
 def test_default_budget_is_two_resends() -> None:
-    verdicts = [should_retry("GET", False, 503, attempt=a, max_retries=DEFAULT_MAX_RETRIES)
-                for a in range(4)]
+    verdicts = [
+        should_retry("GET", False, 503, attempt=a, max_retries=DEFAULT_MAX_RETRIES)
+        for a in range(4)
+    ]
     assert verdicts == [True, True, False, False]
 
 

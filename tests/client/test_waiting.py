@@ -54,20 +54,30 @@ def sequence(*statuses: str, **extra: Any) -> Any:
 def test_polls_until_succeeded_reporting_progress() -> None:
     t = FakeTime()
     seen: list[tuple[str, float | None, float]] = []
-    answers = iter([
-        {"id": "a", "status": "PENDING"},
-        {"id": "a", "status": "THROTTLED"},
-        {"id": "a", "status": "RUNNING", "progress": 0.4},
-        {"id": "a", "status": "SUCCEEDED", "output": ["https://x/1.png"]},
-    ])
+    answers = iter(
+        [
+            {"id": "a", "status": "PENDING"},
+            {"id": "a", "status": "THROTTLED"},
+            {"id": "a", "status": "RUNNING", "progress": 0.4},
+            {"id": "a", "status": "SUCCEEDED", "output": ["https://x/1.png"]},
+        ]
+    )
     done = poll_until_terminal(
-        lambda: next(answers), interval=2, timeout=60, clock=t.clock, sleep=t.sleep,
+        lambda: next(answers),
+        interval=2,
+        timeout=60,
+        clock=t.clock,
+        sleep=t.sleep,
         on_progress=lambda s, p, e: seen.append((s, p, e)),
     )
     assert done["status"] == "SUCCEEDED"
     assert t.sleeps == [2, 2, 2]
-    assert seen == [("PENDING", None, 0), ("THROTTLED", None, 2), ("RUNNING", 0.4, 4),
-                    ("SUCCEEDED", None, 6)]
+    assert seen == [
+        ("PENDING", None, 0),
+        ("THROTTLED", None, 2),
+        ("RUNNING", 0.4, 4),
+        ("SUCCEEDED", None, 6),
+    ]
 
 
 def test_failed_raises_with_code_and_id() -> None:
@@ -86,8 +96,9 @@ def test_failed_raises_with_code_and_id() -> None:
 def test_cancelled_raises() -> None:
     t = FakeTime()
     with pytest.raises(TaskCancelledError, match="t-1"):
-        poll_until_terminal(sequence("PENDING", "CANCELLED"), interval=1, clock=t.clock,
-                            sleep=t.sleep)
+        poll_until_terminal(
+            sequence("PENDING", "CANCELLED"), interval=1, clock=t.clock, sleep=t.sleep
+        )
 
 
 def test_timeout_makes_a_last_poll_at_the_deadline_then_raises() -> None:
@@ -102,8 +113,9 @@ def test_timeout_makes_a_last_poll_at_the_deadline_then_raises() -> None:
 
 def test_no_raise_on_failure_returns_the_failed_resource() -> None:
     t = FakeTime()
-    got = poll_until_terminal(sequence("FAILED"), clock=t.clock, sleep=t.sleep,
-                              raise_on_failure=False)
+    got = poll_until_terminal(
+        sequence("FAILED"), clock=t.clock, sleep=t.sleep, raise_on_failure=False
+    )
     assert got["status"] == "FAILED"
 
 
@@ -112,16 +124,29 @@ def test_async_waiter_makes_the_same_decisions() -> None:
     seen_sync: list[Any] = []
     seen_async: list[Any] = []
     statuses = ("PENDING", "RUNNING", "RUNNING", "SUCCEEDED")
-    poll_until_terminal(sequence(*statuses), interval=3, timeout=60, clock=t_sync.clock,
-                        sleep=t_sync.sleep, on_progress=lambda *a: seen_sync.append(a))
+    poll_until_terminal(
+        sequence(*statuses),
+        interval=3,
+        timeout=60,
+        clock=t_sync.clock,
+        sleep=t_sync.sleep,
+        on_progress=lambda *a: seen_sync.append(a),
+    )
     fetch = sequence(*statuses)
 
     async def afetch() -> Mapping[str, Any]:
         return fetch()
 
-    asyncio.run(apoll_until_terminal(afetch, interval=3, timeout=60, clock=t_async.clock,
-                                     sleep=t_async.asleep,
-                                     on_progress=lambda *a: seen_async.append(a)))
+    asyncio.run(
+        apoll_until_terminal(
+            afetch,
+            interval=3,
+            timeout=60,
+            clock=t_async.clock,
+            sleep=t_async.asleep,
+            on_progress=lambda *a: seen_async.append(a),
+        )
+    )
     assert seen_sync == seen_async
     assert t_sync.sleeps == t_async.sleeps == [3, 3, 3]
 
@@ -169,10 +194,13 @@ def test_task_view() -> None:
     assert (task.id, task.status, task.progress, task.output) == ("abc", "RUNNING", 0.25, ())
     assert not task.is_terminal
     assert task.raw["createdAt"] == "x"
-    done = Task.from_json({"id": "abc", "status": "FAILED", "failure": "f",
-                           "failureCode": "SAFETY.INPUT.TEXT"})
+    done = Task.from_json(
+        {"id": "abc", "status": "FAILED", "failure": "f", "failureCode": "SAFETY.INPUT.TEXT"}
+    )
     assert done.is_terminal and done.failure_code == "SAFETY.INPUT.TEXT"
     fresh = Task.from_json({"id": "abc", "estimatedCost": {"credits": 5}})
     assert fresh.status is None and not fresh.is_terminal
     assert Task.from_json({"id": "a", "status": "SUCCEEDED", "output": ["u1", "u2"]}).output == (
-        "u1", "u2")
+        "u1",
+        "u2",
+    )

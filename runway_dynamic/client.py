@@ -1,0 +1,1049 @@
+"""``RunwayClient`` and ``AsyncRunwayClient``: every operation of the spec, over httpx.
+
+>>> with RunwayClient() as client:                       # key: see runway_dynamic.auth
+...     task = client.generate("text_to_image", model="gen4_image",
+...                            promptText="a lighthouse", ratio="1920:1080")
+...     task = client.tasks.wait(task)
+...     client.download(task, "out/")
+
+All decisions (which operation, the headers, pre-flight, retry or not, how long to sleep,
+what a status means, whether to resubmit) live in :class:`_ClientCore` and the pure
+functions of :mod:`runway_dynamic._http`, :mod:`runway_dynamic.tasks`,
+:mod:`runway_dynamic.uploads` and :mod:`runway_dynamic.downloads`. The two clients only
+send, stream and sleep, so they cannot drift apart. httpx is imported here only, and this
+module is imported by the CLI only when a command sends something.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from runway_dynamic._constants import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TIMEOUT,
+    DEFAULT_WAIT_TIMEOUT,
+    ENV_BASE_URL,
+    MODEL_PROPERTY,
+)
+from runway_dynamic._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    ConfigError,
+    PreflightError,
+    RateLimitError,
+    RequestMayHaveSucceededError,
+    TaskFailedError,
+    UsageError,
+    status_error_class,
+)
+from runway_dynamic._http import (
+    ERROR_CONNECT_TIMEOUT,
+    ERROR_READ_TIMEOUT,
+    MAY_HAVE_SUCCEEDED,
+    RETRY,
+    USER_AGENT,
+    PreparedRequest,
+    RandomSource,
+    classify_transport_error,
+    failure_action,
+    parse_retry_after,
+    prepare_request,
+    redact,
+    retry_delay,
+    should_resubmit,
+)
+from runway_dynamic.auth import resolve_api_key
+from runway_dynamic.catalog import Operation, flatten_object
+from runway_dynamic.downloads import (
+    DEFAULT_PREFIX,
+    awrite_stream,
+    extension_for,
+    output_filename,
+    write_stream,
+)
+from runway_dynamic.tasks import (
+    TASK_ENDPOINT,
+    ProgressCallback,
+    Task,
+    apoll_until_terminal,
+    poll_until_terminal,
+    terminal_statuses,
+)
+from runway_dynamic.uploads import (
+    UPLOADS_ENDPOINT,
+    UploadSlot,
+    check_readable,
+    guess_mime,
+    parse_upload_slot,
+    upload_body,
+)
+
+if TYPE_CHECKING:
+    from runway_dynamic.index import Spec
+
+logger = logging.getLogger("runway_dynamic")
+
+#: Default seconds between resubmissions of a task that failed with an INTERNAL code.
+DEFAULT_RETRY_BACKOFF_SECONDS = 5.0
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid")
+
+# Who may receive what: the Runway key goes only to the API's base URL (prepare_request
+# adds it); output downloads and pre-signed upload URLs get no key at all.
+_PLAIN_HEADERS = {"User-Agent": USER_AGENT}
+
+
+class _ClientCore:
+    """Everything both clients share: configuration and the decisions, no I/O."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        spec: Spec | None,
+        timeout: float,
+        max_retries: int,
+        preflight: bool,
+        poll_interval: float,
+        retry_on_internal_error: int,
+        retry_backoff_seconds: float,
+        headers: Mapping[str, str] | None,
+        rng: RandomSource | None,
+        clock: Callable[[], float] | None,
+    ) -> None:
+        if spec is None:
+            from runway_dynamic.index import load_spec
+
+            spec = load_spec()
+        self.spec = spec
+        self._api_key, self.key_source = (
+            (api_key, "api_key argument") if api_key else resolve_api_key(None)
+        )
+        url = base_url or os.environ.get(ENV_BASE_URL) or next(iter(spec.catalog.servers), None)
+        if not url:
+            raise ConfigError(
+                f"no base URL: pass base_url, set {ENV_BASE_URL}, or use a spec with `servers`"
+            )
+        self.base_url = url.rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max(0, int(max_retries))
+        self.preflight = preflight
+        self.poll_interval = poll_interval
+        self.retry_on_internal_error = max(0, int(retry_on_internal_error))
+        self.retry_backoff_seconds = retry_backoff_seconds
+        self.headers = dict(headers or {})
+        self._rng: RandomSource = rng or random.Random()
+        self._clock: Callable[[], float] = clock or time.monotonic
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={redact(self._api_key)})"
+
+    # ---- building requests
+
+    def operation_for(self, endpoint: str, method: str | None, has_body: bool) -> Operation:
+        """The operation to call; with several at one endpoint, the body decides GET vs the rest."""
+        catalog = self.spec.catalog
+        op = catalog.operation(endpoint, method)
+        if op is not None:
+            return op
+        ops = catalog.operations_for(endpoint)
+        if not ops:
+            raise UsageError(f"unknown endpoint {endpoint!r}; see `runway endpoints`")
+        if method:
+            have = ", ".join(o.method for o in ops)
+            raise UsageError(f"{endpoint} has no {method.upper()} operation (it has {have})")
+        if not has_body:
+            gets = [o for o in ops if o.method == "GET"]
+            if gets:
+                return gets[0]
+        with_body = [o for o in ops if o.has_body]
+        if has_body and len(with_body) == 1:
+            return with_body[0]
+        have = ", ".join(o.method for o in ops)
+        raise UsageError(f"{endpoint} has several operations ({have}); pass method=")
+
+    def prepare(
+        self,
+        endpoint: str,
+        *,
+        method: str | None = None,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> PreparedRequest:
+        """The request for ``endpoint``, after pre-flight (:class:`PreflightError` blocks it)."""
+        op = self.operation_for(endpoint, method, body is not None)
+        if body is not None and self.preflight and isinstance(body, Mapping):
+            from runway_dynamic.validation import errors
+
+            problems = self.spec.preflight(op.endpoint, body, method=op.method)
+            for problem in problems:
+                if not problem.is_error:
+                    logger.warning("pre-flight: %s", problem.message)
+            blocking = errors(problems)
+            if blocking:
+                raise PreflightError(op.endpoint, blocking)
+        return prepare_request(
+            op,
+            base_url=self.base_url,
+            api_key=self._api_key,
+            path_params=path_params,
+            query=query,
+            body=body,
+            extra_headers={**self.headers, **(extra_headers or {})},
+        )
+
+    @staticmethod
+    def creates_task(prepared: PreparedRequest) -> bool:
+        """A POST whose success answer carries an ``id``: resending it could pay twice.
+
+        Without a success schema we assume the worst.
+        """
+        if not prepared.creates_task:
+            return False
+        op = prepared.operation
+        schema = op.success_schema() if op is not None else None
+        if not schema:
+            return True
+        branches = [*schema.get("oneOf", ()), *schema.get("anyOf", ())] or [schema]
+        return any("id" in flatten_object(branch)[0] for branch in branches)
+
+    # ---- reacting to outcomes (each returns a delay to retry after, or raises)
+
+    def after_response(
+        self, prepared: PreparedRequest, response: httpx.Response, attempt: int, creates: bool
+    ) -> float | None:
+        """``None`` on success; seconds to wait before a resend; otherwise raises."""
+        status = response.status_code
+        if status < 400:
+            return None
+        action = failure_action(
+            prepared.method, creates, status=status, attempt=attempt, max_retries=self.max_retries
+        )
+        if action == RETRY:
+            delay = retry_delay(attempt, response.headers.get("retry-after"), self._rng)
+            logger.info(
+                "%s %s answered %d; retry %d/%d in %.2fs",
+                prepared.method, _safe_url(prepared.url), status, attempt + 1,
+                self.max_retries, delay,
+            )
+            return delay
+        if action == MAY_HAVE_SUCCEEDED:
+            raise RequestMayHaveSucceededError(
+                prepared.method, _safe_url(prepared.url), f"HTTP {status} {response.reason_phrase}"
+            )
+        raise self.status_error(prepared, response)
+
+    def after_error(
+        self, prepared: PreparedRequest, exc: Exception, attempt: int, creates: bool
+    ) -> float:
+        kind = classify_transport_error(exc)
+        action = failure_action(
+            prepared.method, creates, error_kind=kind, attempt=attempt,
+            max_retries=self.max_retries,
+        )
+        what = f"{type(exc).__name__}: {self.scrub(str(exc)) or 'no detail'}"
+        url = _safe_url(prepared.url)
+        if action == RETRY:
+            delay = retry_delay(attempt, None, self._rng)
+            logger.info(
+                "%s %s failed (%s); retry %d/%d in %.2fs",
+                prepared.method, url, what, attempt + 1, self.max_retries, delay,
+            )
+            return delay
+        if action == MAY_HAVE_SUCCEEDED:
+            raise RequestMayHaveSucceededError(prepared.method, url, what) from exc
+        cls = APITimeoutError if kind in (ERROR_CONNECT_TIMEOUT, ERROR_READ_TIMEOUT) else (
+            APIConnectionError
+        )
+        raise cls(f"{prepared.method} {url} failed: {what}") from exc
+
+    def status_error(self, prepared: PreparedRequest, response: httpx.Response) -> APIStatusError:
+        """The exception for an error answer (class chosen by ``status_error_class``)."""
+        status = response.status_code
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text or None
+        body = self.scrub_value(body)
+        detail = ""
+        if isinstance(body, Mapping):
+            detail = str(body.get("error") or body.get("message") or "")
+            issues = body.get("issues")
+            if isinstance(issues, list) and issues:
+                detail += " — " + "; ".join(
+                    str(i.get("message", i)) if isinstance(i, Mapping) else str(i)
+                    for i in issues[:5]
+                )
+        elif isinstance(body, str):
+            detail = body[:300]
+        request_id = next(
+            (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
+        )
+        url = _safe_url(prepared.url)
+        message = f"{prepared.method} {url} answered {status} {response.reason_phrase}"
+        if detail:
+            message += f": {detail}"
+        if request_id:
+            message += f" (request id {request_id})"
+        cls = status_error_class(status)
+        kwargs: dict[str, Any] = {
+            "status_code": status, "body": body, "request_id": request_id,
+            "method": prepared.method, "url": url,
+        }
+        if cls is RateLimitError:
+            kwargs["retry_after"] = parse_retry_after(response.headers.get("retry-after"))
+        return cls(self.scrub(message), **kwargs)
+
+    # ---- secrets
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the key masked (in case a server or proxy echoes it back)."""
+        key = self._api_key
+        return text.replace(key, redact(key)) if key and key in text else text
+
+    def scrub_value(self, value: Any) -> Any:
+        if not self._api_key:
+            return value
+        dumped = json.dumps(value)
+        if self._api_key not in dumped:
+            return value
+        return json.loads(self.scrub(dumped))
+
+    # ---- decoding
+
+    @staticmethod
+    def decode(response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    # ---- tasks, resources
+
+    def task_request(self, task_id: str, method: str) -> tuple[str, dict[str, str]]:
+        """The tasks endpoint and its path parameter, whatever the spec names it."""
+        op = self.operation_for(TASK_ENDPOINT, method, False)
+        return op.endpoint, {_single_path_param(op): task_id}
+
+    def terminal_for(self, endpoint: str) -> frozenset[str]:
+        op = self.spec.catalog.operation(endpoint, "GET")
+        return terminal_statuses(op.success_schema() if op else None)
+
+    def resubmit_decision(self, exc: TaskFailedError, resubmitted: int, limit: int | None) -> bool:
+        allowed = self.retry_on_internal_error if limit is None else max(0, limit)
+        return should_resubmit(
+            exc.failure_code, status="FAILED", resubmitted=resubmitted, max_resubmissions=allowed
+        )
+
+    def output_target(
+        self, task: Task, url: str, content_type: str | None, directory: Path, prefix: str,
+        when: datetime, index: int | None,
+    ) -> Path:
+        ext = extension_for(content_type, url)
+        return directory / output_filename(prefix, task.id, ext, when=when, index=index)
+
+
+def _single_path_param(op: Operation) -> str:
+    names = [p.name for p in op.params("path")]
+    if len(names) != 1:
+        raise UsageError(f"{op.method} {op.path} takes {len(names)} path parameters, not 1")
+    return names[0]
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its query (pre-signed URLs carry credentials there)."""
+    return url.split("?", 1)[0]
+
+
+def _model_body(model: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {MODEL_PROPERTY: model, **{k: v for k, v in fields.items() if v is not None}}
+
+
+def _as_id(task: Task | str) -> str:
+    return task.id if isinstance(task, Task) else str(task)
+
+
+def _describe_file(path: Path) -> tuple[str, str]:
+    return path.name, guess_mime(path) or "application/octet-stream"
+
+
+# =========================================================================== sync
+
+
+class Tasks:
+    """``client.tasks``: get, cancel, delete and wait for tasks."""
+
+    def __init__(self, client: RunwayClient) -> None:
+        self._client = client
+
+    def get(self, task: Task | str, *, extra_headers: Mapping[str, str] | None = None) -> Task:
+        endpoint, params = self._client._core.task_request(_as_id(task), "GET")
+        data = self._client.request(
+            endpoint, method="GET", path_params=params, extra_headers=extra_headers
+        )
+        return Task.from_json(data or {})
+
+    def cancel(self, task: Task | str) -> None:
+        """Cancel a running task (Runway's ``DELETE /v1/tasks/{id}`` cancels or deletes)."""
+        endpoint, params = self._client._core.task_request(_as_id(task), "DELETE")
+        self._client.request(endpoint, method="DELETE", path_params=params)
+
+    def delete(self, task: Task | str) -> None:
+        """Delete a finished task (same call as :meth:`cancel`, named for the intent)."""
+        self.cancel(task)
+
+    def wait(
+        self,
+        task: Task | str,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel_on_interrupt: bool = False,
+    ) -> Task:
+        """Poll until SUCCEEDED (returned) or FAILED/CANCELLED/timeout (raised).
+
+        With ``cancel_on_interrupt`` a Ctrl-C cancels the task before re-raising.
+        """
+        task_id = _as_id(task)
+        core = self._client._core
+        try:
+            data = poll_until_terminal(
+                lambda: self.get(task_id).raw,
+                terminal=core.terminal_for(TASK_ENDPOINT),
+                interval=core.poll_interval if poll_interval is None else poll_interval,
+                timeout=timeout,
+                on_progress=on_progress,
+                clock=core._clock,
+                sleep=self._client._sleep,
+            )
+        except KeyboardInterrupt:
+            if cancel_on_interrupt:
+                _best_effort(lambda: self.cancel(task_id), task_id)
+            raise
+        return Task.from_json(data)
+
+
+def _best_effort(call: Callable[[], Any], task_id: str) -> None:
+    try:
+        call()
+    except APIError as exc:
+        logger.warning("could not cancel task %s: %s", task_id, exc)
+
+
+class RunwayClient:
+    """A synchronous client for every operation of the spec.
+
+    Args:
+        api_key: the key; when omitted, found by :func:`runway_dynamic.auth.resolve_api_key`.
+        base_url: default ``RUNWAY_BASE_URL``, else the spec's first ``servers`` URL.
+        spec: a loaded :class:`~runway_dynamic.index.Spec` (default: :func:`load_spec`).
+        timeout: seconds per HTTP request.
+        max_retries: resends after the first attempt (see :func:`_http.failure_action`).
+        preflight: validate bodies against the spec before sending.
+        poll_interval: seconds between task polls.
+        retry_on_internal_error: resubmissions of a task that fails with ``INTERNAL.*``.
+        retry_backoff_seconds: pause before such a resubmission.
+        headers: extra headers for every request (e.g. sandbox fault injection).
+        transport / http_client: for tests and custom networking; sleep, clock and rng too.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        spec: Spec | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        preflight: bool = True,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        retry_on_internal_error: int = 0,
+        retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+        rng: RandomSource | None = None,
+    ) -> None:
+        self._core = _ClientCore(
+            api_key=api_key, base_url=base_url, spec=spec, timeout=timeout,
+            max_retries=max_retries, preflight=preflight, poll_interval=poll_interval,
+            retry_on_internal_error=retry_on_internal_error,
+            retry_backoff_seconds=retry_backoff_seconds, headers=headers, rng=rng, clock=clock,
+        )
+        self._http = http_client or httpx.Client(timeout=timeout, transport=transport)
+        self._sleep: Callable[[float], None] = sleep or time.sleep
+        self.tasks = Tasks(self)
+
+    # ---- plumbing
+
+    @property
+    def spec(self) -> Spec:
+        return self._core.spec
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    def __repr__(self) -> str:
+        return repr(self._core)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RunwayClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _send(
+        self,
+        prepared: PreparedRequest,
+        *,
+        build: Callable[[], httpx.Request] | None = None,
+        stream: bool = False,
+        creates: bool | None = None,
+    ) -> httpx.Response:
+        """Send with the retry policy; the only place the sync client touches the network."""
+        core = self._core
+        creates = core.creates_task(prepared) if creates is None else creates
+        attempt = 0
+        while True:
+            request = build() if build else self._http.build_request(
+                prepared.method, prepared.url, headers=dict(prepared.headers), json=prepared.json
+            )
+            try:
+                response = self._http.send(request, stream=stream, follow_redirects=stream)
+                logger.debug("%s %s -> %d", prepared.method, _safe_url(prepared.url),
+                             response.status_code)
+                if stream and response.status_code >= 400:
+                    response.read()
+                    response.close()
+                delay = core.after_response(prepared, response, attempt, creates)
+            except httpx.TransportError as exc:
+                delay = core.after_error(prepared, exc, attempt, creates)
+            else:
+                if delay is None:
+                    return response
+            self._sleep(delay)
+            attempt += 1
+
+    # ---- the generic call
+
+    def request(
+        self,
+        endpoint: str,
+        *,
+        method: str | None = None,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Call any operation; the decoded JSON answer (``None`` for 204).
+
+        >>> client.request("avatars/{id}", path_params={"id": avatar_id})
+        """
+        prepared = self._core.prepare(
+            endpoint, method=method, path_params=path_params, query=query, body=body,
+            extra_headers=extra_headers,
+        )
+        return self._core.decode(self._send(prepared))
+
+    # ---- generation
+
+    def create_task(
+        self,
+        endpoint: str,
+        body: Mapping[str, Any],
+        *,
+        method: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Task:
+        """Submit a task-creating body as it is; the new :class:`Task` (status not yet known)."""
+        data = self.request(endpoint, method=method or "POST", body=dict(body),
+                            extra_headers=extra_headers)
+        if not isinstance(data, Mapping) or "id" not in data:
+            raise APIError(f"POST {endpoint} answered without a task id")
+        return Task.from_json(data)
+
+    def generate(
+        self,
+        endpoint: str,
+        *,
+        model: str,
+        extra_headers: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> Task:
+        """Start a generation: ``fields`` are the body's spec names (``None`` ones are left out).
+
+        >>> client.generate("text_to_video", model="gen4.5", promptText="a fox", ratio="1280:720",
+        ...                 duration=5)
+        """
+        return self.create_task(endpoint, _model_body(model, fields), extra_headers=extra_headers)
+
+    def run(
+        self,
+        endpoint: str,
+        body: Mapping[str, Any],
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_submit: Callable[[Task], None] | None = None,
+        cancel_on_interrupt: bool = False,
+        retry_on_internal_error: int | None = None,
+        retry_backoff_seconds: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Task:
+        """Create, wait, and resubmit after ``INTERNAL.*`` failures; the SUCCEEDED task.
+
+        Each resubmission is a new, billed task; ``on_submit`` sees every task created.
+        """
+        core = self._core
+        backoff = core.retry_backoff_seconds if retry_backoff_seconds is None else (
+            retry_backoff_seconds
+        )
+        resubmitted = 0
+        while True:
+            task = self.create_task(endpoint, body, extra_headers=extra_headers)
+            if on_submit is not None:
+                on_submit(task)
+            try:
+                return self.tasks.wait(
+                    task, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress,
+                    cancel_on_interrupt=cancel_on_interrupt,
+                )
+            except TaskFailedError as exc:
+                if not core.resubmit_decision(exc, resubmitted, retry_on_internal_error):
+                    raise
+                resubmitted += 1
+                logger.warning("task %s failed (%s); resubmitting (%d) in %.1fs",
+                               task.id, exc.failure_code, resubmitted, backoff)
+                self._sleep(backoff)
+
+    def wait_for(
+        self,
+        endpoint: str,
+        resource_id: str,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        terminal: frozenset[str] | None = None,
+    ) -> Mapping[str, Any]:
+        """Poll any resource (``avatars/{id}``, ``realtime_sessions/{id}``) until it settles.
+
+        Terminal statuses come from the GET answer's schema (``READY``/``FAILED`` for avatars).
+        """
+        core = self._core
+        op = core.operation_for(endpoint, "GET", False)
+        params = {_single_path_param(op): resource_id}
+        return poll_until_terminal(
+            lambda: self.request(op.endpoint, method="GET", path_params=params) or {},
+            terminal=terminal or core.terminal_for(op.endpoint),
+            interval=core.poll_interval if poll_interval is None else poll_interval,
+            timeout=timeout,
+            on_progress=on_progress,
+            clock=core._clock,
+            sleep=self._sleep,
+            label=op.endpoint.split("/")[0].rstrip("s"),
+        )
+
+    # ---- files
+
+    def upload(self, path: str | os.PathLike[str]) -> str:
+        """Upload a local file; its ``runway://`` URI for any media field."""
+        file = Path(path)
+        check_readable(file)
+        op = self._core.operation_for(UPLOADS_ENDPOINT, "POST", True)
+        slot = parse_upload_slot(self.request(op.endpoint, method="POST",
+                                              body=upload_body(op, file.name)))
+        self._put_file(slot, file)
+        return slot.runway_uri
+
+    def _put_file(self, slot: UploadSlot, file: Path) -> None:
+        name, mime = _describe_file(file)
+        prepared = PreparedRequest("POST", slot.upload_url, _PLAIN_HEADERS)
+
+        def build() -> httpx.Request:
+            # A fresh handle per attempt: a resend must start from the first byte.
+            return self._http.build_request(
+                "POST", slot.upload_url, headers=_PLAIN_HEADERS, data=dict(slot.fields),
+                files={"file": (name, file.read_bytes(), mime)},
+            )
+
+        self._send(prepared, build=build, creates=False)
+
+    def download(
+        self,
+        task: Task | str,
+        directory: str | os.PathLike[str] = ".",
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        when: datetime | None = None,
+    ) -> list[Path]:
+        """Save every output of a SUCCEEDED task; the paths written (never overwriting)."""
+        found = task if isinstance(task, Task) and task.output else self.tasks.get(task)
+        if not found.output:
+            raise UsageError(f"task {found.id} has no outputs (status {found.status})")
+        stamp = when or datetime.now(timezone.utc)
+        target_dir = Path(directory)
+        several = len(found.output) > 1
+        paths = []
+        for index, url in enumerate(found.output, start=1):
+            prepared = PreparedRequest("GET", url, _PLAIN_HEADERS)
+            response = self._send(prepared, stream=True, creates=False)
+            try:
+                target = self._core.output_target(
+                    found, url, response.headers.get("content-type"), target_dir, prefix, stamp,
+                    index if several else None,
+                )
+                paths.append(write_stream(_checked(response.iter_bytes(), url), target))
+            finally:
+                response.close()
+        return paths
+
+
+def _checked(chunks: Any, url: str) -> Any:
+    """Re-raise a mid-stream network failure as :class:`APIConnectionError`."""
+    try:
+        yield from chunks
+    except httpx.TransportError as exc:
+        raise APIConnectionError(f"download of {_safe_url(url)} broke off: {exc}") from exc
+
+
+# =========================================================================== async
+
+
+class AsyncTasks:
+    """``client.tasks`` of :class:`AsyncRunwayClient` (mirrors :class:`Tasks`)."""
+
+    def __init__(self, client: AsyncRunwayClient) -> None:
+        self._client = client
+
+    async def get(
+        self, task: Task | str, *, extra_headers: Mapping[str, str] | None = None
+    ) -> Task:
+        endpoint, params = self._client._core.task_request(_as_id(task), "GET")
+        data = await self._client.request(
+            endpoint, method="GET", path_params=params, extra_headers=extra_headers
+        )
+        return Task.from_json(data or {})
+
+    async def cancel(self, task: Task | str) -> None:
+        endpoint, params = self._client._core.task_request(_as_id(task), "DELETE")
+        await self._client.request(endpoint, method="DELETE", path_params=params)
+
+    async def delete(self, task: Task | str) -> None:
+        await self.cancel(task)
+
+    async def wait(
+        self,
+        task: Task | str,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel_on_interrupt: bool = False,
+    ) -> Task:
+        """Poll until SUCCEEDED (returned) or FAILED/CANCELLED/timeout (raised).
+
+        With ``cancel_on_interrupt`` a cancelled wait (Ctrl-C, ``task.cancel()``) cancels the
+        task too before re-raising.
+        """
+        import asyncio
+
+        task_id = _as_id(task)
+        core = self._client._core
+
+        async def fetch() -> Mapping[str, Any]:
+            return (await self.get(task_id)).raw
+
+        try:
+            data = await apoll_until_terminal(
+                fetch,
+                terminal=core.terminal_for(TASK_ENDPOINT),
+                interval=core.poll_interval if poll_interval is None else poll_interval,
+                timeout=timeout,
+                on_progress=on_progress,
+                clock=core._clock,
+                sleep=self._client._sleep,
+            )
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            if cancel_on_interrupt:
+                try:
+                    await self.cancel(task_id)
+                except APIError as exc:
+                    logger.warning("could not cancel task %s: %s", task_id, exc)
+            raise
+        return Task.from_json(data)
+
+
+class AsyncRunwayClient:
+    """The asynchronous twin of :class:`RunwayClient` (same arguments, awaitable methods)."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        spec: Spec | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        preflight: bool = True,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        retry_on_internal_error: int = 0,
+        retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        clock: Callable[[], float] | None = None,
+        rng: RandomSource | None = None,
+    ) -> None:
+        import asyncio
+
+        self._core = _ClientCore(
+            api_key=api_key, base_url=base_url, spec=spec, timeout=timeout,
+            max_retries=max_retries, preflight=preflight, poll_interval=poll_interval,
+            retry_on_internal_error=retry_on_internal_error,
+            retry_backoff_seconds=retry_backoff_seconds, headers=headers, rng=rng, clock=clock,
+        )
+        self._http = http_client or httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
+        self.tasks = AsyncTasks(self)
+
+    @property
+    def spec(self) -> Spec:
+        return self._core.spec
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    def __repr__(self) -> str:
+        return repr(self._core)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def aclose(self) -> None:
+        await self.close()
+
+    async def __aenter__(self) -> AsyncRunwayClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _send(
+        self,
+        prepared: PreparedRequest,
+        *,
+        build: Callable[[], httpx.Request] | None = None,
+        stream: bool = False,
+        creates: bool | None = None,
+    ) -> httpx.Response:
+        core = self._core
+        creates = core.creates_task(prepared) if creates is None else creates
+        attempt = 0
+        while True:
+            request = build() if build else self._http.build_request(
+                prepared.method, prepared.url, headers=dict(prepared.headers), json=prepared.json
+            )
+            try:
+                response = await self._http.send(request, stream=stream, follow_redirects=stream)
+                logger.debug("%s %s -> %d", prepared.method, _safe_url(prepared.url),
+                             response.status_code)
+                if stream and response.status_code >= 400:
+                    await response.aread()
+                    await response.aclose()
+                delay = core.after_response(prepared, response, attempt, creates)
+            except httpx.TransportError as exc:
+                delay = core.after_error(prepared, exc, attempt, creates)
+            else:
+                if delay is None:
+                    return response
+            await self._sleep(delay)
+            attempt += 1
+
+    async def request(
+        self,
+        endpoint: str,
+        *,
+        method: str | None = None,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        prepared = self._core.prepare(
+            endpoint, method=method, path_params=path_params, query=query, body=body,
+            extra_headers=extra_headers,
+        )
+        return self._core.decode(await self._send(prepared))
+
+    async def create_task(
+        self,
+        endpoint: str,
+        body: Mapping[str, Any],
+        *,
+        method: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Task:
+        data = await self.request(endpoint, method=method or "POST", body=dict(body),
+                                  extra_headers=extra_headers)
+        if not isinstance(data, Mapping) or "id" not in data:
+            raise APIError(f"POST {endpoint} answered without a task id")
+        return Task.from_json(data)
+
+    async def generate(
+        self,
+        endpoint: str,
+        *,
+        model: str,
+        extra_headers: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> Task:
+        return await self.create_task(
+            endpoint, _model_body(model, fields), extra_headers=extra_headers
+        )
+
+    async def run(
+        self,
+        endpoint: str,
+        body: Mapping[str, Any],
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_submit: Callable[[Task], None] | None = None,
+        cancel_on_interrupt: bool = False,
+        retry_on_internal_error: int | None = None,
+        retry_backoff_seconds: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Task:
+        core = self._core
+        backoff = core.retry_backoff_seconds if retry_backoff_seconds is None else (
+            retry_backoff_seconds
+        )
+        resubmitted = 0
+        while True:
+            task = await self.create_task(endpoint, body, extra_headers=extra_headers)
+            if on_submit is not None:
+                on_submit(task)
+            try:
+                return await self.tasks.wait(
+                    task, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress,
+                    cancel_on_interrupt=cancel_on_interrupt,
+                )
+            except TaskFailedError as exc:
+                if not core.resubmit_decision(exc, resubmitted, retry_on_internal_error):
+                    raise
+                resubmitted += 1
+                logger.warning("task %s failed (%s); resubmitting (%d) in %.1fs",
+                               task.id, exc.failure_code, resubmitted, backoff)
+                await self._sleep(backoff)
+
+    async def wait_for(
+        self,
+        endpoint: str,
+        resource_id: str,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        terminal: frozenset[str] | None = None,
+    ) -> Mapping[str, Any]:
+        core = self._core
+        op = core.operation_for(endpoint, "GET", False)
+        params = {_single_path_param(op): resource_id}
+
+        async def fetch() -> Mapping[str, Any]:
+            return await self.request(op.endpoint, method="GET", path_params=params) or {}
+
+        return await apoll_until_terminal(
+            fetch,
+            terminal=terminal or core.terminal_for(op.endpoint),
+            interval=core.poll_interval if poll_interval is None else poll_interval,
+            timeout=timeout,
+            on_progress=on_progress,
+            clock=core._clock,
+            sleep=self._sleep,
+            label=op.endpoint.split("/")[0].rstrip("s"),
+        )
+
+    async def upload(self, path: str | os.PathLike[str]) -> str:
+        file = Path(path)
+        check_readable(file)
+        op = self._core.operation_for(UPLOADS_ENDPOINT, "POST", True)
+        slot = parse_upload_slot(await self.request(op.endpoint, method="POST",
+                                                    body=upload_body(op, file.name)))
+        name, mime = _describe_file(file)
+        prepared = PreparedRequest("POST", slot.upload_url, _PLAIN_HEADERS)
+
+        def build() -> httpx.Request:
+            return self._http.build_request(
+                "POST", slot.upload_url, headers=_PLAIN_HEADERS, data=dict(slot.fields),
+                files={"file": (name, file.read_bytes(), mime)},
+            )
+
+        await self._send(prepared, build=build, creates=False)
+        return slot.runway_uri
+
+    async def download(
+        self,
+        task: Task | str,
+        directory: str | os.PathLike[str] = ".",
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        when: datetime | None = None,
+    ) -> list[Path]:
+        found = task if isinstance(task, Task) and task.output else await self.tasks.get(task)
+        if not found.output:
+            raise UsageError(f"task {found.id} has no outputs (status {found.status})")
+        stamp = when or datetime.now(timezone.utc)
+        target_dir = Path(directory)
+        several = len(found.output) > 1
+        paths = []
+        for index, url in enumerate(found.output, start=1):
+            prepared = PreparedRequest("GET", url, _PLAIN_HEADERS)
+            response = await self._send(prepared, stream=True, creates=False)
+            try:
+                target = self._core.output_target(
+                    found, url, response.headers.get("content-type"), target_dir, prefix, stamp,
+                    index if several else None,
+                )
+                paths.append(await awrite_stream(_achecked(response.aiter_bytes(), url), target))
+            finally:
+                await response.aclose()
+        return paths
+
+
+async def _achecked(chunks: Any, url: str) -> Any:
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except httpx.TransportError as exc:
+        raise APIConnectionError(f"download of {_safe_url(url)} broke off: {exc}") from exc
