@@ -145,8 +145,8 @@ class _ClientCore:
         self.retry_on_internal_error = max(0, int(retry_on_internal_error))
         self.retry_backoff_seconds = retry_backoff_seconds
         self.headers = dict(headers or {})
-        self._rng: RandomSource = rng or random.Random()
-        self._clock: Callable[[], float] = clock or time.monotonic
+        self._rng: RandomSource = rng if rng is not None else random.Random()
+        self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={redact(self._api_key)})"
@@ -490,8 +490,11 @@ class RunwayClient:
             retry_on_internal_error=retry_on_internal_error,
             retry_backoff_seconds=retry_backoff_seconds, headers=headers, rng=rng, clock=clock,
         )
-        self._http = http_client or httpx.Client(timeout=timeout, transport=transport)
-        self._sleep: Callable[[float], None] = sleep or time.sleep
+        self._http = (
+            http_client if http_client is not None
+            else httpx.Client(timeout=timeout, transport=transport)
+        )
+        self._sleep: Callable[[float], None] = sleep if sleep is not None else time.sleep
         self.tasks = Tasks(self)
 
     # ---- plumbing
@@ -830,8 +833,13 @@ class AsyncRunwayClient:
             retry_on_internal_error=retry_on_internal_error,
             retry_backoff_seconds=retry_backoff_seconds, headers=headers, rng=rng, clock=clock,
         )
-        self._http = http_client or httpx.AsyncClient(timeout=timeout, transport=transport)
-        self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
+        self._http = (
+            http_client if http_client is not None
+            else httpx.AsyncClient(timeout=timeout, transport=transport)
+        )
+        self._sleep: Callable[[float], Awaitable[None]] = (
+            sleep if sleep is not None else asyncio.sleep
+        )
         self.tasks = AsyncTasks(self)
 
     @property
