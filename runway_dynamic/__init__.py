@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from runway_dynamic.client import AsyncRunwayClient, RunwayClient
     from runway_dynamic.index import Spec, load_spec
     from runway_dynamic.sandbox import Sandbox
+    from runway_dynamic.tasks import Task
     from runway_dynamic.validation import Problem
 
 _LAZY = {
@@ -56,6 +57,7 @@ _LAZY = {
     "RunwayClient": "runway_dynamic.client",
     "Sandbox": "runway_dynamic.sandbox",
     "Spec": "runway_dynamic.index",
+    "Task": "runway_dynamic.tasks",
     "Variant": "runway_dynamic.catalog",
     "load_spec": "runway_dynamic.index",
 }
@@ -86,6 +88,7 @@ __all__ = [
     "Sandbox",
     "Spec",
     "SpecError",
+    "Task",
     "TaskCancelledError",
     "TaskError",
     "TaskFailedError",
