@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runway_dynamic._constants import MODEL_PROPERTY
+from runway_dynamic._constants import DEFAULT_WAIT_TIMEOUT, MODEL_PROPERTY
 from runway_dynamic._exceptions import (
     PreflightError,
     RunwayError,
@@ -41,6 +41,7 @@ from runway_dynamic.catalog import Catalog, Operation, Variant, schema_choices, 
 from runway_dynamic.naming import closest
 
 if TYPE_CHECKING:
+    from runway_dynamic.client import AsyncRunwayClient, RunwayClient
     from runway_dynamic.index import Spec
 
 FORMATS = ("openai", "anthropic", "mcp")
@@ -576,9 +577,6 @@ def models_overview(spec: Spec | Catalog) -> dict[str, Any]:
 # --------------------------------------------------------------------------- errors for tools
 
 
-ProgressCallback = Callable[[Mapping[str, Any]], Any]
-
-
 def tool_error(exc: BaseException) -> dict[str, Any]:
     """A JSON-ready error a model can act on (which field to fix, whether to retry)."""
     if isinstance(exc, RunwayError):
@@ -606,7 +604,7 @@ def error_hint(exc: BaseException) -> str:
     if isinstance(exc, TaskError):
         return "The task did not succeed."
     if isinstance(exc, UsageError):
-        return "Fix the arguments and call again."
+        return "Fix the tool name or arguments as the message says, then call again."
     return "See the message; retrying blindly may create a second billed task."
 
 
@@ -620,3 +618,268 @@ def render_error(exc: BaseException) -> str:
                 lines.append(f"  field {problem.field!r} accepts: {', '.join(map(str, accepted))}")
     lines.append(error_hint(exc))
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- dispatching
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One poll of a running call: what :func:`call_tool` hands its ``on_progress``."""
+
+    task_id: str
+    status: str
+    progress: float | None  # 0..1 when the API reports it
+    elapsed: float  # seconds since the wait began
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """A checked tool call: the tool, its arguments, pre-flight warnings, where to poll."""
+
+    tool: Tool
+    arguments: Mapping[str, Any]
+    warnings: tuple[dict[str, Any], ...] = ()
+    #: For generation: the GET endpoint that tracks what the POST created, when the spec
+    #: gives the endpoint its own (``realtime_sessions/{id}``); ``None`` means a task.
+    resource_endpoint: str | None = None
+
+
+class Toolbox:
+    """The tools of one spec, built once: export them, and check and run calls.
+
+    >>> box = Toolbox(client.spec)
+    >>> box.call("runway_text_to_image", {"model": "gen4_image", ...}, client=client)
+    {'taskId': '…', 'status': 'SUCCEEDED', 'output': ['https://…'], 'done': True, ...}
+    """
+
+    def __init__(self, spec: Spec, endpoints: Iterable[str] | None = None) -> None:
+        self.spec = spec
+        self.tools = build_tools(spec, endpoints)
+        self._by_name = {t.name: t for t in self.tools}
+
+    def export(self, format: str) -> list[dict[str, Any]]:
+        if format not in FORMATS:
+            raise UsageError(f"unknown tool format {format!r}; choose one of: {', '.join(FORMATS)}")
+        return [t.to_format(format) for t in self.tools]
+
+    def get(self, name: str) -> Tool:
+        tool = self._by_name.get(name)
+        if tool is not None:
+            return tool
+        near = closest(name, self._by_name)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise UsageError(f"unknown tool {name!r}{hint}")
+
+    # ---- pure checks
+
+    def plan(self, name: str, arguments: Any) -> PlannedCall:
+        """Check a call without sending anything: :class:`PreflightError` / :class:`UsageError`."""
+        tool = self.get(name)
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, Mapping):
+            kind = type(arguments).__name__
+            raise UsageError(f"{name} takes a JSON object of arguments, got {kind}")
+        args = dict(arguments)
+        if tool.action != GENERATE:
+            _check_helper_arguments(tool, args)
+            return PlannedCall(tool, args)
+        assert tool.endpoint is not None
+        from runway_dynamic.validation import errors
+
+        problems = self.spec.preflight(tool.endpoint, args, method="POST")
+        blocking = errors(problems)
+        if blocking:
+            raise PreflightError(tool.endpoint, blocking)
+        warnings = tuple(p.to_dict() for p in problems if not p.is_error)
+        resource = _resource_endpoint(self.spec.catalog, tool.endpoint)
+        return PlannedCall(tool, args, warnings, resource)
+
+    # ---- sync
+
+    def call(
+        self,
+        name: str,
+        arguments: Any,
+        *,
+        client: RunwayClient,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+    ) -> dict[str, Any]:
+        """Check, submit, wait; the outcome as JSON data (see :func:`call_tool`)."""
+        plan = self.plan(name, arguments)
+        tool, args = plan.tool, plan.arguments
+        if tool.action == MODELS_SCHEMA:
+            return model_schema(self.spec, args["model"], args.get("endpoint"))
+        if tool.action == UPLOAD:
+            return {"uri": client.upload(args["path"]), "path": args["path"]}
+        if tool.action == TASK_GET:
+            return dict(client.tasks.get(args["taskId"]).raw)
+        if tool.action == TASK_WAIT:
+            task_id = str(args["taskId"])
+            wait = args.get("timeoutSeconds", timeout)
+            try:
+                task = client.tasks.wait(task_id, timeout=wait,
+                                         on_progress=_relay(task_id, on_progress))
+            except TaskTimeoutError as exc:
+                return _still_running(exc)
+            return _task_result(task.raw, plan)
+        assert tool.endpoint is not None
+        created = client.create_task(tool.endpoint, args)
+        callback = _relay(created.id, on_progress)
+        try:
+            if plan.resource_endpoint is not None:
+                resource = client.wait_for(plan.resource_endpoint, created.id, timeout=timeout,
+                                           on_progress=callback)
+                return _resource_result(created.id, resource, plan)
+            task = client.tasks.wait(created.id, timeout=timeout, on_progress=callback)
+        except TaskTimeoutError as exc:
+            return _still_running(exc, plan)
+        return _task_result(task.raw, plan)
+
+    # ---- async (same decisions; only the awaiting differs)
+
+    async def acall(
+        self,
+        name: str,
+        arguments: Any,
+        *,
+        client: AsyncRunwayClient,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+    ) -> dict[str, Any]:
+        """The async twin of :meth:`call`."""
+        plan = self.plan(name, arguments)
+        tool, args = plan.tool, plan.arguments
+        if tool.action == MODELS_SCHEMA:
+            return model_schema(self.spec, args["model"], args.get("endpoint"))
+        if tool.action == UPLOAD:
+            return {"uri": await client.upload(args["path"]), "path": args["path"]}
+        if tool.action == TASK_GET:
+            return dict((await client.tasks.get(args["taskId"])).raw)
+        if tool.action == TASK_WAIT:
+            task_id = str(args["taskId"])
+            wait = args.get("timeoutSeconds", timeout)
+            try:
+                task = await client.tasks.wait(task_id, timeout=wait,
+                                               on_progress=_relay(task_id, on_progress))
+            except TaskTimeoutError as exc:
+                return _still_running(exc)
+            return _task_result(task.raw, plan)
+        assert tool.endpoint is not None
+        created = await client.create_task(tool.endpoint, args)
+        callback = _relay(created.id, on_progress)
+        try:
+            if plan.resource_endpoint is not None:
+                resource = await client.wait_for(plan.resource_endpoint, created.id,
+                                                 timeout=timeout, on_progress=callback)
+                return _resource_result(created.id, resource, plan)
+            task = await client.tasks.wait(created.id, timeout=timeout, on_progress=callback)
+        except TaskTimeoutError as exc:
+            return _still_running(exc, plan)
+        return _task_result(task.raw, plan)
+
+
+def call_tool(
+    name: str,
+    arguments: Any,
+    *,
+    client: RunwayClient,
+    on_progress: ProgressCallback | None = None,
+    timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+) -> dict[str, Any]:
+    """Run one tool call the way an LLM app receives it: pre-flight, submit, wait, outputs.
+
+    Raises :class:`PreflightError` (nothing sent; its problems name each field and the fix),
+    :class:`UsageError` for an unknown tool or bad arguments, :class:`TaskFailedError` and
+    API errors; :func:`tool_error` / :func:`render_error` turn any of them into a tool result.
+    A wait that runs out is not an error: the result says ``done: false`` with the task id.
+
+    >>> call_tool("runway_text_to_image",
+    ...           {"model": "gen4_image", "promptText": "a lighthouse", "ratio": "1920:1080"},
+    ...           client=RunwayClient())
+    {'taskId': '…', 'status': 'SUCCEEDED', 'output': ['https://…'], 'done': True, ...}
+    """
+    return Toolbox(client.spec).call(name, arguments, client=client, on_progress=on_progress,
+                                     timeout=timeout)
+
+
+async def acall_tool(
+    name: str,
+    arguments: Any,
+    *,
+    client: AsyncRunwayClient,
+    on_progress: ProgressCallback | None = None,
+    timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+) -> dict[str, Any]:
+    """The async twin of :func:`call_tool`."""
+    return await Toolbox(client.spec).acall(name, arguments, client=client,
+                                            on_progress=on_progress, timeout=timeout)
+
+
+def _check_helper_arguments(tool: Tool, args: Mapping[str, Any]) -> None:
+    """Helper tools' arguments against their (small, exact) schemas; one error listing all."""
+    from jsonschema import Draft202012Validator
+
+    problems = []
+    for error in Draft202012Validator(tool.parameters).iter_errors(args):
+        where = ".".join(str(p) for p in error.absolute_path)
+        problems.append(f"argument {where!r}: {error.message}" if where else error.message)
+    if problems:
+        raise UsageError(f"{tool.name}: " + "; ".join(problems))
+
+
+def _resource_endpoint(catalog: Catalog, endpoint: str) -> str | None:
+    """``realtime_sessions/{id}`` for ``realtime_sessions``: a GET of what the POST created."""
+    prefix = endpoint + "/{"
+    for op in catalog.operations:
+        rest = op.endpoint[len(prefix):]
+        if (op.method == "GET" and op.endpoint.startswith(prefix) and "/" not in rest
+                and len(op.params("path")) == 1):
+            return op.endpoint
+    return None
+
+
+def _relay(task_id: str, on_progress: ProgressCallback | None) -> Any:
+    if on_progress is None:
+        return None
+
+    def relay(status: str, progress: float | None, elapsed: float) -> None:
+        on_progress(Progress(task_id, status, progress, elapsed))
+
+    return relay
+
+
+def _task_result(task: Mapping[str, Any], plan: PlannedCall) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "taskId": task.get("id"),
+        "status": task.get("status"),
+        "output": list(task.get("output") or []),
+        "done": True,
+    }
+    if plan.tool.action == GENERATE:
+        out["endpoint"] = plan.tool.endpoint
+        out["model"] = plan.arguments.get(MODEL_PROPERTY)
+    if plan.warnings:
+        out["warnings"] = list(plan.warnings)
+    return out
+
+
+def _resource_result(rid: str, resource: Mapping[str, Any], plan: PlannedCall) -> dict[str, Any]:
+    out = {"id": rid, "status": resource.get("status"), "done": True,
+           "endpoint": plan.tool.endpoint, "resource": dict(resource)}
+    if plan.warnings:
+        out["warnings"] = list(plan.warnings)
+    return out
+
+
+def _still_running(exc: TaskTimeoutError, plan: PlannedCall | None = None) -> dict[str, Any]:
+    out = {"taskId": exc.task_id, "status": exc.task.get("status"), "done": False,
+           "message": f"{exc.message}. {error_hint(exc)}"}
+    if plan is not None and plan.tool.action == GENERATE:
+        out["endpoint"] = plan.tool.endpoint
+    return out

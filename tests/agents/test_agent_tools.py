@@ -163,7 +163,8 @@ def test_every_export_matches_the_published_shape(
 
 def test_mcp_export_is_accepted_by_the_mcp_sdk_tool_model(bundled_spec: Spec) -> None:
     """The SDK's own Tool model (pydantic) parses every exported MCP tool unchanged."""
-    mcp_types = pytest.importorskip("mcp.types")
+    import mcp.types as mcp_types
+
     for tool in export_tools(bundled_spec, "mcp"):
         parsed = mcp_types.Tool.model_validate(tool)
         assert parsed.input_schema == tool["inputSchema"]
@@ -344,3 +345,21 @@ def test_union_schema_never_refuses_a_value_one_input_accepts(
     value = data.draw(_instances(pick))
     assert Draft202012Validator(pick).is_valid(value)
     assert Draft202012Validator(merged).is_valid(value), (merged, value)
+
+
+def test_agent_modules_stay_light_and_below_the_cli() -> None:
+    """tools/mcp_server never import the CLI; importing them pulls in no heavy library.
+
+    The SDK, httpx and jsonschema load only when a server starts or a call runs.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, runway_dynamic.tools, runway_dynamic.mcp_server; "
+        "print(','.join(m for m in ('httpx','jsonschema','openapi_core','typer','rich','mcp',"
+        "'runway_dynamic.cli','runway_dynamic.client') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
