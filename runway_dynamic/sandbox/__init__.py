@@ -1,0 +1,155 @@
+"""A local, stateful simulator of the Runway API, built from the spec's catalog.
+
+A real HTTP server on loopback (standard library only): every operation of the spec is
+routed; bodies are checked by our own pre-flight and refused with Runway-shaped 400s;
+answers conform to the response schemas; tasks run PENDING → RUNNING → SUCCEEDED over
+``task_seconds`` and their outputs are real PNG/WAV/MP4 files served by the sandbox.
+
+>>> from runway_dynamic.sandbox import Sandbox
+>>> with Sandbox(task_seconds=0.2) as sb:          # doctest: +SKIP
+...     httpx.post(sb.base_url + "/v1/text_to_video", json={...},
+...                headers={"Authorization": "Bearer any", "X-Runway-Version": "..."})
+
+Any non-empty ``Authorization: Bearer`` key is accepted (missing → 401 when
+``require_auth``); header parameters the spec pins (``X-Runway-Version``) must be sent
+exactly (else 400). ``python -m runway_dynamic.sandbox`` serves in the foreground.
+
+Fault injection
+---------------
+Faults come from the constructor (``faults=["status=503; times=2"]``, each string applies
+to every request) and per request from the header ``X-Sandbox-Fault: <fault>[; <fault>...]``.
+A spec is ``;``-separated directives:
+
+==============================  =========================================================
+``status=503``                  answer that 4xx/5xx status with a Runway-shaped error body
+``retry-after=2``               add ``Retry-After: 2`` (typically with ``status=429``)
+``times=N``                     only the first N requests carrying this exact spec string
+                                get the fault (counter keyed by the full string); later
+                                ones pass normally
+``drop``                        close the connection without a response, before doing
+                                anything (no state change)
+``drop=after``                  process the request fully (a task IS created), then close
+                                the connection without a response (the lost response)
+``delay=0.5``                   sleep that many seconds before answering
+``task=throttled:2``            the created task is THROTTLED for 2 s before it runs
+``task-fail=CODE``              the created task ends FAILED with ``failureCode`` CODE
+                                (e.g. ``INTERNAL.BAD_OUTPUT.CODE01``, ``SAFETY.INPUT.TEXT``)
+                                instead of SUCCEEDED; with ``times=N`` only the first N fail
+==============================  =========================================================
+
+A malformed spec is answered with a 400 that says what is wrong.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from runway_dynamic.sandbox.faults import HEADER as FAULT_HEADER
+from runway_dynamic.sandbox.state import SandboxState
+
+if TYPE_CHECKING:
+    from runway_dynamic.index import Spec
+    from runway_dynamic.sandbox.server import SandboxApp, SandboxHTTPServer
+
+__all__ = ["FAULT_HEADER", "Sandbox", "SandboxState"]
+
+
+class Sandbox:
+    """The Runway API simulator on a loopback port. ``start()``/``stop()`` or ``with``.
+
+    >>> sb = Sandbox(task_seconds=0.5).start()     # doctest: +SKIP
+    >>> sb.base_url                                 # doctest: +SKIP
+    'http://127.0.0.1:40123'
+    >>> sb.stop()                                   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        spec: Spec | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        task_seconds: float = 1.0,
+        faults: list[str] | None = None,
+        require_auth: bool = True,
+        verbose: bool = False,
+    ) -> None:
+        from runway_dynamic.index import load_spec
+        from runway_dynamic.sandbox.server import SandboxApp, SandboxHTTPServer
+
+        self.spec = spec if spec is not None else load_spec()
+        self.host = host
+        self.task_seconds = task_seconds
+        self.require_auth = require_auth
+        self.verbose = verbose
+        #: Tasks, uploads, resources and the request log (read it in tests).
+        self.state = SandboxState()
+        # Bind first, so the port (and base URL) is known before the app seeds its state.
+        self._server: SandboxHTTPServer = SandboxHTTPServer((host, port), None, verbose=verbose)
+        self.port: int = self._server.server_address[1]
+        self.app: SandboxApp = SandboxApp(
+            self.spec, self.state, base_url=lambda: self.base_url, task_seconds=task_seconds,
+            faults=list(faults or ()), require_auth=require_auth,
+        )
+        self._server.app = self.app
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT`` — what a client uses as its base URL."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + "/" + path.lstrip("/")
+
+    def start(self) -> Sandbox:
+        """Serve in a background thread; returns ``self``."""
+        if self._closed:
+            raise RuntimeError("this sandbox was stopped; create a new one")
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                name=f"runway-sandbox:{self.port}", daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until interrupted (for ``runway sandbox serve``)."""
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, close open connections and free the port."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout)
+            self._thread = None
+        self._close()
+
+    def _close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._server.close_connections()
+            self._server.server_close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"Sandbox({self.base_url}, task_seconds={self.task_seconds})"
