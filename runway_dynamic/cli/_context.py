@@ -1,0 +1,96 @@
+"""Per-invocation state (global options, the loaded spec) and output helpers.
+
+Data goes to stdout, messages to stderr. ``--json`` switches both to JSON. Plain ``print``
+and orjson only: rich stays off every path so start-up and output stay cheap.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runway_dynamic.index import Spec
+
+PROG = "runway"
+
+#: Names the CLI itself uses as options; a spec-derived flag with one of these names is
+#: renamed (see ``runway_dynamic.cli._flags``), so the spec can never shadow them.
+GLOBAL_OPTIONS = frozenset({"spec", "json", "version", "help"})
+
+
+class Invocation:
+    """The global options of this run and the spec, loaded at most once."""
+
+    __slots__ = ("_spec", "json", "path", "spec_option")
+
+    def __init__(self, *, spec_option: str | None = None, json: bool = False,
+                 path: tuple[str, ...] = ()) -> None:
+        self.spec_option = spec_option
+        self.json = json
+        self.path = path
+        self._spec: Spec | None = None
+
+    def spec(self) -> Spec:
+        """The spec by the source chain (``--spec`` → ``RUNWAY_SPEC`` → pulled → bundled)."""
+        if self._spec is None:
+            from runway_dynamic.index import Spec
+
+            self._spec = Spec.load(self.spec_option)
+            if self._spec.cache_note:
+                warn(self._spec.cache_note)
+        return self._spec
+
+    def wants_json(self, flag: bool = False) -> bool:
+        return flag or self.json
+
+
+_current = Invocation()
+
+
+def current() -> Invocation:
+    """The invocation being run (commands read global options from it)."""
+    return _current
+
+
+def set_current(invocation: Invocation) -> None:
+    global _current
+    _current = invocation
+
+
+# --------------------------------------------------------------------------- output
+
+
+def dumps(data: Any) -> str:
+    """Pretty JSON for people and scripts: indented, key order kept, UTF-8 as is."""
+    import orjson
+
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(dumps(data) + "\n")
+
+
+def echo(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def warn(message: str) -> None:
+    """A warning on stderr (JSON when ``--json`` is on)."""
+    if _current.json:
+        import orjson
+
+        sys.stderr.write(orjson.dumps({"warning": message}).decode() + "\n")
+    else:
+        sys.stderr.write(f"{PROG}: warning: {message}\n")
+
+
+def report_error(payload: dict[str, Any], message: str) -> None:
+    """An error on stderr: ``payload`` as one JSON line with ``--json``, else ``message``."""
+    if _current.json:
+        import orjson
+
+        sys.stderr.write(orjson.dumps(payload).decode() + "\n")
+    else:
+        sys.stderr.write(f"{PROG}: error: {message}\n")

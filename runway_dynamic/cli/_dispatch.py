@@ -1,0 +1,279 @@
+"""The dispatcher: global options and the command path from argv, then one typer command.
+
+Why not one big typer app: typer builds every registered command (and, for ``call``, every
+operation's flags) before it parses anything. Here only the invoked command is built, so
+``runway models schema gen4.5`` costs what a one-command typer app costs, plus the warm
+index load. Top-level and group help are rendered from the registry without importing any
+command module.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from runway_dynamic._constants import EXIT_INTERRUPTED
+from runway_dynamic._exceptions import RunwayError, UsageError
+from runway_dynamic.cli import _registry
+from runway_dynamic.cli._context import PROG, Invocation, echo, report_error, set_current
+
+HELP_NAMES = ("-h", "--help")
+_TYPER_SETTINGS: dict[str, Any] = {"help_option_names": list(HELP_NAMES), "max_content_width": 100}
+
+SUMMARY = "Runway's generative-media API from the command line, driven by its OpenAPI spec."
+
+_GLOBAL_HELP = (
+    ("--spec PATH|URL", "OpenAPI spec to use (default: $RUNWAY_SPEC, then the spec saved by "
+                        "'runway spec pull', then the bundled snapshot)"),
+    ("--json", "Machine-readable output (also accepted after most commands)"),
+    ("--version", "Print the version and exit"),
+    ("-h, --help", "Show this message and exit"),
+)
+
+
+class Globals:
+    __slots__ = ("help", "json", "spec", "version")
+
+    def __init__(self) -> None:
+        self.spec: str | None = None
+        self.json = False
+        self.version = False
+        self.help = False
+
+
+def parse_globals(args: Sequence[str]) -> tuple[Globals, list[str]]:
+    """Split leading global options from the command and its arguments."""
+    found = Globals()
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if not arg.startswith("-") or arg == "-":
+            break
+        if arg == "--":
+            index += 1
+            break
+        if arg in HELP_NAMES:
+            found.help = True
+        elif arg == "--version":
+            found.version = True
+        elif arg == "--json":
+            found.json = True
+        elif arg == "--spec" or arg.startswith("--spec="):
+            if "=" in arg:
+                value = arg.partition("=")[2]
+            elif index + 1 < len(args):
+                index += 1
+                value = args[index]
+            else:
+                value = ""
+            if not value:
+                raise UsageError(
+                    "--spec needs a PATH or URL, e.g. runway --spec ./openapi.json models")
+            found.spec = value
+        else:
+            raise UsageError(
+                f"unknown global option {arg!r}; global options are --spec, --json, --version "
+                f"and --help (a command's own options go after the command: {PROG} COMMAND --help)"
+            )
+        index += 1
+    return found, list(args[index:])
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse, dispatch and map every error to one message and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    invocation = Invocation()
+    set_current(invocation)
+    # Start-up allocates many long-lived objects (typer, the catalog) and no garbage
+    # cycles; collecting while they are made is wasted time. Re-enabled before the
+    # command itself runs (run_command), so long-running commands collect as usual.
+    gc.disable()
+    try:
+        return _run(args, invocation)
+    except RunwayError as exc:
+        report_error(exc.to_dict(), str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`runway models | head`): not an error worth a traceback.
+        sys.stderr = open(_devnull(), "w")  # noqa: SIM115 - silences the interpreter's flush
+        return 0
+    finally:
+        gc.enable()
+
+
+def fast_exit(code: int) -> None:
+    """End the process now, skipping the interpreter's object-by-object teardown.
+
+    Exit handlers still run and both streams are flushed. Falls back to a normal return
+    when other threads are alive (they would be killed) or ``RUNWAY_NO_FAST_EXIT`` is set.
+    """
+    import os
+    import threading
+
+    if os.environ.get("RUNWAY_NO_FAST_EXIT") or threading.active_count() > 1:
+        return
+    import atexit
+
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    os._exit(code)
+
+
+def _devnull() -> str:
+    import os
+
+    return os.devnull
+
+
+def _run(args: list[str], invocation: Invocation) -> int:
+    options, rest = parse_globals(args)
+    invocation.json = options.json
+    invocation.spec_option = options.spec
+    if options.version:
+        from runway_dynamic._version import __version__
+
+        echo(f"{PROG} (runway-dynamic) {__version__}")
+        return 0
+    if not rest:
+        echo(top_level_help())
+        return 0
+    if options.help:
+        rest.append("--help")
+    command, size = _registry.match(rest)
+    if command is None:
+        return _no_command(rest)
+    invocation.path = command.path
+    tail = rest[size:]
+    options_part = tail[: tail.index("--")] if "--" in tail else tail
+    if "--json" in options_part:
+        invocation.json = True  # so that errors raised before typer parses are JSON too
+    return run_command(command, tail, invocation)
+
+
+def _no_command(rest: list[str]) -> int:
+    from runway_dynamic.naming import closest
+
+    word = rest[0]
+    prefix = (word,)
+    if _registry.children(prefix):
+        wants_help = len(rest) == 1 or rest[1] in HELP_NAMES
+        if wants_help:
+            echo(group_help(prefix))
+            return 0
+        names = [c.path[1] for c in _registry.children(prefix)]
+        near = closest(rest[1], names)
+        hint = f"; did you mean {' or '.join(f'{word} {n}' for n in near)}?" if near else ""
+        raise UsageError(f"unknown command '{word} {rest[1]}'{hint} See '{PROG} {word} --help'.")
+    near = closest(word, _registry.top_level_names())
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    raise UsageError(f"unknown command {word!r}{hint} See '{PROG} --help'.")
+
+
+# --------------------------------------------------------------------------- help
+
+
+def _table(rows: Sequence[tuple[str, str]], indent: int = 2) -> list[str]:
+    import textwrap
+
+    width = max(len(left) for left, _ in rows) + 2
+    out = []
+    for left, right in rows:
+        lines = textwrap.wrap(right, width=max(40, 100 - indent - width)) or [""]
+        out.append(" " * indent + left.ljust(width) + lines[0])
+        out += [" " * (indent + width) + line for line in lines[1:]]
+    return out
+
+
+def top_level_help() -> str:
+    """Help listing every command, from the registry alone (no command module imported)."""
+    lines = [f"Usage: {PROG} [GLOBAL OPTIONS] COMMAND [ARGS]...", "", f"  {SUMMARY}", "",
+             "Global options (before the command):"]
+    lines += _table(_GLOBAL_HELP)
+    lines += ["", "Commands:"]
+    lines += _table([(c.name, c.help) for c in _registry.COMMANDS])
+    lines += ["", f"Run '{PROG} COMMAND --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def group_help(prefix: tuple[str, ...]) -> str:
+    name = " ".join(prefix)
+    lines = [f"Usage: {PROG} {name} COMMAND [ARGS]...", ""]
+    if prefix[0] in _registry.GROUPS:
+        lines += [f"  {_registry.GROUPS[prefix[0]]}", ""]
+    lines += ["Commands:"]
+    own, _ = _registry.match(list(prefix))
+    rows = [(own.name, own.help)] if own is not None and own.path == prefix else []
+    rows += [(c.name, c.help) for c in _registry.children(prefix)]
+    lines += _table(rows)
+    lines += ["", f"Run '{PROG} {name} COMMAND --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def _children_epilog(prefix: tuple[str, ...]) -> str | None:
+    below = _registry.children(prefix)
+    if not below:
+        return None
+    # "\b" keeps click from re-wrapping the table.
+    return "\n".join(["\b", "Commands:", *_table([(c.name, c.help) for c in below])])
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_command(command: _registry.Command, args: list[str], invocation: Invocation) -> int:
+    """Build a typer app holding only ``command`` and run it on ``args``."""
+    import typer
+    from typer._click import exceptions as click_exc
+    from typer.main import get_command
+
+    if command.uses_spec and not set(HELP_NAMES) & set(args):
+        invocation.spec()  # the warm index load, still inside the no-GC start-up
+    target = command.load()
+    help_text: str | None = None
+    epilog = _children_epilog(command.path)
+    if command.dynamic:
+        built: _registry.Built = target(invocation, args)
+        function, help_text = built.function, built.help
+        epilog = built.epilog or epilog
+    else:
+        function = target
+    app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+    app.command(name=command.path[-1], help=help_text, epilog=epilog,
+                context_settings=_TYPER_SETTINGS)(function)
+    click_command = get_command(app)
+    prog = f"{PROG} {command.name}"
+    gc.enable()
+    try:
+        result = click_command.main(args=args, prog_name=prog, standalone_mode=False)
+    except click_exc.UsageError as exc:
+        raise UsageError(_usage_message(prog, exc)) from None
+    except click_exc.ClickException as exc:
+        raise RunwayError(exc.format_message()) from None
+    except typer.Abort:
+        sys.stderr.write(f"{PROG}: aborted\n")
+        return EXIT_INTERRUPTED
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    return result if isinstance(result, int) else 0
+
+
+def _usage_message(prog: str, exc: Any) -> str:
+    """click's usage error as one line, with a hint when a global option came too late."""
+    message = exc.format_message().rstrip(".")
+    message = message[:1].lower() + message[1:]
+    option = getattr(exc, "option_name", None)
+    name = prog.removeprefix(PROG + " ")
+    if option in ("--spec", "--version"):
+        return (f"{name}: {message}: global options go before the command, "
+                f"e.g. {PROG} {option} ... {name} ...")
+    return f"{name}: {message} (see '{prog} --help')"
+

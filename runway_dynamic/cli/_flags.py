@@ -1,0 +1,311 @@
+"""CLI flags derived from an operation of the catalog: names, types, help, and coercion.
+
+The one place that decides which flag a spec name gets on the command line, so that
+``runway models schema`` shows exactly the flags ``runway call`` accepts. Body fields keep
+their natural kebab-case names; a name the CLI reserves (``--json``, ``--body``…) or one
+already taken gets a prefix (``--body-json``, ``--query-limit``), so a spec can never
+shadow the CLI's own options.
+
+For an operation with variants (models) the flags are the union over the variants. A flag
+whose type differs between variants (``duration``: integer here, number there) is taken
+as text and converted for the variant the body's discriminator selects.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated, Any
+
+from runway_dynamic._constants import RATIO_PROPERTY
+from runway_dynamic._exceptions import UsageError
+from runway_dynamic.catalog import Field, Operation, schema_kind
+from runway_dynamic.cli._context import GLOBAL_OPTIONS
+from runway_dynamic.naming import kebab
+
+#: The options of ``runway call`` itself (besides the global ones); never spec-derived.
+CALL_OPTIONS = frozenset({"method", "body", "dry-run"})
+#: Every name a spec-derived flag may not take.
+RESERVED = GLOBAL_OPTIONS | CALL_OPTIONS
+
+#: How each location is prefixed when its natural flag name is taken.
+_PREFIX = {"body": "body", "path": "path", "query": "query", "header": "header"}
+#: Name-claiming order: body fields are what people type most, so they get natural names.
+_CLAIM_ORDER = ("body", "path", "query", "header")
+_SCALARS = {"string": str, "integer": int, "number": float, "boolean": bool}
+_METAVAR = {"string": "TEXT", "integer": "INT", "number": "NUMBER", "boolean": "BOOL",
+            "object": "JSON", "any": "TEXT|JSON", "array": "VALUE", "mixed": "VALUE"}
+_MAX_LISTED = 8
+
+
+class FlagSpec:
+    """One flag of an operation: where its value goes and what it accepts."""
+
+    __slots__ = ("fields", "flag", "kind", "location", "name", "param", "required_for")
+
+    def __init__(self, name: str, location: str, fields: Mapping[str | None, Field]) -> None:
+        self.name = name
+        self.location = location
+        #: The field per variant key (``None`` for a plain body or a parameter).
+        self.fields = dict(fields)
+        kinds = {f.kind for f in self.fields.values()}
+        self.kind = kinds.pop() if len(kinds) == 1 else "mixed"
+        self.required_for = tuple(k for k, f in self.fields.items() if f.required)
+        self.flag = ""
+        #: The Python identifier typer sees (flag names are not identifiers).
+        self.param = ""
+
+    @property
+    def first(self) -> Field:
+        return next(iter(self.fields.values()))
+
+    @property
+    def item_kind(self) -> str | None:
+        if self.kind != "array":
+            return None
+        items = {schema_kind(f.schema.get("items") or {}) for f in self.fields.values()}
+        return items.pop() if len(items) == 1 else "any"
+
+    @property
+    def is_list(self) -> bool:
+        return self.kind == "array" or (
+            self.kind == "mixed" and any(f.kind == "array" for f in self.fields.values())
+        )
+
+    def choices(self) -> tuple[Any, ...] | None:
+        """The values any variant allows, when every variant has a closed set."""
+        found: list[Any] = []
+        for f in self.fields.values():
+            if f.choices is None:
+                return None
+            found.extend(f.choices)
+        return tuple(dict.fromkeys(found))
+
+    def python_type(self) -> Any:
+        """The type typer parses the flag as; JSON-ish and mixed flags stay text."""
+        if self.kind in ("string", "integer", "number", "boolean"):
+            return _SCALARS[self.kind]
+        if self.is_list:
+            item = self.item_kind if self.kind == "array" else None
+            scalar: Any = _SCALARS.get(item or "", str)
+            return list[scalar] if item in ("string", "integer", "number") else list[str]
+        return str
+
+    def metavar(self) -> str:
+        if self.kind == "array":
+            return _METAVAR.get(self.item_kind or "any", "VALUE")
+        return _METAVAR[self.kind]
+
+    def help(self, variant_keys: Sequence[str | None]) -> str:
+        """One line: location, required-ness, which models, type and limits, choices."""
+        parts: list[str] = []
+        if self.location != "body":
+            parts.append(f"[{self.location}]")
+        keyed = [k for k in variant_keys if k is not None]
+        present = [k for k in self.fields if k is not None]
+        if self.required_for:
+            everywhere = not keyed or len(self.required_for) == len(keyed)
+            parts.append("Required." if everywhere else
+                         f"Required for {_listing(self.required_for)}.")
+        if keyed and len(present) < len(keyed):
+            parts.append(f"Only {_listing(present)}.")
+        parts.append(self.describe())
+        return " ".join(parts)
+
+    def describe(self) -> str:
+        schemas = [f.schema for f in self.fields.values()]
+        if all(s == schemas[0] for s in schemas):
+            return describe_field(self.first)
+        choices = self.choices()
+        if choices is not None:
+            return _one_of(choices)
+        kinds = sorted({f.kind for f in self.fields.values()})
+        if len(kinds) == 1:
+            return _kind_text(self.first) + "; limits vary by model."
+        return f"{' or '.join(kinds).capitalize()}, by model."
+
+
+def _listing(values: Sequence[Any], limit: int = 6) -> str:
+    shown = ", ".join(str(v) for v in values[:limit])
+    return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
+
+
+def _one_of(choices: Sequence[Any]) -> str:
+    if len(choices) == 1:
+        return f"Always {choices[0]}."
+    return f"One of: {_listing(choices, _MAX_LISTED)}."
+
+
+def describe_field(field: Field, *, ratios_listed: bool = False) -> str:
+    """What a field accepts, in a few words (type, limits, choices, media schemes)."""
+    if ratios_listed and field.name == RATIO_PROPERTY and field.choices is not None:
+        return "One of the ratios below."
+    if field.choices is not None:
+        return _one_of(field.choices)
+    bounds = field.bounds()
+    kind = field.kind
+    text = _kind_text(field)
+    low = bounds.get("minimum", bounds.get("exclusiveMinimum"))
+    high = bounds.get("maximum", bounds.get("exclusiveMaximum"))
+    if kind in ("integer", "number") and (low is not None or high is not None):
+        text += f" {'' if low is None else low}..{'' if high is None else high}"
+    if kind == "string" and field.media is None and (
+        "minLength" in bounds or "maxLength" in bounds
+    ):
+        text += f", {bounds.get('minLength', 0)}..{bounds.get('maxLength', '')} characters"
+    if kind == "string" and "format" in bounds:
+        text += f" ({bounds['format']})"
+    if kind == "array" and ("minItems" in bounds or "maxItems" in bounds):
+        text += f", {bounds.get('minItems', 0)}..{bounds.get('maxItems', '')} items"
+    if field.deprecated:
+        text += " (deprecated)"
+    return text + "."
+
+
+def _kind_text(field: Field) -> str:
+    kind = field.kind
+    if field.media is not None:
+        text = "URI (" + ", ".join(s + ":" for s in field.media.schemes) + ")"
+        return text + (", or JSON when it starts with [ or {" if kind == "any" else "")
+    if kind == "array":
+        item_kind = schema_kind(field.schema.get("items") or {})
+        of = "JSON values" if item_kind in ("object", "any") else f"{item_kind}s"
+        return f"A list of {of} (repeat the flag)"
+    return {"string": "Text", "integer": "Integer", "number": "Number", "boolean": "Boolean",
+            "object": "JSON object", "any": "Text, or JSON when it starts with [ or {"
+            }.get(kind, kind)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def operation_flags(operation: Operation, reserved: Iterable[str] = RESERVED) -> list[FlagSpec]:
+    """Every flag of ``operation`` in display order: path, query, header params, then body."""
+    by_location: dict[str, list[FlagSpec]] = {loc: [] for loc in _CLAIM_ORDER}
+    for param in operation.parameters:
+        if param.location == "header" and param.constant is not None:
+            continue  # pinned by the spec (X-Runway-Version); sent automatically
+        if param.location in by_location:
+            by_location[param.location].append(
+                FlagSpec(param.name, param.location, {None: param.as_field()})
+            )
+    body_fields: dict[str, dict[str | None, Field]] = {}
+    if operation.discriminator:
+        body_fields[operation.discriminator] = {}
+    for variant in operation.variants:
+        for field in variant.fields:
+            body_fields.setdefault(field.name, {})[variant.key] = field
+    by_location["body"] = [FlagSpec(n, "body", f) for n, f in body_fields.items() if f]
+    taken = {kebab(name) for name in reserved}
+    for location in _CLAIM_ORDER:
+        for spec in by_location[location]:
+            spec.flag = "--" + _claim(kebab(spec.name), _PREFIX[location], taken)
+    ordered = [*by_location["path"], *by_location["query"], *by_location["header"]]
+    body = by_location["body"]
+    first = [s for s in body if s.name == operation.discriminator]
+    ordered += first + [s for s in body if s.required_for and s not in first]
+    ordered += [s for s in body if not s.required_for and s not in first]
+    for index, spec in enumerate(ordered):
+        spec.param = f"flag_{index}"
+    return ordered
+
+
+def _claim(name: str, prefix: str, taken: set[str]) -> str:
+    candidate = name or prefix
+    if candidate in taken:
+        candidate = f"{prefix}-{name}"
+        number = 2
+        while candidate in taken:
+            candidate = f"{prefix}-{name}-{number}"
+            number += 1
+    taken.add(candidate)
+    return candidate
+
+
+def flag_map(
+    operation: Operation, reserved: Iterable[str] = RESERVED
+) -> dict[tuple[str, str], str]:
+    """``{(location, spec name): flag}`` for an operation."""
+    return {(s.location, s.name): s.flag for s in operation_flags(operation, reserved)}
+
+
+def typer_parameters(flags: Sequence[FlagSpec], variant_keys: Sequence[str | None]
+                     ) -> list[inspect.Parameter]:
+    """Keyword-only parameters typer turns into options (every default is ``None``)."""
+    import typer
+
+    out = []
+    for spec in flags:
+        boolean = spec.kind == "boolean"
+        decl = f"{spec.flag}/--no-{spec.flag[2:]}" if boolean else spec.flag
+        option = typer.Option(decl, help=spec.help(variant_keys), show_default=False,
+                              metavar=None if boolean else spec.metavar())
+        out.append(inspect.Parameter(
+            spec.param, inspect.Parameter.KEYWORD_ONLY, default=None,
+            annotation=Annotated[spec.python_type() | None, option],
+        ))
+    return out
+
+
+# --------------------------------------------------------------------------- values
+
+
+def parse_json(text: str, where: str) -> Any:
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"{where}: invalid JSON ({exc}): {_clip(text)}") from None
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def value_for(spec: FlagSpec, raw: Any, variant_key: str | None) -> Any:
+    """The JSON value of a flag the user set, converted for the selected variant."""
+    field = spec.fields.get(variant_key)
+    kind = field.kind if field is not None else spec.kind
+    if spec.kind == "mixed" and field is None:
+        kind = "any"
+    if isinstance(raw, list):
+        if kind == "array":
+            items = schema_kind((field or spec.first).schema.get("items") or {})
+            return [_convert(spec.flag, item, items) for item in raw]
+        if len(raw) != 1:
+            raise UsageError(f"{spec.flag} takes one value here, got {len(raw)}")
+        raw = raw[0]
+    return _convert(spec.flag, raw, kind)
+
+
+def _convert(flag: str, raw: Any, kind: str) -> Any:
+    if not isinstance(raw, str):
+        return raw  # typer already parsed it (int, float, bool)
+    if kind == "string":
+        return raw
+    if kind == "integer":
+        try:
+            return int(raw)
+        except ValueError:
+            pass
+        raise UsageError(f"{flag} takes an integer here, got {raw!r}")
+    if kind == "number":
+        try:
+            number = float(raw)
+        except ValueError:
+            raise UsageError(f"{flag} takes a number here, got {raw!r}") from None
+        return int(number) if number.is_integer() and "." not in raw else number
+    if kind == "boolean":
+        lowered = raw.lower()
+        if lowered in ("true", "1", "yes", "on"):
+            return True
+        if lowered in ("false", "0", "no", "off"):
+            return False
+        raise UsageError(f"{flag} takes true or false, got {raw!r}")
+    if kind in ("object", "array"):
+        return parse_json(raw, flag)
+    # "any" (string or array/object): JSON only when it looks like JSON.
+    if raw.lstrip().startswith(("[", "{")):
+        return parse_json(raw, flag)
+    return raw

@@ -1,0 +1,105 @@
+"""Every command of ``runway`` in one table: name → module, short help; loaded lazily.
+
+Adding a command is one entry here. A *static* command's target is a typer command
+function. A *dynamic* command's target is a factory ``(invocation, args) -> Built`` that
+synthesises the command from the spec's catalog (its flags come from the spec), so only the
+operation being invoked is ever built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+class Command:
+    """One registry entry (a plain slotted class: cheaper to define than a dataclass)."""
+
+    __slots__ = ("dynamic", "help", "path", "target", "uses_spec")
+
+    def __init__(self, path: tuple[str, ...], target: str, help: str, *, dynamic: bool = False,
+                 uses_spec: bool = False):
+        self.path = path
+        self.target = target
+        self.help = help
+        self.dynamic = dynamic
+        #: The command reads the spec: the dispatcher loads it during start-up (see _dispatch).
+        self.uses_spec = uses_spec
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.path)
+
+    def load(self) -> Callable[..., Any]:
+        """Import the target (``module:attribute``) only now that it is needed."""
+        from importlib import import_module
+
+        module, _, attribute = self.target.partition(":")
+        loaded: Callable[..., Any] = getattr(import_module(module), attribute)
+        return loaded
+
+    def __repr__(self) -> str:
+        return f"Command({self.name!r}, {self.target!r})"
+
+
+class Built:
+    """What a dynamic command's factory returns: the command function and its help texts."""
+
+    __slots__ = ("epilog", "function", "help")
+
+    def __init__(
+        self, function: Callable[..., Any], *, help: str | None = None, epilog: str | None = None
+    ):
+        self.function = function
+        self.help = help
+        self.epilog = epilog
+
+
+_M = "runway_dynamic.cli"
+
+COMMANDS: tuple[Command, ...] = (
+    Command(("models",), f"{_M}.models:list_models",
+            "List the model endpoints and their model ids.", uses_spec=True),
+    Command(("models", "schema"), f"{_M}.models:schema",
+            "Show a model's required and optional fields and ratios, per endpoint.",
+            uses_spec=True),
+    Command(("models", "ratios"), f"{_M}.models:ratios",
+            "Show the ratio matrix, or which models accept one ratio.", uses_spec=True),
+    Command(("spec", "show"), f"{_M}.spec_cmd:show",
+            "Show which spec is in use: source, API version, sha256, counts.", uses_spec=True),
+    Command(("spec", "pull"), f"{_M}.spec_cmd:pull",
+            "Download the official spec into the user cache (conditional GET)."),
+    Command(("spec", "diff"), f"{_M}.spec_cmd:diff",
+            "Compare two specs: models, endpoints, fields, required-ness, ratios."),
+    Command(("spec", "pack"), f"{_M}.spec_cmd:pack",
+            "Write a compact, facts-only snapshot of an official spec."),
+    Command(("call",), f"{_M}.call:build",
+            "Call any operation of the spec, with flags from the spec.", dynamic=True,
+            uses_spec=True),
+)
+
+#: Help of command groups that have no command of their own (or whose listing needs a title).
+GROUPS: dict[str, str] = {
+    "models": "Models, their fields and ratios, from the spec.",
+    "spec": "Inspect, download, compare and pack OpenAPI specs.",
+}
+
+
+def match(tokens: Sequence[str]) -> tuple[Command | None, int]:
+    """The command named by the longest run of leading words of ``tokens``, and its length."""
+    best: Command | None = None
+    for command in COMMANDS:
+        size = len(command.path)
+        if tuple(tokens[:size]) == command.path and (best is None or size > len(best.path)):
+            best = command
+    return best, (len(best.path) if best else 0)
+
+
+def children(prefix: tuple[str, ...]) -> list[Command]:
+    """Commands strictly below ``prefix`` (``models`` → ``models schema``, ``models ratios``)."""
+    size = len(prefix)
+    return [c for c in COMMANDS if len(c.path) > size and c.path[:size] == prefix]
+
+
+def top_level_names() -> list[str]:
+    return list(dict.fromkeys(c.path[0] for c in COMMANDS))

@@ -1,0 +1,441 @@
+"""``runway call ENDPOINT``: any operation of the spec, with flags synthesised from it.
+
+Only the invoked operation's flags are built (the endpoint and ``--method`` are read from
+argv first). Path and query parameters and body fields become typed flags; for a model
+endpoint the flags are the union over its models and ``--model`` picks the variant. Flags
+default to "not given": only what the user sets goes into the request, merged over
+``--body``. Pre-flight runs before anything is sent; ``--dry-run`` prints the exact request.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import unquote
+
+import typer
+
+from runway_dynamic._constants import ENV_API_KEY, ENV_API_KEY_LEGACY, ENV_BASE_URL
+from runway_dynamic._exceptions import ConfigError, PreflightError, UsageError
+from runway_dynamic.catalog import Catalog, Operation
+from runway_dynamic.cli._context import Invocation, current, dumps, echo, emit_json, warn
+from runway_dynamic.cli._flags import (
+    FlagSpec,
+    operation_flags,
+    parse_json,
+    typer_parameters,
+    value_for,
+)
+from runway_dynamic.cli._registry import Built
+from runway_dynamic.naming import closest, endpoint_name
+
+if TYPE_CHECKING:
+    from runway_dynamic._http import PreparedRequest
+    from runway_dynamic.index import Spec
+    from runway_dynamic.validation import Problem
+
+_VALUE_OPTIONS = ("--method", "--body")
+NO_KEY = (f"no API key: set {ENV_API_KEY} (or {ENV_API_KEY_LEGACY}) to your Runway API key, "
+          "or add --dry-run to print the request without sending it")
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def peek(args: Sequence[str]) -> tuple[str | None, str | None]:
+    """The endpoint (first positional) and ``--method`` value, read before typer runs."""
+    endpoint = method = None
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            if endpoint is None and index + 1 < len(args):
+                endpoint = args[index + 1]
+            break
+        name, eq, value = arg.partition("=")
+        if name in _VALUE_OPTIONS:
+            if not eq:
+                index += 1
+                value = args[index] if index < len(args) else ""
+            if name == "--method":
+                method = value
+        elif not arg.startswith("-") and endpoint is None:
+            endpoint = arg
+        index += 1
+    return endpoint, method
+
+
+def _match_template(template: str, concrete: str) -> dict[str, str] | None:
+    want, have = template.split("/"), concrete.split("/")
+    if len(want) != len(have):
+        return None
+    values: dict[str, str] = {}
+    for pattern, part in zip(want, have, strict=True):
+        if pattern.startswith("{") and pattern.endswith("}"):
+            if not part:
+                return None
+            values[pattern[1:-1]] = unquote(part)
+        elif pattern != part:
+            return None
+    return values
+
+
+def resolve(catalog: Catalog, token: str, method: str | None
+            ) -> tuple[Operation, dict[str, str]]:
+    """The operation for ``token`` (a template like ``tasks/{id}`` or a path like
+    ``tasks/1234``) and the path parameter values read from a concrete path."""
+    name = endpoint_name(token) if token.startswith("/") else token.strip("/")
+    operations = catalog.operations_for(name)
+    values: dict[str, str] = {}
+    if not operations:
+        best: tuple[int, str, dict[str, str]] | None = None
+        for template in catalog.all_endpoints():
+            found = _match_template(template, name)
+            if found is not None:
+                literal = len(template.split("/")) - len(found)
+                if best is None or literal > best[0]:
+                    best = (literal, template, found)
+        if best is None:
+            near = closest(name, catalog.all_endpoints())
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            raise UsageError(f"unknown endpoint {token!r}{hint} Run 'runway call --list' for "
+                             "every endpoint.")
+        _, name, values = best
+        operations = catalog.operations_for(name)
+    methods = [op.method for op in operations]
+    if method:
+        chosen = [op for op in operations if op.method == method.upper()]
+        if not chosen:
+            raise UsageError(f"{name} has no {method.upper()} operation; it takes "
+                             f"{', '.join(methods)}")
+        return chosen[0], values
+    if len(operations) == 1:
+        return operations[0], values
+    gets = [op for op in operations if op.method == "GET"]
+    if gets:
+        return gets[0], values  # the safe default; others need --method
+    raise UsageError(f"{name} takes {', '.join(methods)}: pass --method")
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build(invocation: Invocation, args: list[str]) -> Built:
+    """The ``call`` command for the operation named in ``args`` (or a generic one)."""
+    token, method = peek(args)
+    if token is None:
+        return Built(_command(None, [], {}), help=_generic_help(), epilog=None)
+    spec = invocation.spec()
+    operation, path_values = resolve(spec.catalog, token, method)
+    flags = operation_flags(operation)
+    return Built(_command(operation, flags, path_values),
+                 help=_operation_help(spec.catalog, operation))
+
+
+def _generic_help() -> str:
+    return (
+        "Call any operation of the spec, with flags from the spec.\n\n"
+        "ENDPOINT is an API path without /v1/: a template (tasks/{id}) or a concrete path "
+        "(tasks/1234). Run 'runway call ENDPOINT --help' for its flags, and "
+        "'runway call --list' for every endpoint."
+    )
+
+
+def _operation_help(catalog: Catalog, operation: Operation) -> str:
+    lines = [f"{operation.method} {operation.path}"]
+    others = [op.method for op in catalog.operations_for(operation.endpoint) if op is not operation]
+    if others:
+        lines.append(f"Also {', '.join(others)} at this endpoint: add --method "
+                     f"{others[0]} for {'it' if len(others) == 1 else 'one of them'}.")
+    if operation.variants and operation.discriminator:
+        flag = "--" + operation.discriminator
+        lines.append(
+            f"{flag} selects the variant; the flags below are the union over "
+            f"{len(operation.variants)} variants."
+            + (" 'runway models schema MODEL' shows one model's fields." if
+               operation.is_model_endpoint else "")
+        )
+    lines.append("Only the flags you give are sent, merged over --body.")
+    return "\n\n".join(lines)
+
+
+def list_operations(catalog: Catalog) -> str:
+    rows = [(op.method, op.endpoint) for op in catalog.operations]
+    width = max(len(m) for m, _ in rows) + 1
+    return "\n".join(f"{m.ljust(width)}{e}" for m, e in rows)
+
+
+def _command(operation: Operation | None, flags: list[FlagSpec], path_values: dict[str, str]
+             ) -> Callable[..., int]:
+    variant_keys = [v.key for v in operation.variants] if operation else []
+    methods_help = "HTTP method, when the endpoint has several (default: the only one, or GET)."
+    own = [
+        inspect.Parameter("endpoint", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                          annotation=Annotated[str | None, typer.Argument(
+                              metavar="ENDPOINT", show_default=False,
+                              help="API path without /v1/, e.g. text_to_video, tasks/{id}.")]),
+        *typer_parameters(flags, variant_keys),
+        inspect.Parameter("method", inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=Annotated[str | None, typer.Option(
+                              "--method", metavar="METHOD", help=methods_help)]),
+        inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=Annotated[str | None, typer.Option(
+                              "--body", metavar="JSON|@FILE|-",
+                              help="Request body as JSON, @file or - (stdin); flags merge "
+                                   "over it.")]),
+        inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False,
+                          annotation=Annotated[bool, typer.Option(
+                              "--dry-run", help="Print the exact request and exit; nothing is "
+                                                "sent and no key is needed.")]),
+        inspect.Parameter("json", inspect.Parameter.KEYWORD_ONLY, default=False,
+                          annotation=Annotated[bool, typer.Option(
+                              "--json", help="JSON output (and JSON errors on stderr).")]),
+        inspect.Parameter("list_all", inspect.Parameter.KEYWORD_ONLY, default=False,
+                          annotation=Annotated[bool, typer.Option(
+                              "--list", help="List every operation of the spec and exit.")]),
+    ]
+
+    def command(**values: Any) -> int:
+        if values.pop("list_all"):
+            echo(list_operations(current().spec().catalog))
+            return 0
+        if operation is None:
+            raise UsageError("missing ENDPOINT; run 'runway call --list' for every endpoint")
+        return execute(current(), operation, flags, path_values, values)
+
+    command.__signature__ = inspect.Signature(own)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in own}
+    return command
+
+
+# --------------------------------------------------------------------------- running
+
+
+def read_body(raw: str | None) -> Any:
+    """``--body``: JSON text, ``@file`` or ``-`` for stdin."""
+    if raw is None:
+        return None
+    where = "--body"
+    if raw == "-":
+        text = sys.stdin.read()
+        where = "--body - (stdin)"
+    elif raw.startswith("@"):
+        path = os.path.expanduser(raw[1:])
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise UsageError(f"--body: cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"--body: {path} is not UTF-8 text") from None
+        where = f"--body {raw}"
+    else:
+        text = raw
+    if not text.strip():
+        raise UsageError(f"{where}: empty; give a JSON object such as '{{\"model\": \"...\"}}'")
+    return parse_json(text, where)
+
+
+def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
+            path_values: Mapping[str, str], values: dict[str, Any]) -> int:
+    as_json = invocation.wants_json(values.pop("json"))
+    invocation.json = as_json
+    dry_run = values.pop("dry_run")
+    body = read_body(values.pop("body"))
+    given = {spec: values[spec.param] for spec in flags if values.get(spec.param) is not None}
+    discriminator = operation.discriminator
+    variant_key = None
+    for spec in given:
+        if spec.location == "body" and spec.name == discriminator:
+            variant_key = str(given[spec])
+    if variant_key is None and isinstance(body, Mapping) and discriminator:
+        chosen = body.get(discriminator)
+        variant_key = chosen if isinstance(chosen, str) else None
+    if variant_key is not None and operation.variant(variant_key) is None:
+        variant_key = None
+    if not discriminator and operation.variants:
+        variant_key = operation.variants[0].key
+
+    path_params: dict[str, Any] = dict(path_values)
+    query: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    body_fields: dict[str, Any] = {}
+    for spec, raw in given.items():
+        value = value_for(spec, raw, variant_key)
+        if spec.location == "path":
+            if spec.name in path_values and str(value) != path_values[spec.name]:
+                raise UsageError(f"{spec.flag} {value!r} disagrees with the endpoint path "
+                                 f"({path_values[spec.name]!r}); give it once")
+            path_params[spec.name] = value
+        elif spec.location == "query":
+            query[spec.name] = value
+        elif spec.location == "header":
+            headers[spec.name] = str(value)
+        else:
+            body_fields[spec.name] = value
+
+    if body_fields:
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise UsageError("--body must be a JSON object when body flags are also given")
+        body = {**body, **body_fields}
+    if body is None and operation.variants and operation.body_required:
+        body = {}
+
+    loaded = invocation.spec()
+    problems = _param_problems(operation, flags, path_params, query)
+    if body is not None or not operation.variants:
+        problems += loaded.preflight(operation.endpoint, body, method=operation.method)
+    _report(operation, problems, as_json)
+
+    prepared = _prepare(loaded, operation, path_params, query, body, headers)
+    if dry_run:
+        request = prepared.to_dict()
+        if as_json:
+            emit_json(request)
+        else:
+            echo(f"{request['method']} {request['url']}")
+            for name, value in request["headers"].items():
+                echo(f"{name}: {value}")
+            if "body" in request:
+                echo()
+                echo(dumps(request["body"]))
+        return 0
+    result = send(loaded, operation, prepared, path_params, query, body, headers)
+    if result is not None:
+        emit_json(result)
+    return 0
+
+
+def _param_problems(operation: Operation, flags: list[FlagSpec], path_params: Mapping[str, Any],
+                    query: Mapping[str, Any]) -> list[Problem]:
+    """Missing required path/query parameters and values outside their enums."""
+    from runway_dynamic.validation import Problem
+
+    flag_of = {(s.location, s.name): s.flag for s in flags}
+    out = []
+    for param in operation.parameters:
+        given = {"path": path_params, "query": query}.get(param.location)
+        if given is None:
+            continue
+        flag = flag_of.get((param.location, param.name))
+        if param.name not in given:
+            # A required parameter with a spec default (limit=50) is filled by the server.
+            if not param.required or "default" in param.schema:
+                continue
+            how = (f"; pass {flag}, or give the path as "
+                   f"{operation.endpoint.replace('{' + param.name + '}', '<' + param.name + '>')}"
+                   if param.location == "path" else f" ({flag})")
+            out.append(Problem(
+                "missing_field", f"missing required {param.location} parameter {param.name}{how}",
+                field=param.name, flag=flag))
+            continue
+        choices = param.as_field().choices
+        values = given[param.name] if isinstance(given[param.name], list) else [given[param.name]]
+        bad = [v for v in values if v not in choices] if choices is not None else []
+        if bad and choices is not None:
+            out.append(Problem(
+                "invalid_value", f"{param.name} ({flag}) must be one of: "
+                                 f"{', '.join(map(str, choices))}; got {bad[0]!r}",
+                field=param.name, flag=flag, suggestions=tuple(map(str, choices))))
+    return out
+
+
+def _report(operation: Operation, problems: list[Problem], as_json: bool) -> None:
+    errors = [p for p in problems if p.is_error]
+    if not as_json:
+        for problem in problems:
+            if not problem.is_error:
+                warn(problem.message)
+    elif not errors and problems:
+        import orjson
+
+        sys.stderr.write(orjson.dumps(
+            {"warnings": [p.to_dict() for p in problems]}).decode() + "\n")
+    if errors:
+        raise PreflightError(operation.endpoint, problems if as_json else errors)
+
+
+def base_url(spec: Spec) -> str:
+    """``RUNWAY_BASE_URL``, else the spec's first server."""
+    url = os.environ.get(ENV_BASE_URL) or (spec.catalog.servers[0] if spec.catalog.servers
+                                           else None)
+    if not url:
+        raise ConfigError(f"no base URL: the spec lists no servers; set {ENV_BASE_URL}")
+    return url
+
+
+def api_key_from_env() -> str | None:
+    return os.environ.get(ENV_API_KEY) or os.environ.get(ENV_API_KEY_LEGACY) or None
+
+
+def _prepare(spec: Spec, operation: Operation, path_params: Mapping[str, Any],
+             query: Mapping[str, Any], body: Any, headers: Mapping[str, str]
+             ) -> PreparedRequest:
+    from runway_dynamic._http import prepare_request
+
+    key = api_key_from_env()
+    return prepare_request(operation, base_url=base_url(spec), api_key=key,
+                           path_params=path_params, query=query, body=body,
+                           extra_headers=headers)
+
+
+def send(spec: Spec, operation: Operation, prepared: PreparedRequest,
+         path_params: Mapping[str, Any], query: Mapping[str, Any], body: Any,
+         headers: Mapping[str, str]) -> Any:
+    """Send through :class:`runway_dynamic.client.RunwayClient` when it exists, else httpx."""
+    try:
+        from runway_dynamic.client import RunwayClient
+    except ImportError:
+        return _send_minimal(prepared)
+    with RunwayClient(spec=spec, base_url=base_url(spec), preflight=False) as client:
+        return client.request(operation.endpoint, method=operation.method,
+                              path_params=path_params, query=query, body=body,
+                              extra_headers=headers or None)
+
+
+def _send_minimal(prepared: PreparedRequest) -> Any:
+    """One plain send (no retries): the fallback while the full client is not there."""
+    import httpx
+
+    from runway_dynamic._constants import DEFAULT_TIMEOUT
+    from runway_dynamic._exceptions import (
+        APIConnectionError,
+        APITimeoutError,
+        RequestMayHaveSucceededError,
+        status_error_class,
+    )
+
+    if not any(name.lower() == "authorization" for name in prepared.headers):
+        raise ConfigError(NO_KEY)
+    try:
+        response = httpx.request(prepared.method, prepared.url, headers=dict(prepared.headers),
+                                 json=prepared.json, timeout=DEFAULT_TIMEOUT)
+    except httpx.ConnectError as exc:
+        raise APIConnectionError(f"cannot connect to {prepared.url}: {exc}") from None
+    except httpx.TimeoutException as exc:
+        if prepared.creates_task:
+            raise RequestMayHaveSucceededError(prepared.method, prepared.url, "timeout") from None
+        raise APITimeoutError(f"{prepared.method} {prepared.url} timed out: {exc}") from None
+    except httpx.HTTPError as exc:
+        if prepared.creates_task:
+            raise RequestMayHaveSucceededError(prepared.method, prepared.url, str(exc)) from None
+        raise APIConnectionError(f"{prepared.method} {prepared.url} failed: {exc}") from None
+    try:
+        data = response.json() if response.content else None
+    except ValueError:
+        data = response.text
+    if response.status_code >= 400:
+        detail = data.get("error") if isinstance(data, dict) else None
+        raise status_error_class(response.status_code)(
+            f"{prepared.method} {prepared.url} answered {response.status_code}"
+            + (f": {detail}" if detail else ""),
+            status_code=response.status_code, body=data,
+            request_id=response.headers.get("x-request-id"),
+            method=prepared.method, url=prepared.url,
+        )
+    return data

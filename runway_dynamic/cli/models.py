@@ -1,0 +1,178 @@
+"""``runway models``, ``models schema`` and ``models ratios``: what the spec offers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from runway_dynamic._exceptions import RunwayError
+from runway_dynamic.catalog import Catalog, closest_ratios, ratio_aspect
+from runway_dynamic.cli._context import current, echo, emit_json
+from runway_dynamic.naming import closest
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+class NotInSpecError(RunwayError):
+    """A model or ratio the spec does not know (exit 1), with the closest known names."""
+
+    def __init__(self, kind: str, name: str, suggestions: list[str], message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.name = name
+        self.suggestions = suggestions
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "kind": self.kind, "name": self.name,
+                "suggestions": self.suggestions}
+
+
+def list_models(json: JsonOption = False) -> int:
+    """List the model endpoints and their model ids."""
+    catalog = current().spec().catalog
+    table = {endpoint: catalog.models(endpoint) for endpoint in catalog.endpoints()}
+    if current().wants_json(json):
+        emit_json({"endpoints": table})
+        return 0
+    width = max((len(e) for e in table), default=0) + 2
+    for endpoint, models in table.items():
+        echo(f"{endpoint.ljust(width)}{', '.join(models)}")
+    return 0
+
+
+def schema(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="A model id, e.g. gen4.5.",
+                                         show_default=False)],
+    json: JsonOption = False,
+) -> int:
+    """Show a model's required and optional fields and ratios, per endpoint.
+
+    Fields are listed by their spec name with the CLI flag of `runway call` beside each.
+    """
+    spec = current().spec()
+    catalog = spec.catalog
+    endpoints = sorted(catalog.endpoints_for(model))
+    if not endpoints:
+        raise _unknown_model(catalog, model)
+    if current().wants_json(json):
+        out = {}
+        for endpoint in endpoints:
+            variant = catalog.variant(endpoint, model)
+            assert variant is not None
+            out[endpoint] = {
+                "required": sorted(variant.required),
+                "optional": sorted(variant.optional),
+                "ratios": sorted(variant.ratios or ()),
+            }
+        emit_json({"model": model, "endpoints": out})
+        return 0
+    echo(_schema_text(catalog, model, endpoints))
+    return 0
+
+
+def _unknown_model(catalog: Catalog, model: str) -> NotInSpecError:
+    near = catalog.closest_models(model)
+    hint = f"; closest known ids: {', '.join(near)}" if near else ""
+    return NotInSpecError(
+        "model", model, near,
+        f"unknown model {model!r}{hint}. Run 'runway models' for every model id.",
+    )
+
+
+def _schema_text(catalog: Catalog, model: str, endpoints: list[str]) -> str:
+    from runway_dynamic.cli._flags import describe_field, flag_map
+
+    required_on: dict[str, list[str]] = {}
+    for endpoint in endpoints:
+        variant = catalog.variant(endpoint, model)
+        assert variant is not None
+        for name in variant.required:
+            required_on.setdefault(name, []).append(endpoint)
+    union = [
+        name if len(on) == len(endpoints) else f"{name} ({', '.join(on)} only)"
+        for name, on in sorted(required_on.items())
+    ]
+    noun = "endpoint" if len(endpoints) == 1 else "endpoints"
+    lines = [f"{model}: {len(endpoints)} {noun} ({', '.join(endpoints)})",
+             f"required: {', '.join(union)}"]
+    for endpoint in endpoints:
+        variant = catalog.variant(endpoint, model)
+        operation = catalog.model_operation(endpoint)
+        assert variant is not None and operation is not None
+        flags = flag_map(operation)
+        fields = sorted(variant.fields, key=lambda f: f.name)
+        rows = [(f.name, flags[("body", f.name)], describe_field(f, ratios_listed=True), f.required)
+                for f in fields]
+        name_width = max(len(r[0]) for r in rows) + 2
+        flag_width = max(len(r[1]) for r in rows) + 2
+        lines += ["", f"{operation.method} {endpoint}"]
+        for title, wanted in (("required", True), ("optional", False)):
+            chosen = [r for r in rows if r[3] is wanted]
+            lines.append(f"  {title}:" + ("" if chosen else " (none)"))
+            lines += [f"    {n.ljust(name_width)}{flag.ljust(flag_width)}{text}"
+                      for n, flag, text, _ in chosen]
+        ratios = variant.ratios
+        if ratios is None:
+            lines.append("  ratios: (none: this model takes no ratio enum)")
+        else:
+            lines.append(f"  ratios: {', '.join(sorted(ratios))}")
+    return "\n".join(lines)
+
+
+def ratios(
+    ratio: Annotated[str | None, typer.Argument(
+        metavar="[RATIO]", help="A ratio such as 1280:720: show which models accept it.",
+        show_default=False)] = None,
+    json: JsonOption = False,
+) -> int:
+    """Show the ratio matrix, or which models accept one ratio.
+
+    Without RATIO: every endpoint's models and the ratios each accepts (models without a
+    ratio enum show none). With RATIO: the models, per endpoint, that accept it; if none
+    does, the closest ratios by aspect (distance of log(width/height)).
+    """
+    catalog = current().spec().catalog
+    as_json = current().wants_json(json)
+    if ratio is None:
+        matrix = {
+            endpoint: {m: sorted(catalog.ratios(endpoint, m) or ())
+                       for m in catalog.models(endpoint)}
+            for endpoint in catalog.endpoints()
+        }
+        if as_json:
+            emit_json({"endpoints": matrix})
+        else:
+            echo(_matrix_text(matrix))
+        return 0
+    accepting = {e: sorted(ms) for e, ms in sorted(catalog.models_accepting(ratio).items())}
+    if accepting:
+        if as_json:
+            emit_json({"ratio": ratio, "endpoints": accepting})
+        else:
+            echo(f"{ratio} is accepted by:")
+            width = max(len(e) for e in accepting) + 2
+            for endpoint, models in accepting.items():
+                echo(f"  {endpoint.ljust(width)}{', '.join(models)}")
+        return 0
+    known = catalog.all_ratios()
+    near = closest_ratios(ratio, known) if ratio_aspect(ratio) is not None else closest(
+        ratio, known)
+    if as_json:
+        emit_json({"ratio": ratio, "endpoints": {}, "closest": near})
+        return 1
+    hint = f"; closest ratios: {', '.join(near)}" if near else ""
+    raise NotInSpecError("ratio", ratio, near, f"no model accepts ratio {ratio!r}{hint}")
+
+
+def _matrix_text(matrix: dict[str, dict[str, list[str]]]) -> str:
+    lines: list[str] = []
+    for endpoint, by_model in matrix.items():
+        if lines:
+            lines.append("")
+        lines.append(endpoint)
+        width = max(len(m) for m in by_model) + 2
+        for model, accepted in by_model.items():
+            shown = ", ".join(accepted) if accepted else "(no ratio enum)"
+            lines.append(f"  {model.ljust(width)}{shown}")
+    return "\n".join(lines)

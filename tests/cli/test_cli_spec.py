@@ -1,0 +1,174 @@
+"""``runway spec show|pull|diff|pack`` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from cli_support import tiny_spec, write_spec
+
+from runway_dynamic.index import Spec
+from runway_dynamic.spec import bundled_spec_path, pulled_spec_path
+
+REPO = Path(__file__).resolve().parents[2]
+OFFICIAL = REPO.parent / "shared" / "spec" / "runway-openapi.json"
+
+
+def test_show_text_and_json(cli, bundled_spec: Spec) -> None:
+    data = json.loads(cli("spec", "show", "--json").out)
+    summary = bundled_spec.catalog.summary()
+    assert data["source"] == {"kind": "bundled", "location": str(bundled_spec_path())}
+    assert data["sha256"] == bundled_spec.sha256
+    assert (data["operations"], data["endpoints"], data["models"], data["variants"]) == (
+        summary["operations"], summary["endpoints"], summary["models"], summary["variants"])
+    text = cli("spec", "show").out
+    assert f"sha256:      {bundled_spec.sha256}" in text and "bundled" in text
+
+
+def test_source_chain_option_then_env(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                      ) -> None:
+    tiny = write_spec(tmp_path / "tiny.json", tiny_spec())
+    monkeypatch.setenv("RUNWAY_SPEC", str(tiny))
+    assert json.loads(cli("spec", "show", "--json").out)["source"]["kind"] == "env"
+    other = write_spec(tmp_path / "other.json", tiny_spec(version="2031-01-01"))
+    data = json.loads(cli("--spec", str(other), "spec", "show", "--json").out)
+    assert data["source"] == {"kind": "option", "location": str(other)}
+    assert data["apiVersion"] == "2031-01-01"
+
+
+# ---- pull, against a real HTTP server on loopback
+
+
+class _SpecServer(BaseHTTPRequestHandler):
+    body = b""
+    etag = '"v1"'
+    requests: ClassVar[list[dict[str, str]]] = []
+
+    def do_GET(self) -> None:
+        type(self).requests.append(dict(self.headers))
+        if self.headers.get("If-None-Match") == type(self).etag:
+            self.send_response(304)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("ETag", type(self).etag)
+        self.send_header("Content-Length", str(len(type(self).body)))
+        self.end_headers()
+        self.wfile.write(type(self).body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def spec_server() -> Iterator[str]:
+    _SpecServer.requests = []
+    _SpecServer.etag = '"v1"'
+    _SpecServer.body = json.dumps(tiny_spec()).encode()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _SpecServer)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/openapi.json"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_pull_then_304_then_broken_document_keeps_the_cache(run_cli, spec_server: str) -> None:
+    first = run_cli("spec", "pull", "--url", spec_server)
+    assert first.code == 0, first.err
+    target = pulled_spec_path()
+    assert target.read_bytes() == _SpecServer.body
+    etag_file = target.with_name(target.name + ".etag")
+    assert json.loads(etag_file.read_text()) == {"url": spec_server, "etag": '"v1"'}
+    # The pulled spec is now the source in use.
+    shown = json.loads(run_cli("spec", "show", "--json").out)
+    assert shown["source"]["kind"] == "cache" and shown["apiVersion"] == "2030-01-01"
+
+    second = run_cli("spec", "pull", "--url", spec_server, "--json")
+    assert second.code == 0, second.err
+    assert json.loads(second.out)["status"] == "unchanged"
+    assert _SpecServer.requests[-1].get("If-None-Match") == '"v1"'
+
+    good = target.read_bytes()
+    _SpecServer.etag = '"v2"'
+    _SpecServer.body = b'{"openapi": "3.1.0", "paths": {"/v1/x": {"post": {"requestBody": '
+    broken = run_cli("spec", "pull", "--url", spec_server)
+    assert broken.code == 1
+    assert broken.err.count("\n") == 1 and "unchanged" in broken.err
+    assert target.read_bytes() == good
+    assert json.loads(etag_file.read_text())["etag"] == '"v1"'
+
+    _SpecServer.body = json.dumps({"swagger": "2.0", "paths": {}}).encode()
+    not_openapi = run_cli("spec", "pull", "--url", spec_server)
+    assert not_openapi.code == 1 and "Swagger 2.0" in not_openapi.err
+    assert target.read_bytes() == good
+
+
+def test_pull_new_version_replaces_and_unreachable_keeps(run_cli, spec_server: str) -> None:
+    assert run_cli("spec", "pull", "--url", spec_server).code == 0
+    _SpecServer.etag = '"v2"'
+    _SpecServer.body = json.dumps(tiny_spec(version="2031-02-02")).encode()
+    result = run_cli("spec", "pull", "--url", spec_server, "--json")
+    assert result.code == 0 and json.loads(result.out)["apiVersion"] == "2031-02-02"
+    before = pulled_spec_path().read_bytes()
+    gone = run_cli("spec", "pull", "--url", "http://127.0.0.1:9/openapi.json")
+    assert gone.code == 1 and "cannot download" in gone.err
+    assert pulled_spec_path().read_bytes() == before
+
+
+# ---- diff
+
+
+def test_diff_reports_models_fields_required_and_ratios(run_cli, tmp_path: Path) -> None:
+    old = write_spec(tmp_path / "old.json", tiny_spec())
+    new_doc = tiny_spec(version="2031-01-01", m1_ratios=("1280:720", "1920:1080"),
+                        extra_model=True)
+    make = new_doc["paths"]["/v1/make"]["post"]["requestBody"]["content"]["application/json"]
+    m2 = make["schema"]["oneOf"][1]
+    m2["required"].append("duration")
+    m2["properties"]["seed"] = {"type": "integer"}
+    del new_doc["paths"]["/v1/things/{id}"]["delete"]
+    new = write_spec(tmp_path / "new.json", new_doc)
+
+    data = json.loads(run_cli("spec", "diff", str(old), str(new), "--json").out)
+    kinds = {(c["kind"], c.get("operation"), c.get("variant"), c.get("name"))
+             for c in data["changes"]}
+    assert ("api_version_changed", None, None, None) in kinds
+    assert ("model_added", "POST make", "m3", None) in kinds
+    assert ("field_required_changed", "POST make", "m2", "duration") in kinds
+    assert ("field_added", "POST make", "m2", "seed") in kinds
+    assert ("operation_removed", "DELETE things/{id}", None, None) in kinds
+    ratios = {c["kind"]: c for c in data["changes"] if c["kind"].startswith("ratio_")}
+    assert ratios["ratio_added"]["added"] == ["1920:1080"]
+    assert ratios["ratio_removed"]["removed"] == ["720:1280"]
+
+    text = run_cli("spec", "diff", str(old), str(new)).out
+    assert "+ model m3" in text and "~ field duration: now required" in text
+    assert "+ ratios 1920:1080" in text and "- ratios 720:1280" in text
+    assert run_cli("spec", "diff", str(old), str(new), "--exit-code").code == 1
+    assert run_cli("spec", "diff", str(old), str(old), "--exit-code").code == 0
+
+
+def test_diff_of_the_official_spec_and_our_snapshot_is_empty(run_cli) -> None:
+    if not OFFICIAL.is_file():
+        pytest.skip("official spec not present")
+    data = json.loads(run_cli("spec", "diff", str(OFFICIAL), str(bundled_spec_path()),
+                              "--json").out)
+    assert data["changes"] == []
+
+
+# ---- pack
+
+
+def test_pack_reproduces_the_bundled_snapshot_byte_for_byte(run_cli, tmp_path: Path) -> None:
+    if not OFFICIAL.is_file():
+        pytest.skip("official spec not present")
+    out = tmp_path / "spec" / "runway.json"
+    result = run_cli("spec", "pack", str(OFFICIAL), "-o", str(out))
+    assert result.code == 0, result.err
+    assert out.read_bytes() == bundled_spec_path().read_bytes()

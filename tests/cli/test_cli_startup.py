@@ -1,0 +1,68 @@
+"""The start-up path stays light: no httpx, jsonschema or openapi-core, no other commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("httpx", "jsonschema", "openapi_core", "rich")
+
+_PROBE = """
+import json, sys
+from runway_dynamic.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+sys.stderr.write("\\n@@MODULES@@" + json.dumps(sorted(sys.modules)) + "\\n")
+"""
+
+
+def _modules(args: list[str]) -> set[str]:
+    """Every module loaded by a real CLI run (sys.modules sees importlib imports too)."""
+    done = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True,
+                          timeout=60)
+    assert "@@MODULES@@" in done.stderr, done.stderr[-2000:]
+    return set(json.loads(done.stderr.rsplit("@@MODULES@@", 1)[1]))
+
+
+def test_importtime_of_models_schema_shows_no_heavy_module() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "runway_dynamic", "models", "schema", "gen4.5"],
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+             if line.startswith("import time:") and "|" in line}
+    assert {"typer", "runway_dynamic.catalog", "orjson"} <= names  # the parse saw imports
+    assert sorted(n for n in names if n.split(".")[0] in HEAVY) == []
+
+
+@pytest.mark.parametrize("args", [
+    ["models", "schema", "gen4.5"],
+    ["models", "schema", "gen4.5", "--json"],
+    ["models"],
+    ["models", "ratios"],
+    ["--help"],
+    ["call", "text_to_video", "--help"],
+    ["spec", "show"],
+], ids=" ".join)
+def test_start_up_loads_no_heavy_module(args: list[str]) -> None:
+    names = _modules(args)
+    assert sorted(n for n in names if n.split(".")[0] in HEAVY) == []
+
+
+def test_top_level_help_loads_no_command_nor_typer_nor_the_catalog() -> None:
+    names = _modules(["--help"])
+    assert {"runway_dynamic.cli.models", "runway_dynamic.cli.call",
+            "runway_dynamic.cli.spec_cmd"}.isdisjoint(names)
+    assert "typer" not in names
+    assert "runway_dynamic.catalog" not in names
+
+
+def test_models_schema_builds_only_its_own_command() -> None:
+    names = _modules(["models", "schema", "gen4.5", "--json"])
+    assert "runway_dynamic.cli.models" in names
+    assert "runway_dynamic.cli.call" not in names
+    assert "runway_dynamic.cli.spec_cmd" not in names
+    assert "runway_dynamic.validation" not in names
