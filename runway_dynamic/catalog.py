@@ -15,10 +15,11 @@ Terms:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+from urllib.parse import unquote
 
 from runway_dynamic._constants import MODEL_PROPERTY, RATIO_PROPERTY
 from runway_dynamic._exceptions import SpecError
@@ -639,9 +640,10 @@ def _build_operation(
         body_required = bool(body.get("required"))
         content_type, media = _pick_media(body.get("content") or {})
         if media is not None:
-            schema = resolver.inline(media.get("schema") or {})
+            raw = media.get("schema") or {}
+            schema = resolver.inline(raw)
             schema = {k: v for k, v in schema.items() if k != "$schema"}
-            discriminator, keyed = split_variants(schema)
+            discriminator, keyed = split_variants(schema, mapped_keys(resolver.deref(raw)))
             variants = tuple(Variant(endpoint, method.upper(), key, s) for key, s in keyed)
     responses: dict[str, Schema | None] = {}
     for status, response in (op.get("responses") or {}).items():
@@ -673,12 +675,41 @@ def _pick_media(content: Mapping[str, Any]) -> tuple[str | None, Mapping[str, An
     return None, None
 
 
-def split_variants(schema: Schema) -> tuple[str | None, list[tuple[str | None, Schema]]]:
+def mapped_keys(schema: Any) -> list[str | None]:
+    """Discriminator values of a raw (not inlined) body's ``$ref`` branches, by position.
+
+    OpenAPI keys a ``$ref`` branch by its ``discriminator.mapping`` entry, else by the
+    referenced schema's name; inlining loses the ``$ref``, so read them first.
+    """
+    if not isinstance(schema, Mapping):
+        return []
+    declared = schema.get("discriminator")
+    branches = schema.get("oneOf", schema.get("anyOf"))
+    if not isinstance(declared, Mapping) or not isinstance(branches, list):
+        return []
+    by_ref: dict[str, str] = {}
+    for value, target in (declared.get("mapping") or {}).items():
+        target = str(target)
+        by_ref.setdefault(target if "#" in target else f"#/components/schemas/{target}", str(value))
+    keys: list[str | None] = []
+    for branch in branches:
+        ref = branch.get("$ref") if isinstance(branch, Mapping) else None
+        if not isinstance(ref, str):
+            keys.append(None)
+        else:
+            keys.append(by_ref.get(ref) or unquote(ref.rsplit("/", 1)[-1]) or None)
+    return keys
+
+
+def split_variants(
+    schema: Schema, keys: Sequence[str | None] = ()
+) -> tuple[str | None, list[tuple[str | None, Schema]]]:
     """Split a body schema into (discriminator property, [(key, variant schema)]).
 
     Branches come from ``oneOf``/``anyOf`` (keyed by ``discriminator.propertyName``, or by a
     ``model`` property pinned with ``const`` or a one-value ``enum``); a plain object is one
-    variant, keyed by its pinned ``model`` when it has one.
+    variant, keyed by its pinned ``model`` when it has one. ``keys`` are the branches'
+    mapping keys (see :func:`mapped_keys`), used where a branch pins no value itself.
     """
     branches_key = "oneOf" if "oneOf" in schema else "anyOf" if "anyOf" in schema else None
     if branches_key is None:
@@ -698,13 +729,12 @@ def split_variants(schema: Schema) -> tuple[str | None, list[tuple[str | None, S
         ) else None
     if prop is None:
         return None, [(None, schema)]
-    mapping = {str(v): str(k) for k, v in (declared.get("mapping") or {}).items()}
     out: list[tuple[str | None, Schema]] = []
     for index, branch in enumerate(branches):
         properties, _ = flatten_object(branch)
         key = literal_value(properties.get(prop) or {})
-        if key is None:
-            key = mapping.get(str(index))
+        if key is None and index < len(keys):
+            key = keys[index]
         merged = {"allOf": [base, branch]} if _has_keywords(base) else branch
         out.append((None if key is None else str(key), merged))
     return prop, out
