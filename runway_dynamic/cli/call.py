@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import typer
 
-from runway_dynamic._constants import ENV_API_KEY, ENV_API_KEY_LEGACY, ENV_BASE_URL
+from runway_dynamic._constants import ENV_BASE_URL
 from runway_dynamic._exceptions import ConfigError, PreflightError, UsageError
 from runway_dynamic.catalog import Catalog, Operation
 from runway_dynamic.cli._context import Invocation, current, dumps, echo, emit_json, warn
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from runway_dynamic.validation import Problem
 
 _VALUE_OPTIONS = ("--method", "--body")
-NO_KEY = (f"no API key: set {ENV_API_KEY} (or {ENV_API_KEY_LEGACY}) to your Runway API key, "
-          "or add --dry-run to print the request without sending it")
 
 
 # --------------------------------------------------------------------------- resolution
@@ -369,8 +367,12 @@ def base_url(spec: Spec) -> str:
     return url
 
 
-def api_key_from_env() -> str | None:
-    return os.environ.get(ENV_API_KEY) or os.environ.get(ENV_API_KEY_LEGACY) or None
+def api_key() -> str | None:
+    """The key the client would use (same chain), shown redacted by ``--dry-run``."""
+    from runway_dynamic.auth import find_api_key
+
+    found = find_api_key()
+    return found.key if found else None
 
 
 def _prepare(spec: Spec, operation: Operation, path_params: Mapping[str, Any],
@@ -378,8 +380,7 @@ def _prepare(spec: Spec, operation: Operation, path_params: Mapping[str, Any],
              ) -> PreparedRequest:
     from runway_dynamic._http import prepare_request
 
-    key = api_key_from_env()
-    return prepare_request(operation, base_url=base_url(spec), api_key=key,
+    return prepare_request(operation, base_url=base_url(spec), api_key=api_key(),
                            path_params=path_params, query=query, body=body,
                            extra_headers=headers)
 
@@ -387,55 +388,13 @@ def _prepare(spec: Spec, operation: Operation, path_params: Mapping[str, Any],
 def send(spec: Spec, operation: Operation, prepared: PreparedRequest,
          path_params: Mapping[str, Any], query: Mapping[str, Any], body: Any,
          headers: Mapping[str, str]) -> Any:
-    """Send through :class:`runway_dynamic.client.RunwayClient` when it exists, else httpx."""
-    try:
-        from runway_dynamic.client import RunwayClient
-    except ImportError:
-        return _send_minimal(prepared)
+    """Send through :class:`runway_dynamic.client.RunwayClient` (retries, key chain, errors).
+
+    Pre-flight already ran here, so the client does not repeat it.
+    """
+    from runway_dynamic.client import RunwayClient
+
     with RunwayClient(spec=spec, base_url=base_url(spec), preflight=False) as client:
         return client.request(operation.endpoint, method=operation.method,
                               path_params=path_params, query=query, body=body,
                               extra_headers=headers or None)
-
-
-def _send_minimal(prepared: PreparedRequest) -> Any:
-    """One plain send (no retries): the fallback while the full client is not there."""
-    import httpx
-
-    from runway_dynamic._constants import DEFAULT_TIMEOUT
-    from runway_dynamic._exceptions import (
-        APIConnectionError,
-        APITimeoutError,
-        RequestMayHaveSucceededError,
-        status_error_class,
-    )
-
-    if not any(name.lower() == "authorization" for name in prepared.headers):
-        raise ConfigError(NO_KEY)
-    try:
-        response = httpx.request(prepared.method, prepared.url, headers=dict(prepared.headers),
-                                 json=prepared.json, timeout=DEFAULT_TIMEOUT)
-    except httpx.ConnectError as exc:
-        raise APIConnectionError(f"cannot connect to {prepared.url}: {exc}") from None
-    except httpx.TimeoutException as exc:
-        if prepared.creates_task:
-            raise RequestMayHaveSucceededError(prepared.method, prepared.url, "timeout") from None
-        raise APITimeoutError(f"{prepared.method} {prepared.url} timed out: {exc}") from None
-    except httpx.HTTPError as exc:
-        if prepared.creates_task:
-            raise RequestMayHaveSucceededError(prepared.method, prepared.url, str(exc)) from None
-        raise APIConnectionError(f"{prepared.method} {prepared.url} failed: {exc}") from None
-    try:
-        data = response.json() if response.content else None
-    except ValueError:
-        data = response.text
-    if response.status_code >= 400:
-        detail = data.get("error") if isinstance(data, dict) else None
-        raise status_error_class(response.status_code)(
-            f"{prepared.method} {prepared.url} answered {response.status_code}"
-            + (f": {detail}" if detail else ""),
-            status_code=response.status_code, body=data,
-            request_id=response.headers.get("x-request-id"),
-            method=prepared.method, url=prepared.url,
-        )
-    return data

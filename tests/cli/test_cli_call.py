@@ -81,6 +81,19 @@ def test_mixed_kind_flag_is_converted_for_the_selected_model(bundled_spec) -> No
     assert value_for(duration, "5", None) == "5"  # unknown model: sent as given
 
 
+def test_string_or_array_field_takes_json_when_it_looks_like_json(cli, bundled_spec) -> None:
+    catalog = bundled_spec.catalog
+    field = catalog.variant("image_to_video", "gen4.5").field_map["promptImage"]
+    assert field.kind == "any"
+    images = [{"uri": "https://example.com/a.png", "position": "first"}]
+    common = ["call", "image_to_video", "--model", "gen4.5", "--prompt-text", "x",
+              "--ratio", "1280:720", "--duration", "5"]
+    request = _dry(cli, *common, "--prompt-image", json.dumps(images))
+    assert request["body"]["promptImage"] == images
+    request = _dry(cli, *common, "--prompt-image", "https://example.com/a.png")
+    assert request["body"]["promptImage"] == "https://example.com/a.png"
+
+
 def test_body_from_stdin(run_cli) -> None:
     body = {"model": "gen4.5", "promptText": "hi", "ratio": "1280:720", "duration": 5}
     result = run_cli("call", "text_to_video", "--body", "-", "--dry-run", "--json",
