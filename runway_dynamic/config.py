@@ -1,0 +1,177 @@
+"""User settings of the CLI (``runway config``): one small JSON file in the config dir.
+
+Keys (values are validated on ``set``; the file is rewritten atomically):
+
+=============================  ===========================================================
+``default-model.<endpoint>``   the model a generation command uses when ``--model`` is not
+                               given (``default-model.text_to_video gen4.5``)
+``output-dir``                 where ``--download`` saves files
+``poll-interval``              seconds between task status checks (a number > 0)
+``base-url``                   the API's base URL (after ``--sandbox`` and ``RUNWAY_BASE_URL``)
+``output-format``              ``json``, ``yaml`` or ``table`` for resource commands
+=============================  ===========================================================
+
+>>> set_value("poll-interval", "2")          # doctest: +SKIP
+(2.0, [])
+>>> get("poll-interval")                     # doctest: +SKIP
+2.0
+
+Nothing here imports the catalog: a default model is checked against a catalog the caller
+passes (the CLI has one loaded anyway), so reading settings costs one small file read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runway_dynamic import _paths
+from runway_dynamic._exceptions import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from runway_dynamic.catalog import Catalog
+
+CONFIG_FILE = "config.json"
+DEFAULT_MODEL_PREFIX = "default-model."
+OUTPUT_FORMATS = ("json", "yaml", "table")
+
+#: The fixed keys and what each holds (``default-model.<endpoint>`` keys come on top).
+KEYS: dict[str, str] = {
+    "output-dir": "Directory where --download saves files.",
+    "poll-interval": "Seconds between task status checks (a number > 0).",
+    "base-url": "API base URL, used unless --sandbox or RUNWAY_BASE_URL say otherwise.",
+    "output-format": "Output of resource commands on a terminal: " + ", ".join(OUTPUT_FORMATS),
+}
+
+
+def path() -> Path:
+    """Where the settings live (``RUNWAY_CONFIG_DIR`` or the platform's config dir)."""
+    return _paths.config_dir() / CONFIG_FILE
+
+
+def load() -> dict[str, Any]:
+    """Every setting (empty when there is no file). A broken file is a :class:`ConfigError`."""
+    import orjson
+
+    where = path()
+    try:
+        raw = where.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read settings ({exc.strerror})") from None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"{where}: not valid JSON ({exc}); fix it or delete the file") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must hold a JSON object of settings")
+    return data
+
+
+def get(key: str, default: Any = None) -> Any:
+    """One setting, or ``default``: the read-only accessor for the CLI and its run options."""
+    return load().get(key, default)
+
+
+def default_model(endpoint: str) -> str | None:
+    """The configured default model of a model endpoint (``text_to_video``), if any."""
+    value = get(DEFAULT_MODEL_PREFIX + endpoint)
+    return value if isinstance(value, str) else None
+
+
+def _save(data: Mapping[str, Any]) -> Path:
+    import orjson
+
+    from runway_dynamic.cache import atomic_write_bytes
+
+    where = path()
+    atomic_write_bytes(where, orjson.dumps(dict(sorted(data.items())),
+                                           option=orjson.OPT_INDENT_2) + b"\n")
+    return where
+
+
+def check_key(key: str, catalog: Catalog | None = None) -> str:
+    """The key as stored; :class:`UsageError` naming the valid keys when it is not one."""
+    if key in KEYS:
+        return key
+    if key.startswith(DEFAULT_MODEL_PREFIX):
+        endpoint = key[len(DEFAULT_MODEL_PREFIX):].replace("-", "_")
+        if catalog is not None and endpoint not in catalog.endpoints():
+            from runway_dynamic.naming import closest
+
+            near = closest(endpoint, catalog.endpoints())
+            hint = f"; did you mean {', '.join(DEFAULT_MODEL_PREFIX + n for n in near)}?" \
+                if near else ""
+            raise UsageError(f"{endpoint!r} is not a model endpoint of the spec{hint} "
+                             "('runway models' lists them)")
+        return DEFAULT_MODEL_PREFIX + endpoint
+    from runway_dynamic.naming import closest
+
+    near = closest(key, [*KEYS, DEFAULT_MODEL_PREFIX + "ENDPOINT"])
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    raise UsageError(f"unknown setting {key!r}{hint} Settings: {', '.join(KEYS)}, "
+                     f"{DEFAULT_MODEL_PREFIX}ENDPOINT")
+
+
+def parse_value(key: str, raw: str, catalog: Catalog | None = None) -> tuple[Any, list[str]]:
+    """The value to store for ``key`` and any warnings; :class:`UsageError` when invalid."""
+    warnings: list[str] = []
+    if key == "poll-interval":
+        try:
+            number = float(raw)
+        except ValueError:
+            raise UsageError(f"poll-interval takes a number of seconds, got {raw!r}") from None
+        if not number > 0:
+            raise UsageError(f"poll-interval must be more than 0 seconds, got {raw!r}")
+        return number, warnings
+    if key == "output-format":
+        if raw not in OUTPUT_FORMATS:
+            raise UsageError(f"output-format must be one of {', '.join(OUTPUT_FORMATS)}, "
+                             f"got {raw!r}")
+        return raw, warnings
+    if key == "base-url":
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(f"base-url must be an http(s) URL such as "
+                             f"https://api.example.com, got {raw!r}")
+        return raw.rstrip("/"), warnings
+    if key == "output-dir":
+        if not raw.strip():
+            raise UsageError("output-dir must not be empty")
+        return raw, warnings
+    if key.startswith(DEFAULT_MODEL_PREFIX) and catalog is not None:
+        endpoint = key[len(DEFAULT_MODEL_PREFIX):]
+        known_here = catalog.models(endpoint)
+        if raw not in known_here:
+            elsewhere = catalog.endpoints_for(raw)
+            if elsewhere:
+                raise UsageError(f"model {raw!r} does not serve {endpoint} (it serves "
+                                 f"{', '.join(elsewhere)}); models of {endpoint}: "
+                                 f"{', '.join(known_here)}")
+            warnings.append(f"model {raw!r} is not in the spec for {endpoint} (known: "
+                            f"{', '.join(known_here)}); saved anyway, it is sent as given")
+    return raw, warnings
+
+
+def set_value(key: str, raw: str, catalog: Catalog | None = None) -> tuple[Any, list[str]]:
+    """Validate and store one setting; ``(stored value, warnings)``."""
+    key = check_key(key, catalog)
+    value, warnings = parse_value(key, raw, catalog)
+    data = load()
+    data[key] = value
+    _save(data)
+    return value, warnings
+
+
+def unset(key: str) -> bool:
+    """Remove one setting; whether it was there."""
+    data = load()
+    if key not in data:
+        return False
+    del data[key]
+    _save(data)
+    return True
