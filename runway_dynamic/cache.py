@@ -7,7 +7,6 @@ instead of re-deriving it. Writes are atomic; a corrupt or stale file is rebuilt
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,8 @@ def store_index(sha256: str, catalog: dict[str, Any]) -> Path:
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    import tempfile  # only writers need it; warm starts only read
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
