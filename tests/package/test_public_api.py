@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "index": 4,
     "_http": 5, "tasks": 5, "auth": 5, "uploads": 5, "downloads": 5,
     "client": 6, "sandbox": 6,
+    "creative": 7,
     "cli": 9,
 }
 

@@ -1,0 +1,168 @@
+"""Shared pieces of the creative commands: an async client, multi-job progress, names.
+
+The key, base URL and extra headers come from :mod:`runway_dynamic.cli._run` (the same
+rules as every generation command); the client here is the asynchronous one because
+creative commands run many tasks at once.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+
+from runway_dynamic._exceptions import ConfigError
+from runway_dynamic.cli._context import PROG, Invocation
+
+if TYPE_CHECKING:
+    from runway_dynamic.client import AsyncRunwayClient
+
+ConcurrencyOption = Annotated[int, typer.Option(
+    "--concurrency", metavar="K", help="Run at most K generations at a time.")]
+RetryInternalOption = Annotated[int, typer.Option(
+    "--retry-on-internal-error", metavar="N",
+    help="Resubmit a job up to N times when it fails with an INTERNAL.* code (each "
+         "resubmission is a new, billed task).")]
+RetryBackoffOption = Annotated[float, typer.Option(
+    "--retry-backoff-seconds", metavar="S", help="Pause before such a resubmission.")]
+PollIntervalOption = Annotated[float | None, typer.Option(
+    "--poll-interval", metavar="SECONDS", show_default=False,
+    help="Seconds between status checks (default: 5).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _sandbox_url(invocation: Invocation) -> str | None:
+    return getattr(invocation, "sandbox_url", None)
+
+
+def api_key(invocation: Invocation) -> str:
+    """The key by the CLI's precedence (placeholder under ``--sandbox``); else ConfigError."""
+    from runway_dynamic.auth import NO_KEY_MESSAGE, find_api_key
+
+    found = find_api_key(getattr(invocation, "api_key", None))
+    if found is not None:
+        return found.key
+    if _sandbox_url(invocation):
+        from runway_dynamic.cli._run import SANDBOX_PLACEHOLDER_KEY
+
+        return SANDBOX_PLACEHOLDER_KEY
+    raise ConfigError(NO_KEY_MESSAGE)
+
+
+def make_async_client(invocation: Invocation, *, poll_interval: float | None = None,
+                      retry_backoff_seconds: float | None = None) -> AsyncRunwayClient:
+    """An :class:`AsyncRunwayClient` set up like the CLI's other clients."""
+    from runway_dynamic.cli._run import SANDBOX_POLL_INTERVAL, extra_headers
+    from runway_dynamic.client import AsyncRunwayClient
+
+    key = api_key(invocation)
+    if poll_interval is not None and poll_interval <= 0:
+        from runway_dynamic._exceptions import UsageError
+
+        raise UsageError("--poll-interval must be more than 0 seconds")
+    poll = poll_interval
+    if poll is None and _sandbox_url(invocation):
+        poll = SANDBOX_POLL_INTERVAL
+    kwargs: dict[str, Any] = {}
+    if poll is not None:
+        kwargs["poll_interval"] = poll
+    if retry_backoff_seconds is not None:
+        kwargs["retry_backoff_seconds"] = retry_backoff_seconds
+    return AsyncRunwayClient(key, base_url=_sandbox_url(invocation), spec=invocation.spec(),
+                             headers=extra_headers() or None, **kwargs)
+
+
+def slug(text: str, limit: int = 48) -> str:
+    """``"Launch our new feature!"`` → ``launch-our-new-feature`` (ASCII, file-name safe)."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+    return words[:limit].rstrip("-") or "untitled"
+
+
+def stamp() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def free_path(path: Path) -> Path:
+    """``path`` or the first ``<stem>-N<suffix>`` that does not exist yet."""
+    if not path.exists():
+        return path
+    for n in range(2, 10_000):
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    return path
+
+
+class JobsDisplay:
+    """Progress of many jobs on stderr: one line per job and status change (plain), or
+    one bar per job on a terminal; nothing under ``--json``."""
+
+    def __init__(self, labels: dict[str, str], *, quiet: bool = False,
+                 stream: TextIO | None = None) -> None:
+        self.labels = labels
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self._last: dict[tuple[str, str], tuple[str, int]] = {}
+        self._progress: Any = None
+        self._bars: dict[str, Any] = {}
+
+    def __enter__(self) -> JobsDisplay:
+        if not self.quiet and _isatty(self.stream):
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                      TaskProgressColumn(), console=Console(file=self.stream))
+            self._progress.start()
+            for key, label in self.labels.items():
+                self._bars[key] = self._progress.add_task(f"{label}: waiting", total=1.0)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def event(self, key: str, step: str, status: str, progress: float | None) -> None:
+        label = self.labels.get(key, key)
+        if self._progress is not None:
+            done = 1.0 if status == "SUCCEEDED" else (progress or 0.0)
+            self._progress.update(self._bars[key], description=f"{label} {step}: {status}",
+                                  completed=done)
+            return
+        if self.quiet:
+            return
+        mark = (status, int((progress or 0.0) * 4) if status == "RUNNING" else 0)
+        if self._last.get((key, step)) == mark:
+            return
+        self._last[(key, step)] = mark
+        shown = f" {progress:.0%}" if progress is not None and status == "RUNNING" else ""
+        self.stream.write(f"{PROG}: {label} {step}: {status}{shown}\n")
+        self.stream.flush()
+
+    def note(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text)
+        elif not self.quiet:
+            self.stream.write(f"{PROG}: {text}\n")
+            self.stream.flush()
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def say(invocation: Invocation, text: str) -> None:
+    """A progress note on stderr (silent under ``--json``)."""
+    if not invocation.json:
+        sys.stderr.write(f"{PROG}: {text}\n")
+        sys.stderr.flush()
