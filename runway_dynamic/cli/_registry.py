@@ -76,6 +76,11 @@ COMMANDS: tuple[Command, ...] = (
     Command(("call",), f"{_M}.call:build",
             "Call any operation of the spec, with flags from the spec.", dynamic=True,
             uses_spec=True),
+    Command(("tools", "export"), f"{_M}.tools_cmd:export",
+            "Export function-calling tools derived from the spec (one per generation endpoint).",
+            uses_spec=True),
+    Command(("mcp", "serve"), f"{_M}.mcp_cmd:serve",
+            "Serve the spec's tools and a runway://models resource over MCP.", uses_spec=True),
     # --- creative workflows (issue 6)
     Command(("short-video",), f"{_M}.short_video_cmd:short_video",
             "Plan a multi-shot video from a scenario, generate the shots, join them.",

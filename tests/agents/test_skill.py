@@ -1,0 +1,114 @@
+"""The agent skill only teaches commands and flags that exist.
+
+Every ``runway ...`` line inside a fenced code block of SKILL.md is checked in a subprocess:
+``runway <command words> --help`` must succeed and name that command in its usage line, and
+every flag the line uses must appear in that help text. A renamed or removed flag fails here.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SKILL = REPO / ".agents" / "skills" / "runway" / "SKILL.md"
+GLOBAL_WITH_VALUE = {"--spec"}
+GLOBAL_FLAGS = {"--json", "--version", "-h", "--help"}
+_FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_USAGE = re.compile(r"^Usage: runway ((?:[^\s\[{A-Z<][^\s]*\s?)*)", re.MULTILINE)
+
+
+def command_lines(text: str) -> list[str]:
+    """``runway ...`` lines of fenced blocks (continuations joined, comments and ``$`` dropped)."""
+    lines: list[str] = []
+    for block in _FENCE.findall(text):
+        joined = block.replace("\\\n", " ")
+        for raw in joined.splitlines():
+            line = " ".join(raw.strip().removeprefix("$ ").split(" #", 1)[0].split())
+            for part in re.split(r"\s*(?:&&|\|\||;|\|)\s*", line):
+                if part.startswith("runway ") or part == "runway":
+                    lines.append(part)
+    return lines
+
+
+def split_command(line: str) -> tuple[list[str], list[str], list[str]]:
+    """(global options, command words, flags) of one ``runway ...`` line."""
+    tokens = shlex.split(line)[1:]
+    globals_: list[str] = []
+    while tokens and tokens[0].startswith("-"):
+        token = tokens.pop(0)
+        globals_.append(token)
+        if token in GLOBAL_WITH_VALUE and tokens:
+            tokens.pop(0)
+    words: list[str] = []
+    while tokens and not tokens[0].startswith("-"):
+        words.append(tokens.pop(0))
+    flags = [t.split("=", 1)[0] for t in tokens if re.match(r"^--?[A-Za-z]", t)]
+    return globals_, words, flags
+
+
+@cache
+def help_text(words: tuple[str, ...]) -> tuple[int, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "runway_dynamic", *words, "--help"],
+        capture_output=True, text=True, timeout=120,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_command_line_extraction_is_strict() -> None:
+    """The extractor itself: it finds lines in fences only, and splits words from flags."""
+    text = "runway outside\n```sh\n$ runway models schema gen4.5 --json  # note\n" \
+           "runway call text_to_video \\\n  --model gen4.5 --ratio=1280:720\n" \
+           "echo hi && runway --spec s.json models\n```\n"
+    lines = command_lines(text)
+    assert lines == ["runway models schema gen4.5 --json",
+                     "runway call text_to_video --model gen4.5 --ratio=1280:720",
+                     "runway --spec s.json models"]
+    assert split_command(lines[1]) == ([], ["call", "text_to_video"], ["--model", "--ratio"])
+    assert split_command(lines[2]) == (["--spec"], ["models"], [])
+
+
+def test_a_made_up_flag_or_command_would_fail() -> None:
+    """The checks below can fail: a flag the command lacks, a command that does not exist."""
+    code, text = help_text(("models", "schema", "gen4.5"))
+    assert code == 0 and "--definitely-not-a-flag" not in text
+    code, _ = help_text(("no-such-command",))
+    assert code != 0
+
+
+def test_skill_exists_with_front_matter() -> None:
+    text = SKILL.read_text()
+    assert text.startswith("---\n")
+    front = text.split("---\n", 2)[1]
+    assert re.search(r"^name: runway$", front, re.MULTILINE)
+    assert re.search(r"^description: .{20,}", front, re.MULTILINE)
+
+
+LINES = command_lines(SKILL.read_text()) if SKILL.exists() else []
+
+
+def test_skill_mentions_commands() -> None:
+    assert len(LINES) >= 5
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_every_command_exists_and_accepts_its_flags(line: str) -> None:
+    globals_, words, flags = split_command(line)
+    assert set(globals_) <= GLOBAL_FLAGS | GLOBAL_WITH_VALUE, line
+    assert words, f"no command in {line!r}"
+    code, text = help_text(tuple(words))
+    assert code == 0, f"{line!r}: `runway {' '.join(words)} --help` failed:\n{text}"
+    usage = _USAGE.search(text)
+    assert usage, text
+    path = usage.group(1).split()
+    assert words[: len(path)] == path, f"{line!r} names {words}, help is for {path}"
+    for flag in flags:
+        assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text), (
+            f"{line!r}: {flag} is not accepted by `runway {' '.join(path)}`")
