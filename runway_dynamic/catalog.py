@@ -585,9 +585,12 @@ def build_catalog(document: Mapping[str, Any], *, source: str = "<spec>", sha256
     """Derive the catalog from a parsed OpenAPI document (the slow path; the result is cached)."""
     openapi = str(document.get("openapi", ""))
     resolver = RefResolver(dict(document), source=source, openapi_version=openapi)
-    info = document.get("info") or {}
+    info = document.get("info")
+    info = info if isinstance(info, Mapping) else {}
+    listed = document.get("servers")
     servers = tuple(
-        str(s["url"]) for s in document.get("servers") or () if isinstance(s, dict) and "url" in s
+        str(s["url"]) for s in (listed if isinstance(listed, list) else ())
+        if isinstance(s, dict) and "url" in s
     )
     operations = []
     for path, item in (document.get("paths") or {}).items():
@@ -597,8 +600,17 @@ def build_catalog(document: Mapping[str, Any], *, source: str = "<spec>", sha256
         shared = item.get("parameters") or []
         for method in HTTP_METHODS:
             op = item.get(method)
-            if isinstance(op, dict):
-                operations.append(_build_operation(resolver, path, method, op, shared))
+            if not isinstance(op, dict):
+                continue
+            try:
+                built = _build_operation(resolver, path, method, op, shared)
+                _touch_facts(built)
+            except _MALFORMED as exc:
+                what = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
+                raise SpecError(
+                    f"malformed operation {method.upper()} {path} ({what})", source=source
+                ) from None
+            operations.append(built)
     if resolver.defs:
         operations = [_attach_defs(op, resolver.defs) for op in operations]
     return Catalog(
@@ -609,6 +621,22 @@ def build_catalog(document: Mapping[str, Any], *, source: str = "<spec>", sha256
         operations=tuple(operations),
         sha256=sha256,
     )
+
+
+# What walking junk where a mapping or list belongs raises (``"requestBody": 5``,
+# ``"properties": [1]``): reported as a SpecError naming the operation, never a traceback.
+_MALFORMED = (AttributeError, TypeError, KeyError, ValueError, IndexError)
+
+
+def _touch_facts(op: Operation) -> None:
+    """Derive the lazily computed field facts now, so a malformed schema fails at build time
+    (with the operation named) rather than later, in whatever first reads the field."""
+    for variant in op.variants:
+        for item in variant.fields:
+            _ = item.kind, item.choices, item.media, item.bounds()
+    for param in op.parameters:
+        item = param.as_field()
+        _ = item.kind, item.choices, param.constant
 
 
 def _build_operation(

@@ -47,7 +47,7 @@ class Spec:
             if cached is not None:
                 try:
                     return cls(document, Catalog.from_dict(cached))
-                except (KeyError, TypeError, ValueError):
+                except (KeyError, TypeError, ValueError, AttributeError):
                     pass  # stale or corrupt: rebuild below
         catalog = build_catalog(document.document, source=document.source.location, sha256=sha)
         note = None
