@@ -10,7 +10,9 @@ from runway_dynamic.pack import pack_document
 from runway_dynamic.spec import bundled_spec_path
 
 
-def test_bundled_snapshot_derives_the_official_catalog(official_spec: Spec, bundled_spec: Spec) -> None:
+def test_bundled_snapshot_derives_the_official_catalog(
+    official_spec: Spec, bundled_spec: Spec
+) -> None:
     ours = bundled_spec.catalog.to_dict()
     theirs = official_spec.catalog.to_dict()
     ours.pop("sha256"), theirs.pop("sha256")
@@ -45,7 +47,8 @@ def test_snapshot_carries_no_prose(bundled_spec: Spec) -> None:
 
 
 def test_official_counts(official_spec: Spec) -> None:
-    """Facts measured on the snapshot (FACTS.md): 64 operations, 14 endpoints, 31 models, 49 pairs."""
+    """Facts measured on the snapshot (FACTS.md): 64 operations, 14 endpoints, 31 models,
+    49 (endpoint, model) pairs."""
     summary = official_spec.catalog.summary()
     assert summary["operations"] == 64
     assert summary["endpoints"] == 14
