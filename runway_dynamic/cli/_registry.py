@@ -92,6 +92,19 @@ COMMANDS: tuple[Command, ...] = (
             uses_spec=True),
     Command(("short-video", "diff"), f"{_M}.short_video_cmd:diff_command",
             "Compare two short-video plans shot by shot (exit 1 when they differ)."),
+    Command(("soul-id", "create"), f"{_M}.soul_id_cmd:create",
+            "Save reference photos of a person under a new local soul-id."),
+    Command(("soul-id", "list"), f"{_M}.soul_id_cmd:list_", "List the local soul-ids."),
+    Command(("soul-id", "get"), f"{_M}.soul_id_cmd:get", "Show a soul-id and its photos."),
+    Command(("soul-id", "wait"), f"{_M}.soul_id_cmd:wait",
+            "Return at once (a local soul-id is ready when created)."),
+    Command(("soul-id", "delete"), f"{_M}.soul_id_cmd:delete", "Delete a soul-id."),
+    Command(("product-photoshoot", "create"), f"{_M}.recipes_cmd:photoshoot",
+            "Generate a set of product photos for one mode, concurrently.", uses_spec=True),
+    Command(("marketplace-cards", "create"), f"{_M}.recipes_cmd:marketplace",
+            "Generate marketplace-style listing images for one scope.", uses_spec=True),
+    Command(("ad-video", "create"), f"{_M}.recipes_cmd:ad_video",
+            "Generate short ad clips for one mode (from --image when given).", uses_spec=True),
 )
 
 #: Help of command groups that have no command of their own (or whose listing needs a title).

@@ -59,16 +59,25 @@ def require_variant(catalog: Catalog, endpoint: str, model: str) -> Variant:
 
 
 def pick_model(catalog: Catalog, endpoint: str, wanted: str | None = None,
-               *, also_serves: Sequence[str] = ()) -> str:
-    """``wanted`` if it serves ``endpoint`` (and ``also_serves``), else the spec's first one."""
+               *, also_serves: Sequence[str] = (), can_fill: Sequence[str] | None = None) -> str:
+    """``wanted`` if it serves ``endpoint`` (and ``also_serves``), else the spec's first one.
+
+    With ``can_fill``, the default is the first model whose required fields are all among
+    those names (a model that insists on, say, reference images is skipped without them).
+    """
     if wanted:
         require_variant(catalog, endpoint, wanted)
         for other in also_serves:
             require_variant(catalog, other, wanted)
         return wanted
     for model in catalog.models(endpoint):
-        if all(catalog.variant(other, model) is not None for other in also_serves):
-            return model
+        if not all(catalog.variant(other, model) is not None for other in also_serves):
+            continue
+        variant = catalog.variant(endpoint, model)
+        if can_fill is not None and variant is not None and not set(variant.required) <= set(
+                can_fill):
+            continue
+        return model
     need = " and ".join([endpoint, *also_serves])
     raise UsageError(f"this spec has no model serving {need}")
 

@@ -1,0 +1,180 @@
+"""``product-photoshoot create``, ``marketplace-cards create``, ``ad-video create``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from runway_dynamic.cli._context import current, echo, emit_json
+from runway_dynamic.cli._creative import (
+    ConcurrencyOption,
+    JobsDisplay,
+    JsonOption,
+    PollIntervalOption,
+    RetryBackoffOption,
+    RetryInternalOption,
+    make_async_client,
+    say,
+    stamp,
+)
+from runway_dynamic.creative.jobs import DEFAULT_CONCURRENCY, DEFAULT_RETRY_ON_INTERNAL_ERROR
+from runway_dynamic.creative.recipes import AD_MODES, MARKETPLACE_SCOPES, PHOTOSHOOT_MODES
+
+ProductOption = Annotated[str, typer.Option(
+    "--product", metavar="TEXT", show_default=False,
+    help="What the product is (material, colour, shape: the more concrete the better).")]
+ModelOption = Annotated[str | None, typer.Option(
+    "--model", metavar="MODEL", show_default=False,
+    help="Model to use (default: the spec's first one that fits).")]
+RatioOption = Annotated[str | None, typer.Option(
+    "--ratio", metavar="W:H", show_default=False,
+    help="One ratio for every job (default: each job's own shape, at the model's closest).")]
+StyleOption = Annotated[str | None, typer.Option(
+    "--style", metavar="TEXT", show_default=False, help="Art direction added to every prompt.")]
+ImageOption = Annotated[list[str] | None, typer.Option(
+    "--image", metavar="PATH|URL", show_default=False,
+    help="Reference photo (repeatable); capped by the model's limit for reference images.")]
+SoulIdOption = Annotated[list[str] | None, typer.Option(
+    "--soul-id", metavar="ID", show_default=False,
+    help="Attach a soul-id's photos as references (repeatable).")]
+SeedOption = Annotated[int | None, typer.Option(
+    "--seed", metavar="INT", min=0, show_default=False, help="Seed for models that take one.")]
+PlanOnlyOption = Annotated[bool, typer.Option(
+    "--plan-only", help="Print the plan of jobs and stop (pre-flighted; nothing is sent).")]
+OutputDirOption = Annotated[str | None, typer.Option(
+    "-o", "--output-dir", metavar="DIR", show_default=False,
+    help="Where outputs and recipe.plan.json go (default: ./KIND-MODE-TIMESTAMP).")]
+
+
+def _recipe(kind: str, mode: str, *, product: str, model: str | None, ratio: str | None,
+            style: str | None, images: list[str] | None, soul_ids: list[str] | None,
+            seed: int | None, duration: float | None, plan_only: bool, output_dir: str | None,
+            concurrency: int, retry_on_internal_error: int, retry_backoff_seconds: float,
+            poll_interval: float | None, json: bool) -> int:
+    from runway_dynamic._exceptions import UsageError
+    from runway_dynamic.creative.jobs import preflight_jobs
+    from runway_dynamic.creative.recipes import (
+        RecipeRequest,
+        build_recipe,
+        recipe_jobs,
+        run_recipe,
+    )
+
+    invocation = current()
+    if json:
+        invocation.json = True
+    if retry_on_internal_error < 0:
+        raise UsageError("--retry-on-internal-error must be 0 or more")
+    spec = invocation.spec()
+    notes: list[str] = []
+    plan = build_recipe(spec.catalog, kind, mode, RecipeRequest(
+        product=product, model=model, ratio=ratio, style=style, images=list(images or []),
+        soul_ids=list(soul_ids or []), duration=duration, seed=seed), notes)
+    for note in notes:
+        say(invocation, note)
+    if plan_only:
+        preflight_jobs(spec, recipe_jobs(plan, spec.catalog))
+        emit_json(plan)
+        return 0
+    out_dir = Path(output_dir or f"{kind}-{mode}-{stamp()}").expanduser()
+    labels = {str(job["index"]): job["label"] for job in plan["jobs"]}
+
+    async def go() -> Any:
+        async with make_async_client(invocation, poll_interval=poll_interval,
+                                     retry_backoff_seconds=retry_backoff_seconds) as client:
+            with JobsDisplay(labels, quiet=invocation.json) as display:
+                return await run_recipe(
+                    plan, out_dir, client, concurrency=concurrency,
+                    retry_on_internal_error=retry_on_internal_error,
+                    retry_backoff_seconds=retry_backoff_seconds, poll_interval=poll_interval,
+                    on_event=display.event, log=display.note)
+
+    results = asyncio.run(go())
+    failed = {k: r for k, r in results.items() if r.status != "succeeded"}
+    files = [p for k in sorted(results, key=int) for p in results[k].files.get("output", [])]
+    if invocation.json:
+        emit_json({"plan": str(out_dir.absolute() / "recipe.plan.json"), "files": files,
+                   "failed": {k: r.error for k, r in failed.items()}})
+    else:
+        for path in files:
+            echo(path)
+        for key, result in sorted(failed.items(), key=lambda kv: int(kv[0])):
+            sys.stderr.write(f"runway: job {key} ({labels[key]}) failed: {result.error}\n")
+    if failed:
+        return max(r.exit_code for r in failed.values()) or 1
+    return 0
+
+
+def photoshoot(
+    product: ProductOption,
+    mode: Annotated[str, typer.Option(
+        "--mode", metavar="|".join(PHOTOSHOOT_MODES), help="The kind of shoot.")
+    ] = "product_shot",
+    model: ModelOption = None, ratio: RatioOption = None, style: StyleOption = None,
+    image: ImageOption = None, soul_id: SoulIdOption = None, seed: SeedOption = None,
+    plan_only: PlanOnlyOption = False, output_dir: OutputDirOption = None,
+    concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
+    retry_on_internal_error: RetryInternalOption = DEFAULT_RETRY_ON_INTERNAL_ERROR,
+    retry_backoff_seconds: RetryBackoffOption = 5.0,
+    poll_interval: PollIntervalOption = None, json: JsonOption = False,
+) -> int:
+    """Generate a set of product photos for one mode (text_to_image).
+
+    Writes recipe.plan.json beside the images before anything is paid for.
+    """
+    return _recipe("product-photoshoot", mode, product=product, model=model, ratio=ratio,
+                   style=style, images=image, soul_ids=soul_id, seed=seed, duration=None,
+                   plan_only=plan_only, output_dir=output_dir, concurrency=concurrency,
+                   retry_on_internal_error=retry_on_internal_error,
+                   retry_backoff_seconds=retry_backoff_seconds, poll_interval=poll_interval,
+                   json=json)
+
+
+def marketplace(
+    product: ProductOption,
+    scope: Annotated[str, typer.Option(
+        "--scope", metavar="|".join(MARKETPLACE_SCOPES), help="Which cards to make.")
+    ] = "main",
+    model: ModelOption = None, ratio: RatioOption = None, style: StyleOption = None,
+    image: ImageOption = None, soul_id: SoulIdOption = None, seed: SeedOption = None,
+    plan_only: PlanOnlyOption = False, output_dir: OutputDirOption = None,
+    concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
+    retry_on_internal_error: RetryInternalOption = DEFAULT_RETRY_ON_INTERNAL_ERROR,
+    retry_backoff_seconds: RetryBackoffOption = 5.0,
+    poll_interval: PollIntervalOption = None, json: JsonOption = False,
+) -> int:
+    """Generate marketplace-style listing images (a creative set, not a compliance check)."""
+    return _recipe("marketplace-cards", scope, product=product, model=model, ratio=ratio,
+                   style=style, images=image, soul_ids=soul_id, seed=seed, duration=None,
+                   plan_only=plan_only, output_dir=output_dir, concurrency=concurrency,
+                   retry_on_internal_error=retry_on_internal_error,
+                   retry_backoff_seconds=retry_backoff_seconds, poll_interval=poll_interval,
+                   json=json)
+
+
+def ad_video(
+    product: ProductOption,
+    mode: Annotated[str, typer.Option(
+        "--mode", metavar="|".join(AD_MODES), help="The kind of ad.")] = "product_showcase",
+    model: ModelOption = None, ratio: RatioOption = None, style: StyleOption = None,
+    image: ImageOption = None, soul_id: SoulIdOption = None, seed: SeedOption = None,
+    duration: Annotated[float | None, typer.Option(
+        "--duration", metavar="SECONDS", show_default=False,
+        help="Seconds per clip (the nearest the model allows).")] = None,
+    plan_only: PlanOnlyOption = False, output_dir: OutputDirOption = None,
+    concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
+    retry_on_internal_error: RetryInternalOption = DEFAULT_RETRY_ON_INTERNAL_ERROR,
+    retry_backoff_seconds: RetryBackoffOption = 5.0,
+    poll_interval: PollIntervalOption = None, json: JsonOption = False,
+) -> int:
+    """Generate short ad clips (text_to_video; image_to_video from --image)."""
+    return _recipe("ad-video", mode, product=product, model=model, ratio=ratio,
+                   style=style, images=image, soul_ids=soul_id, seed=seed, duration=duration,
+                   plan_only=plan_only, output_dir=output_dir, concurrency=concurrency,
+                   retry_on_internal_error=retry_on_internal_error,
+                   retry_backoff_seconds=retry_backoff_seconds, poll_interval=poll_interval,
+                   json=json)
