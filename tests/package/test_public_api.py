@@ -20,7 +20,9 @@ LAYERS: dict[str, int] = {
     "validation": 3, "spec_diff": 3,
     "index": 4,
     "_http": 5, "tasks": 5, "auth": 5, "uploads": 5, "downloads": 5,
-    "client": 6, "sandbox": 6,
+    "client": 6, "sandbox": 6, "config": 6,
+    "tools": 7, "creative": 7,
+    "mcp_server": 8,
     "creative": 7,
     "cli": 9,
 }
