@@ -17,7 +17,14 @@ from typing import Any
 from runway_dynamic._constants import EXIT_INTERRUPTED
 from runway_dynamic._exceptions import RunwayError, UsageError
 from runway_dynamic.cli import _registry
-from runway_dynamic.cli._context import PROG, Invocation, echo, report_error, set_current
+from runway_dynamic.cli._context import (
+    PROG,
+    Invocation,
+    current,
+    echo,
+    report_error,
+    set_current,
+)
 
 HELP_NAMES = ("-h", "--help")
 _TYPER_SETTINGS: dict[str, Any] = {"help_option_names": list(HELP_NAMES), "max_content_width": 100}
@@ -135,6 +142,10 @@ def _devnull() -> str:
 
 
 def _run(args: list[str], invocation: Invocation) -> int:
+    if args[:1] == ["__complete"]:  # shell completion: answered without any typer app
+        from runway_dynamic.cli.completion import run as complete
+
+        return complete(args[1:], invocation)
     options, rest = parse_globals(args)
     invocation.json = options.json
     invocation.spec_option = options.spec
@@ -149,8 +160,10 @@ def _run(args: list[str], invocation: Invocation) -> int:
     if options.help:
         rest.append("--help")
     command, size = _registry.match(rest)
+    if _registry.may_be_derived(rest, size):
+        command, size = _registry.match(rest, _registry.derived(invocation))
     if command is None:
-        return _no_command(rest)
+        return _no_command(rest, _registry.derived(invocation))
     invocation.path = command.path
     tail = rest[size:]
     options_part = tail[: tail.index("--")] if "--" in tail else tail
@@ -159,21 +172,29 @@ def _run(args: list[str], invocation: Invocation) -> int:
     return run_command(command, tail, invocation)
 
 
-def _no_command(rest: list[str]) -> int:
+def _listing_or_none(invocation: Invocation) -> list[_registry.Command] | None:
+    """The spec's commands for the top-level listing; ``None`` when the spec cannot load."""
+    try:
+        return _registry.listing(invocation)
+    except RunwayError:
+        return None
+
+
+def _no_command(rest: list[str], extra: Sequence[_registry.Command] = ()) -> int:
     from runway_dynamic.naming import closest
 
     word = rest[0]
     prefix = (word,)
-    if _registry.children(prefix):
+    if _registry.children(prefix, extra):
         wants_help = len(rest) == 1 or rest[1] in HELP_NAMES
         if wants_help:
-            echo(group_help(prefix))
+            echo(group_help(prefix, extra))
             return 0
-        names = [c.path[1] for c in _registry.children(prefix)]
+        names = [c.path[1] for c in _registry.children(prefix, extra)]
         near = closest(rest[1], names)
         hint = f"; did you mean {' or '.join(f'{word} {n}' for n in near)}?" if near else ""
         raise UsageError(f"unknown command '{word} {rest[1]}'{hint} See '{PROG} {word} --help'.")
-    near = closest(word, _registry.top_level_names())
+    near = closest(word, _registry.top_level_names(extra))
     hint = f"; did you mean {' or '.join(near)}?" if near else ""
     raise UsageError(f"unknown command {word!r}{hint} See '{PROG} --help'.")
 
@@ -193,18 +214,36 @@ def _table(rows: Sequence[tuple[str, str]], indent: int = 2) -> list[str]:
     return out
 
 
+def _grouped(commands: Sequence[_registry.Command]) -> list[tuple[str, str]]:
+    """One row per first word: ``avatars  list, create, get, delete, update``."""
+    verbs: dict[str, list[str]] = {}
+    for command in commands:
+        verbs.setdefault(command.path[0], []).append(" ".join(command.path[1:]) or command.help)
+    return [(name, ", ".join(found)) for name, found in verbs.items()]
+
+
 def top_level_help() -> str:
-    """Help listing every command, from the registry alone (no command module imported)."""
+    """Help listing every command: the registry's, then the spec's resources (read from
+    the cached index) one line per resource. No command module is imported."""
+    derived = _listing_or_none(current())
     lines = [f"Usage: {PROG} [GLOBAL OPTIONS] COMMAND [ARGS]...", "", f"  {SUMMARY}", "",
              "Global options (before the command):"]
     lines += _table(_GLOBAL_HELP)
     lines += ["", "Commands:"]
-    lines += _table([(c.name, c.help) for c in _registry.COMMANDS])
+    lines += _table([(c.name, c.help) for c in _registry.COMMANDS
+                     if c.target != _registry.RESOURCE_TARGET])
+    aliases = [c for c in _registry.COMMANDS if c.target == _registry.RESOURCE_TARGET]
+    if aliases:
+        lines += ["", "Reference-CLI groups (aliases of the resource commands):"]
+        lines += _table(_grouped(aliases))
+    if derived:
+        lines += ["", "Resources (one command per operation of the spec: RESOURCE VERB):"]
+        lines += _table(_grouped(derived))
     lines += ["", f"Run '{PROG} COMMAND --help' for a command's options."]
     return "\n".join(lines)
 
 
-def group_help(prefix: tuple[str, ...]) -> str:
+def group_help(prefix: tuple[str, ...], extra: Sequence[_registry.Command] = ()) -> str:
     name = " ".join(prefix)
     lines = [f"Usage: {PROG} {name} COMMAND [ARGS]...", ""]
     if prefix[0] in _registry.GROUPS:
@@ -212,7 +251,7 @@ def group_help(prefix: tuple[str, ...]) -> str:
     lines += ["Commands:"]
     own, _ = _registry.match(list(prefix))
     rows = [(own.name, own.help)] if own is not None and own.path == prefix else []
-    rows += [(c.name, c.help) for c in _registry.children(prefix)]
+    rows += [(c.name, c.help) for c in _registry.children(prefix, extra)]
     lines += _table(rows)
     lines += ["", f"Run '{PROG} {name} COMMAND --help' for a command's options."]
     return "\n".join(lines)

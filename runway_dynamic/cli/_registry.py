@@ -8,8 +8,13 @@ operation being invoked is ever built.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from runway_dynamic.naming import GENERATION_COMMANDS, REFERENCE_ALIASES
+
+if TYPE_CHECKING:
+    from runway_dynamic.cli._context import Invocation
 
 
 class Command:
@@ -56,6 +61,8 @@ class Built:
 
 
 _M = "runway_dynamic.cli"
+#: The factory of every command derived from the spec's operations (see resources.py).
+RESOURCE_TARGET = f"{_M}.resources:build"
 
 COMMANDS: tuple[Command, ...] = (
     Command(("models",), f"{_M}.models:list_models",
@@ -105,30 +112,100 @@ COMMANDS: tuple[Command, ...] = (
             "Generate marketplace-style listing images for one scope.", uses_spec=True),
     Command(("ad-video", "create"), f"{_M}.recipes_cmd:ad_video",
             "Generate short ad clips for one mode (from --image when given).", uses_spec=True),
+    Command(("config", "get"), f"{_M}.config_cmd:get", "Print one setting."),
+    Command(("config", "set"), f"{_M}.config_cmd:set_",
+            "Validate and save one setting (default models are checked against the spec)."),
+    Command(("config", "unset"), f"{_M}.config_cmd:unset", "Remove one setting."),
+    Command(("config", "list"), f"{_M}.config_cmd:list_", "Print every setting."),
+    Command(("config", "path"), f"{_M}.config_cmd:path", "Print where the settings file lives."),
+    Command(("completion",), f"{_M}.completion_cmd:completion",
+            "Print a shell completion script (bash, zsh, fish)."),
+    *(Command(path, f"{_M}.generate:build", f"Generate with {endpoint} (models from the spec).",
+              dynamic=True, uses_spec=True)
+      for path, endpoint in GENERATION_COMMANDS.items()),
+    Command(("generate",), f"{_M}.generate:build_router",
+            "Generate from PROMPT with the command --kind names (image, video, ...).",
+            dynamic=True, uses_spec=True),
+    *(Command(path, RESOURCE_TARGET, f"Alias of '{' '.join(target)}'.", dynamic=True,
+              uses_spec=True)
+      for path, target in REFERENCE_ALIASES.items()),
+
 )
 
 #: Help of command groups that have no command of their own (or whose listing needs a title).
 GROUPS: dict[str, str] = {
     "models": "Models, their fields and ratios, from the spec.",
     "spec": "Inspect, download, compare and pack OpenAPI specs.",
+    "config": "User settings: default models, output dir, poll interval, base URL, format.",
+    "avatar": "Avatars (the reference CLI's verbs, aliases of the 'avatars' commands).",
+    "document": "Knowledge documents (aliases of the 'documents' commands).",
+    "voice": "Voices (aliases of the 'voices' commands).",
+    "realtime": "Realtime sessions (aliases of the 'realtime-sessions' commands).",
+    "workflow": "Workflows (aliases of the 'workflows' and 'workflow-invocations' commands).",
 }
 
 
-def match(tokens: Sequence[str]) -> tuple[Command | None, int]:
+def match(tokens: Sequence[str], extra: Sequence[Command] = ()) -> tuple[Command | None, int]:
     """The command named by the longest run of leading words of ``tokens``, and its length."""
     best: Command | None = None
-    for command in COMMANDS:
+    for command in (*COMMANDS, *extra):
         size = len(command.path)
         if tuple(tokens[:size]) == command.path and (best is None or size > len(best.path)):
             best = command
     return best, (len(best.path) if best else 0)
 
 
-def children(prefix: tuple[str, ...]) -> list[Command]:
+def children(prefix: tuple[str, ...], extra: Sequence[Command] = ()) -> list[Command]:
     """Commands strictly below ``prefix`` (``models`` → ``models schema``, ``models ratios``)."""
     size = len(prefix)
-    return [c for c in COMMANDS if len(c.path) > size and c.path[:size] == prefix]
+    return [c for c in (*COMMANDS, *extra) if len(c.path) > size and c.path[:size] == prefix]
 
 
-def top_level_names() -> list[str]:
-    return list(dict.fromkeys(c.path[0] for c in COMMANDS))
+def top_level_names(extra: Sequence[Command] = ()) -> list[str]:
+    return list(dict.fromkeys(c.path[0] for c in (*COMMANDS, *extra)))
+
+
+def derived(invocation: Invocation) -> list[Command]:
+    """One command per operation of the spec (``avatars list``…), named from the catalog.
+
+    Static commands keep their names; the others are built by ``resources.build`` only
+    when invoked.
+    """
+    catalog = invocation.spec().catalog
+    return derived_from((op.method, op.path, [p.name for p in op.params("query")])
+                        for op in catalog.operations)
+
+
+def listing(invocation: Invocation) -> list[Command]:
+    """:func:`derived` for the top-level help, read from the cached index as plain data
+    (no catalog objects are made); when nothing is cached yet the index is built once."""
+    from runway_dynamic import cache
+    from runway_dynamic.spec import load_document
+
+    data = cache.load_index(load_document(invocation.spec_option).sha256)
+    if data is None:
+        return derived(invocation)
+    return derived_from(
+        (op["method"], op["path"], [p["name"] for p in op["parameters"] if p["in"] == "query"])
+        for op in data["operations"])
+
+
+def derived_from(operations: Iterable[tuple[str, str, list[str]]]) -> list[Command]:
+    """Registry entries for ``(method, path, query names)``; static names win."""
+    from runway_dynamic.naming import command_names, endpoint_name
+
+    ops = [(method, path, endpoint_name(path), query) for method, path, query in operations]
+    names = command_names((method, endpoint, query) for method, _, endpoint, query in ops)
+    taken = {c.path for c in COMMANDS}
+    found = [(names[(method, endpoint)], f"{method} {path}") for method, path, endpoint, _ in ops]
+    return [Command(name, RESOURCE_TARGET, help, dynamic=True, uses_spec=True)
+            for name, help in found if name not in taken]
+
+
+def may_be_derived(tokens: Sequence[str], size: int) -> bool:
+    """Whether ``tokens`` may name a derived command beyond a static match of ``size`` words.
+
+    Derived names are two words (RESOURCE VERB), so only a shorter or missing static match
+    followed by a second plain word needs the catalog.
+    """
+    return size == 0 or (size < 2 and len(tokens) > 1 and not tokens[1].startswith("-"))

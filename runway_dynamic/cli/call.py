@@ -238,7 +238,10 @@ def read_body(raw: str | None) -> Any:
 
 
 def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
-            path_values: Mapping[str, str], values: dict[str, Any]) -> int:
+            path_values: Mapping[str, str], values: dict[str, Any],
+            render: Callable[[Any], None] = emit_json) -> int:
+    """Build, pre-flight and send one request; ``render`` prints the answer (resource
+    commands pass their table/YAML renderer)."""
     as_json = invocation.wants_json(values.pop("json"))
     invocation.json = as_json
     dry_run = values.pop("dry_run")
@@ -292,21 +295,26 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
 
     prepared = _prepare(loaded, operation, path_params, query, body, headers)
     if dry_run:
-        request = prepared.to_dict()
-        if as_json:
-            emit_json(request)
-        else:
-            echo(f"{request['method']} {request['url']}")
-            for name, value in request["headers"].items():
-                echo(f"{name}: {value}")
-            if "body" in request:
-                echo()
-                echo(dumps(request["body"]))
+        show_request(prepared, as_json)
         return 0
     result = send(loaded, operation, prepared, path_params, query, body, headers)
     if result is not None:
-        emit_json(result)
+        render(result)
     return 0
+
+
+def show_request(prepared: PreparedRequest, as_json: bool) -> None:
+    """``--dry-run``'s output: the exact request (key redacted), as text or JSON."""
+    request = prepared.to_dict()
+    if as_json:
+        emit_json(request)
+        return
+    echo(f"{request['method']} {request['url']}")
+    for name, value in request["headers"].items():
+        echo(f"{name}: {value}")
+    if "body" in request:
+        echo()
+        echo(dumps(request["body"]))
 
 
 def _param_problems(operation: Operation, flags: list[FlagSpec], path_params: Mapping[str, Any],

@@ -1,0 +1,429 @@
+"""Generation commands (``video``, ``image``, ``text-to-speech``…, ``avatar video``) and the
+``generate PROMPT --kind KIND`` router, synthesised from the spec.
+
+:data:`runway_dynamic.naming.GENERATION_COMMANDS` maps a command to its model endpoint;
+everything else comes from the catalog: ``--model`` and its choices (an id the spec does
+not know is still sent, with a pre-flight warning), one flag per field of any of the
+endpoint's models (the flags of ``runway call``), the short aliases of
+:func:`runway_dynamic.naming.short_alias` (``--prompt``, ``--image``, ``--video``…), and the
+help listing each model's required and accepted flags.
+
+The default model is the ``default-model.<endpoint>`` setting (``runway config``), else the
+first model the spec lists for the endpoint; the command says on stderr which it used.
+Local files in media fields are inlined or uploaded; pre-flight runs before anything is
+sent; submitting, waiting, downloading and retrying are :mod:`runway_dynamic.cli._run`'s.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import textwrap
+from typing import TYPE_CHECKING, Annotated, Any
+
+from runway_dynamic._exceptions import UsageError
+from runway_dynamic.catalog import Catalog, Operation
+from runway_dynamic.cli._context import PROG, Invocation, current
+from runway_dynamic.cli._registry import Built
+from runway_dynamic.naming import GENERATE_KINDS, GENERATION_COMMANDS, short_aliases
+
+if TYPE_CHECKING:
+    from runway_dynamic.cli._flags import FlagSpec
+    from runway_dynamic.index import Spec
+
+#: Options of a generation command besides the spec's flags and the run options.
+OWN_OPTIONS = frozenset({"body", "dry-run", "json", "kind"})
+ROUTER_TARGET = "runway_dynamic.cli.generate:build_router"
+
+
+# --------------------------------------------------------------------------- flags
+
+
+class Alias:
+    """A short flag (``--prompt``) standing for a field (``promptText``) per model."""
+
+    __slots__ = ("fields", "flag", "param")
+
+    def __init__(self, name: str, fields: tuple[str, ...], index: int) -> None:
+        self.flag = "--" + name
+        self.fields = fields
+        self.param = f"alias_{index}"
+
+
+def reserved_names() -> frozenset[str]:
+    from runway_dynamic.cli._flags import RESERVED
+    from runway_dynamic.cli._run import RUN_OPTIONS
+
+    return RESERVED | RUN_OPTIONS | OWN_OPTIONS
+
+
+def generation_flags(operation: Operation) -> tuple[list[FlagSpec], list[Alias]]:
+    """The operation's flags (path parameters excluded) and its short aliases.
+
+    Pure and typer-free, so shell completion can list the same names.
+    """
+    from runway_dynamic.cli._flags import operation_flags
+
+    reserved = reserved_names()
+    flags = [f for f in operation_flags(operation, reserved) if f.location != "path"]
+    taken = set(reserved)
+    for spec in flags:
+        taken.add(spec.flag[2:])
+        if spec.kind == "boolean":
+            taken.add("no-" + spec.flag[2:])
+    body_names = {f.name for f in flags if f.location == "body"}
+    found = short_aliases(
+        ([f.name for f in v.fields if f.name in body_names] for v in operation.variants), taken)
+    aliases = [Alias(name, fields, i) for i, (name, fields) in enumerate(found.items())]
+    return flags, aliases
+
+
+def default_model(catalog: Catalog, endpoint: str) -> tuple[str | None, str]:
+    """The model used without ``--model`` and where that choice comes from."""
+    from runway_dynamic import config
+
+    configured = config.default_model(endpoint)
+    if configured:
+        return configured, f"default-model.{endpoint} in runway config"
+    models = catalog.models(endpoint)
+    if models:
+        return models[0], f"the first model the spec lists for {endpoint}"
+    return None, "no model in the spec"
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build(invocation: Invocation, args: list[str]) -> Built:
+    """The generation command named by ``invocation.path``."""
+    endpoint = GENERATION_COMMANDS[invocation.path]
+    catalog = invocation.spec().catalog
+    operation = catalog.model_operation(endpoint) or catalog.operation(endpoint, "POST")
+    if operation is None:
+        raise UsageError(f"this spec has no {endpoint} endpoint, so '{PROG} "
+                         f"{' '.join(invocation.path)}' is not available")
+    return build_for_operation(invocation, operation, invocation.path, with_aliases=True)
+
+
+def build_for_operation(invocation: Invocation, operation: Operation,
+                        command: tuple[str, ...] | None, *, with_aliases: bool = False,
+                        prompt_alias: str | None = None) -> Built:
+    """A task-creating command for ``operation`` (generation commands, ``X create``)."""
+    catalog = invocation.spec().catalog
+    flags, aliases = generation_flags(operation)
+    if not with_aliases:
+        aliases = []
+    model_help = None
+    if operation.is_model_endpoint:
+        model, source = default_model(catalog, operation.endpoint)
+        model_help = (f"The model (default: {model}, {source}). One of: "
+                      f"{', '.join(operation.models)}; another id is sent as given, with a "
+                      "warning.")
+    function = _command(operation, flags, aliases, prompt_alias, model_help)
+    return Built(function, help=_help(catalog, operation, command),
+                 epilog=_models_epilog(catalog, operation, flags, aliases))
+
+
+def _help(catalog: Catalog, operation: Operation, command: tuple[str, ...] | None) -> str:
+    lines = [f"Create a task with {operation.method} {operation.path} and, with --wait or "
+             "--download, follow it to the end."]
+    if operation.is_model_endpoint:
+        model, source = default_model(catalog, operation.endpoint)
+        lines.append(f"--model picks the model (default: {model}, {source}); the flags are "
+                     "the union over the models, listed below with what each requires. "
+                     "Media flags also take a local file (inlined or uploaded).")
+    lines.append("Only the flags you give are sent, merged over --body; pre-flight checks "
+                 "the body against the spec before anything is sent.")
+    return "\n\n".join(lines)
+
+
+def _models_epilog(catalog: Catalog, operation: Operation, flags: list[FlagSpec],
+                   aliases: list[Alias]) -> str | None:
+    if not operation.is_model_endpoint:
+        return None
+    flag_of = {s.name: s.flag for s in flags if s.location == "body"}
+    short = {name: a.flag for a in aliases for name in a.fields}
+    lines = ["\b", "Models (required flags; accepted ones after 'also'):"]
+    width = max(len(m) for m in operation.models) + 2
+    for variant in operation.variants:
+        if variant.key is None:
+            continue
+        skip = {operation.discriminator}
+
+        def shown(name: str) -> str:
+            return short.get(name, flag_of.get(name, name))
+
+        needs = [shown(n) for n in variant.required if n not in skip]
+        extra = [shown(n) for n in variant.optional if n not in skip]
+        text = " ".join(needs) or "(nothing)"
+        if extra:
+            text += "; also " + " ".join(extra)
+        wrapped = textwrap.wrap(text, width=max(40, 98 - width), break_on_hyphens=False,
+                                break_long_words=False) or [""]
+        lines.append("  " + variant.key.ljust(width) + wrapped[0])
+        lines += [" " * (width + 2) + part for part in wrapped[1:]]
+    if aliases:
+        lines += ["", "Short flags: " + ", ".join(
+            f"{a.flag} = {' or '.join(flag_of[n] for n in a.fields)}" for a in aliases)]
+    return "\n".join(lines)
+
+
+def _command(operation: Operation, flags: list[FlagSpec], aliases: list[Alias],
+             prompt_alias: str | None, model_help: str | None = None) -> Any:
+    import typer
+
+    from runway_dynamic.cli._flags import typer_parameters
+    from runway_dynamic.cli._run import run_parameters
+
+    kw = inspect.Parameter.KEYWORD_ONLY
+    variant_keys = [v.key for v in operation.variants]
+    by_name = {s.name: s for s in flags if s.location == "body"}
+    own: list[inspect.Parameter] = []
+    if prompt_alias is not None:
+        own.append(inspect.Parameter(
+            "prompt", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+            annotation=Annotated[str | None, typer.Argument(
+                metavar="PROMPT", show_default=False,
+                help=f"The prompt (same as {prompt_alias}).")]))
+    for spec, parameter in zip(flags, typer_parameters(flags, variant_keys), strict=True):
+        if model_help is not None and spec.name == operation.discriminator:
+            parameter = parameter.replace(annotation=Annotated[str | None, typer.Option(
+                spec.flag, metavar="MODEL", show_default=False, help=model_help)])
+        own.append(parameter)
+    for alias in aliases:
+        specs = [by_name[n] for n in alias.fields]
+        types = {s.python_type() for s in specs}
+        kind: Any = types.pop() if len(types) == 1 else str
+        own.append(inspect.Parameter(alias.param, kw, default=None, annotation=Annotated[
+            kind | None, typer.Option(alias.flag, show_default=False,
+                                      metavar=specs[0].metavar(),
+                                      help="Short for " + " or ".join(s.flag for s in specs)
+                                           + ".")]))
+    own += [
+        inspect.Parameter("body", kw, default=None, annotation=Annotated[
+            str | None, typer.Option("--body", metavar="JSON|@FILE|-",
+                                     help="Request body as JSON, @file or - (stdin); flags "
+                                          "merge over it.")]),
+        *run_parameters(),
+        inspect.Parameter("dry_run", kw, default=False, annotation=Annotated[
+            bool, typer.Option("--dry-run", help="Print the exact request and exit; nothing "
+                                                 "is sent or uploaded, no key is needed.")]),
+        inspect.Parameter("json", kw, default=False, annotation=Annotated[
+            bool, typer.Option("--json", help="JSON output (and JSON errors on stderr).")]),
+    ]
+
+    def command(**values: Any) -> int:
+        prompt = values.pop("prompt", None)
+        if prompt is not None and prompt_alias is not None:
+            alias = next(a for a in aliases if a.flag == prompt_alias)
+            if values.get(alias.param) is not None:
+                raise UsageError(f"give the prompt once: as PROMPT or as {prompt_alias}")
+            values[alias.param] = prompt
+        return execute(current(), operation, flags, aliases, values)
+
+    command.__signature__ = inspect.Signature(own)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in own}
+    return command
+
+
+# --------------------------------------------------------------------------- the router
+
+
+def _peek_kind(args: list[str]) -> str | None:
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--kind" and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith("--kind="):
+            return arg.partition("=")[2]
+    return None
+
+
+def build_router(invocation: Invocation, args: list[str]) -> Built:
+    """``generate PROMPT --kind KIND``: the generation command of KIND, prompt positional."""
+    import typer
+
+    kinds = list(GENERATE_KINDS)
+    kind = _peek_kind(args)
+    if kind is None:
+        if any(a in ("-h", "--help") for a in args):
+            return Built(_router_help_command(kinds), help=_router_help(kinds))
+        raise UsageError(f"generate needs --kind ({'|'.join(kinds)}); e.g. "
+                         f"{PROG} generate 'a red fox' --kind image")
+    if kind not in GENERATE_KINDS:
+        from runway_dynamic.naming import closest
+
+        near = closest(kind, kinds)
+        hint = f"; did you mean {' or '.join(near)}?" if near else ""
+        raise UsageError(f"unknown --kind {kind!r}{hint} Kinds: {', '.join(kinds)}")
+    target = GENERATE_KINDS[kind]
+    endpoint = GENERATION_COMMANDS[target]
+    catalog = invocation.spec().catalog
+    operation = catalog.model_operation(endpoint)
+    if operation is None:
+        raise UsageError(f"this spec has no {endpoint} endpoint for --kind {kind}")
+    _, aliases = generation_flags(operation)
+    prompt = next((a.flag for a in aliases if a.flag == "--prompt"), None)
+    if prompt is None:
+        raise UsageError(f"{endpoint} has no prompt field; use '{PROG} {' '.join(target)}'")
+    built = build_for_operation(invocation, operation, target, with_aliases=True,
+                                prompt_alias=prompt)
+    inner = built.function
+    signature = inspect.signature(inner)
+    kind_param = inspect.Parameter("kind", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                   annotation=Annotated[str | None, typer.Option(
+                                       "--kind", metavar="|".join(kinds),
+                                       help="What to generate.")])
+
+    def routed(**values: Any) -> int:
+        values.pop("kind", None)
+        result: int = inner(**values)
+        return result
+
+    params = [*signature.parameters.values(), kind_param]
+    routed.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    routed.__annotations__ = {p.name: p.annotation for p in params}
+    help_text = (f"Route to '{PROG} {' '.join(target)}' with PROMPT as {prompt}.\n\n"
+                 + (built.help or ""))
+    return Built(routed, help=help_text, epilog=built.epilog)
+
+
+def _router_help(kinds: list[str]) -> str:
+    rows = "\n".join(f"  {k.ljust(16)}{PROG} {' '.join(GENERATE_KINDS[k])}" for k in kinds)
+    return ("Generate from a prompt: a thin router onto the generation commands.\n\n"
+            f"\b\n--kind picks the command:\n{rows}\n\n"
+            f"Run '{PROG} generate --kind KIND --help' for that kind's models and flags.")
+
+
+def _router_help_command(kinds: list[str]) -> Any:
+    """A stand-in that only carries ``--help`` (no --kind given: nothing to build yet)."""
+    import typer
+
+    kw = inspect.Parameter.KEYWORD_ONLY
+    params = [
+        inspect.Parameter("prompt", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                          annotation=Annotated[str | None, typer.Argument(
+                              metavar="PROMPT", show_default=False)]),
+        inspect.Parameter("kind", kw, default=None, annotation=Annotated[
+            str | None, typer.Option("--kind", metavar="|".join(kinds))]),
+    ]
+
+    def command(**_values: Any) -> int:
+        return 0
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
+
+
+# --------------------------------------------------------------------------- running
+
+
+def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
+            aliases: list[Alias], values: dict[str, Any]) -> int:
+    """Build the body, pre-flight it, then print it (``--dry-run``) or submit it."""
+    from runway_dynamic.cli import _run, call
+    from runway_dynamic.cli._flags import value_for
+
+    invocation.json = invocation.wants_json(values.pop("json"))
+    dry_run = values.pop("dry_run")
+    options = _run.RunOptions.pop(values)
+    apply_settings(options)
+    body_in = call.read_body(values.pop("body"))
+    if body_in is not None and not isinstance(body_in, dict):
+        raise UsageError("--body must be a JSON object")
+    spec = invocation.spec()
+    catalog = spec.catalog
+    discriminator = operation.discriminator
+    by_name = {s.name: s for s in flags if s.location == "body"}
+
+    chosen = None
+    model_spec = by_name.get(discriminator) if discriminator else None
+    if model_spec is not None and values.get(model_spec.param) is not None:
+        chosen = str(values[model_spec.param])
+    elif body_in and discriminator and isinstance(body_in.get(discriminator), str):
+        chosen = body_in[discriminator]
+    if operation.is_model_endpoint and chosen is None:
+        chosen, source = default_model(catalog, operation.endpoint)
+        if chosen is not None:
+            _note(invocation, f"model {chosen} ({source}; --model to choose)")
+    elif operation.is_model_endpoint:
+        _note(invocation, f"model {chosen}")
+    if chosen is None and not discriminator and operation.variants:
+        chosen = operation.variants[0].key
+    variant = operation.variant(chosen)
+    key = variant.key if variant is not None else chosen
+
+    body: dict[str, Any] = dict(body_in or {})
+    for spec_ in flags:
+        raw = values.get(spec_.param)
+        if raw is None or spec_.location != "body":
+            continue
+        body[spec_.name] = value_for(spec_, raw, key if variant is not None else None)
+    for alias in aliases:
+        raw = values.get(alias.param)
+        if raw is None:
+            continue
+        name = _alias_field(alias, variant, key)
+        target = by_name[name]
+        if values.get(target.param) is not None:
+            raise UsageError(f"{alias.flag} and {target.flag} are the same field; give one")
+        body[name] = value_for(target, raw, key if variant is not None else None)
+    if discriminator and chosen is not None:
+        body.pop(discriminator, None)
+        body = {discriminator: chosen, **body}
+
+    def flag_of(name: str) -> str:
+        return by_name[name].flag if name in by_name else name
+
+    checked = _run.resolve_body_media(operation, key, body, _run.placeholder_uploader, flag_of)
+    problems = spec.preflight(operation.endpoint, checked, method=operation.method)
+    call._report(operation, problems, invocation.json)
+    if dry_run:
+        return _dry_run(invocation, spec, operation, checked)
+    with _run.make_client(invocation, options, preflight=False) as client:
+        final = _run.resolve_body_media(operation, key, body, client.upload, flag_of)
+        return _run.submit(invocation, client, operation.endpoint, final, options)
+
+
+def _alias_field(alias: Alias, variant: Any, key: str | None) -> str:
+    if variant is None or len(alias.fields) == 1:
+        return alias.fields[0]
+    for name in alias.fields:
+        if name in variant.field_map:
+            return name
+    raise UsageError(f"{alias.flag} does not apply to model {key} (it stands for "
+                     f"{' or '.join(alias.fields)})")
+
+
+def apply_settings(options: Any) -> None:
+    """Fill ``--output-dir`` and ``--poll-interval`` from ``runway config`` when not given."""
+    from runway_dynamic import config
+
+    settings = config.load()
+    if options.output_dir is None and isinstance(settings.get("output-dir"), str):
+        options.output_dir = settings["output-dir"]
+    if options.poll_interval is None and isinstance(settings.get("poll-interval"),
+                                                    (int, float)):
+        options.poll_interval = float(settings["poll-interval"])
+
+
+def _note(invocation: Invocation, message: str) -> None:
+    """An informational line on stderr (a JSON object with ``--json``)."""
+    if invocation.json:
+        import orjson
+
+        sys.stderr.write(orjson.dumps({"info": message}).decode() + "\n")
+    else:
+        sys.stderr.write(f"{PROG}: {message}\n")
+
+
+def _dry_run(invocation: Invocation, spec: Spec, operation: Operation, body: Any) -> int:
+    from runway_dynamic._http import prepare_request
+    from runway_dynamic.cli import call
+
+    url = getattr(invocation, "sandbox_url", None) or call.base_url(spec)
+    prepared = prepare_request(operation, base_url=url, api_key=call.api_key(), body=body)
+    call.show_request(prepared, invocation.json)
+    return 0

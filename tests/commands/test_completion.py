@@ -1,0 +1,89 @@
+"""Shell completion: the scripts, and ``runway __complete`` answering from the spec."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+from commands_support import Runner
+
+from runway_dynamic.index import Spec
+
+BUNDLED = Spec.load(None)
+
+
+def _candidates(cli: Runner, *words: str) -> list[str]:
+    result = cli("__complete", *words)
+    assert result.code == 0 and result.err == ""
+    return result.out.splitlines()
+
+
+def test_command_names_groups_and_verbs(cli: Runner) -> None:
+    assert {"avatars", "avatar", "avatar-conversations", "avatar-usage"} <= set(
+        _candidates(cli, "av"))
+    assert _candidates(cli, "voices", "") == sorted(
+        ["list", "create", "get", "delete", "update", "preview"])
+    assert "schema" in _candidates(cli, "models", "")
+    assert _candidates(cli, "--spec", "") == []  # a path: the shell completes files
+    assert _candidates(cli, "--sp") == ["--spec"]
+
+
+def test_flags_model_ids_ratios_and_enums_come_from_the_spec(cli: Runner) -> None:
+    assert "--model" in _candidates(cli, "video", "--mo")
+    assert _candidates(cli, "video", "--model", "") == BUNDLED.catalog.models("text_to_video")
+    veo = _candidates(cli, "video", "--model", "veo3.1", "--ratio", "")
+    assert veo == BUNDLED.catalog.ratios("text_to_video", "veo3.1")
+    every = _candidates(cli, "video", "--ratio", "")
+    assert set(veo) < set(every)
+    assert _candidates(cli, "documents", "list", "--order", "") == ["asc", "desc"]
+    assert "--json" in _candidates(cli, "models", "schema", "--")
+    assert _candidates(cli, "image", "--pr") == ["--prompt", "--prompt-text"]
+
+
+def test_bad_input_never_prints_a_traceback(cli: Runner) -> None:
+    result = cli("__complete", "--spec", "/nope.json", "avatars", "")
+    assert result.code == 0 and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_scripts_call_back_the_completer(cli: Runner, shell: str) -> None:
+    result = cli("completion", shell)
+    assert result.code == 0
+    assert "runway __complete" in result.out
+    assert cli("completion", "tcsh").code == 2
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_bash_script_completes_a_ratio_with_a_colon(cli: Runner, tmp_path) -> None:
+    """Run the real bash function: COMP_WORDBREAKS splits at ':' and the script copes."""
+    script = cli("completion", "bash").out
+    shim = tmp_path / "runway"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m runway_dynamic \"$@\"\n")
+    shim.chmod(0o755)
+    line = "runway video --model veo3.1 --ratio 1280:"
+    program = (f"{script}\nCOMP_LINE='{line}'; COMP_POINT={len(line)}; "
+               "_runway_complete; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    done = subprocess.run(["bash", "-c", program], capture_output=True, text=True,
+                          env={"PATH": f"{tmp_path}:/usr/bin:/bin",
+                               "HOME": str(tmp_path), **_runway_env()}, timeout=60)
+    assert done.stdout.split() == ["720"]
+
+
+def _runway_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k.startswith("RUNWAY_")}
+
+
+def test_complete_imports_no_heavy_module_nor_the_client(tmp_path) -> None:
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "runway_dynamic",
+                           "__complete", "video", "--model", ""], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0
+    names = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+             if line.startswith("import time:") and "|" in line}
+    assert "runway_dynamic.cli.completion" in names
+    assert not {"httpx", "jsonschema", "openapi_core"} & names
+    assert "runway_dynamic.cli.generate" in names and "runway_dynamic.client" not in names

@@ -1,0 +1,156 @@
+"""Generation commands and the generate router: flags, aliases, default models, help, and a
+real run per command against the sandbox (``--wait --download`` writes a file)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from commands_support import Runner, check_golden
+
+from runway_dynamic import config
+from runway_dynamic.cli.generate import generation_flags, reserved_names
+from runway_dynamic.index import Spec
+from runway_dynamic.naming import GENERATION_COMMANDS
+from runway_dynamic.sandbox.examples import example
+
+BUNDLED = Spec.load(None)
+
+
+def test_generation_aliases_never_collide_with_a_flag_on_the_bundled_spec() -> None:
+    for path, endpoint in GENERATION_COMMANDS.items():
+        operation = BUNDLED.catalog.model_operation(endpoint)
+        assert operation is not None, path
+        flags, aliases = generation_flags(operation)
+        names = [f.flag for f in flags] + [a.flag for a in aliases]
+        assert len(names) == len(set(names)), path
+        assert not {a.flag[2:] for a in aliases} & reserved_names()
+    video = BUNDLED.catalog.model_operation("video_to_video")
+    assert video is not None
+    found = {a.flag: a.fields for a in generation_flags(video)[1]}
+    assert found["--video"] == ("videoUri", "promptVideo")  # per model, never both at once
+
+
+def _dry(cli: Runner, *args: str) -> tuple[dict[str, Any], str]:
+    result = cli(*args, "--dry-run", "--json")
+    assert result.code == 0, result.err
+    return json.loads(result.out), result.err
+
+
+def test_default_model_is_the_first_the_spec_lists_and_is_announced(cli: Runner) -> None:
+    request, err = _dry(cli, "video", "--prompt", "a fox", "--ratio", "1280:720",
+                        "--duration", "5")
+    first = BUNDLED.catalog.models("text_to_video")[0]
+    assert request["body"] == {"model": first, "promptText": "a fox", "ratio": "1280:720",
+                               "duration": 5}
+    assert request["url"].endswith("/v1/text_to_video")
+    assert first in json.loads(err.splitlines()[0])["info"]
+
+
+def test_default_model_comes_from_config_when_set(cli: Runner) -> None:
+    config.set_value("default-model.text_to_video", "veo3.1", BUNDLED.catalog)
+    request, err = _dry(cli, "text-to-video", "--prompt", "x", "--ratio", "1280:720")
+    assert request["body"]["model"] == "veo3.1"
+    assert "runway config" in err
+
+
+def test_aliases_pick_the_field_of_the_chosen_model(cli: Runner) -> None:
+    aleph, _ = _dry(cli, "video-to-video", "--model", "aleph2", "--video",
+                    "https://example.com/in.mp4")
+    assert aleph["body"] == {"model": "aleph2", "videoUri": "https://example.com/in.mp4"}
+    seed, _ = _dry(cli, "video-to-video", "--model", "seedance2", "--video",
+                   "https://example.com/in.mp4")
+    assert seed["body"] == {"model": "seedance2", "promptVideo": "https://example.com/in.mp4"}
+    both = cli("video", "--prompt", "a", "--prompt-text", "b", "--dry-run")
+    assert both.code == 2 and "same field" in both.err
+
+
+def test_unknown_model_passes_through_with_a_warning(cli: Runner) -> None:
+    result = cli("image", "--model", "gen9_future", "--prompt", "x", "--dry-run")
+    assert result.code == 0
+    assert '"model": "gen9_future"' in result.out
+    assert "warning" in result.err and "gen9_future" in result.err
+
+
+def test_preflight_blocks_before_anything_is_sent(cli: Runner, api: Any) -> None:
+    before = len(api.state.requests) if hasattr(api.state, "requests") else None
+    result = cli("video", "--model", "gen4.5", "--prompt", "x", "--ratio", "999:1")
+    assert result.code == 2
+    assert "--ratio" in result.err and "--duration" in result.err
+    if before is not None:
+        assert len(api.state.requests) == before
+
+
+def test_local_files_in_media_fields_are_inlined(cli: Runner, tmp_path: Path) -> None:
+    image = tmp_path / "frame.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    request, _ = _dry(cli, "image-to-video", "--model", "gen4.5", "--image", str(image),
+                      "--prompt", "x", "--ratio", "1280:720", "--duration", "5")
+    assert request["body"]["promptImage"].startswith("data:image/png;base64,")
+    missing = cli("image-to-video", "--image", str(tmp_path / "nope.png"), "--dry-run")
+    assert missing.code == 2 and "nope.png" in missing.err
+
+
+def test_generate_routes_by_kind_with_the_prompt_positional(cli: Runner) -> None:
+    request, _ = _dry(cli, "generate", "a calm sea", "--kind", "sound-effect")
+    assert request["url"].endswith("/v1/sound_effect")
+    assert request["body"]["promptText"] == "a calm sea"
+    assert cli("generate", "x").code == 2
+    wrong = cli("generate", "x", "--kind", "vidoe")
+    assert wrong.code == 2 and "video" in wrong.err
+    helped = cli("generate", "--help")
+    assert helped.code == 0 and "image-to-video" in helped.out
+
+
+def test_help_lists_each_model_with_what_it_requires(cli: Runner) -> None:
+    shown = cli("image-to-video", "--help")
+    assert shown.code == 0
+    for model in BUNDLED.catalog.models("image_to_video"):
+        assert f"\n    {model} " in shown.out
+    assert "--retry-on-internal-error" in shown.out and "--download" in shown.out
+
+
+def test_golden_help_of_a_generation_command(run_cli: Runner) -> None:
+    result = run_cli("sound-effect", "--help")
+    assert result.code == 0
+    check_golden("sound_effect_help.txt", result.out)
+
+
+def _minimal(endpoint: str) -> list[str]:
+    """Flags for the first model's required fields, values from the schema."""
+    operation = BUNDLED.catalog.model_operation(endpoint)
+    assert operation is not None
+    variant = operation.variants[0]
+    flags = {s.name: s for s in generation_flags(operation)[0]}
+    words = ["--model", str(variant.key)]
+    for name in variant.required:
+        if name == operation.discriminator:
+            continue
+        value = example(variant.field_map[name].schema)
+        items = value if isinstance(value, list) and flags[name].is_list else [value]
+        for item in items:  # a list flag is repeated once per item
+            words += [flags[name].flag, item if isinstance(item, str) else json.dumps(item)]
+    return words
+
+
+@pytest.mark.parametrize("path", list(GENERATION_COMMANDS), ids=" ".join)
+def test_each_generation_command_waits_and_downloads(cli: Runner, api: Any, tmp_path: Path,
+                                                      path: tuple[str, ...]) -> None:
+    out = tmp_path / "out"
+    result = cli(*path, *_minimal(GENERATION_COMMANDS[path]), "--download", "--output-dir",
+                 str(out), "--poll-interval", "0.05")
+    assert result.code == 0, result.err
+    files = [Path(line) for line in result.out.splitlines()]
+    assert files and all(f.is_file() and f.stat().st_size > 0 for f in files)
+    assert all(f.parent == out for f in files)
+
+
+def test_output_dir_and_poll_interval_come_from_config(cli: Runner, api: Any,
+                                                       tmp_path: Path) -> None:
+    config.set_value("output-dir", str(tmp_path / "from-config"))
+    config.set_value("poll-interval", "0.05")
+    result = cli("sound-effect", *_minimal("sound_effect"), "--download")
+    assert result.code == 0, result.err
+    assert Path(result.out.strip()).parent == tmp_path / "from-config"
