@@ -293,7 +293,9 @@ def _router_help(kinds: list[str]) -> str:
     rows = "\n".join(f"  {k.ljust(16)}{PROG} {' '.join(GENERATE_KINDS[k])}" for k in kinds)
     return ("Generate from a prompt: a thin router onto the generation commands.\n\n"
             f"\b\n--kind picks the command:\n{rows}\n\n"
-            f"Run '{PROG} generate --kind KIND --help' for that kind's models and flags.")
+            f"Run '{PROG} generate --kind KIND --help' for that kind's models and flags. A "
+            f"one-word prompt that names a 'generate' subcommand of the spec (video, image…) "
+            f"runs that subcommand: give such a prompt as --prompt WORD.")
 
 
 def _router_help_command(kinds: list[str]) -> Any:

@@ -100,6 +100,8 @@ def test_generate_routes_by_kind_with_the_prompt_positional(cli: Runner) -> None
     assert cli("generate", "x").code == 2
     wrong = cli("generate", "x", "--kind", "vidoe")
     assert wrong.code == 2 and "video" in wrong.err
+    word, _ = _dry(cli, "generate", "--kind", "sound-effect", "--prompt", "video")
+    assert word["body"]["promptText"] == "video"
     helped = cli("generate", "--help")
     assert helped.code == 0 and "image-to-video" in helped.out
 
