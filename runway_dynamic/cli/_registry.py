@@ -99,6 +99,8 @@ COMMANDS: tuple[Command, ...] = (
             uses_spec=True),
     Command(("short-video", "diff"), f"{_M}.short_video_cmd:diff_command",
             "Compare two short-video plans shot by shot (exit 1 when they differ)."),
+    Command(("gallery", "create"), f"{_M}.gallery_cmd:create",
+            "Write one self-contained HTML page of generated images, videos and audio."),
     Command(("soul-id", "create"), f"{_M}.soul_id_cmd:create",
             "Save reference photos of a person under a new local soul-id."),
     Command(("soul-id", "list"), f"{_M}.soul_id_cmd:list_", "List the local soul-ids."),

@@ -30,6 +30,8 @@ TEXT_TO_IMAGE = "text_to_image"
 DEFAULT_SHOTS = 4
 MAX_SHOTS = 50
 _TITLE_WORDS = 8
+#: Titles are names, not prose (the plan schema allows 200 characters).
+TITLE_LIMIT = 120
 
 
 @dataclass
@@ -237,7 +239,8 @@ def shot_prompts(beat: str, role: str, index: int, count: int, style: str | None
 def make_title(scenario: str) -> str:
     words = _tidy(scenario).split()
     title = " ".join(words[:_TITLE_WORDS])
-    return title + ("…" if len(words) > _TITLE_WORDS else "")
+    title = title + ("…" if len(words) > _TITLE_WORDS else "")
+    return fit_text(title, TITLE_LIMIT) or "Untitled"
 
 
 def deterministic_plan(request: PlanRequest, settings: Settings) -> ShortVideoPlan:
@@ -260,7 +263,8 @@ def plan_from_shots(request: PlanRequest, settings: Settings, shots: list[Shot],
     return ShortVideoPlan(
         scenario=request.scenario.strip(), model=settings.model, ratio=settings.ratio,
         shots=shots, planner=dict(planner),
-        title=request.title or make_title(request.scenario),
+        title=fit_text(request.title, TITLE_LIMIT) if request.title else make_title(
+            request.scenario),
         duration=settings.total, style=settings.style, seed=request.seed,
         keyframes_model=settings.keyframes_model, keyframes_ratio=settings.keyframes_ratio,
         audio=request.audio, brief=request.brief.to_dict() if request.brief else None,
