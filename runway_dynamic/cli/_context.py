@@ -22,13 +22,19 @@ GLOBAL_OPTIONS = frozenset({"spec", "json", "version", "help"})
 class Invocation:
     """The global options of this run and the spec, loaded at most once."""
 
-    __slots__ = ("_spec", "json", "path", "spec_option")
+    __slots__ = ("_spec", "api_key", "json", "path", "sandbox", "sandbox_url", "spec_option")
 
     def __init__(self, *, spec_option: str | None = None, json: bool = False,
                  path: tuple[str, ...] = ()) -> None:
         self.spec_option = spec_option
         self.json = json
         self.path = path
+        #: ``--api-key`` (highest precedence; see runway_dynamic.auth).
+        self.api_key: str | None = None
+        #: ``--sandbox``: the command runs against an in-process sandbox, whose base URL
+        #: is set while it runs (runway_dynamic.cli.sandbox_cmd.sandbox_session).
+        self.sandbox = False
+        self.sandbox_url: str | None = None
         self._spec: Spec | None = None
 
     def spec(self) -> Spec:

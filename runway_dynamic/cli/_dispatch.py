@@ -35,16 +35,22 @@ _GLOBAL_HELP = (
     ("--spec PATH|URL", "OpenAPI spec to use (default: $RUNWAY_SPEC, then the spec saved by "
                         "'runway spec pull', then the bundled snapshot)"),
     ("--json", "Machine-readable output (also accepted after most commands)"),
+    ("--api-key KEY", "Runway API key for this run (before $RUNWAY_API_KEY, .env and "
+                      "'runway auth set')"),
+    ("--sandbox", "Run the command against a local, in-process sandbox API (no key, no "
+                  "network, nothing billed)"),
     ("--version", "Print the version and exit"),
     ("-h, --help", "Show this message and exit"),
 )
 
 
 class Globals:
-    __slots__ = ("help", "json", "spec", "version")
+    __slots__ = ("api_key", "help", "json", "sandbox", "spec", "version")
 
     def __init__(self) -> None:
         self.spec: str | None = None
+        self.api_key: str | None = None
+        self.sandbox = False
         self.json = False
         self.version = False
         self.help = False
@@ -67,6 +73,19 @@ def parse_globals(args: Sequence[str]) -> tuple[Globals, list[str]]:
             found.version = True
         elif arg == "--json":
             found.json = True
+        elif arg == "--sandbox":
+            found.sandbox = True
+        elif arg == "--api-key" or arg.startswith("--api-key="):
+            if "=" in arg:
+                value = arg.partition("=")[2]
+            elif index + 1 < len(args):
+                index += 1
+                value = args[index]
+            else:
+                value = ""
+            if not value.strip():
+                raise UsageError("--api-key needs a KEY (or leave it out: see 'runway auth')")
+            found.api_key = value
         elif arg == "--spec" or arg.startswith("--spec="):
             if "=" in arg:
                 value = arg.partition("=")[2]
@@ -81,8 +100,9 @@ def parse_globals(args: Sequence[str]) -> tuple[Globals, list[str]]:
             found.spec = value
         else:
             raise UsageError(
-                f"unknown global option {arg!r}; global options are --spec, --json, --version "
-                f"and --help (a command's own options go after the command: {PROG} COMMAND --help)"
+                f"unknown global option {arg!r}; global options are --spec, --json, --api-key, "
+                f"--sandbox, --version and --help (a command's own options go after the "
+                f"command: {PROG} COMMAND --help)"
             )
         index += 1
     return found, list(args[index:])
@@ -149,6 +169,8 @@ def _run(args: list[str], invocation: Invocation) -> int:
     options, rest = parse_globals(args)
     invocation.json = options.json
     invocation.spec_option = options.spec
+    invocation.api_key = options.api_key
+    invocation.sandbox = options.sandbox
     if options.version:
         from runway_dynamic._version import __version__
 
@@ -169,6 +191,11 @@ def _run(args: list[str], invocation: Invocation) -> int:
     options_part = tail[: tail.index("--")] if "--" in tail else tail
     if "--json" in options_part:
         invocation.json = True  # so that errors raised before typer parses are JSON too
+    if options.sandbox and not any(a in HELP_NAMES for a in options_part):
+        from runway_dynamic.cli.sandbox_cmd import sandbox_session
+
+        with sandbox_session(invocation):
+            return run_command(command, tail, invocation)
     return run_command(command, tail, invocation)
 
 
@@ -239,7 +266,9 @@ def top_level_help() -> str:
     if derived:
         lines += ["", "Resources (one command per operation of the spec: RESOURCE VERB):"]
         lines += _table(_grouped(derived))
-    lines += ["", f"Run '{PROG} COMMAND --help' for a command's options."]
+    lines += ["", f"Run '{PROG} COMMAND --help' for a command's options.",
+              "Exit codes: 0 ok, 1 error, 2 usage/pre-flight, 3 task failed, 4 timeout, "
+              f"130 interrupted ('{PROG} help exit-codes')."]
     return "\n".join(lines)
 
 

@@ -132,6 +132,25 @@ COMMANDS: tuple[Command, ...] = (
               uses_spec=True)
       for path, target in REFERENCE_ALIASES.items()),
 
+    # --- tasks, uploads, auth, sandbox (issue 4)
+    Command(("task", "get"), f"{_M}.task_cmd:get",
+            "Show a task; --wait follows it, --download saves its outputs.", uses_spec=True),
+    Command(("task", "cancel"), f"{_M}.task_cmd:cancel",
+            "Cancel a running task (it ends CANCELLED).", uses_spec=True),
+    Command(("task", "delete"), f"{_M}.task_cmd:delete", "Delete a finished task.",
+            uses_spec=True),
+    Command(("upload", "create"), f"{_M}.upload_cmd:create",
+            "Upload a local file; prints its runway:// URI.", uses_spec=True),
+    Command(("auth", "set"), f"{_M}.auth_cmd:set_key",
+            "Save your API key (hidden prompt, or --stdin) to the credentials file."),
+    Command(("auth", "show"), f"{_M}.auth_cmd:show",
+            "Show the API key in use, masked, and where it came from."),
+    Command(("auth", "clear"), f"{_M}.auth_cmd:clear",
+            "Remove the API key saved by 'runway auth set'."),
+    Command(("sandbox", "serve"), f"{_M}.sandbox_cmd:serve",
+            "Run the local Runway API simulator in the foreground.", uses_spec=True),
+    Command(("help", "exit-codes"), f"{_M}.help_cmd:exit_codes",
+            "What each exit status of runway means."),
 )
 
 #: Help of command groups that have no command of their own (or whose listing needs a title).
@@ -144,6 +163,11 @@ GROUPS: dict[str, str] = {
     "voice": "Voices (aliases of the 'voices' commands).",
     "realtime": "Realtime sessions (aliases of the 'realtime-sessions' commands).",
     "workflow": "Workflows (aliases of the 'workflows' and 'workflow-invocations' commands).",
+    "task": "Follow, download, cancel and delete tasks.",
+    "upload": "Upload local files for media fields.",
+    "auth": "The API key: save, show (masked), clear.",
+    "sandbox": "The local Runway API simulator.",
+    "help": "Reference topics.",
 }
 
 

@@ -129,7 +129,10 @@ def build(invocation: Invocation, args: list[str]) -> Built:
     spec = invocation.spec()
     operation, path_values = resolve(spec.catalog, token, method)
     flags = operation_flags(operation)
-    return Built(_command(operation, flags, path_values),
+    from runway_dynamic.cli._run import creates_task
+
+    return Built(_command(operation, flags, path_values,
+                          runs_task=creates_task(spec.catalog, operation)),
                  help=_operation_help(spec.catalog, operation))
 
 
@@ -166,8 +169,8 @@ def list_operations(catalog: Catalog) -> str:
     return "\n".join(f"{m.ljust(width)}{e}" for m, e in rows)
 
 
-def _command(operation: Operation | None, flags: list[FlagSpec], path_values: dict[str, str]
-             ) -> Callable[..., int]:
+def _command(operation: Operation | None, flags: list[FlagSpec], path_values: dict[str, str],
+             *, runs_task: bool = False) -> Callable[..., int]:
     variant_keys = [v.key for v in operation.variants] if operation else []
     methods_help = "HTTP method, when the endpoint has several (default: the only one, or GET)."
     own = [
@@ -195,6 +198,11 @@ def _command(operation: Operation | None, flags: list[FlagSpec], path_values: di
                           annotation=Annotated[bool, typer.Option(
                               "--list", help="List every operation of the spec and exit.")]),
     ]
+
+    if runs_task:  # --wait, --download, --output-dir… (runway_dynamic.cli._run)
+        from runway_dynamic.cli._run import run_parameters
+
+        own += run_parameters()
 
     def command(**values: Any) -> int:
         if values.pop("list_all"):
@@ -242,8 +250,11 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
             render: Callable[[Any], None] = emit_json) -> int:
     """Build, pre-flight and send one request; ``render`` prints the answer (resource
     commands pass their table/YAML renderer)."""
+    from runway_dynamic.cli import _run
+
     as_json = invocation.wants_json(values.pop("json"))
     invocation.json = as_json
+    options = _run.RunOptions.pop(values) if "wait" in values else None
     dry_run = values.pop("dry_run")
     body = read_body(values.pop("body"))
     given = {spec: values[spec.param] for spec in flags if values.get(spec.param) is not None}
@@ -286,6 +297,16 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
         body = {**body, **body_fields}
     if body is None and operation.variants and operation.body_required:
         body = {}
+    # Local files in media fields: a stand-in URI for pre-flight and --dry-run; the real
+    # data:/runway:// value is made just before sending (an upload needs the client).
+    raw_body = body
+    body_flags = {s.name: s.flag for s in flags if s.location == "body"}
+
+    def flag_of(name: str) -> str:
+        return body_flags.get(name, name)
+
+    body = _run.resolve_body_media(operation, variant_key, raw_body, _run.placeholder_uploader,
+                                   flag_of)
 
     loaded = invocation.spec()
     problems = _param_problems(operation, flags, path_params, query)
@@ -297,7 +318,15 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     if dry_run:
         show_request(prepared, as_json)
         return 0
-    result = send(loaded, operation, prepared, path_params, query, body, headers)
+    with _run.make_client(invocation, options, preflight=False) as client:
+        # Pre-flight already ran here, so the client does not repeat it.
+        body = _run.resolve_body_media(operation, variant_key, raw_body, client.upload, flag_of)
+        if options is not None:
+            return _run.submit(invocation, client, operation.endpoint, body, options,
+                               extra_headers=headers or None)
+        result = client.request(operation.endpoint, method=operation.method,
+                                path_params=path_params, query=query, body=body,
+                                extra_headers=headers or None)
     if result is not None:
         render(result)
     return 0
@@ -377,10 +406,9 @@ def base_url(spec: Spec) -> str:
 
 def api_key() -> str | None:
     """The key the client would use (same chain), shown redacted by ``--dry-run``."""
-    from runway_dynamic.auth import find_api_key
+    from runway_dynamic.cli._run import api_key as chained
 
-    found = find_api_key()
-    return found.key if found else None
+    return chained(current())  # --api-key, the env/.env/file chain, --sandbox's placeholder
 
 
 def _prepare(spec: Spec, operation: Operation, path_params: Mapping[str, Any],
@@ -388,21 +416,7 @@ def _prepare(spec: Spec, operation: Operation, path_params: Mapping[str, Any],
              ) -> PreparedRequest:
     from runway_dynamic._http import prepare_request
 
-    return prepare_request(operation, base_url=base_url(spec), api_key=api_key(),
+    url = current().sandbox_url or base_url(spec)
+    return prepare_request(operation, base_url=url, api_key=api_key(),
                            path_params=path_params, query=query, body=body,
                            extra_headers=headers)
-
-
-def send(spec: Spec, operation: Operation, prepared: PreparedRequest,
-         path_params: Mapping[str, Any], query: Mapping[str, Any], body: Any,
-         headers: Mapping[str, str]) -> Any:
-    """Send through :class:`runway_dynamic.client.RunwayClient` (retries, key chain, errors).
-
-    Pre-flight already ran here, so the client does not repeat it.
-    """
-    from runway_dynamic.client import RunwayClient
-
-    with RunwayClient(spec=spec, base_url=base_url(spec), preflight=False) as client:
-        return client.request(operation.endpoint, method=operation.method,
-                              path_params=path_params, query=query, body=body,
-                              extra_headers=headers or None)

@@ -330,8 +330,7 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
 
     invocation.json = invocation.wants_json(values.pop("json"))
     dry_run = values.pop("dry_run")
-    options = _run.RunOptions.pop(values)
-    apply_settings(options)
+    options = _run.RunOptions.pop(values)  # --output-dir/--poll-interval: or runway config
     body_in = call.read_body(values.pop("body"))
     if body_in is not None and not isinstance(body_in, dict):
         raise UsageError("--body must be a JSON object")
@@ -397,18 +396,6 @@ def _alias_field(alias: Alias, variant: Any, key: str | None) -> str:
             return name
     raise UsageError(f"{alias.flag} does not apply to model {key} (it stands for "
                      f"{' or '.join(alias.fields)})")
-
-
-def apply_settings(options: Any) -> None:
-    """Fill ``--output-dir`` and ``--poll-interval`` from ``runway config`` when not given."""
-    from runway_dynamic import config
-
-    settings = config.load()
-    if options.output_dir is None and isinstance(settings.get("output-dir"), str):
-        options.output_dir = settings["output-dir"]
-    if options.poll_interval is None and isinstance(settings.get("poll-interval"),
-                                                    (int, float)):
-        options.poll_interval = float(settings["poll-interval"])
 
 
 def _note(invocation: Invocation, message: str) -> None:

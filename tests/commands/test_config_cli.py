@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import pytest
 from commands_support import Runner
 
 from runway_dynamic import config
@@ -40,3 +42,26 @@ def test_output_format_setting_applies_on_a_terminal_only() -> None:
     assert choose_format(None, False, isatty=False) == "json"
     assert choose_format("table", True, isatty=False) == "table"
     assert choose_format(None, True, isatty=True) == "json"
+
+
+def test_base_url_setting_is_used_unless_the_environment_says_otherwise(
+    cli: Runner, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config.set_value("base-url", "http://127.0.0.1:9")
+    shown = json.loads(cli("avatars", "get", "x", "--dry-run", "--json").out)
+    assert shown["url"] == "http://127.0.0.1:9/v1/avatars/x"
+    generation = json.loads(cli("sound-effect", "--prompt", "x", "--dry-run", "--json").out)
+    assert generation["url"].startswith("http://127.0.0.1:9/")
+    monkeypatch.setenv("RUNWAY_BASE_URL", "http://127.0.0.1:8")
+    shown = json.loads(cli("avatars", "get", "x", "--dry-run", "--json").out)
+    assert shown["url"].startswith("http://127.0.0.1:8/")
+
+
+def test_the_base_url_setting_reaches_a_real_request(
+    cli: Runner, sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config.set_value("base-url", sandbox.base_url)
+    monkeypatch.setenv("RUNWAY_API_KEY", "k")
+    listed = cli("voices", "list", "--limit", "5", "--json")
+    assert listed.code == 0, listed.err
+    assert "data" in json.loads(listed.out)

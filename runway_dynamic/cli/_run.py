@@ -1,0 +1,560 @@
+"""Submit → wait → download: the one implementation every generation-style command reuses.
+
+A command that creates a task (``runway call text_to_video``, and the ``video``/``image``/…
+commands built on this module) does four things, each a function here:
+
+``run_parameters(*, wait_default=False) -> list[inspect.Parameter]``
+    The standard options, ready to append to a synthesised typer signature:
+    ``--wait/--no-wait``, ``--download`` (implies ``--wait``), ``--output-dir DIR``
+    (default ``./runway-output``, relative to the working directory), ``--timeout SECONDS``
+    (the whole wait, default 30 min), ``--poll-interval SECONDS`` (default 5 s; 0.25 s under
+    ``--sandbox``), ``--retry-on-internal-error N`` (default 0) and
+    ``--retry-backoff-seconds S`` (default 5). Their names are in :data:`RUN_OPTIONS`, which
+    spec-derived flags may not take.
+
+``RunOptions.pop(values: dict) -> RunOptions``
+    Takes those options out of the command function's keyword arguments.
+
+``make_client(invocation, options=None, *, preflight=True) -> RunwayClient``
+    A client with the key (``--api-key`` → environment → ``.env`` → credentials file; a
+    placeholder under ``--sandbox``), the base URL (``--sandbox`` → ``RUNWAY_BASE_URL`` → the
+    spec's server), the loaded spec, the options' poll/resubmit settings, and the extra
+    headers of ``RUNWAY_EXTRA_HEADERS`` (a JSON object; meant for sandbox fault injection in
+    tests). No key → :class:`ConfigError` naming every way to give one (exit 1).
+
+``resolve_body_media(operation, variant_key, body, uploader, flag_of=None) -> dict``
+    Local paths in media fields (found from the schema, nested lists/objects included)
+    become ``data:`` URIs or ``runway://`` uploads via :func:`runway_dynamic.uploads.resolve_media`.
+    Pass :func:`placeholder_uploader` to pre-flight or ``--dry-run`` without uploading, then
+    ``client.upload`` to send.
+
+``submit(invocation, client, endpoint, body, options, *, extra_headers=None) -> int``
+    Create the task and, with ``--wait``/``--download``, follow it to the end (resubmitting
+    after ``INTERNAL.*`` failures as the options say); returns the exit code.
+
+``follow(invocation, client, task_id, options) -> int``
+    The same for an existing task (``runway task get ID --wait --download``).
+
+``creates_task(catalog, operation) -> bool``
+    Whether a POST creates a task polled at ``tasks/{id}`` (decided from the spec's shapes).
+
+Output: stdout carries data only — the API's JSON answer (no wait), the final task JSON
+(``--wait``), or the saved file paths, one per line (``--download``; with ``--json`` one
+object ``{"task": …, "files": […]}``). Progress goes to stderr: a rich progress bar (status,
+progress, elapsed) on a terminal, plain lines otherwise, nothing with ``--json``.
+
+Exit codes (:data:`EXIT_CODES_TEXT`): 0 ok, 1 error, 2 usage/pre-flight, 3 task failed or
+cancelled, 4 wait timed out, 130 interrupted. Ctrl-C while waiting prints the task id and the
+exact command that resumes waiting, and exits 130; the task keeps running on Runway.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shlex
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+
+from runway_dynamic._constants import (
+    DEFAULT_WAIT_TIMEOUT,
+    ENV_BASE_URL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+)
+from runway_dynamic._exceptions import ConfigError, TaskTimeoutError, UsageError
+from runway_dynamic.catalog import Catalog, Operation, flatten_object, media_facts, schema_kind
+from runway_dynamic.cli._context import PROG, Invocation, echo, emit_json
+
+if TYPE_CHECKING:
+    from runway_dynamic.client import RunwayClient
+    from runway_dynamic.tasks import Task
+
+#: Where ``--download`` saves files unless ``--output-dir`` says otherwise (relative to cwd).
+DEFAULT_OUTPUT_DIR = "runway-output"
+#: Seconds to wait before resubmitting a task that failed with an ``INTERNAL.*`` code.
+DEFAULT_RETRY_BACKOFF = 5.0
+#: Poll interval under ``--sandbox`` when none is given: its tasks take seconds, not minutes.
+SANDBOX_POLL_INTERVAL = 0.25
+#: A JSON object of extra headers for every API request (tests: ``X-Sandbox-Fault``).
+ENV_EXTRA_HEADERS = "RUNWAY_EXTRA_HEADERS"
+#: The key sent to an in-process sandbox when no key is configured. Not a secret.
+SANDBOX_PLACEHOLDER_KEY = "sandbox-placeholder-key"
+
+#: Option names of the run set; a spec-derived flag may not take them.
+RUN_OPTIONS = frozenset({
+    "wait", "no-wait", "download", "output-dir", "timeout", "poll-interval",
+    "retry-on-internal-error", "retry-backoff-seconds",
+})
+
+EXIT_CODES = (
+    (0, "success"),
+    (1, "error (API, network, configuration such as a missing key)"),
+    (2, "usage error or failed pre-flight check (nothing was sent)"),
+    (3, "the task failed or was cancelled (failure and failureCode are printed)"),
+    (4, "the wait timed out (the task may still finish: resume with 'runway task get ID --wait')"),
+    (130, "interrupted (Ctrl-C); while waiting, the task id and the resume command are printed"),
+)
+EXIT_CODES_TEXT = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES)
+
+
+# --------------------------------------------------------------------------- options
+
+
+class RunOptions:
+    """The standard run options of one invocation."""
+
+    __slots__ = ("download", "output_dir", "poll_interval", "retry_backoff_seconds",
+                 "retry_on_internal_error", "timeout", "wait")
+
+    def __init__(self, *, wait: bool = False, download: bool = False,
+                 output_dir: str | None = None, timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+                 poll_interval: float | None = None, retry_on_internal_error: int = 0,
+                 retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF) -> None:
+        if output_dir is None or poll_interval is None:  # unset: `runway config` may say
+            from runway_dynamic import config
+
+            output_dir = output_dir if output_dir is not None else config.get("output-dir")
+            poll_interval = (poll_interval if poll_interval is not None
+                             else config.get("poll-interval"))
+        self.wait = wait or download
+        self.download = download
+        self.output_dir = output_dir
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.retry_on_internal_error = retry_on_internal_error
+        self.retry_backoff_seconds = retry_backoff_seconds
+
+    @classmethod
+    def pop(cls, values: dict[str, Any]) -> RunOptions:
+        """Take the run options out of a command function's keyword arguments."""
+        found = {name: values.pop(name) for name in _PARAM_NAMES if name in values}
+        options = cls(**found)
+        options.check()
+        return options
+
+    def check(self) -> None:
+        if self.timeout is not None and self.timeout <= 0:
+            raise UsageError("--timeout must be more than 0 seconds")
+        if self.poll_interval is not None and self.poll_interval <= 0:
+            raise UsageError("--poll-interval must be more than 0 seconds")
+        if self.retry_on_internal_error < 0:
+            raise UsageError("--retry-on-internal-error must be 0 or more")
+        if self.retry_backoff_seconds < 0:
+            raise UsageError("--retry-backoff-seconds must be 0 or more")
+
+    @property
+    def directory(self) -> Path:
+        return Path(os.path.expanduser(self.output_dir or DEFAULT_OUTPUT_DIR))
+
+
+_PARAM_NAMES = ("wait", "download", "output_dir", "timeout", "poll_interval",
+                "retry_on_internal_error", "retry_backoff_seconds")
+
+
+WaitOption = Annotated[bool, typer.Option(
+    "--wait/--no-wait", help="Wait for the task to finish, showing its progress.")]
+DownloadOption = Annotated[bool, typer.Option(
+    "--download", help="Save the outputs when the task succeeds (implies --wait).")]
+OutputDirOption = Annotated[str | None, typer.Option(
+    "--output-dir", metavar="DIR", show_default=False,
+    help=f"Where --download saves files (default: ./{DEFAULT_OUTPUT_DIR}).")]
+TimeoutOption = Annotated[float, typer.Option(
+    "--timeout", metavar="SECONDS", help="Give up waiting after this long (exit 4).")]
+PollIntervalOption = Annotated[float | None, typer.Option(
+    "--poll-interval", metavar="SECONDS", show_default=False,
+    help="Seconds between status checks (default: 5).")]
+RetryInternalOption = Annotated[int, typer.Option(
+    "--retry-on-internal-error", metavar="N",
+    help="Resubmit up to N times when the task fails with an INTERNAL.* code (each "
+         "resubmission is a new, billed task).")]
+RetryBackoffOption = Annotated[float, typer.Option(
+    "--retry-backoff-seconds", metavar="S", help="Pause before such a resubmission.")]
+
+
+def run_parameters(*, wait_default: bool = False) -> list[inspect.Parameter]:
+    """The run options as keyword-only parameters for a synthesised typer signature."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    table: tuple[tuple[str, Any, Any], ...] = (
+        ("wait", wait_default, WaitOption),
+        ("download", False, DownloadOption),
+        ("output_dir", None, OutputDirOption),
+        ("timeout", DEFAULT_WAIT_TIMEOUT, TimeoutOption),
+        ("poll_interval", None, PollIntervalOption),
+        ("retry_on_internal_error", 0, RetryInternalOption),
+        ("retry_backoff_seconds", DEFAULT_RETRY_BACKOFF, RetryBackoffOption),
+    )
+    return [inspect.Parameter(name, kw, default=default, annotation=annotation)
+            for name, default, annotation in table]
+
+
+# --------------------------------------------------------------------------- the client
+
+
+def extra_headers() -> dict[str, str]:
+    """``RUNWAY_EXTRA_HEADERS`` as a dict (a JSON object of strings); empty when unset."""
+    raw = os.environ.get(ENV_EXTRA_HEADERS)
+    if not raw:
+        return {}
+    import orjson
+
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{ENV_EXTRA_HEADERS} must be a JSON object of header names to values")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def api_key(invocation: Invocation) -> str | None:
+    """The key by precedence; the placeholder under ``--sandbox``; ``None`` when there is none."""
+    from runway_dynamic.auth import find_api_key
+
+    found = find_api_key(invocation.api_key)
+    if found is not None:
+        return found.key
+    return SANDBOX_PLACEHOLDER_KEY if invocation.sandbox_url else None
+
+
+def require_api_key(invocation: Invocation) -> str:
+    key = api_key(invocation)
+    if key is None:
+        from runway_dynamic.auth import NO_KEY_MESSAGE
+
+        raise ConfigError(NO_KEY_MESSAGE)
+    return key
+
+
+def base_url(invocation: Invocation) -> str | None:
+    """``--sandbox``'s URL, else the ``base-url`` setting unless ``RUNWAY_BASE_URL`` is set,
+    else ``None`` (the client then reads the env, then the spec)."""
+    if invocation.sandbox_url or os.environ.get(ENV_BASE_URL):
+        return invocation.sandbox_url
+    from runway_dynamic import config
+
+    configured = config.get("base-url")
+    return configured if isinstance(configured, str) else None
+
+
+def make_client(invocation: Invocation, options: RunOptions | None = None, *,
+                preflight: bool = True) -> RunwayClient:
+    """A :class:`RunwayClient` configured from the invocation and the run options."""
+    from runway_dynamic.client import RunwayClient
+
+    key = require_api_key(invocation)
+    opts = options or RunOptions()
+    poll = opts.poll_interval
+    if poll is None and invocation.sandbox_url:
+        poll = SANDBOX_POLL_INTERVAL
+    kwargs: dict[str, Any] = {}
+    if poll is not None:
+        kwargs["poll_interval"] = poll
+    return RunwayClient(
+        key, base_url=base_url(invocation), spec=invocation.spec(), preflight=preflight,
+        retry_on_internal_error=opts.retry_on_internal_error,
+        retry_backoff_seconds=opts.retry_backoff_seconds, headers=extra_headers() or None,
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+def creates_task(catalog: Catalog, operation: Operation) -> bool:
+    """A POST to a collection whose answer has an ``id`` and which has no ``GET …/{id}`` of
+    its own: the id is a task's, polled at ``tasks/{id}`` (the sandbox uses the same rule)."""
+    if operation.method != "POST" or "{" in operation.endpoint:
+        return False
+    success = operation.success_schema() or {}
+    branches = [*success.get("oneOf", ()), *success.get("anyOf", ())] or [success]
+    if not any("id" in flatten_object(b)[0] for b in branches):
+        return False
+    prefix = operation.endpoint + "/{"
+    return not any(
+        op.method == "GET" and op.endpoint.startswith(prefix) and op.endpoint.count("/")
+        == operation.endpoint.count("/") + 1
+        for op in catalog.operations
+    )
+
+
+# --------------------------------------------------------------------------- media
+
+
+def placeholder_uploader(path: Path) -> str:
+    """Stands in for an upload in pre-flight and ``--dry-run``: nothing is sent."""
+    return f"runway://upload-pending/{path.name}"
+
+
+def resolve_body_media(operation: Operation, variant_key: str | None, body: Any,
+                       uploader: Callable[[Path], str],
+                       flag_of: Callable[[str], str] | None = None) -> Any:
+    """``body`` with local file paths in media fields turned into URIs (a new dict).
+
+    Media fields are found from the variant's schema (string branches with ``^https:`` /
+    ``^runway:`` / ``^data:`` patterns), including inside lists and objects; URIs pass
+    unchanged. A missing file is a :class:`UsageError` naming the flag.
+    """
+    if not isinstance(body, Mapping):
+        return body
+    variant = operation.variant(variant_key) if operation.variants else None
+    if variant is None and operation.variants and not operation.discriminator:
+        variant = operation.variants[0]
+    if variant is None:
+        return body
+    out = dict(body)
+    for field in variant.fields:
+        if field.name in out:
+            label = flag_of(field.name) if flag_of else field.name
+            out[field.name] = _resolve_value(out[field.name], field.schema, uploader, label)
+    return out
+
+
+def _resolve_value(value: Any, schema: Mapping[str, Any], uploader: Callable[[Path], str],
+                   label: str) -> Any:
+    from runway_dynamic.uploads import is_uri, resolve_media
+
+    if isinstance(value, str):
+        facts = media_facts(schema)
+        if facts is None or is_uri(value):
+            return value
+        return resolve_media(value, facts, uploader, label=label)
+    branches = _branches(schema)
+    if isinstance(value, list):
+        items = next((b["items"] for b in branches
+                      if schema_kind(b) == "array" and isinstance(b.get("items"), Mapping)), None)
+        if items is None:
+            return value
+        return [_resolve_value(v, items, uploader, f"{label}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        properties: dict[str, Any] = {}
+        for branch in branches:
+            if schema_kind(branch) == "object":
+                for name, sub in flatten_object(branch)[0].items():
+                    properties.setdefault(name, sub)
+        return {k: (_resolve_value(v, properties[k], uploader, f"{label}.{k}")
+                    if k in properties else v) for k, v in value.items()}
+    return value
+
+
+def _branches(schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    nested = [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
+    if not nested:
+        return [schema]
+    out: list[Mapping[str, Any]] = []
+    for branch in nested:
+        out += _branches(branch)
+    return out
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class WaitDisplay:
+    """Shows a wait on stderr: a rich progress bar on a terminal, plain lines otherwise.
+
+    Silent with ``--json`` (stdout and stderr stay machine-readable). Use as a context
+    manager; :meth:`submitted` and :meth:`update` are the client's ``on_submit`` and
+    ``on_progress`` callbacks. The last task id seen is kept for the Ctrl-C message.
+    """
+
+    def __init__(self, *, quiet: bool = False, stream: TextIO | None = None,
+                 rich: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.rich = (not quiet and _isatty(self.stream)) if rich is None else rich
+        self.task_id: str | None = None
+        self.submissions = 0
+        self._progress: Any = None
+        self._bar: Any = None
+        self._last: tuple[str, int] | None = None
+
+    def __enter__(self) -> WaitDisplay:
+        if self.rich:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                TaskProgressColumn(), TimeElapsedColumn(),
+                console=Console(file=self.stream), transient=False,
+            )
+            self._progress.start()
+            self._bar = self._progress.add_task("submitting", total=1.0)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def submitted(self, task: Task) -> None:
+        self.task_id = task.id
+        self.submissions += 1
+        again = " (resubmitted)" if self.submissions > 1 else ""
+        self._show(f"task {task.id} submitted{again}", status="SUBMITTED", progress=0.0)
+
+    def watching(self, task_id: str) -> None:
+        self.task_id = task_id
+
+    def update(self, status: str, progress: float | None, elapsed: float) -> None:
+        shown = f"{progress:.0%}" if progress is not None else ""
+        if self._bar is not None:
+            done = 1.0 if status == "SUCCEEDED" else (progress or 0.0)
+            self._progress.update(self._bar, description=f"{self.task_id} {status}",
+                                  completed=done)
+            return
+        step = int((progress or 0.0) * 10)  # a plain line per status change or 10 % step
+        if self.quiet or self._last == (status, step):
+            return
+        self._last = (status, step)
+        self._line(f"task {self.task_id}: {status}{' ' + shown if shown else ''} "
+                   f"({elapsed:.0f}s)")
+
+    def _show(self, text: str, *, status: str, progress: float) -> None:
+        if self._bar is not None:
+            self._progress.update(self._bar, description=f"{self.task_id} {status}",
+                                  completed=progress)
+            self._progress.console.print(text)
+        elif not self.quiet:
+            self._last = None
+            self._line(text)
+
+    def _line(self, text: str) -> None:
+        self.stream.write(f"{PROG}: {text}\n")
+        self.stream.flush()
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------- running
+
+
+def resume_command(invocation: Invocation, task_id: str, options: RunOptions) -> str:
+    """The command that picks the wait up again, with the options that matter."""
+    words = [PROG]
+    if invocation.spec_option:
+        words += ["--spec", invocation.spec_option]
+    words += ["task", "get", task_id, "--wait"]
+    if options.download or not options.wait:
+        words.append("--download")
+        if options.output_dir:
+            words += ["--output-dir", options.output_dir]
+    return shlex.join(words)
+
+
+def _interrupted(invocation: Invocation, task_id: str | None, options: RunOptions) -> int:
+    if task_id is None:
+        message = ("interrupted before Runway answered; a task may have been created. Check "
+                   "your recent tasks in the Runway dashboard before trying again.")
+        payload: dict[str, Any] = {"error": "Interrupted", "message": message}
+    else:
+        resume = resume_command(invocation, task_id, options)
+        where = (" (in the --sandbox, which stops with this command)"
+                 if invocation.sandbox_url else " on Runway")
+        message = (f"interrupted; task {task_id} keeps running{where}. "
+                   f"Resume waiting with:\n  {resume}")
+        payload = {"error": "Interrupted", "message": message, "taskId": task_id,
+                   "resume": resume}
+    _report(invocation, payload, message)
+    return EXIT_INTERRUPTED
+
+
+def _report(invocation: Invocation, payload: dict[str, Any], message: str) -> None:
+    if invocation.json:
+        import orjson
+
+        sys.stderr.write(orjson.dumps(payload).decode() + "\n")
+    else:
+        sys.stderr.write(f"{PROG}: {message}\n")
+    sys.stderr.flush()
+
+
+def _timed_out(invocation: Invocation, exc: TaskTimeoutError, options: RunOptions) -> None:
+    if not invocation.json:
+        resume = resume_command(invocation, exc.task_id, options)
+        sys.stderr.write(f"{PROG}: to keep waiting: {resume}\n")
+
+
+def submit(invocation: Invocation, client: RunwayClient, endpoint: str,
+           body: Mapping[str, Any], options: RunOptions, *,
+           extra_headers: Mapping[str, str] | None = None) -> int:
+    """Create a task; with ``--wait``/``--download`` follow it to the end. The exit code."""
+    if not options.wait:
+        task = client.create_task(endpoint, body, extra_headers=extra_headers)
+        emit_json(task.raw)
+        if not invocation.json:
+            sys.stderr.write(f"{PROG}: task {task.id} submitted; follow it with: "
+                             f"{resume_command(invocation, task.id, options)}\n")
+        return EXIT_OK
+    display = WaitDisplay(quiet=invocation.json)
+    try:
+        with display:
+            task = client.run(
+                endpoint, body, timeout=options.timeout, poll_interval=options.poll_interval,
+                on_progress=display.update, on_submit=display.submitted,
+                retry_on_internal_error=options.retry_on_internal_error,
+                retry_backoff_seconds=options.retry_backoff_seconds,
+                extra_headers=extra_headers,
+            )
+        return _finish(invocation, client, task, options)
+    except KeyboardInterrupt:
+        return _interrupted(invocation, display.task_id, options)
+    except TaskTimeoutError as exc:
+        _timed_out(invocation, exc, options)
+        raise
+
+
+def follow(invocation: Invocation, client: RunwayClient, task_id: str,
+           options: RunOptions) -> int:
+    """Show, wait for and/or download an existing task. The exit code."""
+    if not options.wait:
+        task = client.tasks.get(task_id)
+        emit_json(task.raw)
+        return EXIT_OK
+    display = WaitDisplay(quiet=invocation.json)
+    display.watching(task_id)
+    try:
+        with display:
+            task = client.tasks.wait(task_id, timeout=options.timeout,
+                                     poll_interval=options.poll_interval,
+                                     on_progress=display.update)
+        return _finish(invocation, client, task, options)
+    except KeyboardInterrupt:
+        return _interrupted(invocation, task_id, options)
+    except TaskTimeoutError as exc:
+        _timed_out(invocation, exc, options)
+        raise
+
+
+def _finish(invocation: Invocation, client: RunwayClient, task: Task,
+            options: RunOptions) -> int:
+    if not options.download:
+        emit_json(task.raw)
+        return EXIT_OK
+    paths = client.download(task, options.directory)
+    if invocation.json:
+        emit_json({"task": dict(task.raw), "files": [str(p) for p in paths]})
+    else:
+        for path in paths:
+            echo(str(path))
+        noun = "file" if len(paths) == 1 else "files"
+        sys.stderr.write(f"{PROG}: task {task.id} succeeded; saved {len(paths)} {noun} "
+                         f"to {options.directory}\n")
+    return EXIT_OK

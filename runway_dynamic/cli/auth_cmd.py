@@ -1,0 +1,101 @@
+"""``runway auth set|show|clear``: the API key in the credentials file, and where it comes from.
+
+The key is read with a hidden prompt (:func:`getpass.getpass`, on the terminal) or from
+stdin with ``--stdin``; it is never echoed, printed or put in an error — ``show`` prints it
+masked (``****`` and at most its last 4 characters).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from runway_dynamic._constants import ENV_API_KEY, ENV_API_KEY_LEGACY
+from runway_dynamic._exceptions import ConfigError, UsageError
+from runway_dynamic.cli._context import PROG, current, echo, emit_json
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _read_key(from_stdin: bool) -> str:
+    if from_stdin:
+        lines = sys.stdin.read().splitlines()
+        key = next((line.strip() for line in lines if line.strip()), "")
+    elif sys.stdin.isatty():
+        import getpass
+
+        key = getpass.getpass("Runway API key (input hidden): ").strip()
+    else:
+        raise UsageError("auth set: no terminal to prompt on; pipe the key in with --stdin, "
+                         f"e.g. printenv MY_KEY | {PROG} auth set --stdin")
+    if not key:
+        raise UsageError("auth set: no key given (empty input); nothing was saved")
+    if any(ch.isspace() for ch in key):
+        raise UsageError("auth set: the key contains whitespace; give the key alone")
+    return key
+
+
+def set_key(
+    stdin: Annotated[bool, typer.Option(
+        "--stdin", help="Read the key from stdin instead of a hidden prompt.")] = False,
+    json: JsonOption = False,
+) -> int:
+    """Save your API key (hidden prompt, or --stdin) to the credentials file.
+
+    The file is written atomically with mode 0600; the key is never echoed.
+    """
+    from runway_dynamic._http import redact
+    from runway_dynamic.auth import save_api_key
+
+    key = _read_key(stdin)
+    path = save_api_key(key)
+    shadowed = [name for name in (ENV_API_KEY, ENV_API_KEY_LEGACY) if os.environ.get(name)]
+    if current().wants_json(json):
+        emit_json({"saved": str(path), "key": redact(key), "shadowedBy": shadowed})
+        return 0
+    sys.stderr.write(f"{PROG}: saved the API key ({redact(key)}) to {path}\n")
+    for name in shadowed:
+        sys.stderr.write(f"{PROG}: note: {name} is set and takes precedence over the file\n")
+    return 0
+
+
+def show(json: JsonOption = False) -> int:
+    """Show the API key in use, masked, and where it came from.
+
+    Exits 1 when no key is configured.
+    """
+    from runway_dynamic.auth import NO_KEY_MESSAGE, describe
+
+    found = describe(current().api_key)
+    if current().wants_json(json):
+        emit_json(found)
+    elif found["key"] is not None:
+        echo(f"key:    {found['key']}")
+        echo(f"source: {found['source']}")
+    if found["key"] is None:
+        if not current().wants_json(json):
+            raise ConfigError(NO_KEY_MESSAGE)
+        return 1
+    return 0
+
+
+def clear(json: JsonOption = False) -> int:
+    """Remove the API key saved by 'runway auth set'."""
+    from runway_dynamic.auth import clear_api_key, credentials_path, find_api_key
+
+    removed = clear_api_key()
+    remaining = find_api_key(current().api_key)
+    if current().wants_json(json):
+        emit_json({"removed": str(removed) if removed else None,
+                   "stillConfigured": remaining.source if remaining else None})
+        return 0
+    if removed is None:
+        sys.stderr.write(f"{PROG}: no credentials file at {credentials_path()}; nothing to do\n")
+    else:
+        sys.stderr.write(f"{PROG}: removed {removed}\n")
+    if remaining is not None:
+        sys.stderr.write(f"{PROG}: note: a key is still configured ({remaining.source})\n")
+    return 0

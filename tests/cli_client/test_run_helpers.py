@@ -1,0 +1,156 @@
+"""The shared submit → wait → download helpers of ``runway_dynamic.cli._run`` (in-process)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from cli_client_support import PNG_MAGIC
+
+from runway_dynamic._exceptions import UsageError
+from runway_dynamic.cli._context import Invocation
+from runway_dynamic.cli._run import (
+    RUN_OPTIONS,
+    RunOptions,
+    WaitDisplay,
+    creates_task,
+    placeholder_uploader,
+    resolve_body_media,
+    resume_command,
+)
+from runway_dynamic.index import Spec
+from runway_dynamic.tasks import Task
+
+
+@pytest.mark.parametrize(("endpoint", "expected"), [
+    ("text_to_video", True),       # {id, estimatedCost}, polled at tasks/{id}
+    ("text_to_image", True),
+    ("avatars", False),            # has its own GET avatars/{id}: a resource, not a task
+    ("realtime_sessions", False),  # likewise
+    ("uploads", False),            # no id in the answer
+])
+def test_creates_task_is_read_from_the_spec_shapes(bundled_spec: Spec, endpoint: str,
+                                                   expected: bool) -> None:
+    operation = bundled_spec.catalog.operation(endpoint, "POST")
+    if operation is None:
+        pytest.skip(f"no POST {endpoint} in this spec")
+    assert creates_task(bundled_spec.catalog, operation) is expected
+
+
+def test_gets_and_deletes_never_create_tasks(bundled_spec: Spec) -> None:
+    catalog = bundled_spec.catalog
+    assert not any(creates_task(catalog, op) for op in catalog.operations if op.method != "POST")
+
+
+def test_run_option_names_do_not_collide_with_the_spec(bundled_spec: Spec) -> None:
+    from runway_dynamic.naming import kebab
+
+    names = {kebab(f.name) for op in bundled_spec.catalog.operations for v in op.variants
+             for f in v.fields}
+    names |= {kebab(p.name) for op in bundled_spec.catalog.operations for p in op.parameters}
+    assert not names & RUN_OPTIONS
+
+
+def _image_operation(spec: Spec):  # type: ignore[no-untyped-def]
+    operation = spec.catalog.operation("text_to_image", "POST")
+    assert operation is not None
+    for variant in operation.variants:
+        refs = variant.field_map.get("referenceImages")
+        if refs is not None:
+            return operation, variant.key
+    pytest.skip("no text_to_image variant with referenceImages")
+
+
+def test_local_paths_in_nested_media_fields_are_resolved(bundled_spec: Spec,
+                                                         tmp_path: Path) -> None:
+    operation, key = _image_operation(bundled_spec)
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(PNG_MAGIC + b"\0" * 16)
+    body = {"model": key, "promptText": str(picture),  # a plain text field: left alone
+            "referenceImages": [{"uri": str(picture), "tag": "cat"},
+                                {"uri": "https://example.com/dog.png", "tag": "dog"}]}
+    out = resolve_body_media(operation, key, body, placeholder_uploader)
+    assert out["promptText"] == str(picture)
+    assert out["referenceImages"][0]["uri"].startswith("data:image/png;base64,")
+    assert out["referenceImages"][1]["uri"] == "https://example.com/dog.png"
+    assert body["referenceImages"][0]["uri"] == str(picture), "the caller's body is untouched"
+
+
+def test_a_missing_media_file_names_the_flag(bundled_spec: Spec) -> None:
+    operation, key = _image_operation(bundled_spec)
+    body = {"model": key, "referenceImages": [{"uri": "missing.png", "tag": "x"}]}
+    with pytest.raises(UsageError, match=r"--reference-images\[0\]\.uri.*missing\.png"):
+        resolve_body_media(operation, key, body, placeholder_uploader,
+                           lambda name: "--reference-images")
+
+
+def test_files_too_big_to_inline_are_uploaded(bundled_spec: Spec, tmp_path: Path) -> None:
+    operation, key = _image_operation(bundled_spec)
+    variant = operation.variant(key)
+    assert variant is not None
+    big = tmp_path / "big.png"
+    big.write_bytes(PNG_MAGIC + b"\0" * 8_000_000)
+    uploaded: list[Path] = []
+
+    def uploader(path: Path) -> str:
+        uploaded.append(path)
+        return "runway://uploaded/big"
+
+    out = resolve_body_media(operation, key, {"model": key, "referenceImages": [
+        {"uri": str(big), "tag": "big"}]}, uploader)
+    assert out["referenceImages"][0]["uri"] == "runway://uploaded/big"
+    assert uploaded == [big]
+
+
+def test_resume_command_quotes_and_keeps_what_matters() -> None:
+    invocation = Invocation(spec_option="my spec.json")
+    options = RunOptions(download=True, output_dir="out dir")
+    assert resume_command(invocation, "abc-1", options) == (
+        "runway --spec 'my spec.json' task get abc-1 --wait --download --output-dir 'out dir'")
+    assert resume_command(Invocation(), "abc-1", RunOptions(wait=True)) == (
+        "runway task get abc-1 --wait")
+
+
+@pytest.mark.parametrize("kwargs", [{"timeout": 0}, {"poll_interval": -1},
+                                    {"retry_on_internal_error": -1},
+                                    {"retry_backoff_seconds": -0.5}])
+def test_bad_run_options_are_usage_errors(kwargs: dict[str, float]) -> None:
+    with pytest.raises(UsageError):
+        RunOptions(**kwargs).check()  # type: ignore[arg-type]
+
+
+def test_download_implies_wait_and_default_dir() -> None:
+    options = RunOptions.pop({"download": True, "other": 1})
+    assert options.wait and options.directory == Path("runway-output")
+
+
+def test_plain_progress_lines_change_with_status_or_ten_percent() -> None:
+    stream = io.StringIO()
+    with WaitDisplay(stream=stream, rich=False) as display:
+        display.submitted(Task(id="t1"))
+        for status, progress in [("PENDING", None), ("PENDING", None), ("RUNNING", 0.11),
+                                 ("RUNNING", 0.12), ("RUNNING", 0.55), ("SUCCEEDED", None)]:
+            display.update(status, progress, 1.0)
+    lines = stream.getvalue().splitlines()
+    assert lines == ["runway: task t1 submitted", "runway: task t1: PENDING (1s)",
+                     "runway: task t1: RUNNING 11% (1s)", "runway: task t1: RUNNING 55% (1s)",
+                     "runway: task t1: SUCCEEDED (1s)"]
+
+
+def test_quiet_display_prints_nothing() -> None:
+    stream = io.StringIO()
+    with WaitDisplay(stream=stream, quiet=True) as display:
+        display.submitted(Task(id="t1"))
+        display.update("RUNNING", 0.5, 1.0)
+    assert stream.getvalue() == "" and display.task_id == "t1"
+
+
+def test_rich_display_draws_status_progress_and_elapsed() -> None:
+    stream = io.StringIO()
+    with WaitDisplay(stream=stream, rich=True) as display:
+        display.submitted(Task(id="t1"))
+        display.update("RUNNING", 0.5, 1.0)
+        display.update("SUCCEEDED", None, 2.0)
+    text = stream.getvalue()
+    assert "t1 SUCCEEDED" in text and "100%" in text and "0:00:0" in text
