@@ -90,9 +90,18 @@ def place_without_overwrite(tmp: Path, target: Path) -> Path:
     raise FileExistsError(f"{target}: no free name left beside it")
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open()`` would give (0666 less the umask); mkstemp's 0600 is for
+    secrets, not media the user wants to share."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _temp_file(target: Path) -> tuple[int, Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.fchmod(fd, _file_mode())
     return fd, Path(tmp)
 
 
@@ -103,6 +112,8 @@ def write_stream(chunks: Iterable[bytes], target: Path) -> Path:
         with os.fdopen(fd, "wb") as handle:
             for chunk in chunks:
                 handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
         return place_without_overwrite(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -116,6 +127,8 @@ async def awrite_stream(chunks: AsyncIterable[bytes], target: Path) -> Path:
         with os.fdopen(fd, "wb") as handle:
             async for chunk in chunks:
                 handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
         return place_without_overwrite(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

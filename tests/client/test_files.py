@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import stat
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -220,3 +221,13 @@ def test_upload_answer_is_checked() -> None:
 
     with pytest.raises(APIError):
         parse_upload_slot({"uploadUrl": "https://u"})
+
+
+def test_downloaded_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    """Outputs are media to share, not secrets: mode is 0666 less the umask, not mkstemp's 0600."""
+    mask = os.umask(0o022)
+    try:
+        saved = write_stream([b"data"], tmp_path / "clip.mp4")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o644
