@@ -21,6 +21,7 @@ from runway_dynamic.catalog import (
     Variant,
     closest_ratios,
     flatten_object,
+    literal_value,
     media_facts,
 )
 from runway_dynamic.naming import closest, flag_for
@@ -351,9 +352,13 @@ def _describe(error: ValidationError) -> str:
         facts = media_facts(error.schema)
         if facts is not None and isinstance(value, str):
             return _media_sentence(facts, value)
+        unmatched = _unmatched_discriminator(error)
+        if unmatched is not None:
+            return unmatched
         best = _best_context(error)
         if best is not None:
-            return _describe(best)
+            inner = _render_path(list(best.relative_path))
+            return f"{inner}: {_describe(best)}" if inner else _describe(best)
         return f"does not match any allowed form; got {_short(value)}"
     return error.message
 
@@ -372,12 +377,53 @@ def _media_sentence(facts: Any, value: str) -> str:
 
 
 def _best_context(error: ValidationError) -> ValidationError | None:
-    """The most relevant sub-error of an anyOf/oneOf: the deepest, of the matching type."""
+    """The most relevant sub-error of an anyOf/oneOf: within the branch the value's own
+    discriminator names when there is one, else the deepest, of the matching type."""
     if not error.context:
         return None
     from jsonschema.exceptions import best_match
 
-    return best_match(error.context)
+    context = list(error.context)
+    branch = _discriminated_branch(error)
+    if branch is not None:
+        chosen = [e for e in context if list(e.relative_schema_path)[:1] == [branch]]
+        context = chosen or context
+    return best_match(context)
+
+
+def _discriminator_values(error: ValidationError) -> tuple[str, list[Any]] | None:
+    """(property, pinned value per branch) of a discriminated anyOf/oneOf the instance uses."""
+    schema, value = error.schema, error.instance
+    declared = schema.get("discriminator") if isinstance(schema, Mapping) else None
+    prop = declared.get("propertyName") if isinstance(declared, Mapping) else None
+    if not isinstance(prop, str) or not isinstance(value, Mapping) or prop not in value:
+        return None
+    pinned = []
+    for candidate in schema.get(error.validator) or ():
+        props, _ = flatten_object(candidate) if isinstance(candidate, Mapping) else ({}, ())
+        pinned.append(literal_value(props.get(prop) or {}))
+    return prop, pinned
+
+
+def _discriminated_branch(error: ValidationError) -> int | None:
+    """The index of the branch whose pinned discriminator value the instance carries."""
+    found = _discriminator_values(error)
+    if found is None:
+        return None
+    prop, pinned = found
+    return pinned.index(error.instance[prop]) if error.instance[prop] in pinned else None
+
+
+def _unmatched_discriminator(error: ValidationError) -> str | None:
+    """"type: must be one of …" when the value names no branch at all (every branch pinned)."""
+    found = _discriminator_values(error)
+    if found is None:
+        return None
+    prop, pinned = found
+    given = error.instance[prop]
+    if given in pinned or any(p is None for p in pinned):
+        return None
+    return f"{prop}: must be one of: {', '.join(map(str, pinned))}; got {_short(given)}"
 
 
 def _article(word: str) -> str:
