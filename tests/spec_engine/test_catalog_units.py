@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -267,9 +268,11 @@ def test_endpoint_name_strips_only_a_leading_version(path: str, name: str) -> No
 
 
 @examples(100)
-@given(version=st.integers(1, 99), rest=st.lists(_word, min_size=1, max_size=3))
+@given(version=st.integers(1, 99), rest=st.lists(_word, min_size=1, max_size=3).filter(
+    lambda words: re.fullmatch(r"v\d+", words[0]) is None))
 def test_endpoint_name_is_idempotent(version: int, rest: list[str]) -> None:
-    """Naming a name again changes nothing (so names can be fed back as paths)."""
+    """Naming a name again changes nothing (so names can be fed back as paths), unless the
+    name itself starts with a version-like segment (``/v1/v2/x``), which no spec has."""
     name = endpoint_name(f"/v{version}/" + "/".join(rest))
     assert name == "/".join(rest)
     assert endpoint_name("/" + name) == name

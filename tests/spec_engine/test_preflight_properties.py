@@ -235,3 +235,36 @@ def test_null_model_is_an_invalid_value_not_a_missing_field(
     found = _errors(bundled_spec, endpoint, {"model": None}, "POST")
     assert [(p.kind, p.field, p.flag) for p in found] == [("invalid_value", "model", "--model")]
     assert list(found[0].suggestions) == bundled_spec.models(endpoint)
+
+
+_DISCRIMINATED = [
+    pytest.param(op.method, op.endpoint, v.key, f.name, id=f"{op.endpoint} {v.key} {f.name}")
+    for op, v in _PAIRS
+    for f in v.fields
+    if "oneOf" in f.schema and isinstance(f.schema.get("discriminator"), dict)
+]
+
+
+@pytest.mark.parametrize(("method", "endpoint", "key", "name"), _DISCRIMINATED)
+@examples(10)
+@given(data=st.data())
+def test_error_inside_a_discriminated_object_names_the_inner_field_of_its_own_branch(
+    bundled_spec: Spec, method: str, endpoint: str, key: str | None, name: str,
+    data: st.DataObject,
+) -> None:
+    """A wrong type inside a nested object keyed by e.g. ``type``: the message speaks of the
+    branch that ``type`` names and the inner field — not of another branch's fields."""
+    variant = _variant(bundled_spec, method, endpoint, key)
+    schema = variant.field_map[name].schema
+    prop = schema["discriminator"]["propertyName"]
+    body = data.draw(bodies(variant.schema).filter(lambda b: name in b), label="body")
+    inner = body[name]
+    branch = next(b for b in schema["oneOf"] if b["properties"][prop].get("const") == inner[prop])
+    typed = {n: t for n, sub in branch["properties"].items()
+             if n != prop and (t := accepted_types(sub, variant.schema)) is not None}
+    assume(typed)
+    target = data.draw(st.sampled_from(sorted(typed)), label="inner field")
+    inner[target] = data.draw(wrong_values(typed[target]), label="value")
+    found = _errors(bundled_spec, endpoint, body, method)
+    assert [(p.kind, p.field) for p in found] == [("invalid_value", name)]
+    assert f"{name} ({flag_for(name)}): {target}: " in found[0].message
