@@ -396,9 +396,13 @@ def _report(operation: Operation, problems: list[Problem], as_json: bool) -> Non
 
 
 def base_url(spec: Spec) -> str:
-    """``RUNWAY_BASE_URL``, else the spec's first server."""
-    url = os.environ.get(ENV_BASE_URL) or (spec.catalog.servers[0] if spec.catalog.servers
-                                           else None)
+    """``RUNWAY_BASE_URL``, else the ``base-url`` setting, else the spec's first server."""
+    from runway_dynamic import config
+
+    configured = config.get("base-url")
+    url = os.environ.get(ENV_BASE_URL) or (configured if isinstance(configured, str) else None
+                                           ) or (spec.catalog.servers[0] if spec.catalog.servers
+                                                 else None)
     if not url:
         raise ConfigError(f"no base URL: the spec lists no servers; set {ENV_BASE_URL}")
     return url
