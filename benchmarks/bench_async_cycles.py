@@ -179,8 +179,9 @@ def main() -> None:
           "peak = tracemalloc peak of Python allocations during the cycles (spec excluded); "
           "marg KB = extra peak per extra task against the previous row; RSS+ = ru_maxrss "
           "growth over the same span (allocator slack included); req/task = HTTP requests per "
-          "cycle (create + polls + download): it rises once the sandbox is saturated, as "
-          "every waiting task keeps polling.")
+          "cycle (create + polls + download); req/s = the sandbox's throughput. Once the "
+          "sandbox saturates, a poll waits in its queue longer than the poll interval, so "
+          "polls per task fall and wall time ≈ total requests / throughput.")
 
 
 if __name__ == "__main__":
