@@ -8,60 +8,20 @@ every flag the line uses must appear in that help text. A renamed or removed fla
 from __future__ import annotations
 
 import re
-import shlex
-import subprocess
-import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
+from doc_commands import (
+    _USAGE,
+    GLOBAL_FLAGS,
+    GLOBAL_WITH_VALUE,
+    command_lines,
+    help_text,
+    split_command,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SKILL = REPO / ".agents" / "skills" / "runway" / "SKILL.md"
-GLOBAL_WITH_VALUE = {"--spec"}
-GLOBAL_FLAGS = {"--json", "--version", "-h", "--help"}
-_FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
-_USAGE = re.compile(r"^Usage: runway ((?:[^\s\[{A-Z<][^\s]*\s?)*)", re.MULTILINE)
-
-
-def command_lines(text: str) -> list[str]:
-    """``runway ...`` lines of fenced blocks (continuations joined, comments and ``$`` dropped)."""
-    lines: list[str] = []
-    for block in _FENCE.findall(text):
-        joined = block.replace("\\\n", " ")
-        for raw in joined.splitlines():
-            line = " ".join(raw.strip().removeprefix("$ ").split(" #", 1)[0].split())
-            for part in re.split(r"\s*(?:&&|\|\||;|\|)\s*", line):
-                if part.startswith("runway ") or part == "runway":
-                    lines.append(part)
-    return lines
-
-
-def split_command(line: str) -> tuple[list[str], list[str], list[str]]:
-    """(global options, command words, flags) of one ``runway ...`` line."""
-    tokens = shlex.split(line)[1:]
-    globals_: list[str] = []
-    while tokens and tokens[0].startswith("-"):
-        token = tokens.pop(0)
-        globals_.append(token)
-        if token in GLOBAL_WITH_VALUE and tokens:
-            tokens.pop(0)
-    words: list[str] = []
-    while tokens and not tokens[0].startswith("-"):
-        words.append(tokens.pop(0))
-    flags = [t.split("=", 1)[0] for t in tokens if re.match(r"^--?[A-Za-z]", t)]
-    return globals_, words, flags
-
-
-@cache
-def help_text(words: tuple[str, ...]) -> tuple[int, str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "runway_dynamic", *words, "--help"],
-        capture_output=True, text=True, timeout=120,
-    )
-    return proc.returncode, proc.stdout + proc.stderr
-
-
 def test_command_line_extraction_is_strict() -> None:
     """The extractor itself: it finds lines in fences only, and splits words from flags."""
     text = "runway outside\n```sh\n$ runway models schema gen4.5 --json  # note\n" \
