@@ -590,7 +590,7 @@ class SandboxApp:
         if status == "SUCCEEDED":
             urls = self.output_urls(task)
             data["output"] = urls if task.collection == TASK_COLLECTION else {
-                str(uuid.uuid5(uuid.NAMESPACE_URL, task.id)): urls}
+                _output_node_id(task.id): urls}
         if status == "FAILED":
             assert task.fail_code is not None
             data["failure"] = failure_message(task.fail_code)
@@ -851,6 +851,12 @@ def _safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+def _output_node_id(task_id: str) -> str:
+    """A stable node id for an invocation's outputs, shaped as the spec's uuid (version 4:
+    the response schema's pattern rejects other versions, and conforming would drop it)."""
+    return str(uuid.UUID(bytes=uuid.uuid5(uuid.NAMESPACE_URL, task_id).bytes, version=4))
+
+
 def _logged_body(request: Request) -> Any:
     content_type = (request.header("Content-Type") or "").lower()
     if not request.body:
@@ -928,6 +934,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     block_on_close = False
     app: SandboxApp
     allow_reuse_address = True
+    # The stdlib default backlog of 5 drops connections when hundreds of clients poll at once.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: SandboxApp | None, *,
                  verbose: bool = False) -> None:
