@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +33,9 @@ BLOCKS = re.findall(r"^```(\w*)\n(.*?)^```", README, re.MULTILINE | re.DOTALL)
 LINES = command_lines(README)
 
 
-def runway(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def runway(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "runway_dynamic", *args], cwd=cwd, capture_output=True,
         text=True, timeout=180, env={**os.environ, **(env or {})},
@@ -65,8 +68,6 @@ def test_quick_start_main_job_runs_offline(tmp_path: Path) -> None:
     quick = next(body for lang, body in BLOCKS if lang == "sh" and "--sandbox" in body)
     commands = [c.strip() for c in quick.split("&&") if c.strip().startswith("runway ")]
     assert len(commands) >= 3
-    import shlex
-
     for command in commands:
         proc = runway(*shlex.split(command)[1:], cwd=tmp_path,
                       env={"RUNWAY_SANDBOX_TASK_SECONDS": "0.3"})
@@ -77,17 +78,19 @@ def test_quick_start_main_job_runs_offline(tmp_path: Path) -> None:
 
 def test_shown_preflight_output_is_current(tmp_path: Path) -> None:
     """The README's pre-flight transcript is exactly what the CLI prints."""
-    transcript = next(body for lang, body in BLOCKS if lang == "text" and body.startswith("$ runway"))
+    transcript = next(
+        body for lang, body in BLOCKS if lang == "text" and body.startswith("$ runway")
+    )
     command, *expected = transcript.rstrip("\n").splitlines()
-    import shlex
-
     proc = runway(*shlex.split(command.removeprefix("$ "))[1:], cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.rstrip("\n").splitlines() == expected
 
 
 @pytest.mark.parametrize(
-    "source", [body for lang, body in BLOCKS if lang == "python"], ids=lambda s: s.split("\n")[2][:40]
+    "source",
+    [body for lang, body in BLOCKS if lang == "python"],
+    ids=lambda s: s.split("\n")[2][:40],
 )
 def test_python_example_runs_against_the_sandbox(source: str, tmp_path: Path) -> None:
     with Sandbox(task_seconds=0.2) as sandbox:
