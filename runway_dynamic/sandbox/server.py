@@ -934,6 +934,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     block_on_close = False
     app: SandboxApp
     allow_reuse_address = True
+    # The stdlib default backlog of 5 drops connections when hundreds of clients poll at once.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: SandboxApp | None, *,
                  verbose: bool = False) -> None:
