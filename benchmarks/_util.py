@@ -20,7 +20,9 @@ def median_seconds(fn: Callable[[], object], *, repeat: int = 7, number: int = 1
     return statistics.median(rounds)
 
 
-def median_process_seconds(argv: Sequence[str], *, repeat: int = 15, env: dict | None = None) -> float:
+def median_process_seconds(
+    argv: Sequence[str], *, repeat: int = 15, env: dict | None = None
+) -> float:
     """Median wall time of a whole process (start-up included)."""
     subprocess.run(argv, capture_output=True, env=env, check=False)  # warm the page cache
     rounds = []

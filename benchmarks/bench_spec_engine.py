@@ -15,12 +15,12 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import fmt, median_seconds  # noqa: E402
+from _util import fmt, median_seconds
 
-from runway_dynamic import cache  # noqa: E402
-from runway_dynamic.catalog import Catalog, build_catalog  # noqa: E402
-from runway_dynamic.index import Spec  # noqa: E402
-from runway_dynamic.spec import bundled_spec_path  # noqa: E402
+from runway_dynamic import cache
+from runway_dynamic.catalog import Catalog, build_catalog
+from runway_dynamic.index import Spec
+from runway_dynamic.spec import bundled_spec_path
 
 REPO = Path(__file__).resolve().parent.parent
 OFFICIAL = REPO.parent / "shared" / "spec" / "runway-openapi.json"
@@ -32,7 +32,7 @@ def main() -> None:
     data = bundled.read_bytes()
     document = orjson.loads(data)
 
-    print("== index (bundled spec, %d KB)" % (len(data) // 1024))
+    print(f"== index (bundled spec, {len(data) // 1024} KB)")
     parse_orjson = median_seconds(lambda: orjson.loads(data), repeat=15)
     parse_json = median_seconds(lambda: json.loads(data), repeat=15)
     build = median_seconds(lambda: build_catalog(document), repeat=15)
@@ -44,7 +44,9 @@ def main() -> None:
         Spec.from_bytes(data, use_cache=True)
         sha = Spec.from_bytes(data).sha256
         warm = median_seconds(lambda: Spec.from_bytes(data, use_cache=True), repeat=15)
-        load_only = median_seconds(lambda: Catalog.from_dict(cache.load_index(sha) or {}), repeat=15)
+        load_only = median_seconds(
+            lambda: Catalog.from_dict(cache.load_index(sha) or {}), repeat=15
+        )
     print(f"  parse json              {fmt(parse_json)}")
     print(f"  parse orjson            {fmt(parse_orjson)}")
     print(f"  build catalog           {fmt(build)}")
@@ -73,7 +75,8 @@ def main() -> None:
 
     if official.is_file():
         core = _openapi_core_timer(orjson.loads(official.read_bytes()), body, op.constant_headers)
-        print(f"  openapi-core validate_request {fmt(core)}   (ours {core / ours:.0f}x faster; target >= 20x)")
+        print(f"  openapi-core validate_request {fmt(core)}   "
+              f"(ours {core / ours:.0f}x faster; target >= 20x)")
     else:
         print("  openapi-core: official spec not found, skipped")
 

@@ -15,7 +15,7 @@ import venv
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import fmt, median_process_seconds  # noqa: E402
+from _util import fmt, median_process_seconds
 
 APP = '''
 import typer
@@ -41,7 +41,8 @@ def main() -> None:
             python = str(env_dir / "bin" / "python")
             subprocess.run([python, "-m", "pip", "install", "-q", f"typer=={version}"], check=True)
             took = median_process_seconds([python, str(app), "gen4.5"], repeat=21)
-            print(f"typer {version:<8} one-command app {fmt(took)}  ({took / base:.1f}x python -c pass)")
+            ratio = took / base
+            print(f"typer {version:<8} one-command app {fmt(took)}  ({ratio:.1f}x python -c pass)")
 
 
 if __name__ == "__main__":
