@@ -1,2 +1,3 @@
 from runway_dynamic.cli import main
+
 raise SystemExit(main())

@@ -221,7 +221,9 @@ class TaskError(RunwayError):
 
     exit_code = EXIT_TASK_FAILED
 
-    def __init__(self, message: str, *, task_id: str, task: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, task_id: str, task: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.task_id = task_id
         self.task = dict(task or {})
@@ -245,7 +247,9 @@ class TaskFailedError(TaskError):
         self.failure_code = failure_code
         code = f" [{failure_code}]" if failure_code else ""
         super().__init__(
-            f"task {task_id} failed{code}: {failure or 'no reason given'}", task_id=task_id, task=task
+            f"task {task_id} failed{code}: {failure or 'no reason given'}",
+            task_id=task_id,
+            task=task,
         )
 
     def to_dict(self) -> dict[str, Any]:

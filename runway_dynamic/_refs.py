@@ -106,7 +106,9 @@ class RefResolver:
 # Keywords whose values are data, copied as they are (a "title" inside a default is data).
 _LITERAL_KEYS = frozenset({"const", "default", "enum", "required", "discriminator"})
 # Keywords whose values map names to schemas: the names are never prose.
-_MAP_KEYS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+_MAP_KEYS = frozenset(
+    {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+)
 
 
 def def_name(ref: str) -> str:

@@ -75,8 +75,8 @@ def schema_kind(schema: Schema) -> str:
         return types.pop() if len(types) == 1 else "any"
     branches = [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
     if branches:
-        kinds = {schema_kind(b) for b in branches}
-        return kinds.pop() if len(kinds) == 1 else "any"
+        branch_kinds = {schema_kind(b) for b in branches}
+        return branch_kinds.pop() if len(branch_kinds) == 1 else "any"
     if "properties" in schema:
         return "object"
     if "items" in schema:
@@ -126,7 +126,7 @@ class MediaFacts:
 
 
 def media_facts(schema: Schema) -> MediaFacts | None:
-    """Recognise a media URI field by its string patterns (``^https:``, ``^runway:``, ``^data:``)."""
+    """Recognise a media URI field by its string patterns (``^https:``/``^runway:``/``^data:``)."""
     branches = list(_string_branches(schema))
     schemes: list[str] = []
     mime: str | None = None
@@ -392,7 +392,8 @@ class Operation:
             method=method,
             path=path,
             parameters=tuple(
-                Parameter(p["name"], p["in"], p["required"], p["schema"]) for p in data["parameters"]
+                Parameter(p["name"], p["in"], p["required"], p["schema"])
+                for p in data["parameters"]
             ),
             body_required=bool(body.get("required")),
             content_type=body.get("contentType"),
@@ -510,7 +511,8 @@ class Catalog:
         return out
 
     def all_ratios(self) -> list[str]:
-        seen = {r for by_model in self.ratio_matrix().values() for rs in by_model.values() for r in rs}
+        matrix = self.ratio_matrix().values()
+        seen = {r for by_model in matrix for rs in by_model.values() for r in rs}
         return sorted(seen, key=_ratio_sort_key)
 
     # ---- serialisation
@@ -581,7 +583,9 @@ def _ratio_sort_key(ratio: str) -> tuple[int, float, str]:
 # --------------------------------------------------------------------------- building
 
 
-def build_catalog(document: Mapping[str, Any], *, source: str = "<spec>", sha256: str = "") -> Catalog:
+def build_catalog(
+    document: Mapping[str, Any], *, source: str = "<spec>", sha256: str = ""
+) -> Catalog:
     """Derive the catalog from a parsed OpenAPI document (the slow path; the result is cached)."""
     openapi = str(document.get("openapi", ""))
     resolver = RefResolver(dict(document), source=source, openapi_version=openapi)
@@ -646,11 +650,14 @@ def _build_operation(
     for raw in [*shared, *(op.get("parameters") or [])]:
         param = resolver.deref(raw)
         if not isinstance(param, dict) or "name" not in param or "in" not in param:
-            raise SpecError(f"malformed parameter in {method.upper()} {path}", source=resolver.source)
+            raise SpecError(
+                f"malformed parameter in {method.upper()} {path}", source=resolver.source
+            )
         schema = param.get("schema")
         if schema is None:  # content-based parameters: take the first media type's schema
             content = param.get("content") or {}
-            schema = next(iter(content.values()), {}).get("schema", {})
+            first: Mapping[str, Any] = next(iter(content.values()), {})
+            schema = first.get("schema", {})
         params[(param["name"], param["in"])] = Parameter(
             param["name"],
             param["in"],

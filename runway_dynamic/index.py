@@ -61,7 +61,8 @@ class Spec:
     @classmethod
     def from_bytes(cls, data: bytes, origin: str = "<bytes>", *, use_cache: bool = False) -> Spec:
         """A spec from raw JSON/YAML bytes (tests, tools, embedded specs)."""
-        return cls.from_document(SpecDocument(SpecSource("bytes", origin), data), use_cache=use_cache)
+        document = SpecDocument(SpecSource("bytes", origin), data)
+        return cls.from_document(document, use_cache=use_cache)
 
     # ---- facts
 

@@ -147,7 +147,7 @@ def _parse_json_or_yaml(data: bytes, origin: str) -> Any:
     import yaml
 
     try:
-        return yaml.load(data, Loader=_yaml_loader())  # noqa: S506 - a safe loader, see below
+        return yaml.load(data, Loader=_yaml_loader())
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""

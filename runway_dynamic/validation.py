@@ -8,9 +8,9 @@ passes through with a warning.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping, Sequence
-import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -203,7 +203,8 @@ class Validator:
             for name in body:
                 if name not in fields:
                     near = closest(name, fields)
-                    hint = f"; did you mean {', '.join(field_label(n) for n in near)}?" if near else ""
+                    labels = ", ".join(field_label(n) for n in near)
+                    hint = f"; did you mean {labels}?" if near else ""
                     yield Problem(
                         "unknown_field",
                         f"{name!r} is not a field of {_variant_name(op, variant)}{hint}",
@@ -370,7 +371,8 @@ def _media_sentence(facts: Any, value: str) -> str:
             cap = f", at most {facts.data_max_length:,} characters" if facts.data_max_length else ""
             forms.append(f"a data:{facts.data_mime_prefix or ''}… URI{cap}")
         else:
-            forms.append(f"a {scheme}:// URL" if scheme.startswith("http") else f"a {scheme}:// URI")
+            noun = "URL" if scheme.startswith("http") else "URI"
+            forms.append(f"a {scheme}:// {noun}")
     return f"must be {', '.join(forms[:-1])} or {forms[-1]}; got {_short(value)}" if len(
         forms
     ) > 1 else f"must be {forms[0]}; got {_short(value)}"

@@ -16,7 +16,9 @@ OFFICIAL_SPEC = REPO.parent / "shared" / "spec" / "runway-openapi.json"
 
 
 @pytest.fixture(autouse=True)
-def clean_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """No RUNWAY_* / RUNWAYML_* leaks in; HOME, cache and config dirs point at tmp."""
     for name in list(os.environ):
         if name.startswith(("RUNWAY_", "RUNWAYML_")):

@@ -23,7 +23,6 @@ LAYERS: dict[str, int] = {
     "client": 6, "sandbox": 6, "config": 6,
     "tools": 7, "creative": 7,
     "mcp_server": 8,
-    "creative": 7,
     "cli": 9,
 }
 
