@@ -1,3 +1,2 @@
 from runway_dynamic.cli import main
-
 raise SystemExit(main())

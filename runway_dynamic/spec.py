@@ -147,6 +147,7 @@ def _parse_json_or_yaml(data: bytes, origin: str) -> Any:
     import yaml
 
     try:
+        # _yaml_loader() is a SafeLoader subclass: no arbitrary objects are built.
         return yaml.load(data, Loader=_yaml_loader())
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
