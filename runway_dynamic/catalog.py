@@ -71,7 +71,7 @@ def schema_kind(schema: Schema) -> str:
         return kind
     if "const" in schema or "enum" in schema:
         values = [schema["const"]] if "const" in schema else list(schema["enum"])
-        types = {_json_type(v) for v in values if v is not None}
+        types = {json_type(v) for v in values if v is not None}
         return types.pop() if len(types) == 1 else "any"
     branches = [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
     if branches:
@@ -102,7 +102,10 @@ def schema_choices(schema: Schema) -> tuple[Any, ...] | None:
     return None
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a decoded JSON value (``bool`` is not an integer here)."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
@@ -113,7 +116,9 @@ def _json_type(value: Any) -> str:
         return "string"
     if isinstance(value, list):
         return "array"
-    return "object"
+    if isinstance(value, Mapping):
+        return "object"
+    return "unknown"
 
 
 @dataclass(frozen=True)

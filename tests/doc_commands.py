@@ -54,3 +54,19 @@ def help_text(words: tuple[str, ...]) -> tuple[int, str]:
         capture_output=True, text=True, timeout=120,
     )
     return proc.returncode, proc.stdout + proc.stderr
+
+
+def check_command_line(line: str) -> None:
+    """Assert ``line`` names a real command and uses only global options and flags it accepts."""
+    globals_, words, flags = split_command(line)
+    assert set(globals_) <= GLOBAL_FLAGS | GLOBAL_WITH_VALUE, line
+    assert words, f"no command in {line!r}"
+    code, text = help_text(tuple(words))
+    assert code == 0, f"{line!r}: `runway {' '.join(words)} --help` failed:\n{text}"
+    usage = _USAGE.search(text)
+    assert usage, text
+    path = usage.group(1).split()
+    assert words[: len(path)] == path, f"{line!r} names {words}, help is for {path}"
+    for flag in flags:
+        assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text), (
+            f"{line!r}: {flag} is not accepted by `runway {' '.join(path)}`")

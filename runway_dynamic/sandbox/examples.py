@@ -26,6 +26,8 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+from runway_dynamic.catalog import json_type
+
 Schema = Mapping[str, Any]
 
 _MAX_DEPTH = 12
@@ -78,27 +80,9 @@ def _resolve(schema: Any, ctx: Context) -> Any:
     return schema
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return "unknown"
-
-
 def _type_ok(value: Any, wanted: Any) -> bool:
     kinds = wanted if isinstance(wanted, list) else [wanted]
-    actual = _json_type(value)
+    actual = json_type(value)
     for kind in kinds:
         if kind == actual or (kind == "number" and actual == "integer"):
             return True
@@ -156,7 +140,7 @@ def matches(value: Any, schema: Any, ctx: Context | None = None) -> bool:
         return False
     if "not" in schema and matches(value, schema["not"], ctx):
         return False
-    kind = _json_type(value)
+    kind = json_type(value)
     if kind == "string":
         return _string_ok(value, schema)
     if kind in ("integer", "number"):
@@ -170,9 +154,9 @@ def matches(value: Any, schema: Any, ctx: Context | None = None) -> bool:
 
 def _same(a: Any, b: Any) -> bool:
     numbers = ("integer", "number")
-    if _json_type(a) in numbers and _json_type(b) in numbers:
+    if json_type(a) in numbers and json_type(b) in numbers:
         return bool(a == b)
-    return _json_type(a) == _json_type(b) and bool(a == b)
+    return json_type(a) == json_type(b) and bool(a == b)
 
 
 def _string_ok(value: str, schema: Schema) -> bool:
@@ -557,7 +541,7 @@ def _kept(value: Any, candidate: Any) -> int:
     """How much of ``value`` survived in ``candidate`` (matching keys, or 1 for an equal scalar)."""
     if isinstance(value, Mapping) and isinstance(candidate, Mapping):
         return sum(1 + _kept(v, candidate[k]) for k, v in value.items() if k in candidate
-                   and _json_type(v) == _json_type(candidate[k]))
+                   and json_type(v) == json_type(candidate[k]))
     if isinstance(value, list) and isinstance(candidate, list):
         return sum(_kept(a, b) for a, b in zip(value, candidate, strict=False))
     return 1 if _same(value, candidate) else 0

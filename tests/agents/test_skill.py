@@ -11,17 +11,12 @@ import re
 from pathlib import Path
 
 import pytest
-from doc_commands import (
-    _USAGE,
-    GLOBAL_FLAGS,
-    GLOBAL_WITH_VALUE,
-    command_lines,
-    help_text,
-    split_command,
-)
+from doc_commands import check_command_line, command_lines, help_text, split_command
 
 REPO = Path(__file__).resolve().parents[2]
 SKILL = REPO / ".agents" / "skills" / "runway" / "SKILL.md"
+
+
 def test_command_line_extraction_is_strict() -> None:
     """The extractor itself: it finds lines in fences only, and splits words from flags."""
     text = "runway outside\n```sh\n$ runway models schema gen4.5 --json  # note\n" \
@@ -60,15 +55,4 @@ def test_skill_mentions_commands() -> None:
 
 @pytest.mark.parametrize("line", LINES)
 def test_every_command_exists_and_accepts_its_flags(line: str) -> None:
-    globals_, words, flags = split_command(line)
-    assert set(globals_) <= GLOBAL_FLAGS | GLOBAL_WITH_VALUE, line
-    assert words, f"no command in {line!r}"
-    code, text = help_text(tuple(words))
-    assert code == 0, f"{line!r}: `runway {' '.join(words)} --help` failed:\n{text}"
-    usage = _USAGE.search(text)
-    assert usage, text
-    path = usage.group(1).split()
-    assert words[: len(path)] == path, f"{line!r} names {words}, help is for {path}"
-    for flag in flags:
-        assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text), (
-            f"{line!r}: {flag} is not accepted by `runway {' '.join(path)}`")
+    check_command_line(line)

@@ -16,14 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from doc_commands import (
-    _USAGE,
-    GLOBAL_FLAGS,
-    GLOBAL_WITH_VALUE,
-    command_lines,
-    help_text,
-    split_command,
-)
+from doc_commands import check_command_line, command_lines
 
 from runway_dynamic.sandbox import Sandbox
 
@@ -49,18 +42,7 @@ def test_readme_has_examples() -> None:
 
 @pytest.mark.parametrize("line", LINES)
 def test_every_readme_command_exists_and_accepts_its_flags(line: str) -> None:
-    globals_, words, flags = split_command(line)
-    assert set(globals_) <= GLOBAL_FLAGS | GLOBAL_WITH_VALUE, line
-    assert words, line
-    code, text = help_text(tuple(words))
-    assert code == 0, f"{line!r}: `runway {' '.join(words)} --help` failed:\n{text}"
-    usage = _USAGE.search(text)
-    assert usage, text
-    path = usage.group(1).split()
-    assert words[: len(path)] == path, f"{line!r} names {words}, help is for {path}"
-    for flag in flags:
-        assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text), (
-            f"{line!r}: {flag} is not accepted by `runway {' '.join(path)}`")
+    check_command_line(line)
 
 
 def test_quick_start_main_job_runs_offline(tmp_path: Path) -> None:
