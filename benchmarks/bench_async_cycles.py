@@ -10,12 +10,12 @@ coroutines at once, each ``client.run(text_to_image, body)`` (create, then poll 
 of Python allocations (tracemalloc, measured in a second child so its overhead does not
 touch the timing) and the growth of the resident set (``ru_maxrss`` after − before).
 
-The sandbox is the standard library's threaded ``http.server``: its listen backlog is 5 and
-every connection costs a thread, so the client's connection pool is bounded
-(``--connections``, default 16, via ``httpx.Limits``; with 64, bursts of new connections
-overflowed the backlog and a few POSTs lost their responses, which the client rightly does
-not resend). All N cycles are still in flight at once; their requests queue for a pooled
-connection.
+The sandbox is the standard library's threaded ``http.server``: every connection costs a
+thread, so the client's connection pool is bounded (``--connections``, default 16, via
+``httpx.Limits``). All N cycles are still in flight at once; their requests queue for a
+pooled connection. (Before the sandbox's listen backlog was raised from the stdlib's 5 to
+128, 64 connections overflowed it and a few POSTs lost their responses — which the client
+rightly did not resend.)
 """
 
 from __future__ import annotations
