@@ -174,7 +174,12 @@ def _flags_of(path: tuple[str, ...], invocation: Invocation) -> dict[str, ValueS
 
 def _operation_flags(operation: Any) -> dict[str, ValueSource]:
     from runway_dynamic.cli._run import RUN_OPTIONS
-    from runway_dynamic.cli.generate import OWN_OPTIONS, generation_flags
+    from runway_dynamic.cli.generate import (
+        OWN_OPTIONS,
+        SOUL_ID_OPTION,
+        generation_flags,
+        soul_id_fields,
+    )
     from runway_dynamic.cli.resources import RESOURCE_OPTIONS
 
     flags, aliases = generation_flags(operation)
@@ -186,6 +191,8 @@ def _operation_flags(operation: Any) -> dict[str, ValueSource]:
         out[alias.flag] = _values_for(by_name[alias.fields[0]], operation)
     for name in sorted(RUN_OPTIONS | OWN_OPTIONS | RESOURCE_OPTIONS):
         out.setdefault("--" + name, None)
+    if soul_id_fields(operation):  # the option exists only where a model takes references
+        out.setdefault("--" + SOUL_ID_OPTION, None)
     return out
 
 

@@ -8,8 +8,18 @@ endpoint's models (the flags of ``runway call``), the short aliases of
 :func:`runway_dynamic.naming.short_alias` (``--prompt``, ``--image``, ``--video``…), and the
 help listing each model's required and accepted flags.
 
-The default model is the ``default-model.<endpoint>`` setting (``runway config``), else the
-first model the spec lists for the endpoint; the command says on stderr which it used.
+Without ``--model`` the model follows one rule, :data:`DEFAULT_MODEL_RULE`: the
+``default-model.<endpoint>`` setting (``runway config``) if set; else the first model, in
+spec order, whose required fields the body you gave covers (flags and ``--body``; with
+``--soul-id``, the model's reference-image field) and that accepts ``--ratio`` when given;
+else the first model the spec lists, and pre-flight says what is missing. The command says
+on stderr which model it used and why.
+
+``--soul-id ID`` (repeatable) exists on a command when one of its models has a
+reference-image field (:func:`runway_dynamic.creative._facts.reference_slot`): the soul-id's
+photos go into the chosen model's field after any references given by flag, up to its
+``maxItems``. The registry (:mod:`runway_dynamic.creative.soul_id`) is imported only then.
+
 Local files in media fields are inlined or uploaded; pre-flight runs before anything is
 sent; submitting, waiting, downloading and retrying are :mod:`runway_dynamic.cli._run`'s.
 """
@@ -19,20 +29,33 @@ from __future__ import annotations
 import inspect
 import sys
 import textwrap
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
+from runway_dynamic._constants import RATIO_PROPERTY
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.catalog import Catalog, Operation
+from runway_dynamic.catalog import Catalog, Operation, Variant
 from runway_dynamic.cli._context import PROG, Invocation, current
 from runway_dynamic.cli._registry import Built
 from runway_dynamic.naming import GENERATE_KINDS, GENERATION_COMMANDS, short_aliases
 
 if TYPE_CHECKING:
     from runway_dynamic.cli._flags import FlagSpec
+    from runway_dynamic.creative._facts import ReferenceSlot
     from runway_dynamic.index import Spec
 
 #: Options of a generation command besides the spec's flags and the run options.
 OWN_OPTIONS = frozenset({"body", "dry-run", "json", "kind"})
+#: Present only where a model has a reference-image field; reserved on every command.
+SOUL_ID_OPTION = "soul-id"
+#: How the model is chosen without --model (help text and docs say it in these words).
+DEFAULT_MODEL_RULE = (
+    "the default-model.{endpoint} setting of 'runway config' if set; otherwise the first "
+    "model, in the order listed below, whose required flags you all gave (flags and "
+    "--body{soul}) and that accepts --ratio if you gave one; if none does, the first model "
+    "listed ({first})")
+#: The rule's clause for commands that have --soul-id.
+SOUL_ID_CLAUSE = "; with --soul-id, its reference-image field counts as given"
 ROUTER_TARGET = "runway_dynamic.cli.generate:build_router"
 
 
@@ -54,7 +77,7 @@ def reserved_names() -> frozenset[str]:
     from runway_dynamic.cli._flags import RESERVED
     from runway_dynamic.cli._run import RUN_OPTIONS
 
-    return RESERVED | RUN_OPTIONS | OWN_OPTIONS
+    return RESERVED | RUN_OPTIONS | OWN_OPTIONS | {SOUL_ID_OPTION}
 
 
 def generation_flags(operation: Operation) -> tuple[list[FlagSpec], list[Alias]]:
@@ -78,17 +101,67 @@ def generation_flags(operation: Operation) -> tuple[list[FlagSpec], list[Alias]]
     return flags, aliases
 
 
-def default_model(catalog: Catalog, endpoint: str) -> tuple[str | None, str]:
-    """The model used without ``--model`` and where that choice comes from."""
+def choose_model(operation: Operation, given: Collection[str], ratio: str | None, *,
+                 soul_id: bool = False) -> tuple[str | None, str]:
+    """The model by :data:`DEFAULT_MODEL_RULE` for a body with fields ``given``, and why.
+
+    ``given`` holds body field names (``model`` is ignored); ``ratio`` is the ratio asked for;
+    ``soul_id`` adds each model's reference-image field and skips models without one.
+    """
     from runway_dynamic import config
 
+    endpoint = operation.endpoint
     configured = config.default_model(endpoint)
     if configured:
         return configured, f"default-model.{endpoint} in runway config"
-    models = catalog.models(endpoint)
-    if models:
-        return models[0], f"the first model the spec lists for {endpoint}"
-    return None, "no model in the spec"
+    variants = [v for v in operation.variants if v.key is not None]
+    if not variants:
+        return None, "no model in the spec"
+    covered = set(given) | {operation.discriminator or ""}
+    for variant in variants:
+        have = covered
+        if soul_id:
+            slot = reference_slot(variant)
+            if slot is None:
+                continue
+            have = covered | {slot.field}
+        if set(variant.required) <= have and (ratio is None or accepts_ratio(variant, ratio)):
+            why = f"the first {endpoint} model whose required fields you gave"
+            if ratio is not None:
+                why += f" and that accepts {ratio}"
+            if soul_id:
+                why += " and that takes reference images"
+            return variant.key, why
+    asked = " and takes reference images" if soul_id else ""
+    asked += f" and accepts {ratio}" if ratio is not None else ""
+    return variants[0].key, (f"the first model the spec lists for {endpoint}: none has all "
+                             f"its required fields given{asked}")
+
+
+def accepts_ratio(variant: Variant, ratio: str) -> bool:
+    """The variant lists ``ratio``, or has a ratio field with no closed set of values."""
+    if variant.ratios is not None:
+        return ratio in variant.ratios
+    return RATIO_PROPERTY in variant.field_map
+
+
+def reference_slot(variant: Variant) -> ReferenceSlot | None:
+    """Where this model takes reference images (the creative commands' rule, from the schema)."""
+    from runway_dynamic.creative._facts import reference_slot as slot_of
+
+    return slot_of(variant)
+
+
+def soul_id_fields(operation: Operation) -> list[str]:
+    """The reference-image fields of the operation's models, in order; empty: no --soul-id."""
+    fields: list[str] = []
+    if not operation.is_model_endpoint:
+        return fields
+    for variant in operation.variants:
+        slot = reference_slot(variant) if variant.key is not None else None
+        if slot is not None and slot.field not in fields:
+            fields.append(slot.field)
+    return fields
 
 
 # --------------------------------------------------------------------------- building
@@ -114,24 +187,42 @@ def build_for_operation(invocation: Invocation, operation: Operation,
     if not with_aliases:
         aliases = []
     model_help = None
+    soul_help = None
     if operation.is_model_endpoint:
-        model, source = default_model(catalog, operation.endpoint)
-        model_help = (f"The model (default: {model}, {source}). One of: "
+        model_help = (f"The model (default: {_default_short(operation)}). One of: "
                       f"{', '.join(operation.models)}; another id is sent as given, with a "
                       "warning.")
-    function = _command(operation, flags, aliases, prompt_alias, model_help)
-    return Built(function, help=_help(catalog, operation, command),
+        slots = soul_id_fields(operation)
+        if slots:
+            flag_of = {s.name: s.flag for s in flags if s.location == "body"}
+            soul_help = ("Attach a soul-id's photos ('runway soul-id') to the model's "
+                         f"reference images ({' or '.join(flag_of.get(f, f) for f in slots)}), "
+                         "after those given by flag, up to what the model takes. Repeatable.")
+    function = _command(operation, flags, aliases, prompt_alias, model_help, soul_help)
+    return Built(function, help=_help(catalog, operation, command, bool(soul_help)),
                  epilog=_models_epilog(catalog, operation, flags, aliases))
 
 
-def _help(catalog: Catalog, operation: Operation, command: tuple[str, ...] | None) -> str:
+def _default_short(operation: Operation) -> str:
+    from runway_dynamic import config
+
+    configured = config.default_model(operation.endpoint)
+    if configured:
+        return f"{configured}, default-model.{operation.endpoint} in runway config"
+    return "the first model below that fits the flags you give, see above"
+
+
+def _help(catalog: Catalog, operation: Operation, command: tuple[str, ...] | None,
+          soul_id: bool = False) -> str:
     lines = [f"Create a task with {operation.method} {operation.path} and, with --wait or "
              "--download, follow it to the end."]
-    if operation.is_model_endpoint:
-        model, source = default_model(catalog, operation.endpoint)
-        lines.append(f"--model picks the model (default: {model}, {source}); the flags are "
-                     "the union over the models, listed below with what each requires. "
-                     "Media flags also take a local file (inlined or uploaded).")
+    if operation.is_model_endpoint and operation.models:
+        rule = DEFAULT_MODEL_RULE.format(endpoint=operation.endpoint, first=operation.models[0],
+                                         soul=SOUL_ID_CLAUSE if soul_id else "")
+        lines.append(f"--model picks the model; without it: {rule}. The command says which "
+                     "it used. The flags are the union over the models, listed below with "
+                     "what each requires. Media flags also take a local file (inlined or "
+                     "uploaded).")
     lines.append("Only the flags you give are sent, merged over --body; pre-flight checks "
                  "the body against the spec before anything is sent.")
     return "\n\n".join(lines)
@@ -169,7 +260,8 @@ def _models_epilog(catalog: Catalog, operation: Operation, flags: list[FlagSpec]
 
 
 def _command(operation: Operation, flags: list[FlagSpec], aliases: list[Alias],
-             prompt_alias: str | None, model_help: str | None = None) -> Any:
+             prompt_alias: str | None, model_help: str | None = None,
+             soul_help: str | None = None) -> Any:
     import typer
 
     from runway_dynamic.cli._flags import typer_parameters
@@ -199,6 +291,10 @@ def _command(operation: Operation, flags: list[FlagSpec], aliases: list[Alias],
                                       metavar=specs[0].metavar(),
                                       help="Short for " + " or ".join(s.flag for s in specs)
                                            + ".")]))
+    if soul_help is not None:
+        own.append(inspect.Parameter("soul_id", kw, default=None, annotation=Annotated[
+            list[str] | None, typer.Option("--" + SOUL_ID_OPTION, metavar="ID",
+                                           show_default=False, help=soul_help)]))
     own += [
         inspect.Parameter("body", kw, default=None, annotation=Annotated[
             str | None, typer.Option("--body", metavar="JSON|@FILE|-",
@@ -334,8 +430,8 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     body_in = call.read_body(values.pop("body"))
     if body_in is not None and not isinstance(body_in, dict):
         raise UsageError("--body must be a JSON object")
+    soul_ids: list[str] = list(values.pop("soul_id", None) or [])
     spec = invocation.spec()
-    catalog = spec.catalog
     discriminator = operation.discriminator
     by_name = {s.name: s for s in flags if s.location == "body"}
 
@@ -346,7 +442,8 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     elif body_in and discriminator and isinstance(body_in.get(discriminator), str):
         chosen = body_in[discriminator]
     if operation.is_model_endpoint and chosen is None:
-        chosen, source = default_model(catalog, operation.endpoint)
+        given, ratio = _given(flags, aliases, values, body_in or {})
+        chosen, source = choose_model(operation, given, ratio, soul_id=bool(soul_ids))
         if chosen is not None:
             _note(invocation, f"model {chosen} ({source}; --model to choose)")
     elif operation.is_model_endpoint:
@@ -378,6 +475,9 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     def flag_of(name: str) -> str:
         return by_name[name].flag if name in by_name else name
 
+    if soul_ids:
+        _attach_soul_ids(invocation, operation, variant, key, body, soul_ids, flag_of)
+
     checked = _run.resolve_body_media(operation, key, body, _run.placeholder_uploader, flag_of)
     problems = spec.preflight(operation.endpoint, checked, method=operation.method)
     call._report(operation, problems, invocation.json)
@@ -386,6 +486,64 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     with _run.make_client(invocation, options, preflight=False) as client:
         final = _run.resolve_body_media(operation, key, body, client.upload, flag_of)
         return _run.submit(invocation, client, operation.endpoint, final, options)
+
+
+def _given(flags: list[FlagSpec], aliases: list[Alias], values: dict[str, Any],
+           body_in: dict[str, Any]) -> tuple[set[str], str | None]:
+    """The body fields the user gave (any field an alias may stand for) and the ratio asked."""
+    given = set(body_in)
+    for spec_ in flags:
+        if spec_.location == "body" and values.get(spec_.param) is not None:
+            given.add(spec_.name)
+    ratio = body_in.get(RATIO_PROPERTY)
+    for spec_ in flags:
+        if spec_.name == RATIO_PROPERTY and values.get(spec_.param) is not None:
+            ratio = values[spec_.param]
+    for alias in aliases:
+        if values.get(alias.param) is not None:
+            given.update(alias.fields)
+            if RATIO_PROPERTY in alias.fields:
+                ratio = values[alias.param]
+    return given, ratio if isinstance(ratio, str) else None
+
+
+def _attach_soul_ids(invocation: Invocation, operation: Operation, variant: Variant | None,
+                     key: str | None, body: dict[str, Any], soul_ids: Sequence[str],
+                     flag_of: Any) -> None:
+    """Put the soul-ids' photos into the model's reference field of ``body`` (in place).
+
+    References given by flag or --body come first; photos beyond the field's ``maxItems``
+    are dropped with a note. Local paths are resolved later with every other media value.
+    """
+    from runway_dynamic.creative.soul_id import photos_for
+
+    photos = photos_for(list(soul_ids))  # an unknown id is a UsageError (exit 2)
+    takers = ", ".join(v.key for v in operation.variants
+                       if v.key is not None and reference_slot(v) is not None)
+    if variant is None:
+        raise UsageError(f"--soul-id: model {key!r} is not in this spec, so where it takes "
+                         f"reference images is unknown; models that take them: {takers}")
+    slot = reference_slot(variant)
+    if slot is None:
+        raise UsageError(f"--soul-id: model {key} on {operation.endpoint} takes no reference "
+                         f"images; models that do: {takers or 'none in this spec'}")
+    current = body.get(slot.field)
+    if slot.shape == "single":
+        existing: list[Any] = [] if current is None else [current]
+    else:
+        existing = list(current) if isinstance(current, list) else (
+            [] if current is None else [current])
+    room = len(photos) if slot.max_items is None else max(0, slot.max_items - len(existing))
+    taken = photos[:room]
+    if taken:
+        body[slot.field] = (slot.body_value(taken) if slot.shape == "single"
+                            else existing + slot.body_value(taken))
+    dropped = len(photos) - len(taken)
+    if dropped:
+        given = f", {len(existing)} given by flag" if existing else ""
+        _note(invocation, f"{key} takes at most {slot.max_items} reference image(s) in "
+                          f"{flag_of(slot.field)}{given}; {dropped} of the {len(photos)} "
+                          f"soul-id photo(s) were not attached")
 
 
 def _alias_field(alias: Alias, variant: Any, key: str | None) -> str:

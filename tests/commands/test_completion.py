@@ -40,6 +40,8 @@ def test_flags_model_ids_ratios_and_enums_come_from_the_spec(cli: Runner) -> Non
     assert _candidates(cli, "documents", "list", "--order", "") == ["asc", "desc"]
     assert "--json" in _candidates(cli, "models", "schema", "--")
     assert _candidates(cli, "image", "--pr") == ["--prompt", "--prompt-text"]
+    assert _candidates(cli, "image", "--so") == ["--soul-id"]  # a model has a reference slot
+    assert _candidates(cli, "sound-effect", "--so") == []  # none of its models has one
 
 
 def test_bad_input_never_prints_a_traceback(cli: Runner) -> None:

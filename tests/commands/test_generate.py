@@ -19,6 +19,12 @@ from runway_dynamic.sandbox.examples import example
 BUNDLED = Spec.load(None)
 
 
+def _ratios(endpoint: str, model: str) -> list[str]:
+    found = BUNDLED.catalog.ratios(endpoint, model)
+    assert found, f"{model} on {endpoint} lists its ratios"
+    return list(found)
+
+
 def test_generation_aliases_never_collide_with_a_flag_on_the_bundled_spec() -> None:
     for path, endpoint in GENERATION_COMMANDS.items():
         operation = BUNDLED.catalog.model_operation(endpoint)
@@ -39,14 +45,85 @@ def _dry(cli: Runner, *args: str) -> tuple[dict[str, Any], str]:
     return json.loads(result.out), result.err
 
 
-def test_default_model_is_the_first_the_spec_lists_and_is_announced(cli: Runner) -> None:
+def _rule(endpoint: str, given: set[str], ratio: str | None = None) -> str:
+    """The documented default rule, restated from the catalog: the first model whose
+    required fields (``model`` aside) were all given and that accepts ``ratio``; else the
+    first model listed."""
+    models = BUNDLED.catalog.models(endpoint)
+    for model in models:
+        variant = BUNDLED.catalog.variant(endpoint, model)
+        assert variant is not None
+        if not set(variant.required) - {"model"} <= given:
+            continue
+        if ratio is not None and ratio not in (variant.ratios or ()):
+            continue
+        return model
+    return models[0]
+
+
+def _first_requires_more(endpoint: str, given: set[str]) -> bool:
+    first = BUNDLED.catalog.variant(endpoint, BUNDLED.catalog.models(endpoint)[0])
+    return first is not None and not set(first.required) - {"model"} <= given
+
+
+def _info(err: str) -> str:
+    return json.loads(err.splitlines()[0])["info"]
+
+
+def test_default_model_follows_the_rule_and_is_announced(cli: Runner) -> None:
     request, err = _dry(cli, "video", "--prompt", "a fox", "--ratio", "1280:720",
                         "--duration", "5")
-    first = BUNDLED.catalog.models("text_to_video")[0]
-    assert request["body"] == {"model": first, "promptText": "a fox", "ratio": "1280:720",
+    chosen = _rule("text_to_video", {"promptText", "ratio", "duration"}, "1280:720")
+    assert request["body"] == {"model": chosen, "promptText": "a fox", "ratio": "1280:720",
                                "duration": 5}
     assert request["url"].endswith("/v1/text_to_video")
-    assert first in json.loads(err.splitlines()[0])["info"]
+    assert f"model {chosen} (the first text_to_video model whose required" in _info(err)
+
+
+def test_image_without_model_uses_a_model_that_needs_no_more_than_was_given(
+        cli: Runner, api: Any) -> None:
+    """The brief's case: the first image model needs reference images, the prompt and ratio
+    alone still succeed against the sandbox with the model the rule picks."""
+    given = {"promptText", "ratio"}
+    assert _first_requires_more("text_to_image", given), "the case needs such a first model"
+    chosen = _rule("text_to_image", given, "1920:1080")
+    before = len(api.state.requests_to("POST", "/v1/text_to_image"))
+    result = cli("image", "--prompt", "a kite", "--ratio", "1920:1080", "--wait",
+                 "--poll-interval", "0.05")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["status"] == "SUCCEEDED"
+    sent = api.state.requests_to("POST", "/v1/text_to_image")[before:]
+    assert [r.body["model"] for r in sent] == [chosen]
+    assert (f"model {chosen} (the first text_to_image model whose required fields you gave "
+            "and that accepts 1920:1080; --model to choose)") in result.err
+
+
+def test_default_model_falls_back_to_the_first_listed_when_nothing_fits(cli: Runner) -> None:
+    first = BUNDLED.catalog.models("text_to_image")[0]
+    assert _rule("text_to_image", set()) == first
+    assert all(set(BUNDLED.catalog.variant("text_to_image", m).required) - {"model"}  # type: ignore[union-attr]
+               for m in BUNDLED.catalog.models("text_to_image")), "every model needs a field"
+    result = cli("image", "--dry-run", "--json")
+    assert result.code == 2  # pre-flight explains what the first model misses
+    assert _info(result.err).startswith(f"model {first} (the first model the spec lists")
+    assert "promptText" in result.err
+
+
+def test_a_ratio_only_some_models_accept_steers_the_default(cli: Runner) -> None:
+    given = {"promptText", "ratio"}
+    fitting = [m for m in BUNDLED.catalog.models("text_to_image")
+               if set(BUNDLED.catalog.variant("text_to_image", m).required)  # type: ignore[union-attr]
+               - {"model"} <= given]
+    plain = set(_ratios("text_to_image", fitting[0]))
+    ratio = next(r for m in fitting[1:] for r in _ratios("text_to_image", m)
+                 if r not in plain)
+    chosen = _rule("text_to_image", given, ratio)
+    assert chosen != fitting[0]
+    request, err = _dry(cli, "image", "--prompt", "x", "--ratio", ratio)
+    assert request["body"]["model"] == chosen
+    assert f"accepts {ratio}" in _info(err)
+    in_body, _ = _dry(cli, "image", "--body", json.dumps({"promptText": "x", "ratio": ratio}))
+    assert in_body["body"]["model"] == chosen  # --body counts as given too
 
 
 def test_default_model_comes_from_config_when_set(cli: Runner) -> None:
@@ -54,6 +131,14 @@ def test_default_model_comes_from_config_when_set(cli: Runner) -> None:
     request, err = _dry(cli, "text-to-video", "--prompt", "x", "--ratio", "1280:720")
     assert request["body"]["model"] == "veo3.1"
     assert "runway config" in err
+    # the setting wins even over a model the rule would pick for what was given
+    last = BUNDLED.catalog.models("text_to_image")[-1]
+    ratio = _ratios("text_to_image", last)[0]
+    assert _rule("text_to_image", {"promptText", "ratio"}, ratio) != last
+    config.set_value("default-model.text_to_image", last, BUNDLED.catalog)
+    request, err = _dry(cli, "image", "--prompt", "x", "--ratio", ratio)
+    assert request["body"]["model"] == last
+    assert "default-model.text_to_image in runway config" in _info(err)
 
 
 def test_aliases_pick_the_field_of_the_chosen_model(cli: Runner) -> None:
