@@ -51,9 +51,9 @@ SOUL_ID_OPTION = "soul-id"
 #: How the model is chosen without --model (help text and docs say it in these words).
 DEFAULT_MODEL_RULE = (
     "the default-model.{endpoint} setting of 'runway config' if set; otherwise the first "
-    "model, in the order listed below, whose required flags you all gave (flags and "
-    "--body{soul}) and that accepts --ratio if you gave one; if none does, the first model "
-    "listed ({first})")
+    "model, in the order listed below, that takes every field you gave, whose required "
+    "flags you all gave (flags and --body{soul}) and that accepts --ratio if you gave one; "
+    "if none does, or you gave no field at all, the first model listed ({first})")
 #: The rule's clause for commands that have --soul-id.
 SOUL_ID_CLAUSE = "; with --soul-id, its reference-image field counts as given"
 ROUTER_TARGET = "runway_dynamic.cli.generate:build_router"
@@ -117,7 +117,12 @@ def choose_model(operation: Operation, given: Collection[str], ratio: str | None
     variants = [v for v in operation.variants if v.key is not None]
     if not variants:
         return None, "no model in the spec"
-    covered = set(given) | {operation.discriminator or ""}
+    asked_for = set(given) - {operation.discriminator or ""}
+    if not asked_for and not soul_id:
+        # An empty body never picks a model that needs nothing: a stray `runway video`
+        # must fail pre-flight, not start a billed task.
+        return variants[0].key, f"the first model the spec lists for {endpoint}: you gave no field"
+    covered = asked_for | {operation.discriminator or ""}
     for variant in variants:
         have = covered
         if soul_id:
@@ -125,8 +130,10 @@ def choose_model(operation: Operation, given: Collection[str], ratio: str | None
             if slot is None:
                 continue
             have = covered | {slot.field}
-        if set(variant.required) <= have and (ratio is None or accepts_ratio(variant, ratio)):
-            why = f"the first {endpoint} model whose required fields you gave"
+        takes_all = asked_for <= set(variant.field_map)
+        if (takes_all and set(variant.required) <= have
+                and (ratio is None or accepts_ratio(variant, ratio))):
+            why = f"the first {endpoint} model that takes every field you gave and needs no other"
             if ratio is not None:
                 why += f" and that accepts {ratio}"
             if soul_id:

@@ -46,13 +46,17 @@ def _dry(cli: Runner, *args: str) -> tuple[dict[str, Any], str]:
 
 
 def _rule(endpoint: str, given: set[str], ratio: str | None = None) -> str:
-    """The documented default rule, restated from the catalog: the first model whose
-    required fields (``model`` aside) were all given and that accepts ``ratio``; else the
-    first model listed."""
+    """The documented default rule, restated from the catalog: with at least one field
+    given, the first model that takes every given field, whose required fields (``model``
+    aside) were all given and that accepts ``ratio``; else the first model listed."""
     models = BUNDLED.catalog.models(endpoint)
+    if not given:
+        return models[0]
     for model in models:
         variant = BUNDLED.catalog.variant(endpoint, model)
         assert variant is not None
+        if not given <= set(variant.field_map):
+            continue
         if not set(variant.required) - {"model"} <= given:
             continue
         if ratio is not None and ratio not in (variant.ratios or ()):
@@ -77,7 +81,8 @@ def test_default_model_follows_the_rule_and_is_announced(cli: Runner) -> None:
     assert request["body"] == {"model": chosen, "promptText": "a fox", "ratio": "1280:720",
                                "duration": 5}
     assert request["url"].endswith("/v1/text_to_video")
-    assert f"model {chosen} (the first text_to_video model whose required" in _info(err)
+    assert (f"model {chosen} (the first text_to_video model that takes every field you gave"
+            in _info(err))
 
 
 def test_image_without_model_uses_a_model_that_needs_no_more_than_was_given(
@@ -94,8 +99,22 @@ def test_image_without_model_uses_a_model_that_needs_no_more_than_was_given(
     assert json.loads(result.out)["status"] == "SUCCEEDED"
     sent = api.state.requests_to("POST", "/v1/text_to_image")[before:]
     assert [r.body["model"] for r in sent] == [chosen]
-    assert (f"model {chosen} (the first text_to_image model whose required fields you gave "
-            "and that accepts 1920:1080; --model to choose)") in result.err
+    assert (f"model {chosen} (the first text_to_image model that takes every field you gave "
+            "and needs no other and that accepts 1920:1080; --model to choose)") in result.err
+
+
+def test_an_empty_body_never_picks_a_model_that_needs_nothing(cli: Runner) -> None:
+    """A bare `runway video` must fail pre-flight, not start a billed task, even though the
+    spec lists a text_to_video model that requires only `model`."""
+    needs_nothing = [m for m in BUNDLED.catalog.models("text_to_video")
+                     if set(BUNDLED.catalog.variant("text_to_video", m).required)  # type: ignore[union-attr]
+                     <= {"model"}]
+    first = BUNDLED.catalog.models("text_to_video")[0]
+    result = cli("video", "--dry-run", "--json")
+    assert _info(result.err).startswith(f"model {first} (the first model the spec lists")
+    assert "you gave no field" in _info(result.err)
+    if first not in needs_nothing:
+        assert result.code == 2
 
 
 def test_default_model_falls_back_to_the_first_listed_when_nothing_fits(cli: Runner) -> None:
