@@ -42,8 +42,19 @@ def store_index(sha256: str, catalog: dict[str, Any]) -> Path:
     return path
 
 
+def ordinary_file_mode() -> int:
+    """The mode a plain ``open()`` would give: 0666 less the umask (mkstemp's 0600 is only
+    right for secrets, which ask for it explicitly)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
+
+    ``mode`` defaults to :func:`ordinary_file_mode`; credentials pass ``0o600``.
+    """
     import tempfile  # only writers need it; warm starts only read
 
     try:
@@ -56,8 +67,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, ordinary_file_mode() if mode is None else mode)
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from runway_dynamic.cache import ordinary_file_mode
+
 DEFAULT_PREFIX = "runway"
 #: Preferred extensions where :mod:`mimetypes` is ambiguous or platform dependent.
 _PREFERRED_EXTENSIONS = {
@@ -90,18 +92,10 @@ def place_without_overwrite(tmp: Path, target: Path) -> Path:
     raise FileExistsError(f"{target}: no free name left beside it")
 
 
-def _file_mode() -> int:
-    """The mode a plain ``open()`` would give (0666 less the umask); mkstemp's 0600 is for
-    secrets, not media the user wants to share."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def _temp_file(target: Path) -> tuple[int, Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.fchmod(fd, _file_mode())
+    os.fchmod(fd, ordinary_file_mode())
     return fd, Path(tmp)
 
 
