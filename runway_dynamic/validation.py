@@ -21,6 +21,7 @@ from runway_dynamic.catalog import (
     Variant,
     closest_ratios,
     flatten_object,
+    json_type,
     literal_value,
     media_facts,
 )
@@ -297,19 +298,9 @@ def _render_path(path: Sequence[Any]) -> str:
 
 
 def _json_type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
+    """``a string``, ``an integer``, ``null``: the value's JSON type, as said in a sentence."""
+    kind = json_type(value)
+    return kind if kind == "null" else _article(kind)
 
 
 def _short(value: Any, limit: int = 60) -> str:
