@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 
@@ -384,6 +384,36 @@ def _describe_file(path: Path) -> tuple[str, str]:
     return path.name, guess_mime(path) or "application/octet-stream"
 
 
+class _UploadBody:
+    """Builds the multipart upload request, streaming the file from disk in chunks.
+
+    Each attempt opens a fresh handle (a resend must start from the first byte); every
+    handle is closed when the upload is over, whatever happened.
+    """
+
+    def __init__(self, http: httpx.Client | httpx.AsyncClient, slot: UploadSlot, file: Path):
+        self._http = http
+        self._slot = slot
+        self._file = file
+        self._name, self._mime = _describe_file(file)
+        self._handles: list[IO[bytes]] = []
+
+    def build(self) -> httpx.Request:
+        handle = self._file.open("rb")
+        self._handles.append(handle)
+        return self._http.build_request(
+            "POST", self._slot.upload_url, headers=_PLAIN_HEADERS, data=dict(self._slot.fields),
+            files={"file": (self._name, handle, self._mime)},
+        )
+
+    def __enter__(self) -> _UploadBody:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for handle in self._handles:
+            handle.close()
+
+
 # =========================================================================== sync
 
 
@@ -686,17 +716,9 @@ class RunwayClient:
         return slot.runway_uri
 
     def _put_file(self, slot: UploadSlot, file: Path) -> None:
-        name, mime = _describe_file(file)
         prepared = PreparedRequest("POST", slot.upload_url, _PLAIN_HEADERS)
-
-        def build() -> httpx.Request:
-            # A fresh handle per attempt: a resend must start from the first byte.
-            return self._http.build_request(
-                "POST", slot.upload_url, headers=_PLAIN_HEADERS, data=dict(slot.fields),
-                files={"file": (name, file.read_bytes(), mime)},
-            )
-
-        self._send(prepared, build=build, creates=False)
+        with _UploadBody(self._http, slot, file) as body:
+            self._send(prepared, build=body.build, creates=False)
 
     def download(
         self,
@@ -1008,16 +1030,9 @@ class AsyncRunwayClient:
         op = self._core.operation_for(UPLOADS_ENDPOINT, "POST", True)
         slot = parse_upload_slot(await self.request(op.endpoint, method="POST",
                                                     body=upload_body(op, file.name)))
-        name, mime = _describe_file(file)
         prepared = PreparedRequest("POST", slot.upload_url, _PLAIN_HEADERS)
-
-        def build() -> httpx.Request:
-            return self._http.build_request(
-                "POST", slot.upload_url, headers=_PLAIN_HEADERS, data=dict(slot.fields),
-                files={"file": (name, file.read_bytes(), mime)},
-            )
-
-        await self._send(prepared, build=build, creates=False)
+        with _UploadBody(self._http, slot, file) as body:
+            await self._send(prepared, build=body.build, creates=False)
         return slot.runway_uri
 
     async def download(

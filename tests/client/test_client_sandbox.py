@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -378,3 +379,32 @@ def test_sandbox_rejects_a_missing_key_as_authentication_error(
         client._core._api_key = ""  # what a misconfigured caller would send
         with pytest.raises(AuthenticationError):
             client.tasks.get("00000000-0000-4000-8000-000000000000")
+
+
+def test_upload_streams_the_file_and_closes_it(
+    sandbox: Sandbox, bundled_spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large video is sent from disk in chunks (never read whole into memory) and every
+    handle opened for the upload is closed afterwards; the sandbox stores the same bytes."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(os.urandom(3 * 1024 * 1024))
+    opened: list[Any] = []
+    real_open = Path.open
+
+    def tracking_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(self, *args, **kwargs)
+        if self == clip:
+            opened.append(handle)
+        return handle
+
+    def no_whole_reads(self: Path) -> bytes:
+        raise AssertionError(f"{self} was read whole into memory")
+
+    monkeypatch.setattr(Path, "open", tracking_open)
+    monkeypatch.setattr(Path, "read_bytes", no_whole_reads)
+    with sync_client(sandbox, bundled_spec) as client:
+        uri = client.upload(clip)
+    monkeypatch.undo()
+    stored = sandbox.state.resolve_uri(uri)
+    assert stored is not None and stored.data == clip.read_bytes()
+    assert opened and all(handle.closed for handle in opened)
