@@ -56,6 +56,16 @@ class Globals:
         self.help = False
 
 
+def _option_value(arg: str, args: Sequence[str], index: int) -> tuple[str, int]:
+    """The value of ``--name=VALUE`` or ``--name VALUE`` (empty when missing), and the index
+    of the last token it used."""
+    if "=" in arg:
+        return arg.partition("=")[2], index
+    if index + 1 < len(args):
+        return args[index + 1], index + 1
+    return "", index
+
+
 def parse_globals(args: Sequence[str]) -> tuple[Globals, list[str]]:
     """Split leading global options from the command and its arguments."""
     found = Globals()
@@ -76,24 +86,12 @@ def parse_globals(args: Sequence[str]) -> tuple[Globals, list[str]]:
         elif arg == "--sandbox":
             found.sandbox = True
         elif arg == "--api-key" or arg.startswith("--api-key="):
-            if "=" in arg:
-                value = arg.partition("=")[2]
-            elif index + 1 < len(args):
-                index += 1
-                value = args[index]
-            else:
-                value = ""
+            value, index = _option_value(arg, args, index)
             if not value.strip():
                 raise UsageError("--api-key needs a KEY (or leave it out: see 'runway auth')")
             found.api_key = value
         elif arg == "--spec" or arg.startswith("--spec="):
-            if "=" in arg:
-                value = arg.partition("=")[2]
-            elif index + 1 < len(args):
-                index += 1
-                value = args[index]
-            else:
-                value = ""
+            value, index = _option_value(arg, args, index)
             if not value:
                 raise UsageError(
                     "--spec needs a PATH or URL, e.g. runway --spec ./openapi.json models")
