@@ -72,6 +72,7 @@ from runway_dynamic.downloads import (
     awrite_stream,
     extension_for,
     output_filename,
+    with_extension,
     write_stream,
 )
 from runway_dynamic.tasks import (
@@ -352,12 +353,17 @@ class _ClientCore:
             exc.failure_code, status="FAILED", resubmitted=resubmitted, max_resubmissions=allowed
         )
 
-    def output_target(
-        self, task: Task, url: str, content_type: str | None, directory: Path, prefix: str,
-        when: datetime, index: int | None,
-    ) -> Path:
-        ext = extension_for(content_type, url)
-        return directory / output_filename(prefix, task.id, ext, when=when, index=index)
+    @staticmethod
+    def output_chooser(
+        task: Task, url: str, directory: Path, prefix: str, when: datetime, index: int | None,
+    ) -> Callable[[str | None], Path]:
+        """Names one output of ``task`` once the answer's content type is known."""
+
+        def choose(content_type: str | None) -> Path:
+            ext = extension_for(content_type, url)
+            return directory / output_filename(prefix, task.id, ext, when=when, index=index)
+
+        return choose
 
 
 def _single_path_param(op: Operation) -> str:
@@ -735,19 +741,29 @@ class RunwayClient:
         stamp = when or datetime.now(timezone.utc)
         target_dir = Path(directory)
         several = len(found.output) > 1
-        paths = []
-        for index, url in enumerate(found.output, start=1):
-            prepared = PreparedRequest("GET", url, _PLAIN_HEADERS)
-            response = self._send(prepared, stream=True, creates=False)
-            try:
-                target = self._core.output_target(
-                    found, url, response.headers.get("content-type"), target_dir, prefix, stamp,
-                    index if several else None,
-                )
-                paths.append(write_stream(_checked(response.iter_bytes(), url), target))
-            finally:
-                response.close()
-        return paths
+        return [
+            self._save(url, self._core.output_chooser(
+                found, url, target_dir, prefix, stamp, index if several else None))
+            for index, url in enumerate(found.output, start=1)
+        ]
+
+    def download_url(self, url: str, target: str | os.PathLike[str]) -> Path:
+        """Stream one URL (no key is sent) to ``target``, atomically and never overwriting.
+
+        A ``target`` without a suffix gets one from the answer's type or the URL. Returns
+        where the file went: ``target``, or the next free ``<stem>.<n><ext>``.
+        """
+        path = Path(target)
+        return self._save(url, lambda content_type: with_extension(path, content_type, url))
+
+    def _save(self, url: str, choose: Callable[[str | None], Path]) -> Path:
+        prepared = PreparedRequest("GET", url, _PLAIN_HEADERS)
+        response = self._send(prepared, stream=True, creates=False)
+        try:
+            target = choose(response.headers.get("content-type"))
+            return write_stream(_checked(response.iter_bytes(), url), target)
+        finally:
+            response.close()
 
 
 def _checked(chunks: Any, url: str) -> Any:
@@ -1049,19 +1065,25 @@ class AsyncRunwayClient:
         stamp = when or datetime.now(timezone.utc)
         target_dir = Path(directory)
         several = len(found.output) > 1
-        paths = []
-        for index, url in enumerate(found.output, start=1):
-            prepared = PreparedRequest("GET", url, _PLAIN_HEADERS)
-            response = await self._send(prepared, stream=True, creates=False)
-            try:
-                target = self._core.output_target(
-                    found, url, response.headers.get("content-type"), target_dir, prefix, stamp,
-                    index if several else None,
-                )
-                paths.append(await awrite_stream(_achecked(response.aiter_bytes(), url), target))
-            finally:
-                await response.aclose()
-        return paths
+        return [
+            await self._save(url, self._core.output_chooser(
+                found, url, target_dir, prefix, stamp, index if several else None))
+            for index, url in enumerate(found.output, start=1)
+        ]
+
+    async def download_url(self, url: str, target: str | os.PathLike[str]) -> Path:
+        """The async twin of :meth:`RunwayClient.download_url`."""
+        path = Path(target)
+        return await self._save(url, lambda content_type: with_extension(path, content_type, url))
+
+    async def _save(self, url: str, choose: Callable[[str | None], Path]) -> Path:
+        prepared = PreparedRequest("GET", url, _PLAIN_HEADERS)
+        response = await self._send(prepared, stream=True, creates=False)
+        try:
+            target = choose(response.headers.get("content-type"))
+            return await awrite_stream(_achecked(response.aiter_bytes(), url), target)
+        finally:
+            await response.aclose()
 
 
 async def _achecked(chunks: Any, url: str) -> Any:

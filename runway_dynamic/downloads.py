@@ -58,6 +58,14 @@ def extension_for(content_type: str | None, url: str) -> str:
     return ".bin"
 
 
+def with_extension(target: Path, content_type: str | None, url: str) -> Path:
+    """``target`` as given when it has a suffix, else with the one the answer's type (or the
+    URL) implies: ``out/job-7`` + ``video/mp4`` → ``out/job-7.mp4``."""
+    if target.suffix:
+        return target
+    return target.with_name(target.name + extension_for(content_type, url))
+
+
 def output_filename(
     prefix: str, task_id: str, ext: str, *, when: datetime, index: int | None = None
 ) -> str:

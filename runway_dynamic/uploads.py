@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from runway_dynamic._exceptions import APIError, UsageError
-from runway_dynamic.catalog import MediaFacts, Operation
+from runway_dynamic.catalog import MediaFacts, Operation, flatten_object, media_facts, schema_kind
 
 UPLOADS_ENDPOINT = "uploads"
 #: The upload type asked for when the spec's enum does not say otherwise.
@@ -95,11 +95,11 @@ class MediaPlan:
     path: Path | None = None
 
 
-def plan_media(value: str, facts: MediaFacts | None, *, label: str = "file") -> MediaPlan:
-    """Decide (no network) how to send ``value`` for a field with ``facts``."""
-    if is_uri(value):
-        return MediaPlan("pass", value)
-    path = Path(os.path.expanduser(value))
+def media_action(path: Path, facts: MediaFacts | None, *, label: str = "file") -> str:
+    """``inline`` or ``upload`` for a local file (reads only its size, not its bytes).
+
+    :class:`UsageError` when the file is missing or the field takes no local file.
+    """
     size = check_readable(path, label)
     schemes = facts.schemes if facts else ("https", "runway", "data")
     mime = guess_mime(path)
@@ -109,14 +109,25 @@ def plan_media(value: str, facts: MediaFacts | None, *, label: str = "file") -> 
         type_ok = prefix is None or mime.startswith(prefix)
         size_ok = limit is None or data_uri_length(size, mime) <= limit
         if type_ok and size_ok:
-            payload = base64.b64encode(path.read_bytes()).decode("ascii")
-            return MediaPlan("inline", f"data:{mime};base64,{payload}", path)
+            return "inline"
     if "runway" in schemes:
-        return MediaPlan("upload", str(path), path)
+        return "upload"
     raise UsageError(
         f"{label}: {path} cannot be sent as a local file here (this field takes "
         f"{', '.join(s + ':' for s in schemes)} URIs only); give a URL instead"
     )
+
+
+def plan_media(value: str, facts: MediaFacts | None, *, label: str = "file") -> MediaPlan:
+    """Decide (no network) how to send ``value`` for a field with ``facts``."""
+    if is_uri(value):
+        return MediaPlan("pass", value)
+    path = Path(os.path.expanduser(value))
+    if media_action(path, facts, label=label) == "inline":
+        mime = guess_mime(path) or "application/octet-stream"
+        payload = base64.b64encode(path.read_bytes()).decode("ascii")
+        return MediaPlan("inline", f"data:{mime};base64,{payload}", path)
+    return MediaPlan("upload", str(path), path)
 
 
 def resolve_media(
@@ -148,3 +159,134 @@ async def aresolve_media(
     if plan.action == "upload" and plan.path is not None:
         return await uploader(plan.path)
     return plan.value
+
+
+# --------------------------------------------------------------------------- media in bodies
+#
+# A body's media values are found once, from the variant's schema (string branches with
+# ``^https:`` / ``^runway:`` / ``^data:`` patterns, inside lists and objects too); the
+# sync and async resolvers below then only differ in how they upload.
+
+#: Where a value sits in a body: keys and list indexes from the top.
+BodyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class LocalMedia:
+    """A local file path found in a media position of a body."""
+
+    where: BodyPath
+    value: str
+    facts: MediaFacts
+    label: str
+
+    @property
+    def path(self) -> Path:
+        return Path(os.path.expanduser(self.value))
+
+
+def local_media(operation: Operation, variant_key: str | None, body: Any,
+                flag_of: Callable[[str], str] | None = None) -> list[LocalMedia]:
+    """Every local file path in a media field of ``body`` (URIs are not listed)."""
+    if not isinstance(body, Mapping):
+        return []
+    variant = operation.variant(variant_key) if operation.variants else None
+    if variant is None and operation.variants and not operation.discriminator:
+        variant = operation.variants[0]
+    if variant is None:
+        return []
+    found: list[LocalMedia] = []
+    for field in variant.fields:
+        if field.name in body:
+            label = flag_of(field.name) if flag_of else field.name
+            _collect(body[field.name], field.schema, (field.name,), label, found)
+    return found
+
+
+def _collect(value: Any, schema: Mapping[str, Any], where: BodyPath, label: str,
+             found: list[LocalMedia]) -> None:
+    if isinstance(value, str):
+        facts = media_facts(schema)
+        if facts is not None and not is_uri(value):
+            found.append(LocalMedia(where, value, facts, label))
+        return
+    branches = _branches(schema)
+    if isinstance(value, list):
+        items = next((b["items"] for b in branches
+                      if schema_kind(b) == "array" and isinstance(b.get("items"), Mapping)), None)
+        if items is not None:
+            for i, item in enumerate(value):
+                _collect(item, items, (*where, i), f"{label}[{i}]", found)
+    elif isinstance(value, Mapping):
+        properties: dict[str, Any] = {}
+        for branch in branches:
+            if schema_kind(branch) == "object":
+                for name, sub in flatten_object(branch)[0].items():
+                    properties.setdefault(name, sub)
+        for key, sub_value in value.items():
+            if key in properties:
+                _collect(sub_value, properties[key], (*where, key), f"{label}.{key}", found)
+
+
+def _branches(schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    nested = [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
+    if not nested:
+        return [schema]
+    out: list[Mapping[str, Any]] = []
+    for branch in nested:
+        out += _branches(branch)
+    return out
+
+
+def replace_media(body: Mapping[str, Any], values: Mapping[BodyPath, str]) -> dict[str, Any]:
+    """A copy of ``body`` with the value at each path replaced (the input is not changed)."""
+    import copy
+
+    out = copy.deepcopy(dict(body))
+    for where, value in values.items():
+        node: Any = out
+        for step in where[:-1]:
+            node = node[step]
+        node[where[-1]] = value
+    return out
+
+
+def placeholder_uploader(path: Path) -> str:
+    """Stands in for an upload in pre-flight and ``--dry-run``: nothing is sent."""
+    return f"runway://upload-pending/{path.name}"
+
+
+def placeholder_media(found: LocalMedia) -> str:
+    """A stand-in that passes the field's checks without reading the file (pre-flight of
+    many jobs): a short ``data:`` URI where the file would go inline, else a pending upload."""
+    if media_action(found.path, found.facts, label=found.label) == "inline":
+        mime = guess_mime(found.path) or "application/octet-stream"
+        return f"data:{mime};base64,AAAA"
+    return placeholder_uploader(found.path)
+
+
+def resolve_body_media(operation: Operation, variant_key: str | None, body: Any,
+                       uploader: Callable[[Path], str],
+                       flag_of: Callable[[str], str] | None = None) -> Any:
+    """``body`` with local file paths in media fields turned into URIs (a new dict).
+
+    A missing file is a :class:`UsageError` naming the flag. Pass
+    :func:`placeholder_uploader` to pre-flight or ``--dry-run`` without uploading.
+    """
+    found = local_media(operation, variant_key, body, flag_of)
+    if not found:
+        return body
+    return replace_media(body, {m.where: resolve_media(m.value, m.facts, uploader,
+                                                       label=m.label) for m in found})
+
+
+async def aresolve_body_media(operation: Operation, variant_key: str | None, body: Any,
+                              uploader: Callable[[Path], Awaitable[str]],
+                              flag_of: Callable[[str], str] | None = None) -> Any:
+    """The async twin of :func:`resolve_body_media` (same walk, awaited uploads)."""
+    found = local_media(operation, variant_key, body, flag_of)
+    if not found:
+        return body
+    values = {m.where: await aresolve_media(m.value, m.facts, uploader, label=m.label)
+              for m in found}
+    return replace_media(body, values)

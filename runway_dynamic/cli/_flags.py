@@ -21,6 +21,7 @@ from runway_dynamic._constants import RATIO_PROPERTY
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.catalog import Field, Operation, schema_kind
 from runway_dynamic.cli._context import GLOBAL_OPTIONS
+from runway_dynamic.coerce import from_text
 from runway_dynamic.naming import kebab
 
 #: The options of ``runway call`` itself (besides the global ones); never spec-derived.
@@ -250,19 +251,6 @@ def typer_parameters(flags: Sequence[FlagSpec], variant_keys: Sequence[str | Non
 # --------------------------------------------------------------------------- values
 
 
-def parse_json(text: str, where: str) -> Any:
-    import orjson
-
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"{where}: invalid JSON ({exc}): {_clip(text)}") from None
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def value_for(spec: FlagSpec, raw: Any, variant_key: str | None) -> Any:
     """The JSON value of a flag the user set, converted for the selected variant."""
     field = spec.fields.get(variant_key)
@@ -272,40 +260,8 @@ def value_for(spec: FlagSpec, raw: Any, variant_key: str | None) -> Any:
     if isinstance(raw, list):
         if kind == "array":
             items = schema_kind((field or spec.first).schema.get("items") or {})
-            return [_convert(spec.flag, item, items) for item in raw]
+            return [from_text(item, items, spec.flag) for item in raw]
         if len(raw) != 1:
             raise UsageError(f"{spec.flag} takes one value here, got {len(raw)}")
         raw = raw[0]
-    return _convert(spec.flag, raw, kind)
-
-
-def _convert(flag: str, raw: Any, kind: str) -> Any:
-    if not isinstance(raw, str):
-        return raw  # typer already parsed it (int, float, bool)
-    if kind == "string":
-        return raw
-    if kind == "integer":
-        try:
-            return int(raw)
-        except ValueError:
-            pass
-        raise UsageError(f"{flag} takes an integer here, got {raw!r}")
-    if kind == "number":
-        try:
-            number = float(raw)
-        except ValueError:
-            raise UsageError(f"{flag} takes a number here, got {raw!r}") from None
-        return int(number) if number.is_integer() and "." not in raw else number
-    if kind == "boolean":
-        lowered = raw.lower()
-        if lowered in ("true", "1", "yes", "on"):
-            return True
-        if lowered in ("false", "0", "no", "off"):
-            return False
-        raise UsageError(f"{flag} takes true or false, got {raw!r}")
-    if kind in ("object", "array"):
-        return parse_json(raw, flag)
-    # "any" (string or array/object): JSON only when it looks like JSON.
-    if raw.lstrip().startswith(("[", "{")):
-        return parse_json(raw, flag)
-    return raw
+    return from_text(raw, kind, spec.flag)

@@ -22,12 +22,6 @@ commands built on this module) does four things, each a function here:
     headers of ``RUNWAY_EXTRA_HEADERS`` (a JSON object; meant for sandbox fault injection in
     tests). No key → :class:`ConfigError` naming every way to give one (exit 1).
 
-``resolve_body_media(operation, variant_key, body, uploader, flag_of=None) -> dict``
-    Local paths in media fields (found from the schema, nested lists/objects included)
-    become ``data:`` URIs or ``runway://`` uploads via :func:`runway_dynamic.uploads.resolve_media`.
-    Pass :func:`placeholder_uploader` to pre-flight or ``--dry-run`` without uploading, then
-    ``client.upload`` to send.
-
 ``submit(invocation, client, endpoint, body, options, *, extra_headers=None) -> int``
     Create the task and, with ``--wait``/``--download``, follow it to the end (resubmitting
     after ``INTERNAL.*`` failures as the options say); returns the exit code.
@@ -35,8 +29,8 @@ commands built on this module) does four things, each a function here:
 ``follow(invocation, client, task_id, options) -> int``
     The same for an existing task (``runway task get ID --wait --download``).
 
-``creates_task(catalog, operation) -> bool``
-    Whether a POST creates a task polled at ``tasks/{id}`` (decided from the spec's shapes).
+Local media paths are resolved by :func:`runway_dynamic.uploads.resolve_body_media`, and
+whether a POST creates a task by :func:`runway_dynamic.tasks.creates_task`.
 
 Output: stdout carries data only — the API's JSON answer (no wait), the final task JSON
 (``--wait``), or the saved file paths, one per line (``--download``; with ``--json`` one
@@ -54,7 +48,7 @@ import inspect
 import os
 import shlex
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
@@ -67,7 +61,6 @@ from runway_dynamic._constants import (
     EXIT_OK,
 )
 from runway_dynamic._exceptions import ConfigError, TaskTimeoutError, UsageError
-from runway_dynamic.catalog import Catalog, Operation, flatten_object, media_facts, schema_kind
 from runway_dynamic.cli._context import PROG, Invocation, echo, emit_json
 
 if TYPE_CHECKING:
@@ -260,95 +253,6 @@ def make_client(invocation: Invocation, options: RunOptions | None = None, *,
         retry_backoff_seconds=opts.retry_backoff_seconds, headers=extra_headers() or None,
         **kwargs,
     )
-
-
-# --------------------------------------------------------------------------- the spec
-
-
-def creates_task(catalog: Catalog, operation: Operation) -> bool:
-    """A POST to a collection whose answer has an ``id`` and which has no ``GET …/{id}`` of
-    its own: the id is a task's, polled at ``tasks/{id}`` (the sandbox uses the same rule)."""
-    if operation.method != "POST" or "{" in operation.endpoint:
-        return False
-    success = operation.success_schema() or {}
-    branches = [*success.get("oneOf", ()), *success.get("anyOf", ())] or [success]
-    if not any("id" in flatten_object(b)[0] for b in branches):
-        return False
-    prefix = operation.endpoint + "/{"
-    return not any(
-        op.method == "GET" and op.endpoint.startswith(prefix) and op.endpoint.count("/")
-        == operation.endpoint.count("/") + 1
-        for op in catalog.operations
-    )
-
-
-# --------------------------------------------------------------------------- media
-
-
-def placeholder_uploader(path: Path) -> str:
-    """Stands in for an upload in pre-flight and ``--dry-run``: nothing is sent."""
-    return f"runway://upload-pending/{path.name}"
-
-
-def resolve_body_media(operation: Operation, variant_key: str | None, body: Any,
-                       uploader: Callable[[Path], str],
-                       flag_of: Callable[[str], str] | None = None) -> Any:
-    """``body`` with local file paths in media fields turned into URIs (a new dict).
-
-    Media fields are found from the variant's schema (string branches with ``^https:`` /
-    ``^runway:`` / ``^data:`` patterns), including inside lists and objects; URIs pass
-    unchanged. A missing file is a :class:`UsageError` naming the flag.
-    """
-    if not isinstance(body, Mapping):
-        return body
-    variant = operation.variant(variant_key) if operation.variants else None
-    if variant is None and operation.variants and not operation.discriminator:
-        variant = operation.variants[0]
-    if variant is None:
-        return body
-    out = dict(body)
-    for field in variant.fields:
-        if field.name in out:
-            label = flag_of(field.name) if flag_of else field.name
-            out[field.name] = _resolve_value(out[field.name], field.schema, uploader, label)
-    return out
-
-
-def _resolve_value(value: Any, schema: Mapping[str, Any], uploader: Callable[[Path], str],
-                   label: str) -> Any:
-    from runway_dynamic.uploads import is_uri, resolve_media
-
-    if isinstance(value, str):
-        facts = media_facts(schema)
-        if facts is None or is_uri(value):
-            return value
-        return resolve_media(value, facts, uploader, label=label)
-    branches = _branches(schema)
-    if isinstance(value, list):
-        items = next((b["items"] for b in branches
-                      if schema_kind(b) == "array" and isinstance(b.get("items"), Mapping)), None)
-        if items is None:
-            return value
-        return [_resolve_value(v, items, uploader, f"{label}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, Mapping):
-        properties: dict[str, Any] = {}
-        for branch in branches:
-            if schema_kind(branch) == "object":
-                for name, sub in flatten_object(branch)[0].items():
-                    properties.setdefault(name, sub)
-        return {k: (_resolve_value(v, properties[k], uploader, f"{label}.{k}")
-                    if k in properties else v) for k, v in value.items()}
-    return value
-
-
-def _branches(schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    nested = [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
-    if not nested:
-        return [schema]
-    out: list[Mapping[str, Any]] = []
-    for branch in nested:
-        out += _branches(branch)
-    return out
 
 
 # --------------------------------------------------------------------------- progress

@@ -25,11 +25,11 @@ from runway_dynamic.cli._context import Invocation, current, dumps, echo, emit_j
 from runway_dynamic.cli._flags import (
     FlagSpec,
     operation_flags,
-    parse_json,
     typer_parameters,
     value_for,
 )
 from runway_dynamic.cli._registry import Built
+from runway_dynamic.coerce import parse_json
 from runway_dynamic.naming import closest, endpoint_name
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def build(invocation: Invocation, args: list[str]) -> Built:
     spec = invocation.spec()
     operation, path_values = resolve(spec.catalog, token, method)
     flags = operation_flags(operation)
-    from runway_dynamic.cli._run import creates_task
+    from runway_dynamic.tasks import creates_task
 
     return Built(_command(operation, flags, path_values,
                           runs_task=creates_task(spec.catalog, operation)),
@@ -251,6 +251,7 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     """Build, pre-flight and send one request; ``render`` prints the answer (resource
     commands pass their table/YAML renderer)."""
     from runway_dynamic.cli import _run
+    from runway_dynamic.uploads import placeholder_uploader, resolve_body_media
 
     as_json = invocation.wants_json(values.pop("json"))
     invocation.json = as_json
@@ -305,7 +306,7 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     def flag_of(name: str) -> str:
         return body_flags.get(name, name)
 
-    body = _run.resolve_body_media(operation, variant_key, raw_body, _run.placeholder_uploader,
+    body = resolve_body_media(operation, variant_key, raw_body, placeholder_uploader,
                                    flag_of)
 
     loaded = invocation.spec()
@@ -320,7 +321,7 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
         return 0
     with _run.make_client(invocation, options, preflight=False) as client:
         # Pre-flight already ran here, so the client does not repeat it.
-        body = _run.resolve_body_media(operation, variant_key, raw_body, client.upload, flag_of)
+        body = resolve_body_media(operation, variant_key, raw_body, client.upload, flag_of)
         if options is not None:
             return _run.submit(invocation, client, operation.endpoint, body, options,
                                extra_headers=headers or None)

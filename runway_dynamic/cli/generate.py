@@ -430,6 +430,7 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     """Build the body, pre-flight it, then print it (``--dry-run``) or submit it."""
     from runway_dynamic.cli import _run, call
     from runway_dynamic.cli._flags import value_for
+    from runway_dynamic.uploads import placeholder_uploader, resolve_body_media
 
     invocation.json = invocation.wants_json(values.pop("json"))
     dry_run = values.pop("dry_run")
@@ -485,13 +486,13 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     if soul_ids:
         _attach_soul_ids(invocation, operation, variant, key, body, soul_ids, flag_of)
 
-    checked = _run.resolve_body_media(operation, key, body, _run.placeholder_uploader, flag_of)
+    checked = resolve_body_media(operation, key, body, placeholder_uploader, flag_of)
     problems = spec.preflight(operation.endpoint, checked, method=operation.method)
     call._report(operation, problems, invocation.json)
     if dry_run:
         return _dry_run(invocation, spec, operation, checked)
     with _run.make_client(invocation, options, preflight=False) as client:
-        final = _run.resolve_body_media(operation, key, body, client.upload, flag_of)
+        final = resolve_body_media(operation, key, body, client.upload, flag_of)
         return _run.submit(invocation, client, operation.endpoint, final, options)
 
 

@@ -127,9 +127,9 @@ def build(invocation: Invocation, args: list[str]) -> Built:
     spec = invocation.spec()
     catalog = spec.catalog
     operation = resolve(catalog, invocation.path)
-    from runway_dynamic.cli import _run
+    from runway_dynamic.tasks import creates_task
 
-    if _run.creates_task(catalog, operation):
+    if creates_task(catalog, operation):
         from runway_dynamic.cli import generate
 
         return generate.build_for_operation(invocation, operation, None)

@@ -14,13 +14,11 @@ from runway_dynamic.cli._run import (
     RUN_OPTIONS,
     RunOptions,
     WaitDisplay,
-    creates_task,
-    placeholder_uploader,
-    resolve_body_media,
     resume_command,
 )
 from runway_dynamic.index import Spec
-from runway_dynamic.tasks import Task
+from runway_dynamic.tasks import Task, creates_task
+from runway_dynamic.uploads import placeholder_uploader, resolve_body_media
 
 
 @pytest.mark.parametrize(("endpoint", "expected"), [
@@ -154,3 +152,47 @@ def test_rich_display_draws_status_progress_and_elapsed() -> None:
         display.update("SUCCEEDED", None, 2.0)
     text = stream.getvalue()
     assert "t1 SUCCEEDED" in text and "100%" in text and "0:00:0" in text
+
+
+def test_local_media_lists_paths_only_where_the_schema_takes_media(bundled_spec: Spec,
+                                                                   tmp_path: Path) -> None:
+    from runway_dynamic.uploads import local_media, placeholder_media, replace_media
+
+    operation, key = _image_operation(bundled_spec)
+    small, big = tmp_path / "small.png", tmp_path / "big.png"
+    small.write_bytes(PNG_MAGIC + b"\0" * 16)
+    big.write_bytes(PNG_MAGIC + b"\0" * 8_000_000)
+    body = {"model": key, "promptText": str(small),
+            "referenceImages": [{"uri": str(small), "tag": "small"},
+                                {"uri": str(big), "tag": "large"},
+                                {"uri": "https://example.com/c.png", "tag": "remote"}]}
+    found = local_media(operation, key, body)
+    assert [m.where for m in found] == [("referenceImages", 0, "uri"),
+                                        ("referenceImages", 1, "uri")]
+    stand_ins = {m.where: placeholder_media(m) for m in found}
+    assert stand_ins[("referenceImages", 0, "uri")].startswith("data:image/png;base64,")
+    assert stand_ins[("referenceImages", 1, "uri")] == "runway://upload-pending/big.png"
+    replaced = replace_media(body, stand_ins)
+    assert replaced["referenceImages"][1] == {"uri": "runway://upload-pending/big.png",
+                                              "tag": "large"}
+    assert body["referenceImages"][1]["uri"] == str(big), "the input is not changed"
+    problems = bundled_spec.preflight("text_to_image", replaced)
+    assert not [p for p in problems if (p.field or "").startswith("referenceImages")], problems
+
+
+def test_async_body_media_resolution_matches_the_sync_one(bundled_spec: Spec,
+                                                          tmp_path: Path) -> None:
+    import asyncio
+
+    from runway_dynamic.uploads import aresolve_body_media
+
+    operation, key = _image_operation(bundled_spec)
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(PNG_MAGIC + b"\0" * 16)
+    body = {"model": key, "referenceImages": [{"uri": str(picture), "tag": "cat"}]}
+
+    async def never(path: Path) -> str:
+        raise AssertionError("a small file is inlined, not uploaded")
+
+    expected = resolve_body_media(operation, key, body, placeholder_uploader)
+    assert asyncio.run(aresolve_body_media(operation, key, body, never)) == expected

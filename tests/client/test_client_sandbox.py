@@ -408,3 +408,30 @@ def test_upload_streams_the_file_and_closes_it(
     stored = sandbox.state.resolve_uri(uri)
     assert stored is not None and stored.data == clip.read_bytes()
     assert opened and all(handle.closed for handle in opened)
+
+
+def test_download_url_names_by_type_and_never_overwrites(
+    sandbox: Sandbox, bundled_spec: Spec, image_body: dict[str, Any], tmp_path: Path
+) -> None:
+    """A suffix-less target takes its extension from the answer; a taken name is kept."""
+    with sync_client(sandbox, bundled_spec) as client:
+        done = client.tasks.wait(client.create_task("text_to_image", image_body))
+        first = client.download_url(done.output[0], tmp_path / "job-1")
+        second = client.download_url(done.output[0], tmp_path / "job-1")
+        explicit = client.download_url(done.output[0], tmp_path / "kept.bin")
+    assert first == tmp_path / "job-1.png" and first.read_bytes().startswith(PNG_MAGIC)
+    assert second == tmp_path / "job-1.2.png"
+    assert explicit == tmp_path / "kept.bin"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_async_download_url(
+    sandbox: Sandbox, bundled_spec: Spec, image_body: dict[str, Any], tmp_path: Path
+) -> None:
+    async def go() -> Path:
+        async with async_client(sandbox, bundled_spec) as client:
+            done = await client.tasks.wait(await client.create_task("text_to_image", image_body))
+            return await client.download_url(done.output[0], tmp_path / "a")
+
+    path = asyncio.run(go())
+    assert path.name == "a.png" and path.read_bytes().startswith(PNG_MAGIC)

@@ -14,14 +14,14 @@ PACKAGE = Path(runway_dynamic.__file__).resolve().parent
 # spec -> _refs -> catalog -> cache -> validation -> index -> _http/tasks -> client -> cli.
 # A module may import only modules of its own layer or lower ones.
 LAYERS: dict[str, int] = {
-    "_constants": 0, "_version": 0, "_exceptions": 0, "_paths": 0, "naming": 0,
+    "_constants": 0, "_version": 0, "_exceptions": 0, "_paths": 0, "naming": 0, "coerce": 0,
     "spec": 1, "_refs": 1, "pack": 1,
     "catalog": 2, "cache": 2,
     "validation": 3, "spec_diff": 3,
     "index": 4,
     "_http": 5, "tasks": 5, "auth": 5, "uploads": 5, "downloads": 5,
     "client": 6, "sandbox": 6, "config": 6,
-    "tools": 7, "creative": 7,
+    "tools": 7, "creative": 7, "batch": 7,
     "mcp_server": 8,
     "cli": 9,
 }
