@@ -69,6 +69,17 @@ def serve(
                                           help="Accept requests without a key.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose",
                                           help="Log each request to stderr.")] = False,
+    concurrency_limit: Annotated[int | None, typer.Option(
+        "--concurrency-limit", metavar="N", min=1, show_default=False,
+        help="Tasks of one model running at once; more wait THROTTLED (default 100).")] = None,
+    daily_limit: Annotated[int | None, typer.Option(
+        "--daily-limit", metavar="N", min=0, show_default=False,
+        help="Tasks of one model created per rolling 24 h; more get a 429 (default "
+             "10000).")] = None,
+    credits: Annotated[float | None, typer.Option(
+        "--credits", metavar="N", min=0, show_default=False,
+        help="Starting credit balance; a task it cannot cover gets a 400 (default "
+             "1000000).")] = None,
 ) -> int:
     """Run the local Runway API simulator in the foreground.
 
@@ -85,12 +96,16 @@ def serve(
             raise UsageError(f"sandbox serve: --fault {text!r}: {exc}") from None
     if task_seconds < 0:
         raise UsageError("sandbox serve: --task-seconds must not be negative")
-    from runway_dynamic.sandbox import Sandbox
+    from dataclasses import replace
 
+    from runway_dynamic.sandbox import OrgLimits, Sandbox
+
+    given = {"concurrency": concurrency_limit, "daily": daily_limit, "credits": credits}
+    limits = replace(OrgLimits(), **{k: v for k, v in given.items() if v is not None})
     try:
         sandbox = Sandbox(spec=current().spec(), host=host, port=port,
                           task_seconds=task_seconds, faults=faults, require_auth=not no_auth,
-                          verbose=verbose)
+                          verbose=verbose, limits=limits)
     except OSError as exc:
         raise UsageError(f"sandbox serve: cannot listen on {host}:{port} "
                          f"({exc.strerror or exc})") from None

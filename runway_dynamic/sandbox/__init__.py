@@ -38,6 +38,15 @@ A spec is ``;``-separated directives:
 ==============================  =========================================================
 
 A malformed spec is answered with a 400 that says what is wrong.
+
+Organization limits
+-------------------
+``limits=OrgLimits(concurrency=5, daily=200, credits=10_000)`` plays Runway's per-model
+limits: tasks beyond ``concurrency`` running are THROTTLED and start in submission order;
+the ``daily``-th create of a model within 24 hours and later ones get a 429; a create whose
+estimate exceeds the credits left gets a 400. ``GET /v1/organization`` reports them.
+``GET /_sandbox/tasks`` lists every task with its body (what a person finds in the
+dashboard) and ``GET /_sandbox/stats`` counts them.
 """
 
 from __future__ import annotations
@@ -47,13 +56,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from runway_dynamic.sandbox.faults import HEADER as FAULT_HEADER
-from runway_dynamic.sandbox.state import SandboxState
+from runway_dynamic.sandbox.state import OrgLimits, SandboxState
 
 if TYPE_CHECKING:
     from runway_dynamic.index import Spec
     from runway_dynamic.sandbox.server import SandboxApp, SandboxHTTPServer
 
-__all__ = ["FAULT_HEADER", "Sandbox", "SandboxState"]
+__all__ = ["FAULT_HEADER", "OrgLimits", "Sandbox", "SandboxState"]
 
 
 class Sandbox:
@@ -74,6 +83,7 @@ class Sandbox:
         faults: list[str] | None = None,
         require_auth: bool = True,
         verbose: bool = False,
+        limits: OrgLimits | None = None,
     ) -> None:
         from runway_dynamic.index import load_spec
         from runway_dynamic.sandbox.server import SandboxApp, SandboxHTTPServer
@@ -90,7 +100,7 @@ class Sandbox:
         self.port: int = self._server.server_address[1]
         self.app: SandboxApp = SandboxApp(
             self.spec, self.state, base_url=lambda: self.base_url, task_seconds=task_seconds,
-            faults=list(faults or ()), require_auth=require_auth,
+            faults=list(faults or ()), require_auth=require_auth, limits=limits,
         )
         self._server.app = self.app
         self._thread: threading.Thread | None = None

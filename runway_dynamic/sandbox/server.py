@@ -47,6 +47,8 @@ from runway_dynamic.sandbox.faults import (
     parse_fault,
 )
 from runway_dynamic.sandbox.state import (
+    LimitReached,
+    OrgLimits,
     RequestRecord,
     SandboxState,
     Task,
@@ -57,12 +59,14 @@ from runway_dynamic.sandbox.state import (
 SANDBOX_PREFIX = "/_sandbox"
 FILES_PREFIX = SANDBOX_PREFIX + "/files/"
 UPLOAD_PREFIX = SANDBOX_PREFIX + "/upload/"
+TASKS_PATH = SANDBOX_PREFIX + "/tasks"
+STATS_PATH = SANDBOX_PREFIX + "/stats"
 EXAMPLE_FILE_ID = "example"
 UPLOAD_COLLECTION = "uploads"
 TASK_COLLECTION = "tasks"
 ORGANIZATION = "organization"
-#: Credits an organization starts with; created tasks spend their estimate.
-STARTING_CREDITS = 100_000
+#: Reported as a limit's value when the sandbox enforces none.
+UNLIMITED = 1_000_000_000
 MAX_OUTPUTS = 8
 _OUTPUT_COUNT_FIELDS = ("outputCount", "numberOfOutputs", "numOutputs")
 _RATIO_FIELDS = (RATIO_PROPERTY, "aspectRatio")
@@ -249,12 +253,14 @@ class SandboxApp:
         task_seconds: float = 1.0,
         faults: list[str] | None = None,
         require_auth: bool = True,
+        limits: OrgLimits | None = None,
     ) -> None:
         self.spec = spec
         self.state = state
         self.base_url = base_url
         self.task_seconds = task_seconds
         self.require_auth = require_auth
+        self.limits = limits if limits is not None else OrgLimits()
         self.faults = [parse_fault(spec_text) for spec_text in faults or ()]
         self.counters = FaultCounters()
         self.routes = self._build_routes()
@@ -530,11 +536,15 @@ class SandboxApp:
     def _new_task(
         self, route: Route, body: Mapping[str, Any], fault: Fault, collection: str
     ) -> Task:
+        """A new task, admitted under the organization's limits (:class:`LimitReached`)."""
         count = next((body[n] for n in _OUTPUT_COUNT_FIELDS if isinstance(body.get(n), int)), 1)
         duration = body.get("duration")
         seconds = float(duration) if isinstance(duration, (int, float)) and not isinstance(
             duration, bool) else 5.0
         outputs = max(1, min(MAX_OUTPUTS, int(count)))
+        credits = float(round(seconds * 5 * outputs))
+        lane = _lane(route, body)
+        queued = self.state.reserve(lane, credits, self.task_seconds, self.limits)
         task = Task(
             id=str(uuid.uuid4()),
             collection=collection,
@@ -544,16 +554,28 @@ class SandboxApp:
             ratio=parse_ratio(body),
             outputs=outputs,
             seconds=self.task_seconds,
-            credits=float(round(seconds * 5 * outputs)),
-            throttled=fault.throttled_seconds or 0.0,
+            credits=credits,
+            throttled=queued + (fault.throttled_seconds or 0.0),
             fail_code=fault.fail_code,
             media_seconds=max(0.5, min(2.0, seconds)),
         )
         return self.state.add_task(task)
 
+    def _refused(self, route: Route, refusal: LimitReached) -> Response:
+        """A create refused by a limit: 429 for the daily cap, 400 for the credit balance."""
+        if refusal.kind == "daily":
+            headers = {"Retry-After": _seconds(round(refusal.retry_after or 0))}
+            return self.error(route, 429, refusal.message, headers=headers)
+        return self.error(route, 400, refusal.message,
+                          [{"code": "insufficient_credits", "path": [],
+                            "message": refusal.message}])
+
     def _do_task(self, route: Route, params: dict[str, str], query: dict[str, Any],
                  body: Any, fault: Fault) -> Response:
-        task = self._new_task(route, body or {}, fault, TASK_COLLECTION)
+        try:
+            task = self._new_task(route, body or {}, fault, TASK_COLLECTION)
+        except LimitReached as refusal:
+            return self._refused(route, refusal)
         status, schema = route.success
         data = {"id": task.id, "estimatedCost": {"credits": task.credits}}
         return json_response(status, self.shape(data, schema, route))
@@ -564,7 +586,10 @@ class SandboxApp:
         if self.state.record(route.collection, parent) is None:
             return self.error(route, 404, f"no {route.collection} with id {parent!r}")
         assert route.target is not None
-        task = self._new_task(route, body or {}, fault, route.target)
+        try:
+            task = self._new_task(route, body or {}, fault, route.target)
+        except LimitReached as refusal:
+            return self._refused(route, refusal)
         status, schema = route.success
         return json_response(status, self.shape({"id": task.id}, schema, route))
 
@@ -735,17 +760,14 @@ class SandboxApp:
 
     def _do_organization(self, route: Route, params: dict[str, str], query: dict[str, Any],
                          body: Any, fault: Fault) -> Response:
-        with self.state.lock:
-            tasks = list(self.state.tasks.values())
-        spent = sum(t.credits for t in tasks if t.status != "CANCELLED")
-        usage: dict[str, dict[str, int]] = {}
-        for task in tasks:
-            if task.model:
-                usage.setdefault(task.model, {"dailyGenerations": 0})["dailyGenerations"] += 1
-        models = {m: {"maxConcurrentGenerations": 2, "maxDailyGenerations": 1000}
-                  for m in self.spec.models()}
-        data = {"tier": {"maxMonthlyCreditSpend": STARTING_CREDITS, "models": models},
-                "creditBalance": max(0, int(STARTING_CREDITS - spent)),
+        limits = self.limits
+        models = {m: {"maxConcurrentGenerations": _limit(limits.concurrency),
+                      "maxDailyGenerations": _limit(limits.daily)} for m in self.spec.models()}
+        usage = {lane: {"dailyGenerations": self.state.daily_generations(lane)}
+                 for lane in self.state.lanes() if lane in models}
+        credits = _limit(limits.credits)
+        data = {"tier": {"maxMonthlyCreditSpend": credits, "models": models},
+                "creditBalance": max(0, int(credits - self.state.spent)),
                 "usage": {"models": usage}}
         status, schema = route.success
         return json_response(status, self.shape(data, schema, route))
@@ -759,9 +781,33 @@ class SandboxApp:
 
     # ------------------------------------------------------------------ /_sandbox routes
 
+    def task_listing(self) -> dict[str, Any]:
+        """Every task the sandbox holds, oldest first, with the body it was created from:
+        what the Runway dashboard shows a person who must find a task whose id was lost."""
+        with self.state.lock:
+            tasks = sorted(self.state.tasks.values(), key=lambda t: t.created)
+        return {"data": [{"id": t.id, "endpoint": t.endpoint, "model": t.model,
+                          "status": t.status, "createdAt": iso(t.created_wall), "body": t.body}
+                         for t in tasks]}
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for tests and benchmarks in another process (``created`` never drops)."""
+        with self.state.lock:
+            statuses = [t.status for t in self.state.tasks.values()]
+            requests = len(self.state.requests)
+        by_status: dict[str, int] = {}
+        for status in statuses:
+            by_status[status] = by_status.get(status, 0) + 1
+        return {"created": self.state.created_tasks, "tasks": len(statuses),
+                "byStatus": by_status, "requests": requests, "creditsSpent": self.state.spent}
+
     def _sandbox_route(self, request: Request, path: str) -> Response:
         if path.startswith(FILES_PREFIX) and request.method in ("GET", "HEAD"):
             return self._file(path[len(FILES_PREFIX):])
+        if path == TASKS_PATH and request.method == "GET":
+            return json_response(200, self.task_listing())
+        if path == STATS_PATH and request.method == "GET":
+            return json_response(200, self.stats())
         if path.startswith(UPLOAD_PREFIX) and request.method in ("POST", "PUT"):
             return self._receive_upload(path[len(UPLOAD_PREFIX):], request)
         return self.error(None, 404, f"no sandbox resource at {path}")
@@ -808,6 +854,17 @@ class SandboxApp:
             return self.error(None, 400, "the form has no 'file' part")
         self.state.receive_upload(upload_id, file_part[0], file_part[2])
         return Response(204, b"", None)
+
+
+def _lane(route: Route, body: Mapping[str, Any]) -> str:
+    """What a limit counts per: the model, else the endpoint (as Runway counts per model)."""
+    op = route.op
+    model = body.get(op.discriminator) if op.discriminator else None
+    return model if isinstance(model, str) else op.endpoint
+
+
+def _limit(value: float | None) -> int:
+    return UNLIMITED if value is None else int(value)
 
 
 def _status_states(schema: Any) -> list[str]:

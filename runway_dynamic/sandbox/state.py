@@ -8,9 +8,11 @@ shapes them into each operation's response schema.
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +27,8 @@ TERMINAL_TASK_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 #: Share of a task's run time spent PENDING before it turns RUNNING.
 PENDING_SHARE = 0.2
 MAX_LOG = 100_000
+#: The rolling window of the daily generation limit.
+DAY_SECONDS = 24 * 3600.0
 
 _FAILURE_MESSAGES = {
     "SAFETY": "The input or output was flagged by content moderation (sandbox).",
@@ -38,6 +42,31 @@ def failure_message(code: str) -> str:
     """A human failure sentence for a failure code, by its family (the part before the dot)."""
     family = code.split(".", 1)[0].upper()
     return _FAILURE_MESSAGES.get(family, f"The task failed with {code} (sandbox).")
+
+
+@dataclass(frozen=True)
+class OrgLimits:
+    """The organization's limits, per model as Runway sets them; ``None`` means no limit.
+
+    ``concurrency``: tasks of one model running at once; more are accepted as THROTTLED and
+    start in submission order as slots free. ``daily``: tasks of one model created in a
+    rolling 24 hours; beyond it a create is refused with 429. ``credits``: the starting
+    balance; a create whose estimate exceeds what is left is refused with 400.
+    """
+
+    concurrency: int | None = 100
+    daily: int | None = 10_000
+    credits: float | None = 1_000_000.0
+
+
+class LimitReached(Exception):
+    """A create refused by an organization limit (``kind`` is ``daily`` or ``credits``)."""
+
+    def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -138,6 +167,12 @@ class SandboxState:
         self.resources: dict[str, dict[str, Record]] = {}
         self.requests: list[RequestRecord] = []
         self._sequence = 0
+        #: Tasks ever created (deleting a task does not lower it): proof of no double submits.
+        self.created_tasks = 0
+        #: Credits spent by created tasks (a cancelled task is refunded).
+        self.spent = 0.0
+        self._slots: dict[str, list[float]] = {}
+        self._generations: dict[str, deque[float]] = {}
 
     # ---- request log
 
@@ -158,7 +193,44 @@ class SandboxState:
     def add_task(self, task: Task) -> Task:
         with self.lock:
             self.tasks[task.id] = task
+            self.created_tasks += 1
         return task
+
+    def reserve(self, lane: str, credits: float, seconds: float, limits: OrgLimits) -> float:
+        """Admit one new task of ``lane`` (its model) under ``limits``; how long it waits
+        THROTTLED before a concurrency slot is free. :class:`LimitReached` refuses it."""
+        with self.lock:
+            wall, now = time.time(), time.monotonic()
+            made = self._generations.setdefault(lane, deque())
+            while made and made[0] <= wall - DAY_SECONDS:
+                made.popleft()
+            if limits.daily is not None and len(made) >= limits.daily:
+                retry = max(1.0, made[0] + DAY_SECONDS - wall) if made else DAY_SECONDS
+                raise LimitReached("daily", f"the daily generation limit of {lane} is reached: "
+                                   f"{len(made)} of {limits.daily} in the last 24 hours "
+                                   "(sandbox)", retry)
+            if limits.credits is not None and self.spent + credits > limits.credits:
+                left = max(0.0, limits.credits - self.spent)
+                raise LimitReached("credits", f"not enough credits for this task (sandbox): "
+                                   f"it needs {credits:g}, {left:g} are left")
+            made.append(wall)
+            self.spent += credits
+            if limits.concurrency is None:
+                return 0.0
+            slots = self._slots.setdefault(lane, [])
+            free = heapq.heappop(slots) if len(slots) >= max(1, limits.concurrency) else now
+            start = max(now, free)
+            heapq.heappush(slots, start + seconds)
+            return start - now
+
+    def daily_generations(self, lane: str) -> int:
+        with self.lock:
+            cutoff = time.time() - DAY_SECONDS
+            return sum(1 for t in self._generations.get(lane, ()) if t > cutoff)
+
+    def lanes(self) -> list[str]:
+        with self.lock:
+            return list(self._generations)
 
     def task(self, task_id: str, collection: str | None = None) -> Task | None:
         with self.lock:
@@ -177,6 +249,7 @@ class SandboxState:
                 del self.tasks[task_id]
                 return "deleted"
             task.cancelled_at = time.monotonic()
+            self.spent = max(0.0, self.spent - task.credits)
             return "cancelled"
 
     # ---- uploads

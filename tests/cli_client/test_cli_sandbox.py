@@ -370,3 +370,29 @@ def test_startup_of_task_commands_keeps_heavy_imports_away(tmp_path: Path) -> No
     done = subprocess.run([*command()[:1], "-c", script], capture_output=True, text=True,
                           env={**os.environ, "RUNWAY_API_KEY": KEY}, timeout=60)
     assert "HEAVY []" in done.stderr, done.stderr
+
+
+def test_sandbox_serve_takes_organization_limits(bundled_spec: Spec) -> None:
+    """--concurrency-limit/--daily-limit/--credits reach GET /v1/organization."""
+    proc = subprocess.Popen(
+        command("sandbox", "serve", "--concurrency-limit", "3", "--daily-limit", "7",
+                "--credits", "500", "--no-auth"),
+        env=base_env(None, key=False), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        op = bundled_spec.catalog.operation("organization", "GET")
+        assert op is not None
+        org = httpx.get(url + "/v1/organization", headers=dict(op.constant_headers),
+                        timeout=5).json()
+        stats = httpx.get(url + "/_sandbox/stats", timeout=5).json()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    model = bundled_spec.models()[0]
+    assert org["tier"]["models"][model] == {"maxConcurrentGenerations": 3,
+                                            "maxDailyGenerations": 7}
+    assert org["tier"]["maxMonthlyCreditSpend"] == 500 and org["creditBalance"] == 500
+    assert stats["created"] == 0
