@@ -96,12 +96,13 @@ def serve(
             raise UsageError(f"sandbox serve: --fault {text!r}: {exc}") from None
     if task_seconds < 0:
         raise UsageError("sandbox serve: --task-seconds must not be negative")
-    from dataclasses import replace
-
     from runway_dynamic.sandbox import OrgLimits, Sandbox
 
-    given = {"concurrency": concurrency_limit, "daily": daily_limit, "credits": credits}
-    limits = replace(OrgLimits(), **{k: v for k, v in given.items() if v is not None})
+    defaults = OrgLimits()
+    limits = OrgLimits(
+        concurrency=defaults.concurrency if concurrency_limit is None else concurrency_limit,
+        daily=defaults.daily if daily_limit is None else daily_limit,
+        credits=defaults.credits if credits is None else credits)
     try:
         sandbox = Sandbox(spec=current().spec(), host=host, port=port,
                           task_seconds=task_seconds, faults=faults, require_auth=not no_auth,
