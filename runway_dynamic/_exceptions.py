@@ -8,6 +8,7 @@
     ├── UsageError                   bad arguments from the caller                 exit 2
     │   └── PreflightError           a request body failed pre-flight checks       exit 2
     ├── ConfigError                  missing key, unreadable config or credentials
+    ├── JournalError                 a batch journal is damaged, locked, in use or not ours
     ├── APIError                     talking to the API went wrong
     │   ├── APIConnectionError       no response (refused, reset, DNS)
     │   │   └── APITimeoutError
@@ -70,6 +71,23 @@ class CacheError(RunwayError):
 
 class ConfigError(RunwayError):
     """Configuration or credentials are missing or unreadable."""
+
+
+class JournalError(RunwayError):
+    """A batch journal cannot be used as it is; it is never reset or rewritten to fix that.
+
+    ``reason`` is one of ``exists``, ``missing``, ``not_a_journal``, ``version``,
+    ``damaged``, ``locked`` (another program holds SQLite's lock) or ``in_use`` (another
+    ``runway batch`` runs it).
+    """
+
+    def __init__(self, message: str, *, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "path": self.path, "reason": self.reason}
 
 
 class UsageError(RunwayError):

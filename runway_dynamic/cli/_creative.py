@@ -54,9 +54,11 @@ def api_key(invocation: Invocation) -> str:
 
 
 def make_async_client(invocation: Invocation, *, poll_interval: float | None = None,
-                      retry_backoff_seconds: float | None = None) -> AsyncRunwayClient:
-    """An :class:`AsyncRunwayClient` set up like the CLI's other clients."""
-    from runway_dynamic.cli._run import SANDBOX_POLL_INTERVAL, extra_headers
+                      retry_backoff_seconds: float | None = None,
+                      connections: int | None = None) -> AsyncRunwayClient:
+    """An :class:`AsyncRunwayClient` set up like the CLI's other clients (same key, base URL
+    and headers); ``connections`` sizes its pool for that many requests at once."""
+    from runway_dynamic.cli._run import SANDBOX_POLL_INTERVAL, base_url, extra_headers
     from runway_dynamic.client import AsyncRunwayClient
 
     key = api_key(invocation)
@@ -72,7 +74,15 @@ def make_async_client(invocation: Invocation, *, poll_interval: float | None = N
         kwargs["poll_interval"] = poll
     if retry_backoff_seconds is not None:
         kwargs["retry_backoff_seconds"] = retry_backoff_seconds
-    return AsyncRunwayClient(key, base_url=_sandbox_url(invocation), spec=invocation.spec(),
+    if connections is not None:
+        import httpx
+
+        from runway_dynamic._constants import DEFAULT_TIMEOUT
+
+        size = max(1, connections)
+        kwargs["http_client"] = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=httpx.Limits(
+            max_connections=size, max_keepalive_connections=size))
+    return AsyncRunwayClient(key, base_url=base_url(invocation), spec=invocation.spec(),
                              headers=extra_headers() or None, **kwargs)
 
 

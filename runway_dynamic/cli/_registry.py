@@ -148,6 +148,24 @@ COMMANDS: tuple[Command, ...] = (
               uses_spec=True)
       for path, target in REFERENCE_ALIASES.items()),
 
+    # --- batch runs (issue 8)
+    Command(("batch", "run"), f"{_M}.batch_cmd:run",
+            "Run every generation of a JSONL/CSV jobs file: checked, journaled, resumable.",
+            uses_spec=True),
+    Command(("batch", "resume"), f"{_M}.batch_cmd:resume",
+            "Continue a batch from its journal (submitted tasks are followed, not resent).",
+            uses_spec=True),
+    Command(("batch", "status"), f"{_M}.batch_cmd:status",
+            "Summarise a batch: counts, failures, pauses, uncertain jobs, next steps."),
+    Command(("batch", "results"), f"{_M}.batch_cmd:results",
+            "Print or write one JSON line per job: task ids, status, failure, files."),
+    Command(("batch", "retry-failed"), f"{_M}.batch_cmd:retry_failed",
+            "Resubmit failed jobs whose failure is retryable (or those named by --job).",
+            uses_spec=True),
+    Command(("batch", "resolve"), f"{_M}.batch_cmd:resolve",
+            "Settle an uncertain job: give its task id, or say it made none.",
+            uses_spec=True),
+
     # --- tasks, uploads, auth, sandbox (issue 4)
     Command(("task", "get"), f"{_M}.task_cmd:get",
             "Show a task; --wait follows it, --download saves its outputs.", uses_spec=True),
@@ -180,6 +198,7 @@ GROUPS: dict[str, str] = {
     "realtime": "Realtime sessions (aliases of the 'realtime-sessions' commands).",
     "workflow": "Workflows (aliases of the 'workflows' and 'workflow-invocations' commands).",
     "task": "Follow, download, cancel and delete tasks.",
+    "batch": "Batch runs: thousands of generations from a file, resumable, never paid twice.",
     "upload": "Upload local files for media fields.",
     "auth": "The API key: save, show (masked), clear.",
     "sandbox": "The local Runway API simulator.",

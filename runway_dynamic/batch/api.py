@@ -1,0 +1,330 @@
+"""A batch as one object: create it from a jobs file, run and resume it, ask how it stands.
+
+>>> spec = load_spec()
+>>> batch = Batch.create(load_jobs("jobs.csv", spec), output_dir="out/")   # nothing is sent
+>>> async with AsyncRunwayClient() as client:
+...     report = await batch.run(client, BatchOptions(concurrency=16))
+>>> batch.status().counts["downloaded"]
+
+Later, or after a crash: ``Batch.open("out/journal.sqlite3")`` and ``run`` again; the
+journal says what is left. The CLI (``runway batch …``) is a thin layer over this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runway_dynamic._exceptions import CacheError, UsageError
+from runway_dynamic.batch import journal as states
+from runway_dynamic.batch.jobfile import JobsFile
+from runway_dynamic.batch.journal import JobRecord, Journal
+from runway_dynamic.batch.runner import BatchOptions, EventCallback, Runner, RunOutcome
+
+if TYPE_CHECKING:
+    from runway_dynamic.client import AsyncRunwayClient
+    from runway_dynamic.index import Spec
+
+logger = logging.getLogger("runway_dynamic.batch")
+JOURNAL_NAME = "journal.sqlite3"
+RESULTS_NAME = "results.jsonl"
+DEFAULT_OUTPUT_ROOT = "runway-output"
+#: Jobs whose task exists on Runway (a different API would not know them).
+_ON_THE_API = (states.SUBMITTED, states.SUCCEEDED, states.UNCERTAIN)
+
+
+def default_output_dir(jobs_source: str) -> Path:
+    """``runway-output/<jobs file stem>``: one folder per jobs file."""
+    stem = Path(jobs_source).stem or "batch"
+    return Path(DEFAULT_OUTPUT_ROOT) / stem
+
+
+@dataclass
+class BatchStatus:
+    """How a batch stands, from its journal alone (readable while a run writes)."""
+
+    journal: str
+    counts: dict[str, int]
+    meta: dict[str, Any]
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    uncertain: list[dict[str, Any]] = field(default_factory=list)
+    tasks_created: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> bool:
+        return self.counts.get(states.DOWNLOADED, 0) == self.total
+
+    @property
+    def paused(self) -> dict[str, str]:
+        return dict(self.meta.get("paused") or {})
+
+    def next_steps(self) -> list[str]:
+        """The commands that move this batch on (empty when it is done)."""
+        steps = []
+        path = self.journal
+        waiting = sum(self.counts.get(s, 0) for s in (states.PENDING, states.SUBMITTED,
+                                                      states.SUCCEEDED))
+        if waiting:
+            steps.append(f"runway batch resume {path}")
+        if self.uncertain:
+            steps.append(f"runway batch resolve {path} --job KEY --task-id ID   (or "
+                         "--not-submitted), for each uncertain job")
+        if any(f["retryable"] for f in self.failed):
+            steps.append(f"runway batch retry-failed {path}")
+        return steps
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"journal": self.journal, "total": self.total, "counts": self.counts,
+                "done": self.done, "jobsFile": self.meta.get("jobs_file"),
+                "outputDir": self.meta.get("output_dir"),
+                "results": self.meta.get("results"), "created": self.meta.get("created"),
+                "tasksCreated": self.tasks_created, "paused": self.paused,
+                "failed": self.failed, "uncertain": self.uncertain,
+                "lastRun": self.meta.get("last_run"), "nextSteps": self.next_steps()}
+
+    def report(self) -> str:
+        """A few lines for people."""
+        shown = ", ".join(f"{n} {s}" for s, n in self.counts.items() if n)
+        lines = [f"{self.journal}: {self.total} jobs — {shown or 'none'}",
+                 f"  tasks created (billed): {self.tasks_created}; outputs in "
+                 f"{self.meta.get('output_dir')}"]
+        for lane, reason in self.paused.items():
+            lines.append(f"  paused {'' if lane == '*' else lane + ': '}{reason}")
+        for item in self.failed[:20]:
+            tag = "retryable" if item["retryable"] else "final"
+            lines.append(f"  failed {item['job']} (line {item['line']}, {tag}): "
+                         f"{item['failureCode'] or ''} {item['failure']}".rstrip())
+        if len(self.failed) > 20:
+            lines.append(f"  … and {len(self.failed) - 20} more failed (see --json)")
+        for item in self.uncertain:
+            lines.append(f"  uncertain {item['job']} (line {item['line']}): {item['note']}")
+        lines += [f"  next: {step}" for step in self.next_steps()]
+        return "\n".join(lines)
+
+
+@dataclass
+class BatchReport:
+    """What a run did, and how the batch stands after it."""
+
+    outcome: RunOutcome
+    status: BatchStatus
+    results: Path | None
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        o = self.outcome
+        return {"exitCode": self.exit_code, "elapsedSeconds": round(o.elapsed, 3),
+                "tasksCreatedThisRun": o.created, "stopped": o.stopped, "fatal": o.fatal,
+                "paused": o.paused, "notDownloaded": o.undownloaded,
+                "results": str(self.results) if self.results else None,
+                "status": self.status.to_dict()}
+
+
+class Batch:
+    """One batch: its journal and the folder its outputs go to."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        meta = journal.meta()
+        self.output_dir = Path(meta.get("output_dir") or journal.path.parent)
+        self.results_path = Path(meta.get("results") or self.output_dir / RESULTS_NAME)
+
+    @property
+    def path(self) -> Path:
+        return self.journal.path
+
+    # ------------------------------------------------------------------ making and opening
+
+    @classmethod
+    def create(cls, jobs: JobsFile, *, output_dir: str | os.PathLike[str] | None = None,
+               journal: str | os.PathLike[str] | None = None,
+               options: BatchOptions | None = None, spec: Spec | None = None) -> Batch:
+        """Write the journal (every job ``pending``) before anything is sent."""
+        out = Path(output_dir) if output_dir is not None else default_output_dir(jobs.source)
+        out = out.absolute()
+        path = Path(journal).absolute() if journal is not None else out / JOURNAL_NAME
+        meta: dict[str, Any] = {
+            "jobs_file": str(Path(jobs.source).absolute()) if jobs.source else None,
+            "jobs_sha256": _file_sha256(jobs.source),
+            "output_dir": str(out),
+            "results": str(out / RESULTS_NAME),
+            "options": (options or BatchOptions()).check().to_dict(),
+            "skipped_lines": [p.to_dict() for p in jobs.skipped],
+        }
+        if spec is not None:
+            meta["spec_sha256"] = spec.sha256
+            meta["spec_source"] = spec.source.location
+        out.mkdir(parents=True, exist_ok=True)
+        return cls(Journal.create(path, jobs.jobs, meta))
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Batch:
+        return cls(Journal.open(path, readonly=readonly))
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ running
+
+    def options(self) -> BatchOptions:
+        """The options of the last run (the defaults of the next)."""
+        return BatchOptions.from_dict(self.journal.meta().get("options") or {})
+
+    async def run(self, client: AsyncRunwayClient, options: BatchOptions | None = None, *,
+                  on_event: EventCallback | None = None,
+                  stop: asyncio.Event | None = None) -> BatchReport:
+        """Move every job as far as it goes: submit the pending, follow the submitted,
+        fetch what succeeded. Setting ``stop`` ends the run early, losing nothing."""
+        self.journal.claim()
+        try:
+            chosen = (options or self.options()).check()
+            self._check_base_url(client.base_url)
+            self.journal.set_meta(options=chosen.to_dict(), base_url=client.base_url,
+                                  paused={})
+            runner = Runner(client, self.journal, output_dir=self.output_dir, options=chosen,
+                            on_event=on_event)
+            watcher = (asyncio.create_task(_forward(stop, runner.stop))
+                       if stop is not None else None)
+            try:
+                outcome = await runner.run()
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+            self.journal.set_meta(paused=outcome.paused, last_run={
+                "exitCode": outcome.exit_code, "elapsedSeconds": round(outcome.elapsed, 3),
+                "tasksCreated": outcome.created, "stopped": outcome.stopped,
+                "fatal": outcome.fatal})
+            try:
+                results: Path | None = self.write_results()
+            except CacheError as exc:  # the journal still holds every result
+                logger.warning("results not written: %s", exc)
+                results = None
+            return BatchReport(outcome, self.status(), results)
+        finally:
+            self.journal.release()
+
+    def _check_base_url(self, base_url: str) -> None:
+        before = self.journal.meta().get("base_url")
+        if not before or before == base_url:
+            return
+        live = sum(self.journal.counts()[s] for s in _ON_THE_API)
+        if live:
+            raise UsageError(
+                f"this batch has {live} task(s) on {before}; {base_url} would not know them. "
+                f"Run it against {before} (e.g. RUNWAY_BASE_URL={before}), or resolve those "
+                "jobs first")
+
+    # ------------------------------------------------------------------ people's decisions
+
+    def retry_failed(self, keys: Sequence[str] | None = None) -> list[str]:
+        """Failed jobs back to the queue: the retryable ones (``INTERNAL.*``), or exactly
+        ``keys`` (any failure: your call). The next :meth:`run` submits them."""
+        self.journal.claim()
+        try:
+            failed = {r.key: r for r in self.journal.jobs([states.FAILED])}
+            if keys:
+                unknown = [k for k in keys if k not in failed]
+                if unknown:
+                    raise UsageError(f"not failed (or not in this batch): {', '.join(unknown)}")
+                chosen = list(keys)
+            else:
+                chosen = [k for k, r in failed.items() if r.retryable]
+            return self.journal.reset_failed(chosen)
+        finally:
+            self.journal.release()
+
+    async def resolve(self, client: AsyncRunwayClient | None, key: str, *,
+                      task_id: str | None) -> JobRecord:
+        """Settle an ``uncertain`` job: ``task_id`` found in the dashboard (checked with the
+        API when ``client`` is given), or ``None``: its create never made a task."""
+        self.journal.claim()
+        try:
+            record = self.journal.job(key)
+            if record.state != states.UNCERTAIN:
+                raise UsageError(f"job {key} is {record.state}, not uncertain; nothing to "
+                                 "resolve")
+            if task_id is not None and client is not None:
+                await client.tasks.get(task_id)  # NotFoundError when the id is wrong
+            self.journal.resolve(key, task_id=task_id)
+            return self.journal.job(key)
+        finally:
+            self.journal.release()
+
+    # ------------------------------------------------------------------ reading
+
+    def status(self) -> BatchStatus:
+        jobs = self.journal.jobs([states.FAILED, states.UNCERTAIN])
+        return BatchStatus(
+            journal=str(self.path), counts=self.journal.counts(), meta=self.journal.meta(),
+            failed=[_brief(r) for r in jobs if r.state == states.FAILED],
+            uncertain=[_brief(r) for r in jobs if r.state == states.UNCERTAIN],
+            tasks_created=len(self.journal.tasks()))
+
+    def results(self) -> list[dict[str, Any]]:
+        """One row per job: job, task id(s), state, failure, files."""
+        tasks: dict[str, list[Any]] = {}
+        for task in self.journal.tasks():
+            tasks.setdefault(task.job_key, []).append(task)
+        rows = []
+        for record in self.journal.jobs():
+            mine = tasks.get(record.key, [])
+            last = mine[-1] if mine else None
+            rows.append({"job": record.key, "line": record.line, "endpoint": record.endpoint,
+                         "model": record.model, "state": record.state,
+                         "taskId": record.task_id or (last.task_id if last else None),
+                         "taskIds": [t.task_id for t in mine],
+                         "status": last.status if last else None,
+                         "failure": record.failure, "failureCode": record.failure_code,
+                         "files": list(record.files) if record.state == states.DOWNLOADED
+                         else []})
+        return rows
+
+    def write_results(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """The results as JSONL, written atomically (the journal stays the truth)."""
+        import orjson
+
+        from runway_dynamic.cache import atomic_write_bytes
+
+        target = Path(path) if path is not None else self.results_path
+        data = b"".join(orjson.dumps(row) + b"\n" for row in self.results())
+        atomic_write_bytes(target, data)
+        return target
+
+
+async def _forward(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
+
+
+def _brief(record: JobRecord) -> dict[str, Any]:
+    return {"job": record.key, "line": record.line, "taskId": record.task_id,
+            "failure": record.failure, "failureCode": record.failure_code,
+            "retryable": record.retryable, "note": record.note}
+
+
+def _file_sha256(source: str | None) -> str | None:
+    if not source:
+        return None
+    try:
+        return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    except OSError:
+        return None

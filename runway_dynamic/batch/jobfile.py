@@ -1,0 +1,421 @@
+"""A batch's jobs file (JSONL or CSV) read into checked jobs, or every bad line at once.
+
+One line, one generation:
+
+* **JSONL**: one JSON object per line. ``endpoint`` names the operation (``text_to_video``),
+  ``id`` (optional) names the job and its output files, and every other key is a body
+  field by its spec name (``promptText``) or flag (``--prompt-text``, ``prompt-text``, the
+  short ``prompt``). ``{"endpoint": …, "id": …, "body": {…}}`` gives the body as is.
+  Blank lines and lines starting with ``#`` are skipped.
+* **CSV**: a header row, then one job per row. Columns are ``endpoint``, ``id`` and field
+  names or flags as above; a cell's text becomes the field's type (``5`` → 5 for an
+  integer field, JSON for object and array fields); an empty cell is "not given".
+
+Local files in media fields (``promptImage: shots/p1.png``) are taken relative to the jobs
+file and checked now; they are inlined or uploaded when the job is submitted. Every job
+is pre-flighted against the spec before anything is sent, and a field the model does not
+have is an error here (a typo in a column costs nothing now, and a whole batch later).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runway_dynamic._constants import MODEL_PROPERTY
+from runway_dynamic._exceptions import UsageError
+from runway_dynamic.catalog import Operation, Variant
+from runway_dynamic.coerce import from_text
+from runway_dynamic.naming import camel, closest, endpoint_name, flag_for, kebab, short_aliases
+from runway_dynamic.tasks import creates_task
+from runway_dynamic.uploads import local_media, placeholder_media, replace_media
+
+if TYPE_CHECKING:
+    from runway_dynamic.index import Spec
+    from runway_dynamic.validation import Problem
+
+#: JSONL keys and CSV columns that describe the job rather than its body.
+ENDPOINT_KEY = "endpoint"
+ID_KEY = "id"
+BODY_KEY = "body"
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+CSV_SUFFIXES = (".csv", ".tsv")
+MAX_KEY_LENGTH = 80
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One generation of a batch: where it came from, what to call, and with what."""
+
+    key: str
+    line: int
+    endpoint: str
+    body: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def model(self) -> str | None:
+        value = self.body.get(MODEL_PROPERTY)
+        return value if isinstance(value, str) else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "line": self.line, "endpoint": self.endpoint,
+                "body": dict(self.body)}
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """What is wrong on one line of a jobs file, and how to fix it."""
+
+    line: int
+    message: str
+    field: str | None = None
+    flag: str | None = None
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "file"
+        tail = f" ({self.fix})" if self.fix and self.fix not in self.message else ""
+        return f"{where}: {self.message}{tail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "field": self.field, "flag": self.flag,
+                "message": self.message, "fix": self.fix}
+
+
+class JobsFileError(UsageError):
+    """A jobs file with bad lines: nothing was sent, and every problem is listed."""
+
+    def __init__(self, source: str, problems: Sequence[LineProblem], *, jobs: int = 0):
+        self.source = source
+        self.problems = list(problems)
+        self.jobs = jobs
+        lines = {p.line for p in self.problems}
+        head = (f"{source}: {len(lines)} of {jobs} job line(s) failed the check; nothing was "
+                "sent:" if jobs else f"{source}: no job could be read:")
+        super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "source": self.source, "jobs": self.jobs,
+                "problems": [p.to_dict() for p in self.problems]}
+
+
+@dataclass
+class JobsFile:
+    """The jobs read from a file; ``skipped`` holds the problems of lines left out."""
+
+    source: str
+    jobs: list[BatchJob]
+    skipped: list[LineProblem] = field(default_factory=list)
+    warnings: list[LineProblem] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def load_jobs(path: str | Path, spec: Spec, *, endpoint: str | None = None,
+              model: str | None = None, skip_invalid: bool = False) -> JobsFile:
+    """Read, map and pre-flight every job of ``path``; :class:`JobsFileError` lists all
+    bad lines unless ``skip_invalid`` (then they are left out and listed in ``skipped``).
+
+    ``endpoint`` and ``model`` are defaults for lines that do not name their own.
+    """
+    file = Path(path)
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"cannot read jobs file {file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_jobs(text, spec, source=str(file), base_dir=file.parent.absolute(),
+                      fmt=format_of(file, text), endpoint=endpoint, model=model,
+                      skip_invalid=skip_invalid)
+
+
+def format_of(path: Path, text: str) -> str:
+    """``jsonl`` or ``csv``: by the suffix, else by the first character of the text."""
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    return "jsonl" if text.lstrip().startswith("{") else "csv"
+
+
+def parse_jobs(text: str, spec: Spec, *, source: str = "<jobs>", base_dir: Path | None = None,
+               fmt: str = "jsonl", endpoint: str | None = None, model: str | None = None,
+               skip_invalid: bool = False) -> JobsFile:
+    """:func:`load_jobs` on text already read (``fmt`` is ``jsonl`` or ``csv``)."""
+    if fmt not in ("jsonl", "csv"):
+        raise UsageError(f"unknown jobs format {fmt!r}; use jsonl or csv")
+    rows = list(_jsonl_rows(text) if fmt == "jsonl"
+                else _csv_rows(text, delimiter=_delimiter(source)))
+    reader = _Reader(spec, base_dir or Path.cwd(), endpoint, model, width=len(str(len(rows))))
+    total = len(rows)
+    for number, row in enumerate(rows, start=1):
+        reader.read(number, row)
+    if reader.file_problems:
+        raise JobsFileError(source, reader.file_problems, jobs=total)
+    if not reader.jobs and not reader.problems:
+        raise JobsFileError(source, [LineProblem(0, "the file has no jobs")])
+    if reader.problems and not skip_invalid:
+        raise JobsFileError(source, reader.problems, jobs=total)
+    return JobsFile(source, reader.jobs, reader.problems if skip_invalid else [],
+                    reader.warnings)
+
+
+def _delimiter(source: str) -> str:
+    return "\t" if source.lower().endswith(".tsv") else ","
+
+
+@dataclass
+class _Row:
+    """One job line before mapping: its line number, and its entries or why it is unreadable."""
+
+    line: int
+    entries: dict[str, Any] | None
+    typed: bool  # JSON values (JSONL) rather than text cells (CSV)
+    error: str | None = None
+
+
+def _jsonl_rows(text: str) -> Iterator[_Row]:
+    import orjson
+
+    for index, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            value = orjson.loads(stripped)
+        except orjson.JSONDecodeError as exc:
+            yield _Row(index, None, True, f"not valid JSON ({exc})")
+            continue
+        if not isinstance(value, dict):
+            yield _Row(index, None, True, "a job line must be a JSON object")
+            continue
+        yield _Row(index, value, True)
+
+
+def _csv_rows(text: str, *, delimiter: str) -> Iterator[_Row]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    line = 0
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield _Row(start, None, False, f"unreadable CSV ({exc})")
+            return
+        line = start
+        if header is None:
+            header = [c.strip() for c in cells]
+            repeated = sorted({c for c in header if c and header.count(c) > 1})
+            if repeated or not any(header):
+                why = (f"repeated column(s) {', '.join(repeated)}" if repeated
+                       else "the header row is empty")
+                yield _Row(line, None, False, f"header: {why}")
+                return
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(header):
+            yield _Row(line, None, False,
+                       f"{len(cells)} cells but the header has {len(header)} columns")
+            continue
+        yield _Row(line, {name: cell for name, cell in zip(header, cells, strict=False)
+                          if name and cell.strip() != ""}, False)
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+class _Reader:
+    """Turns rows into jobs, collecting problems (one instance per file)."""
+
+    def __init__(self, spec: Spec, base_dir: Path, endpoint: str | None, model: str | None,
+                 *, width: int = 4):
+        self.spec = spec
+        self.base_dir = base_dir
+        self.default_endpoint = endpoint
+        self.default_model = model
+        self.jobs: list[BatchJob] = []
+        self.problems: list[LineProblem] = []
+        self.file_problems: list[LineProblem] = []
+        self.warnings: list[LineProblem] = []
+        self._keys: dict[str, int] = {}
+        self._aliases: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._width = max(4, width)
+
+    def read(self, number: int, row: _Row) -> None:
+        if row.entries is None:
+            target = self.file_problems if row.error and row.error.startswith(
+                ("header:", "unreadable CSV")) else self.problems
+            target.append(LineProblem(row.line, row.error or "unreadable line"))
+            return
+        found = self._job(number, row)
+        if isinstance(found, BatchJob):
+            self.jobs.append(found)
+        else:
+            self.problems.extend(found)
+
+    def _job(self, number: int, row: _Row) -> BatchJob | list[LineProblem]:
+        entries = dict(row.entries or {})
+        line = row.line
+        name = entries.pop(ENDPOINT_KEY, None) or self.default_endpoint
+        key_value = entries.pop(ID_KEY, None)
+        if not name:
+            return [LineProblem(line, "no endpoint: add an 'endpoint' column or key, or pass "
+                                "--endpoint", field=ENDPOINT_KEY, fix="e.g. text_to_video")]
+        operation, problem = self._operation(str(name), line)
+        if operation is None:
+            return [problem] if problem else []
+        key, problem = self._key(key_value, number, line)
+        if problem is not None:
+            return [problem]
+        explicit = entries.pop(BODY_KEY, None) if row.typed else None
+        if explicit is not None and not isinstance(explicit, dict):
+            return [LineProblem(line, "'body' must be a JSON object", field=BODY_KEY)]
+        if explicit is not None and entries:
+            return [LineProblem(line, f"give the fields either in 'body' or beside it, not both "
+                                f"(also found: {', '.join(sorted(entries))})", field=BODY_KEY)]
+        cell_problems: list[LineProblem] = []
+        body = (dict(explicit) if explicit is not None
+                else self._body(operation, entries, typed=row.typed, line=line,
+                                problems=cell_problems))
+        if self.default_model and operation.discriminator and (
+                operation.discriminator not in body):
+            body[operation.discriminator] = self.default_model
+        return self._checked(operation, key, line, body, cell_problems)
+
+    def _operation(self, name: str, line: int) -> tuple[Operation | None, LineProblem | None]:
+        catalog = self.spec.catalog
+        wanted = endpoint_name(name.strip())
+        for candidate in (wanted, wanted.replace("-", "_")):
+            op = catalog.operation(candidate, "POST")
+            if op is not None and creates_task(catalog, op):
+                return op, None
+        runnable = [op.endpoint for op in catalog.operations if creates_task(catalog, op)]
+        near = closest(wanted, runnable)
+        known = catalog.operation(wanted, "POST") is not None
+        why = (f"{wanted} does not start a task (a batch runs generation endpoints)" if known
+               else f"unknown endpoint {wanted!r}")
+        fix = f"did you mean {', '.join(near)}?" if near else "see 'runway models'"
+        return None, LineProblem(line, f"{why}; {fix}", field=ENDPOINT_KEY, fix=fix)
+
+    def _key(self, given: Any, number: int, line: int) -> tuple[str, LineProblem | None]:
+        if given is None or given == "":
+            key = f"job-{number:0{self._width}d}"
+        else:
+            key = _UNSAFE.sub("-", str(given).strip()).strip("-.")[:MAX_KEY_LENGTH]
+            if not key:
+                return "", LineProblem(line, f"id {given!r} has no letters or digits to name "
+                                       "files with", field=ID_KEY)
+        first = self._keys.setdefault(key, line)
+        if first != line:
+            return "", LineProblem(line, f"id {key!r} is already used on line {first}; ids "
+                                   "name output files and must be unique", field=ID_KEY)
+        return key, None
+
+    def _body(self, operation: Operation, entries: Mapping[str, Any], *, typed: bool,
+              line: int, problems: list[LineProblem]) -> dict[str, Any]:
+        """The body from named entries: names mapped to fields, CSV text typed (a cell that
+        does not fit its field is left out and reported in ``problems``)."""
+        discriminator = operation.discriminator
+        model_entry = next((v for k, v in entries.items()
+                            if discriminator and self._name(operation, None, k) == discriminator),
+                           None)
+        variant = operation.variant(str(model_entry)) if model_entry is not None else (
+            operation.variant(self.default_model) if self.default_model else None)
+        if variant is None and operation.variants and not discriminator:
+            variant = operation.variants[0]
+        body: dict[str, Any] = {}
+        for name, value in entries.items():
+            field_name = self._name(operation, variant, name)
+            if not typed and variant is not None and field_name in variant.field_map:
+                label = f"{field_name} ({flag_for(field_name)})"
+                try:
+                    value = from_text(value, variant.field_map[field_name].kind, label)
+                except UsageError as exc:
+                    problems.append(LineProblem(line, str(exc), field=field_name,
+                                                flag=flag_for(field_name)))
+                    continue
+            body[field_name] = value
+        return body
+
+    def _name(self, operation: Operation, variant: Variant | None, name: str) -> str:
+        """The spec field a key or column names: as is, a flag, a kebab name or an alias."""
+        names = variant.field_map if variant is not None else {
+            f.name: f for v in operation.variants for f in v.fields}
+        if name in names:
+            return name
+        bare = name.strip().lstrip("-")
+        for candidate in (bare, camel(bare), camel(kebab(bare))):
+            if candidate in names:
+                return candidate
+        for field_name in self._alias_table(operation).get(kebab(bare), ()):
+            if field_name in names:
+                return field_name
+        return camel(bare) if name.startswith("--") else name
+
+    def _alias_table(self, operation: Operation) -> dict[str, tuple[str, ...]]:
+        table = self._aliases.get(operation.endpoint)
+        if table is None:
+            variants = [[f.name for f in v.fields] for v in operation.variants]
+            taken = {kebab(f.name) for v in operation.variants for f in v.fields}
+            table = short_aliases(variants, taken)
+            self._aliases[operation.endpoint] = table
+        return table
+
+    def _checked(self, operation: Operation, key: str, line: int, body: dict[str, Any],
+                 problems: list[LineProblem]) -> BatchJob | list[LineProblem]:
+        """Local media made absolute and checked, then pre-flight (placeholders for files).
+
+        ``problems`` already holds the cells that could not be read; pre-flight's word on
+        those same fields (now missing) is left out, so each mistake is reported once.
+        """
+        reported = {p.field for p in problems}
+        variant_key = body.get(operation.discriminator) if operation.discriminator else None
+        variant_key = variant_key if isinstance(variant_key, str) else None
+        found = local_media(operation, variant_key, body, flag_for)
+        absolute: dict[Any, str] = {}
+        stand_ins: dict[Any, str] = {}
+        for media in found:
+            path = media.path if media.path.is_absolute() else self.base_dir / media.path
+            absolute[media.where] = str(path)
+            try:
+                stand_ins[media.where] = placeholder_media(replace(media, value=str(path)))
+            except UsageError as exc:
+                top = str(media.where[0])
+                problems.append(LineProblem(line, str(exc), field=top, flag=flag_for(top),
+                                            fix="check the path (relative to the jobs file)"))
+                reported.add(top)
+        if absolute:
+            body = replace_media(body, absolute)
+        checked = replace_media(body, stand_ins) if stand_ins else body
+        for problem in self.spec.preflight(operation.endpoint, checked,
+                                           method=operation.method):
+            if problem.field in reported:
+                continue
+            if problem.is_error or problem.kind == "unknown_field":
+                problems.append(_from_problem(line, problem))
+            else:
+                self.warnings.append(_from_problem(line, problem))
+        if problems:
+            return problems
+        return BatchJob(key, line, operation.endpoint, body)
+
+
+def _from_problem(line: int, problem: Problem) -> LineProblem:
+    fix = None
+    shown = [str(s) for s in problem.suggestions[:8]]
+    if shown and shown[0] not in problem.message:
+        fix = "use one of: " + ", ".join(shown)
+    return LineProblem(line, problem.message, field=problem.field, flag=problem.flag, fix=fix)

@@ -1,0 +1,547 @@
+"""The batch journal: every job's state in one SQLite file (WAL), durable before each step.
+
+A job moves through these states; each arrow is one committed transaction::
+
+    pending ─▶ submitting ─▶ submitted ─▶ succeeded ─▶ downloaded
+       ▲          │  │           │
+       │          │  └─▶ uncertain      the create's answer was lost: never resent
+       └──────────┘  (429 or not sent: no task exists, so it may go again)
+    submitted ─▶ pending     FAILED with INTERNAL.*, resubmissions left (a new, billed task)
+    submitted ─▶ failed      FAILED otherwise, or CANCELLED
+
+``submitting`` is written (and synced to disk) *before* the create request leaves, and the
+task id the moment the API returns it. So after a crash at any point a job is either
+still ``pending`` (nothing was sent), ``submitted`` (its task is known and is polled, not
+paid for again) or ``submitting`` — the request may have reached Runway, and with no
+idempotency key and no way to list tasks nobody can tell. :meth:`Journal.recover` turns
+those into ``uncertain``; they are never resubmitted without a person saying so
+(:meth:`Journal.resolve`: here is its task id, or: it was never sent).
+
+Every task ever created is kept in the ``tasks`` table: what was billed, per job.
+
+Nothing here resets or rewrites a journal it cannot read: a damaged, foreign or locked
+file is a :class:`~runway_dynamic.JournalError` and stays as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from runway_dynamic._exceptions import JournalError
+
+if TYPE_CHECKING:
+    from runway_dynamic.batch.jobfile import BatchJob
+
+FORMAT = "runway-batch-journal"
+SCHEMA_VERSION = 1
+#: ``PRAGMA application_id`` of our journals ("RWBJ"): a foreign SQLite file is refused.
+APPLICATION_ID = 0x5257424A
+#: Seconds to wait for SQLite's lock before reporting the journal as locked.
+BUSY_TIMEOUT = 5.0
+
+PENDING = "pending"
+SUBMITTING = "submitting"
+SUBMITTED = "submitted"
+SUCCEEDED = "succeeded"
+DOWNLOADED = "downloaded"
+FAILED = "failed"
+UNCERTAIN = "uncertain"
+STATES = (PENDING, SUBMITTING, SUBMITTED, SUCCEEDED, DOWNLOADED, FAILED, UNCERTAIN)
+#: States in which a job needs nothing more from this program.
+FINAL_STATES = frozenset({DOWNLOADED, FAILED})
+
+_SCHEMA = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    line INTEGER NOT NULL,
+    endpoint TEXT NOT NULL,
+    model TEXT,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ({", ".join(repr(s) for s in STATES)})),
+    task_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    resubmissions INTEGER NOT NULL DEFAULT 0,
+    failure TEXT,
+    failure_code TEXT,
+    retryable INTEGER NOT NULL DEFAULT 0,
+    files TEXT NOT NULL DEFAULT '[]',
+    note TEXT,
+    updated REAL NOT NULL
+);
+CREATE INDEX jobs_by_state ON jobs (state);
+CREATE TABLE tasks (
+    task_id TEXT PRIMARY KEY,
+    job INTEGER NOT NULL REFERENCES jobs (seq),
+    attempt INTEGER NOT NULL,
+    created REAL NOT NULL,
+    status TEXT,
+    failure_code TEXT,
+    source TEXT NOT NULL DEFAULT 'api'
+);
+CREATE INDEX tasks_by_job ON tasks (job);
+"""
+
+
+def _dumps(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()
+
+
+def _loads(text: str) -> Any:
+    import orjson
+
+    return orjson.loads(text)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job as the journal holds it."""
+
+    seq: int
+    key: str
+    line: int
+    endpoint: str
+    model: str | None
+    body: Mapping[str, Any]
+    state: str
+    task_id: str | None
+    attempts: int
+    resubmissions: int
+    failure: str | None
+    failure_code: str | None
+    retryable: bool
+    files: tuple[str, ...]
+    note: str | None
+    updated: float
+
+    @property
+    def lane(self) -> str:
+        """What Runway's limits count per: the model, else the endpoint."""
+        return self.model or self.endpoint
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": self.key, "line": self.line, "endpoint": self.endpoint,
+                "model": self.model, "state": self.state, "taskId": self.task_id,
+                "attempts": self.attempts, "resubmissions": self.resubmissions,
+                "failure": self.failure, "failureCode": self.failure_code,
+                "retryable": self.retryable, "files": list(self.files), "note": self.note}
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A task created for a job (a billed generation)."""
+
+    task_id: str
+    job_key: str
+    attempt: int
+    created: float
+    status: str | None
+    failure_code: str | None
+    source: str
+
+
+_JOB_COLUMNS = ("seq, key, line, endpoint, model, body, state, task_id, attempts, "
+                "resubmissions, failure, failure_code, retryable, files, note, updated")
+
+
+def _job(row: Sequence[Any]) -> JobRecord:
+    return JobRecord(row[0], row[1], row[2], row[3], row[4], _loads(row[5]), row[6], row[7],
+                     row[8], row[9], row[10], row[11], bool(row[12]), tuple(_loads(row[13])),
+                     row[14], row[15])
+
+
+class Journal:
+    """One batch's journal file. :meth:`create` a new one or :meth:`open` an existing one.
+
+    Methods that change a job each commit one transaction, synced to disk
+    (``synchronous=FULL``) before they return. A :class:`Journal` is not shared between
+    threads at once; the async runner gives it one worker thread of its own.
+    """
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, *, readonly: bool) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._db = connection
+        self._lock_handle: IO[str] | None = None
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], jobs: Iterable[BatchJob],
+               meta: Mapping[str, Any]) -> Journal:
+        """Write a new journal holding every job as ``pending``; never over an existing file."""
+        target = Path(path)
+        if target.exists():
+            raise JournalError("a journal already exists here; continue it with 'runway batch "
+                               "resume', or choose another --journal", path=str(target),
+                               reason="exists")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.creating")
+        for leftover in _sqlite_files(partial):
+            leftover.unlink(missing_ok=True)
+        db = _connect(partial, readonly=False)
+        try:
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")
+            now = time.time()
+            rows = [(job.key, job.line, job.endpoint, job.model, _dumps(dict(job.body)),
+                     PENDING, now) for job in jobs]
+            db.executemany("INSERT INTO jobs (key, line, endpoint, model, body, state, updated)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            entries = {"format": FORMAT, "created": now, **meta}
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                           [(k, _dumps(v)) for k, v in entries.items()])
+            db.execute("COMMIT")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except BaseException:
+            db.close()
+            for leftover in _sqlite_files(partial):
+                leftover.unlink(missing_ok=True)
+            raise
+        db.close()
+        _claim_name(partial, target)
+        return cls.open(target)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Journal:
+        """Open an existing journal, checking that it is ours, of a known version and sound.
+
+        ``readonly`` journals (``batch status``) can be read while a run writes to them.
+        """
+        target = Path(path)
+        if not target.is_file():
+            raise JournalError("no batch journal here (start one with 'runway batch run')",
+                               path=str(target), reason="missing")
+        db = _connect(target, readonly=readonly)
+        journal = cls(target, db, readonly=readonly)
+        try:
+            journal._check()
+        except BaseException:
+            db.close()
+            raise
+        return journal
+
+    def _check(self) -> None:
+        with self._errors():
+            app = self._db.execute("PRAGMA application_id").fetchone()[0]
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if app != APPLICATION_ID:
+            raise JournalError("this is not a runway batch journal (it was left untouched)",
+                               path=str(self.path), reason="not_a_journal")
+        if version != SCHEMA_VERSION:
+            raise JournalError(f"journal version {version} is not known to this runway "
+                               f"(it reads version {SCHEMA_VERSION}); use the runway that "
+                               "wrote it", path=str(self.path), reason="version")
+        if not self.readonly:
+            with self._errors():
+                verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            if verdict != "ok":
+                raise JournalError(f"the journal is damaged (SQLite: {verdict}); it was left "
+                                   "as it is. Keep a copy, then see 'runway batch status' on "
+                                   "the copy for what was submitted", path=str(self.path),
+                                   reason="damaged")
+
+    def close(self) -> None:
+        self.release()
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ the run lock
+
+    def claim(self) -> None:
+        """Take the run lock: only one ``runway batch`` may drive a journal at a time.
+
+        The lock (``flock`` on ``JOURNAL.lock``) dies with its process, so a run killed with
+        SIGKILL never leaves a journal that cannot be resumed.
+        """
+        if self._lock_handle is not None:
+            return
+        try:
+            import fcntl
+        except ImportError:  # no flock here: SQLite's own locking still keeps writes whole
+            return
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        handle = lock_path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise JournalError(f"the journal is in use by {holder}; wait for it to end or "
+                               "stop it first", path=str(self.path), reason="in_use") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"runway batch (pid {os.getpid()})\n")
+        handle.flush()
+        self._lock_handle = handle
+
+    def release(self) -> None:
+        if self._lock_handle is not None:
+            self._lock_handle.close()
+            self._lock_handle = None
+
+    # ------------------------------------------------------------------ reading
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite's errors as :class:`JournalError`s that say what to do."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise JournalError(f"the journal is locked by another program (SQLite: "
+                                   f"{text}); close it and try again", path=str(self.path),
+                                   reason="locked") from None
+            raise JournalError(f"cannot use the journal (SQLite: {text})", path=str(self.path),
+                               reason="damaged") from None
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"the journal is damaged or not a database (SQLite: {exc}); it "
+                               "was left as it is", path=str(self.path),
+                               reason="damaged") from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def meta(self) -> dict[str, Any]:
+        with self._errors():
+            rows = self._db.execute("SELECT key, value FROM meta").fetchall()
+        return {key: _loads(value) for key, value in rows}
+
+    def set_meta(self, **values: Any) -> None:
+        with self._transaction() as db:
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                           "DO UPDATE SET value = excluded.value",
+                           [(k, _dumps(v)) for k, v in values.items()])
+
+    def jobs(self, states: Iterable[str] | None = None) -> list[JobRecord]:
+        """Jobs in file order (only those in ``states`` when given)."""
+        query = f"SELECT {_JOB_COLUMNS} FROM jobs"
+        wanted = list(states) if states is not None else None
+        args: list[Any] = []
+        if wanted is not None:
+            query += f" WHERE state IN ({', '.join('?' * len(wanted))})"
+            args = wanted
+        with self._errors():
+            rows = self._db.execute(query + " ORDER BY seq", args).fetchall()
+        return [_job(r) for r in rows]
+
+    def job(self, key: str) -> JobRecord:
+        with self._errors():
+            row = self._db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE key = ?",
+                                   (key,)).fetchone()
+        if row is None:
+            raise JournalError(f"no job {key!r} in this journal", path=str(self.path),
+                               reason="missing")
+        return _job(row)
+
+    def counts(self) -> dict[str, int]:
+        """``{state: number of jobs}`` for every state (zeros included)."""
+        with self._errors():
+            rows = self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+        found = dict(rows)
+        return {state: int(found.get(state, 0)) for state in STATES}
+
+    def tasks(self, key: str | None = None) -> list[TaskRecord]:
+        """Every task created (for one job, or all), oldest first."""
+        query = ("SELECT t.task_id, j.key, t.attempt, t.created, t.status, t.failure_code, "
+                 "t.source FROM tasks t JOIN jobs j ON j.seq = t.job")
+        args: tuple[Any, ...] = ()
+        if key is not None:
+            query += " WHERE j.key = ?"
+            args = (key,)
+        with self._errors():
+            rows = self._db.execute(query + " ORDER BY t.created, t.rowid", args).fetchall()
+        return [TaskRecord(*row) for row in rows]
+
+    # ------------------------------------------------------------------ transitions
+
+    def _move(self, db: sqlite3.Connection, key: str, allowed: Iterable[str], state: str,
+              **columns: Any) -> None:
+        allowed = tuple(allowed)
+        sets = ", ".join(f"{name} = ?" for name in ("state", "updated", *columns))
+        values = [state, time.time(), *columns.values()]
+        cursor = db.execute(
+            f"UPDATE jobs SET {sets} WHERE key = ? AND state IN "
+            f"({', '.join('?' * len(allowed))})", [*values, key, *allowed])
+        if cursor.rowcount != 1:
+            row = db.execute("SELECT state FROM jobs WHERE key = ?", (key,)).fetchone()
+            now = row[0] if row else "missing"
+            raise JournalError(f"job {key!r} is {now}, not {' or '.join(allowed)}",
+                               path=str(self.path), reason="state")
+
+    def mark_submitting(self, key: str) -> None:
+        """The intent, durable before the create request is sent."""
+        with self._transaction() as db:
+            self._move(db, key, (PENDING,), SUBMITTING, note=None)
+
+    def mark_submitted(self, key: str, task_id: str) -> None:
+        """The create answered with a task id: it is polled from now on, never sent again."""
+        with self._transaction() as db:
+            job = db.execute("SELECT seq, attempts FROM jobs WHERE key = ?", (key,)).fetchone()
+            self._move(db, key, (SUBMITTING,), SUBMITTED, task_id=task_id,
+                       attempts=job[1] + 1, failure=None, failure_code=None)
+            db.execute("INSERT INTO tasks (task_id, job, attempt, created) VALUES (?, ?, ?, ?)",
+                       (task_id, job[0], job[1] + 1, time.time()))
+
+    def mark_not_sent(self, key: str, note: str) -> None:
+        """The create was refused before any task existed (429, not sent): pending again."""
+        with self._transaction() as db:
+            self._move(db, key, (SUBMITTING,), PENDING, note=note)
+
+    def mark_uncertain(self, key: str, note: str) -> None:
+        """The create may have made a task whose id we never saw."""
+        with self._transaction() as db:
+            self._move(db, key, (SUBMITTING,), UNCERTAIN, note=note)
+
+    def mark_status(self, key: str, task_id: str, status: str) -> None:
+        """Remember the last status seen for a task (no state change)."""
+        with self._transaction() as db:
+            db.execute("UPDATE tasks SET status = ? WHERE task_id = ?", (status, task_id))
+
+    def mark_succeeded(self, key: str, task_id: str, files: Sequence[str]) -> None:
+        """The task SUCCEEDED; ``files`` are where its outputs will be saved."""
+        with self._transaction() as db:
+            self._move(db, key, (SUBMITTED,), SUCCEEDED, files=_dumps(list(files)))
+            db.execute("UPDATE tasks SET status = 'SUCCEEDED' WHERE task_id = ?", (task_id,))
+
+    def mark_files(self, key: str, files: Sequence[str]) -> None:
+        """Where the outputs go changed (an extension learnt from the download)."""
+        with self._transaction() as db:
+            self._move(db, key, (SUCCEEDED,), SUCCEEDED, files=_dumps(list(files)))
+
+    def mark_downloaded(self, key: str, files: Sequence[str]) -> None:
+        with self._transaction() as db:
+            self._move(db, key, (SUCCEEDED,), DOWNLOADED, files=_dumps(list(files)), note=None)
+
+    def mark_failed(self, key: str, *, failure: str, failure_code: str | None = None,
+                    retryable: bool = False, task_status: str | None = None) -> None:
+        """The job ended without output (the task failed or was cancelled, or the API or a
+        local file refused it)."""
+        with self._transaction() as db:
+            job = db.execute("SELECT task_id, state FROM jobs WHERE key = ?", (key,)).fetchone()
+            self._move(db, key, (SUBMITTING, SUBMITTED, SUCCEEDED, PENDING), FAILED,
+                       failure=failure, failure_code=failure_code, retryable=int(retryable))
+            if job and job[0] and job[1] == SUBMITTED:
+                db.execute("UPDATE tasks SET status = ?, failure_code = ? WHERE task_id = ?",
+                           (task_status or "FAILED", failure_code, job[0]))
+
+    def mark_resubmit(self, key: str, *, failure: str, failure_code: str | None) -> None:
+        """The task FAILED with a code worth another try: pending again, as a new task."""
+        with self._transaction() as db:
+            job = db.execute("SELECT task_id, resubmissions FROM jobs WHERE key = ?",
+                             (key,)).fetchone()
+            self._move(db, key, (SUBMITTED,), PENDING, task_id=None, failure=failure,
+                       failure_code=failure_code, resubmissions=job[1] + 1,
+                       note=f"resubmitting after {failure_code}")
+            db.execute("UPDATE tasks SET status = 'FAILED', failure_code = ? WHERE task_id = ?",
+                       (failure_code, job[0]))
+
+    # ------------------------------------------------------------------ people's decisions
+
+    def recover(self) -> list[str]:
+        """After a crash: jobs caught mid-create become ``uncertain``; their keys."""
+        with self._transaction() as db:
+            keys = [r[0] for r in db.execute(
+                "SELECT key FROM jobs WHERE state = ? ORDER BY seq", (SUBMITTING,))]
+            db.execute("UPDATE jobs SET state = ?, updated = ?, note = ? WHERE state = ?",
+                       (UNCERTAIN, time.time(), "the run stopped while the create request "
+                        "was out; a task may exist", SUBMITTING))
+        return keys
+
+    def reset_failed(self, keys: Iterable[str]) -> list[str]:
+        """Failed jobs back to ``pending`` (``batch retry-failed``); the keys moved."""
+        moved = []
+        with self._transaction() as db:
+            for key in keys:
+                self._move(db, key, (FAILED,), PENDING, note="retrying a failed job",
+                           task_id=None)
+                moved.append(key)
+        return moved
+
+    def resolve(self, key: str, *, task_id: str | None) -> None:
+        """A person's answer for an ``uncertain`` job: its task id (then it is polled and
+        downloaded), or ``None``: no task exists (then it is submitted again)."""
+        with self._transaction() as db:
+            if task_id is None:
+                self._move(db, key, (UNCERTAIN,), PENDING,
+                           note="resolved: the create never made a task")
+                return
+            job = db.execute("SELECT seq, attempts FROM jobs WHERE key = ?", (key,)).fetchone()
+            self._move(db, key, (UNCERTAIN,), SUBMITTED, task_id=task_id,
+                       attempts=job[1] + 1, note="resolved: task id given by hand")
+            db.execute("INSERT INTO tasks (task_id, job, attempt, created, source) "
+                       "VALUES (?, ?, ?, ?, 'resolved')", (task_id, job[0], job[1] + 1,
+                                                           time.time()))
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    try:
+        if readonly:
+            db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True,
+                                 isolation_level=None, check_same_thread=False,
+                                 timeout=BUSY_TIMEOUT)
+        else:
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                 timeout=BUSY_TIMEOUT)
+        if not readonly:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        reason = "locked" if "locked" in text or "busy" in text else "damaged"
+        raise JournalError(f"cannot open the journal (SQLite: {text})", path=str(path),
+                           reason=reason) from None
+    except sqlite3.DatabaseError as exc:
+        raise JournalError(f"the journal is damaged or not a database (SQLite: {exc}); it was "
+                           "left as it is", path=str(path), reason="damaged") from None
+    return db
+
+
+def _claim_name(partial: Path, target: Path) -> None:
+    """Move the finished journal into place; an existing file is never replaced."""
+    try:
+        os.link(partial, target)  # fails if the name appeared meanwhile
+    except FileExistsError:
+        partial.unlink(missing_ok=True)
+        raise JournalError("a journal already exists here", path=str(target),
+                           reason="exists") from None
+    except OSError:  # no hard links on this file system
+        if target.exists():
+            partial.unlink(missing_ok=True)
+            raise JournalError("a journal already exists here", path=str(target),
+                               reason="exists") from None
+        os.replace(partial, target)
+        return
+    partial.unlink()
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]

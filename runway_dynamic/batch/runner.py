@@ -1,0 +1,752 @@
+"""Running a batch: every job from its journal state to its files, bounded and resumable.
+
+The journal is the truth; this module only moves jobs along it (see
+:mod:`runway_dynamic.batch.journal` for the states). Per job:
+
+1. local media are inlined or uploaded (uploads are free and cached per file for the run);
+2. ``submitting`` is committed, the create is sent, and the task id committed at once;
+3. the task is polled until it settles, its status feeding the lane's pacing (THROTTLED
+   narrows the window, see :mod:`runway_dynamic.batch.pacing`); an ``INTERNAL.*`` failure is
+   resubmitted as the options allow, anything else fails the job;
+4. outputs are streamed to files named after the job (``job-0042.mp4``), whose names are
+   committed before the first byte, so a rerun finds them instead of fetching twice.
+
+A 429 on a create means no task exists, so the job goes back to the queue while its lane
+pauses; if the organization shows the model's daily cap reached (or the API keeps
+refusing), the lane is shut for this run. Running out of credits shuts the batch. A lost
+create answer leaves the job ``uncertain``: it is never resent. A refused key stops
+everything. None of these lose work: ``runway batch resume`` continues from the journal.
+
+Stopping (:attr:`Runner.stop` set, e.g. on Ctrl-C) lets creates already sent record their
+task ids, then stops polling; the tasks keep running on Runway and a resume follows them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from runway_dynamic._constants import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TASK_FAILED
+from runway_dynamic._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestMayHaveSucceededError,
+    RunwayError,
+    TaskCancelledError,
+    TaskFailedError,
+    UsageError,
+)
+from runway_dynamic._http import should_resubmit
+from runway_dynamic.batch import journal as states
+from runway_dynamic.batch.journal import JobRecord, Journal
+from runway_dynamic.batch.pacing import Lane, Pacer
+from runway_dynamic.downloads import candidates, extension_for
+
+if TYPE_CHECKING:
+    from runway_dynamic.client import AsyncRunwayClient
+    from runway_dynamic.tasks import Task
+
+logger = logging.getLogger("runway_dynamic.batch")
+T = TypeVar("T")
+
+#: Exit status of a batch that stopped at a cap (daily generations, credits): try later.
+EXIT_PAUSED = 75
+DEFAULT_CONCURRENCY = 8
+DEFAULT_RETRY_ON_INTERNAL_ERROR = 2
+DEFAULT_RETRY_BACKOFF_SECONDS = 5.0
+DEFAULT_DOWNLOADS = 4
+#: Pause before the next try after an error that created nothing (network, upload).
+NOT_SENT_PAUSE = 1.0
+#: Creates in a row that found the API unreachable before the batch stops.
+UNREACHABLE_LIMIT = 8
+#: Failed attempts at fetching one output before it is left for a later run.
+DOWNLOAD_ATTEMPTS = 4
+#: At most one look at the organization's usage per this many seconds (on 429s).
+ORG_CHECK_SECONDS = 30.0
+ORGANIZATION_ENDPOINT = "organization"
+
+_INTERNAL_PREFIX = "INTERNAL"
+_CREDIT_WORDS = ("credit",)
+_CAP_WORDS = ("daily", "quota", "24 hour", "24-hour")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a run proceeds (stored with the journal as the defaults of later runs)."""
+
+    concurrency: int = DEFAULT_CONCURRENCY
+    retry_on_internal_error: int = DEFAULT_RETRY_ON_INTERNAL_ERROR
+    retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS
+    poll_interval: float | None = None
+    downloads: int = DEFAULT_DOWNLOADS
+    #: Seed each model's window from ``GET /v1/organization`` (when the spec has it).
+    read_org_limits: bool = True
+
+    def check(self) -> BatchOptions:
+        if self.concurrency < 1:
+            raise UsageError(f"--concurrency must be at least 1, got {self.concurrency}")
+        if self.retry_on_internal_error < 0:
+            raise UsageError("--retry-on-internal-error must not be negative")
+        if self.retry_backoff_seconds < 0:
+            raise UsageError("--retry-backoff-seconds must not be negative")
+        if self.poll_interval is not None and self.poll_interval <= 0:
+            raise UsageError("--poll-interval must be more than 0 seconds")
+        if self.downloads < 1:
+            raise UsageError("downloads must be at least 1")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"concurrency": self.concurrency,
+                "retryOnInternalError": self.retry_on_internal_error,
+                "retryBackoffSeconds": self.retry_backoff_seconds,
+                "pollInterval": self.poll_interval, "downloads": self.downloads}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BatchOptions:
+        return cls(
+            concurrency=int(data.get("concurrency", DEFAULT_CONCURRENCY)),
+            retry_on_internal_error=int(data.get("retryOnInternalError",
+                                                 DEFAULT_RETRY_ON_INTERNAL_ERROR)),
+            retry_backoff_seconds=float(data.get("retryBackoffSeconds",
+                                                 DEFAULT_RETRY_BACKOFF_SECONDS)),
+            poll_interval=data.get("pollInterval"),
+            downloads=int(data.get("downloads", DEFAULT_DOWNLOADS)))
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """Something a display shows: a job changed state (``kind='job'``) or a note."""
+
+    kind: str
+    counts: Mapping[str, int]
+    key: str | None = None
+    state: str | None = None
+    message: str | None = None
+    throttled: int = 0
+
+
+EventCallback = Callable[[BatchEvent], None]
+
+
+@dataclass
+class RunOutcome:
+    """What one run did (the journal holds the rest)."""
+
+    counts: dict[str, int]
+    elapsed: float
+    created: int = 0
+    stopped: str | None = None
+    fatal: str | None = None
+    paused: dict[str, str] = field(default_factory=dict)
+    undownloaded: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped == "interrupted":
+            return EXIT_INTERRUPTED
+        if self.fatal:
+            return EXIT_ERROR
+        if self.paused and self.counts.get(states.PENDING):
+            return EXIT_PAUSED
+        if self.counts.get(states.FAILED):
+            return EXIT_TASK_FAILED
+        if self.counts.get(states.UNCERTAIN) or self.undownloaded or any(
+                self.counts.get(s) for s in (states.PENDING, states.SUBMITTED,
+                                             states.SUCCEEDED)):
+            return EXIT_ERROR
+        return 0
+
+
+@dataclass(frozen=True)
+class OrgModel:
+    """One model's limits and use, from ``GET /v1/organization`` (any part may be unknown)."""
+
+    concurrency: int | None = None
+    daily: int | None = None
+    used_today: int | None = None
+
+    @property
+    def daily_reached(self) -> bool:
+        return self.daily is not None and self.used_today is not None and (
+            self.used_today >= self.daily)
+
+
+def parse_organization(data: Any) -> dict[str, OrgModel]:
+    """Per-model limits and usage from the organization answer; ``{}`` when its shape is
+    not the one we know (the batch then learns from THROTTLED and 429 alone)."""
+    tier = _mapping(data, "tier")
+    limits, usage = _mapping(tier, "models"), _mapping(_mapping(data, "usage"), "models")
+    out: dict[str, OrgModel] = {}
+    for model in {*limits, *usage}:
+        limit, used = _mapping(limits, model), _mapping(usage, model)
+        out[str(model)] = OrgModel(_int(limit.get("maxConcurrentGenerations")),
+                                   _int(limit.get("maxDailyGenerations")),
+                                   _int(used.get("dailyGenerations")))
+    return out
+
+
+def _mapping(data: Any, name: str) -> Mapping[str, Any]:
+    value = data.get(name) if isinstance(data, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _mentions(error: APIStatusError, words: tuple[str, ...]) -> bool:
+    text = f"{error.message} {error.body}".lower()
+    return any(word in text for word in words)
+
+
+def plan_files(output_dir: Path, key: str, urls: list[str]) -> list[str]:
+    """Where a job's outputs go: ``KEY.ext`` (``KEY-1.ext``, ``KEY-2.ext`` … for several).
+
+    The extension comes from the URL; without one the name is left bare and the download
+    adds it from the answer's type. A name already taken by another file gets the next
+    free ``.2``, ``.3`` … (it is not ours: this job has saved nothing yet).
+    """
+    several = len(urls) > 1
+    out = []
+    for index, url in enumerate(urls, start=1):
+        ext = extension_for(None, url)
+        ext = "" if ext == ".bin" else ext
+        name = f"{key}-{index}{ext}" if several else f"{key}{ext}"
+        target = output_dir / name
+        if ext:
+            target = next(c for c in candidates(target) if not c.exists())
+        out.append(str(target))
+    return out
+
+
+def existing_output(planned: str) -> Path | None:
+    """The file an earlier run saved for this planned name, if it is there (a name without
+    an extension matches the one file ``NAME.*`` the download gave it)."""
+    path = Path(planned)
+    if path.suffix:
+        return path if path.is_file() else None
+    found = [p for p in path.parent.glob(path.name + ".*")
+             if p.is_file() and not p.name.endswith(".part")]
+    return found[0] if len(found) == 1 else None
+
+
+class Runner:
+    """One run over a journal. Create it, then ``await run()``; set :attr:`stop` to end it
+    early (creates already sent are recorded first)."""
+
+    def __init__(self, client: AsyncRunwayClient, journal: Journal, *, output_dir: Path,
+                 options: BatchOptions | None = None,
+                 on_event: EventCallback | None = None) -> None:
+        self.client = client
+        self.journal = journal
+        self.output_dir = output_dir
+        self.options = (options or BatchOptions()).check()
+        self.on_event = on_event
+        self.stop = asyncio.Event()
+        self.pacer = Pacer(self.options.concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runway-journal")
+        self._jobs: dict[str, JobRecord] = {}
+        self._state: dict[str, str] = {}
+        self._counts: Counter[str] = Counter()
+        self._queues: dict[str, deque[JobRecord]] = {}
+        self._wake = asyncio.Event()
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._creating: set[str] = set()
+        self._throttled: set[str] = set()
+        self._ever_throttled: set[str] = set()
+        self._started: set[str] = set()
+        self._uploads: dict[Path, asyncio.Task[str]] = {}
+        self._downloads = asyncio.Semaphore(self.options.downloads)
+        self._org: dict[str, OrgModel] = {}
+        self._org_checked = -1e9
+        self._unreachable = 0
+        self._fatal: str | None = None
+        self._created = 0
+        self._undownloaded: list[str] = []
+
+    # ------------------------------------------------------------------ journal access
+
+    async def _j(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a journal call on its own thread; the write completes even if we are
+        cancelled meanwhile (the thread is not interrupted)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(method, *args,
+                                                                        **kwargs))
+
+    async def _move(self, key: str, state: str, method: Callable[..., None], *args: Any,
+                    **kwargs: Any) -> None:
+        await self._j(method, key, *args, **kwargs)
+        old = self._state.get(key)
+        if old is not None:
+            self._counts[old] -= 1
+        self._state[key] = state
+        self._counts[state] += 1
+        self._emit("job", key=key, state=state)
+
+    def _emit(self, kind: str, *, key: str | None = None, state: str | None = None,
+              message: str | None = None) -> None:
+        if message is not None:
+            logger.info("%s", message)
+        if self.on_event is not None:
+            self.on_event(BatchEvent(kind, dict(self._counts), key, state, message,
+                                     len(self._throttled)))
+
+    def _note(self, message: str) -> None:
+        self._emit("note", message=message)
+
+    # ------------------------------------------------------------------ the run
+
+    async def run(self) -> RunOutcome:
+        started = time.monotonic()
+        try:
+            return await self._run(started)
+        finally:
+            self._pool.shutdown(wait=True)
+
+    async def _run(self, started: float) -> RunOutcome:
+        recovered = await self._j(self.journal.recover)
+        for key in recovered:
+            self._note(f"{key}: the last run stopped while its create was out; it may have "
+                       "made a task, so it is not sent again (see 'runway batch resolve')")
+        records = await self._j(self.journal.jobs)
+        for record in records:
+            self._jobs[record.key] = record
+            self._state[record.key] = record.state
+            self._counts[record.state] += 1
+        self._emit("start")
+        if self.options.read_org_limits:
+            await self._read_org(announce=True)
+        for record in records:
+            lane = self._lane(record)
+            if record.state == states.PENDING:
+                self._queues.setdefault(lane.name, deque()).append(record)
+            elif record.state == states.SUBMITTED and record.task_id:
+                lane.in_flight += 1
+                self._spawn(record, self._follow_job(record, lane, record.task_id))
+            elif record.state == states.SUCCEEDED and record.task_id:
+                self._spawn(record, self._fetch_job(record, record.task_id))
+        stopper = asyncio.create_task(self._watch_stop())
+        try:
+            await self._dispatch()
+        finally:
+            stopper.cancel()
+            if self._workers:
+                await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        counts = await self._j(self.journal.counts)
+        paused = {name: lane.shut for name, lane in self.pacer.lanes.items()
+                  if lane.shut and any(self._state[k] == states.PENDING
+                                       for k in self._jobs if self._jobs[k].lane == name)}
+        if self.pacer.shut:
+            paused["*"] = self.pacer.shut
+        return RunOutcome(counts=counts, elapsed=time.monotonic() - started,
+                          created=self._created,
+                          stopped="interrupted" if self.stop.is_set() and not self._fatal
+                          else None,
+                          fatal=self._fatal, paused=paused, undownloaded=self._undownloaded)
+
+    def _lane(self, record: JobRecord) -> Lane:
+        org = self._org.get(record.lane)
+        return self.pacer.lane(record.lane, org.concurrency if org else None)
+
+    def _spawn(self, record: JobRecord, work: Any) -> None:
+        task = asyncio.create_task(self._guard(record.key, work))
+        self._workers[record.key] = task
+
+    async def _guard(self, key: str, work: Any) -> None:
+        """Run one job's work; whatever happens, the dispatcher hears that it ended."""
+        try:
+            await work
+        except asyncio.CancelledError:
+            pass
+        except RunwayError as exc:
+            self._stop_all(f"{key}: {exc}")
+        except Exception as exc:  # a bug: stop cleanly, the journal stays consistent
+            logger.exception("batch job %s", key)
+            self._stop_all(f"{key}: unexpected {type(exc).__name__}: {exc}")
+        finally:
+            self._workers.pop(key, None)
+            self._wake.set()
+
+    async def _watch_stop(self) -> None:
+        await self.stop.wait()
+        self._wake.set()
+        for key, task in list(self._workers.items()):
+            if key not in self._creating:
+                task.cancel()
+
+    def _stop_all(self, reason: str) -> None:
+        if self._fatal is None:
+            self._fatal = reason
+            self._note(f"stopping the batch: {reason}")
+        self.stop.set()
+
+    async def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._wake.clear()
+            if self.stop.is_set():
+                return
+            waiting = [(queue[0].seq, name) for name, queue in self._queues.items() if queue]
+            open_lanes = [name for _, name in waiting if self.pacer.lane(name).shut is None
+                          and self.pacer.shut is None]
+            if not open_lanes and not self._workers:
+                return
+            name = self.pacer.pick(waiting, loop.time())
+            if name is not None:
+                record = self._queues[name].popleft()
+                lane = self.pacer.lane(name)
+                lane.in_flight += 1
+                self._spawn(record, self._submit_job(record, lane))
+                continue
+            timeout = self.pacer.next_wake(open_lanes, loop.time())
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    # ------------------------------------------------------------------ one job
+
+    def _release(self, lane: Lane, key: str) -> None:
+        lane.in_flight = max(0, lane.in_flight - 1)
+        if key in self._throttled:
+            self._throttled.discard(key)
+            lane.throttled = max(0, lane.throttled - 1)
+        self._wake.set()
+
+    def _requeue(self, record: JobRecord, lane: Lane) -> None:
+        self._queues.setdefault(lane.name, deque()).appendleft(record)
+
+    async def _submit_job(self, record: JobRecord, lane: Lane) -> None:
+        """Pending → submitted → settled (resubmitting ``INTERNAL.*`` failures) → files."""
+        held = True
+        try:
+            while True:
+                task_id = await self._submit(record, lane)
+                if task_id is None:
+                    return
+                if self.stop.is_set():
+                    return
+                outcome, task = await self._follow(record, lane, task_id)
+                if outcome == "resubmit":
+                    await asyncio.sleep(self.options.retry_backoff_seconds)
+                    record = self._jobs[record.key]
+                    continue
+                self._release(lane, record.key)
+                held = False
+                if outcome == "succeeded":
+                    await self._fetch(record, task_id, task)
+                return
+        finally:
+            if held:
+                self._release(lane, record.key)
+
+    async def _follow_job(self, record: JobRecord, lane: Lane, task_id: str) -> None:
+        """A job whose task was created by an earlier run: follow it, never resubmit it
+        unless it fails with a resubmittable code."""
+        outcome, task = await self._follow(record, lane, task_id)
+        if outcome == "resubmit":
+            self._release(lane, record.key)
+            await asyncio.sleep(self.options.retry_backoff_seconds)
+            self._requeue(self._jobs[record.key], lane)
+            return
+        self._release(lane, record.key)
+        if outcome == "succeeded":
+            await self._fetch(record, task_id, task)
+
+    async def _fetch_job(self, record: JobRecord, task_id: str) -> None:
+        await self._fetch(record, task_id, None)
+
+    async def _submit(self, record: JobRecord, lane: Lane) -> str | None:
+        """Send the create; the new task id, or ``None`` when the job is not (yet) running."""
+        key = record.key
+        try:
+            body = await self._resolve(record)
+        except UsageError as exc:
+            await self._move(key, states.FAILED, self.journal.mark_failed,
+                             failure=str(exc), retryable=False)
+            return None
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            self._stop_all(f"the API refused the key: {exc}")
+            return None
+        except APIError as exc:
+            await self._not_sent(record, lane, f"upload failed: {exc}")
+            return None
+        if self.stop.is_set():  # stopped while uploading: nothing was sent
+            self._requeue(record, lane)
+            return None
+        self._creating.add(key)
+        try:
+            await self._move(key, states.SUBMITTING, self.journal.mark_submitting)
+            try:
+                task = await self.client.create_task(record.endpoint, body)
+            except RateLimitError as exc:
+                await self._move(key, states.PENDING, self.journal.mark_not_sent,
+                                 f"429: {exc.message}")
+                await self._rate_limited(record, lane, exc)
+                return None
+            except RequestMayHaveSucceededError as exc:
+                await self._move(key, states.UNCERTAIN, self.journal.mark_uncertain, str(exc))
+                self._note(f"{key}: {exc.cause}; a task may exist, so it is not resent "
+                           "(see 'runway batch resolve')")
+                return None
+            except (AuthenticationError, PermissionDeniedError) as exc:
+                await self._move(key, states.PENDING, self.journal.mark_not_sent, str(exc))
+                self._requeue(self._jobs[key], lane)
+                self._stop_all(f"the API refused the key: {exc}")
+                return None
+            except APIStatusError as exc:
+                if _mentions(exc, _CREDIT_WORDS):
+                    await self._move(key, states.PENDING, self.journal.mark_not_sent, str(exc))
+                    self._requeue(self._jobs[key], lane)
+                    self.pacer.close_all(f"out of credits: {exc.message}")
+                    self._note(f"pausing the batch: {exc.message}")
+                    return None
+                await self._move(key, states.FAILED, self.journal.mark_failed,
+                                 failure=str(exc), failure_code=f"HTTP {exc.status_code}",
+                                 retryable=False)
+                return None
+            except APIConnectionError as exc:  # not sent (a sent one is "may have succeeded")
+                await self._move(key, states.PENDING, self.journal.mark_not_sent, str(exc))
+                await self._not_sent(record, lane, str(exc))
+                return None
+            except UsageError as exc:  # pre-flight in the client (a spec changed since)
+                await self._move(key, states.FAILED, self.journal.mark_failed,
+                                 failure=str(exc), retryable=False)
+                return None
+            await self._move(key, states.SUBMITTED, self.journal.mark_submitted, task.id)
+            self._created += 1
+            self._unreachable = 0
+            lane.on_accepted()
+            self._jobs[key] = await self._j(self.journal.job, key)
+            return task.id
+        finally:
+            self._creating.discard(key)
+            if self.stop.is_set():
+                self._wake.set()
+
+    async def _not_sent(self, record: JobRecord, lane: Lane, why: str) -> None:
+        """Nothing was created (network down, upload failed): try again after a pause;
+        stop the batch when the API stays unreachable."""
+        self._unreachable += 1
+        self._requeue(self._jobs[record.key], lane)
+        if self._unreachable >= UNREACHABLE_LIMIT:
+            self._stop_all(f"the API could not be reached {self._unreachable} times in a row "
+                           f"(last: {why})")
+            return
+        pause = min(30.0, NOT_SENT_PAUSE * 2 ** (self._unreachable - 1))
+        lane.paused_until = max(lane.paused_until, asyncio.get_running_loop().time() + pause)
+
+    async def _rate_limited(self, record: JobRecord, lane: Lane, exc: RateLimitError) -> None:
+        """A create got 429: back to the queue; pause the lane, or shut it at a cap."""
+        self._requeue(self._jobs[record.key], lane)
+        now = asyncio.get_running_loop().time()
+        long_wait = exc.retry_after is not None and exc.retry_after > 3600
+        cap = _mentions(exc, _CAP_WORDS) or long_wait
+        org = await self._fresh_org() if not cap else None
+        model = org.get(lane.name) if org else None
+        if model is not None and model.daily_reached:
+            cap = True
+        if cap:
+            used = f" ({model.used_today} of {model.daily} in 24 h)" if model else ""
+            lane.close(f"the daily generation limit of {lane.name} is reached{used}: "
+                       f"{exc.message}")
+            self._note(f"pausing {lane.name}: its daily generation limit is reached{used}; "
+                       "resume later with 'runway batch resume'")
+            return
+        pause = lane.on_rate_limited(now, exc.retry_after)
+        if lane.refused_too_often:
+            lane.close(f"the API refused {lane.rate_limited_streak} creates of {lane.name} in "
+                       f"a row (429): {exc.message}")
+            self._note(f"pausing {lane.name}: {lane.shut}")
+        else:
+            self._note(f"{lane.name}: 429 from the API, submitting less for {pause:.0f} s")
+
+    async def _resolve(self, record: JobRecord) -> Any:
+        """The body with local media inlined or uploaded (each file uploaded once a run)."""
+        from runway_dynamic.uploads import aresolve_body_media
+
+        operation = self.client.spec.catalog.operation(record.endpoint, "POST")
+        if operation is None:
+            raise UsageError(f"{record.endpoint} is not in the spec in use")
+        return await aresolve_body_media(operation, record.model, record.body, self._upload)
+
+    async def _upload(self, path: Path) -> str:
+        known = self._uploads.get(path)
+        if known is None or (known.done() and known.exception() is not None):
+            known = asyncio.ensure_future(self.client.upload(path))
+            self._uploads[path] = known
+        return await asyncio.shield(known)
+
+    async def _follow(self, record: JobRecord, lane: Lane,
+                      task_id: str) -> tuple[str, Task | None]:
+        """Poll until the task settles: ``succeeded`` (with the task), ``failed``,
+        ``resubmit`` or ``stopped``."""
+        key = record.key
+
+        def observe(status: str, _progress: float | None, _elapsed: float) -> None:
+            if status == "THROTTLED":
+                if key not in self._throttled:
+                    self._throttled.add(key)
+                    self._ever_throttled.add(key)
+                    lane.throttled += 1
+                    lane.on_throttled()
+                    self._emit("throttled", key=key)
+                return
+            if key in self._throttled:
+                self._throttled.discard(key)
+                lane.throttled = max(0, lane.throttled - 1)
+            if key not in self._started:
+                self._started.add(key)
+                if key not in self._ever_throttled:
+                    lane.on_started()
+
+        pause = NOT_SENT_PAUSE
+        while True:
+            try:
+                task = await self.client.tasks.wait(task_id, timeout=None, on_progress=observe,
+                                                    poll_interval=self.options.poll_interval)
+                return "succeeded", task
+            except TaskFailedError as exc:
+                return await self._failed(record, exc), None
+            except TaskCancelledError as exc:
+                await self._move(key, states.FAILED, self.journal.mark_failed,
+                                 failure=str(exc), failure_code="CANCELLED", retryable=False,
+                                 task_status="CANCELLED")
+                return "failed", None
+            except NotFoundError as exc:
+                await self._move(key, states.FAILED, self.journal.mark_failed,
+                                 failure=f"task {task_id} no longer exists ({exc.message})",
+                                 failure_code="NOT_FOUND", retryable=False)
+                return "failed", None
+            except (AuthenticationError, PermissionDeniedError) as exc:
+                self._stop_all(f"the API refused the key: {exc}")
+                return "stopped", None
+            except APIError as exc:  # the task exists: keep following it after a pause
+                logger.info("%s: polling %s failed (%s); trying again", key, task_id, exc)
+                await asyncio.sleep(pause)
+                pause = min(30.0, pause * 2)
+
+    async def _failed(self, record: JobRecord, exc: TaskFailedError) -> str:
+        key = record.key
+        current = self._jobs[key]
+        code = exc.failure_code
+        if should_resubmit(code, status="FAILED", resubmitted=current.resubmissions,
+                           max_resubmissions=self.options.retry_on_internal_error):
+            await self._move(key, states.PENDING, self.journal.mark_resubmit,
+                             failure=str(exc), failure_code=code)
+            self._jobs[key] = await self._j(self.journal.job, key)
+            self._note(f"{key}: task failed with {code}; resubmitting "
+                       f"({current.resubmissions + 1}/{self.options.retry_on_internal_error})")
+            return "resubmit"
+        retryable = bool(code and code.upper().startswith(_INTERNAL_PREFIX))
+        await self._move(key, states.FAILED, self.journal.mark_failed, failure=str(exc),
+                         failure_code=code, retryable=retryable)
+        return "failed"
+
+    async def _fetch(self, record: JobRecord, task_id: str, task: Task | None) -> None:
+        """Save a SUCCEEDED task's outputs under the job's names (committed first)."""
+        key = record.key
+        async with self._downloads:
+            try:
+                if task is None or not task.output:
+                    task = await self.client.tasks.get(task_id)  # fresh output URLs
+                urls = list(task.output)
+                if self._state.get(key) == states.SUBMITTED:
+                    files = plan_files(self.output_dir, key, urls)
+                    await self._move(key, states.SUCCEEDED, self.journal.mark_succeeded,
+                                     task_id, files)
+                else:
+                    files = list(self._jobs[key].files)
+                    if len(files) != len(urls):
+                        files = plan_files(self.output_dir, key, urls)
+                        await self._j(self.journal.mark_files, key, files)
+                saved = await self._save_all(urls, files)
+            except (AuthenticationError, PermissionDeniedError) as exc:
+                self._stop_all(f"the API refused the key: {exc}")
+                return
+            except APIError as exc:
+                self._undownloaded.append(key)
+                self._note(f"{key}: outputs not saved yet ({exc}); a resume fetches them")
+                return
+            await self._move(key, states.DOWNLOADED, self.journal.mark_downloaded, saved)
+
+    async def _save_all(self, urls: list[str], files: list[str]) -> list[str]:
+        saved: list[str] = []
+        for url, planned in zip(urls, files, strict=False):
+            there = existing_output(planned)
+            if there is not None:
+                saved.append(str(there))
+                continue
+            saved.append(str(await self._save_one(url, planned)))
+        return saved
+
+    async def _save_one(self, url: str, planned: str) -> Path:
+        pause = NOT_SENT_PAUSE
+        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+            try:
+                return await self.client.download_url(url, planned)
+            except APIConnectionError:
+                if attempt == DOWNLOAD_ATTEMPTS:
+                    raise
+                await asyncio.sleep(pause)
+                pause *= 2
+        raise AssertionError("unreachable")
+
+    # ------------------------------------------------------------------ the organization
+
+    async def _fresh_org(self) -> dict[str, OrgModel]:
+        """The organization's usage now, read at most once per ORG_CHECK_SECONDS (429s come
+        in bursts; one look answers all of them)."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._org_checked >= ORG_CHECK_SECONDS:
+            self._org_checked = loop.time()
+            await self._read_org()
+        return self._org
+
+    async def _read_org(self, *, announce: bool = False) -> dict[str, OrgModel]:
+        """The organization's per-model limits and usage, when the spec has the operation."""
+        if self.client.spec.catalog.operation(ORGANIZATION_ENDPOINT, "GET") is None:
+            return self._org
+        try:
+            data = await self.client.request(ORGANIZATION_ENDPOINT, method="GET")
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            self._stop_all(f"the API refused the key: {exc}")
+            return self._org
+        except APIError as exc:
+            logger.info("organization limits not read: %s", exc)
+            return self._org
+        self._org = parse_organization(data)
+        if announce:
+            self._announce_limits()
+        return self._org
+
+    def _announce_limits(self) -> None:
+        waiting: Counter[str] = Counter(r.lane for r in self._jobs.values()
+                                        if r.state == states.PENDING)
+        for lane, count in waiting.items():
+            model = self._org.get(lane)
+            if model is None:
+                continue
+            parts = []
+            if model.concurrency is not None:
+                parts.append(f"{model.concurrency} at a time")
+            if model.daily is not None and model.used_today is not None:
+                left = max(0, model.daily - model.used_today)
+                parts.append(f"{left} of {model.daily} daily generations left")
+                if left < count:
+                    parts.append(f"so {count - left} of its {count} jobs will wait for a "
+                                 "later run")
+            if parts:
+                self._note(f"{lane}: " + ", ".join(parts))

@@ -1,0 +1,493 @@
+"""``runway batch``: many generations from a jobs file, resumable, never paid for twice.
+
+``run JOBS`` checks every line, writes the journal, then runs; ``resume JOURNAL`` continues
+after a crash, Ctrl-C or a cap; ``status``, ``results``, ``retry-failed`` and ``resolve``
+read or settle a journal. Everything here is a thin layer over
+:class:`runway_dynamic.batch.Batch`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+
+from runway_dynamic._constants import EXIT_INTERRUPTED
+from runway_dynamic._exceptions import UsageError
+from runway_dynamic.cli._context import PROG, current, echo, emit_json, warn
+from runway_dynamic.cli._creative import (
+    JsonOption,
+    PollIntervalOption,
+    RetryBackoffOption,
+    RetryInternalOption,
+    make_async_client,
+)
+
+if TYPE_CHECKING:
+    from runway_dynamic.batch import Batch, BatchEvent, BatchOptions, BatchReport
+
+JobsArg = Annotated[Path, typer.Argument(
+    metavar="JOBS", show_default=False,
+    help="JSONL or CSV, one generation per line (endpoint, model and fields by spec name "
+         "or flag).")]
+JournalArg = Annotated[Path, typer.Argument(
+    metavar="JOURNAL", show_default=False, help="The batch's journal file.")]
+ConcurrencyOption = Annotated[int | None, typer.Option(
+    "--concurrency", metavar="N", min=1, show_default=False,
+    help="At most N tasks in flight (default 8); each model's share adapts to Runway's "
+         "limits.")]
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: Seconds between progress lines when stderr is not a terminal.
+PLAIN_PROGRESS_SECONDS = 10.0
+_RUNNING = ("submitting", "submitted", "succeeded")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def run(
+    jobs: JobsArg,
+    concurrency: ConcurrencyOption = None,
+    journal: Annotated[Path | None, typer.Option(
+        "--journal", metavar="FILE", show_default=False,
+        help="Where to keep the journal (default OUTPUT_DIR/journal.sqlite3).")] = None,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", metavar="DIR", show_default=False,
+        help="Where outputs, the journal and results.jsonl go (default "
+             "runway-output/<JOBS name>).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Check every line and show what would run; send nothing.")] = False,
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Leave bad lines out (listed) instead of refusing the file.")
+    ] = False,
+    endpoint: Annotated[str | None, typer.Option(
+        "--endpoint", metavar="ENDPOINT", show_default=False,
+        help="Endpoint for lines that name none (e.g. text_to_image).")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", metavar="MODEL", show_default=False,
+        help="Model for lines that name none.")] = None,
+    retry_on_internal_error: RetryInternalOption = 2,
+    retry_backoff_seconds: RetryBackoffOption = 5.0,
+    poll_interval: PollIntervalOption = None,
+    json: JsonOption = False,
+) -> int:
+    """Run every generation of a jobs file: checked first, journaled, resumable.
+
+    Every line is pre-flighted before the first request; a file with bad lines is refused
+    with each problem listed (line, field, fix). The journal is written before anything is
+    sent. Stop with Ctrl-C at any time and continue with 'runway batch resume JOURNAL'.
+    """
+    from runway_dynamic.batch import Batch, BatchOptions, default_output_dir, load_jobs
+
+    invocation = current()
+    invocation.json = invocation.wants_json(json)
+    spec = invocation.spec()
+    found = load_jobs(jobs, spec, endpoint=endpoint, model=model, skip_invalid=skip_invalid)
+    for problem in found.skipped:
+        warn(f"{jobs}: skipped {problem}")
+    for problem in found.warnings:
+        warn(f"{jobs}: {problem}")
+    out = output_dir or _configured_output_dir() or default_output_dir(str(jobs))
+    options = BatchOptions(concurrency=concurrency or BatchOptions().concurrency,
+                           retry_on_internal_error=retry_on_internal_error,
+                           retry_backoff_seconds=retry_backoff_seconds,
+                           poll_interval=poll_interval).check()
+    if dry_run:
+        return _dry_run(found, out, journal)
+    _creative_key()
+    with Batch.create(found, output_dir=out, journal=journal, options=options,
+                      spec=spec) as batch:
+        _say(f"journal: {batch.path} ({len(found.jobs)} jobs; resume with: {PROG} batch "
+             f"resume {batch.path})")
+        return _execute(batch, options, poll_interval)
+
+
+def resume(
+    journal: JournalArg,
+    concurrency: ConcurrencyOption = None,
+    retry_on_internal_error: Annotated[int | None, typer.Option(
+        "--retry-on-internal-error", metavar="N", show_default=False,
+        help="Resubmit INTERNAL.* failures up to N times (default: as the batch was run).")
+    ] = None,
+    retry_backoff_seconds: Annotated[float | None, typer.Option(
+        "--retry-backoff-seconds", metavar="S", show_default=False,
+        help="Pause before such a resubmission (default: as the batch was run).")] = None,
+    poll_interval: PollIntervalOption = None,
+    json: JsonOption = False,
+) -> int:
+    """Continue a batch: follow tasks already submitted (never resubmitting them), fetch
+    outputs not saved yet, then submit what is left."""
+    from runway_dynamic.batch import Batch
+
+    invocation = current()
+    invocation.json = invocation.wants_json(json)
+    _creative_key()
+    with Batch.open(journal) as batch:
+        options = _options(batch.options(), concurrency, retry_on_internal_error,
+                           retry_backoff_seconds, poll_interval)
+        return _execute(batch, options, poll_interval)
+
+
+def status(journal: JournalArg, json: JsonOption = False) -> int:
+    """Summarise a batch from its journal (safe while it runs): counts, failures, pauses,
+    uncertain jobs and what to do next. Exits 0 when every job is downloaded, else 1."""
+    from runway_dynamic.batch import Batch
+
+    invocation = current()
+    with Batch.open(journal, readonly=True) as batch:
+        found = batch.status()
+    if invocation.wants_json(json):
+        emit_json(found.to_dict())
+    else:
+        echo(found.report())
+    return 0 if found.done else 1
+
+
+def results(
+    journal: JournalArg,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", metavar="FILE", show_default=False,
+        help="Write the JSONL here (atomically) instead of printing it.")] = None,
+) -> int:
+    """Print (or write) one JSON line per job: job, task id(s), status, failure, files."""
+    from runway_dynamic.batch import Batch
+
+    with Batch.open(journal, readonly=output is None) as batch:
+        if output is not None:
+            echo(str(batch.write_results(output)))
+            return 0
+        import orjson
+
+        for row in batch.results():
+            sys.stdout.write(orjson.dumps(row).decode() + "\n")
+    return 0
+
+
+def retry_failed(
+    journal: JournalArg,
+    job: Annotated[list[str] | None, typer.Option(
+        "--job", metavar="KEY", show_default=False,
+        help="Retry this failed job whatever its failure (repeatable). Default: every "
+             "failed job whose failure is retryable (INTERNAL.*).")] = None,
+    no_run: Annotated[bool, typer.Option(
+        "--no-run", help="Only put them back in the queue; run later with resume.")] = False,
+    concurrency: ConcurrencyOption = None,
+    poll_interval: PollIntervalOption = None,
+    json: JsonOption = False,
+) -> int:
+    """Resubmit failed jobs: only those whose failure may pass on a new try, unless named
+    with --job (each is a new, billed task)."""
+    from runway_dynamic.batch import Batch
+
+    invocation = current()
+    invocation.json = invocation.wants_json(json)
+    with Batch.open(journal) as batch:
+        moved = batch.retry_failed(job or None)
+        if not moved:
+            _say("no failed job to retry (SAFETY.* and other final failures need --job KEY)")
+            if no_run:
+                return 0
+        else:
+            _say(f"back in the queue: {', '.join(moved)}")
+        if no_run:
+            return 0
+        _creative_key()
+        options = _options(batch.options(), concurrency, None, None, poll_interval)
+        return _execute(batch, options, poll_interval)
+
+
+def resolve(
+    journal: JournalArg,
+    job: Annotated[str, typer.Option("--job", metavar="KEY", show_default=False,
+                                     help="The uncertain job.")],
+    task_id: Annotated[str | None, typer.Option(
+        "--task-id", metavar="ID", show_default=False,
+        help="The task it made (from your Runway dashboard); it is polled, not resent.")
+    ] = None,
+    not_submitted: Annotated[bool, typer.Option(
+        "--not-submitted",
+        help="You checked: the create made no task; submit the job again.")] = False,
+    json: JsonOption = False,
+) -> int:
+    """Settle an uncertain job (its create's answer was lost): give its task id, or say it
+    made none. Nothing is resubmitted until you do."""
+    from runway_dynamic.batch import Batch
+
+    invocation = current()
+    if (task_id is None) == (not not_submitted):
+        raise UsageError("batch resolve: give exactly one of --task-id ID and --not-submitted")
+
+    async def settle(batch: Batch) -> Any:
+        if task_id is None:
+            return await batch.resolve(None, job, task_id=None)
+        async with make_async_client(invocation) as client:
+            return await batch.resolve(client, job, task_id=task_id)
+
+    with Batch.open(journal) as batch:
+        record = asyncio.run(settle(batch))
+    if invocation.wants_json(json):
+        emit_json(record.to_dict())
+    else:
+        echo(f"{record.key}: {record.state}" + (f" (task {record.task_id})"
+                                                if record.task_id else ""))
+        _say(f"continue with: {PROG} batch resume {journal}")
+    return 0
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _options(stored: BatchOptions, concurrency: int | None, retry: int | None,
+             backoff: float | None, poll: float | None) -> BatchOptions:
+    from dataclasses import replace
+
+    changes: dict[str, Any] = {}
+    if concurrency is not None:
+        changes["concurrency"] = concurrency
+    if retry is not None:
+        changes["retry_on_internal_error"] = retry
+    if backoff is not None:
+        changes["retry_backoff_seconds"] = backoff
+    if poll is not None:
+        changes["poll_interval"] = poll
+    return replace(stored, **changes).check()
+
+
+def _creative_key() -> None:
+    """Fail before anything starts when there is no key (a placeholder under --sandbox)."""
+    from runway_dynamic.cli._creative import api_key
+
+    api_key(current())
+
+
+def _configured_output_dir() -> Path | None:
+    from runway_dynamic import config
+
+    value = config.get("output-dir")
+    return Path(value) if isinstance(value, str) and value else None
+
+
+def _execute(batch: Batch, options: BatchOptions, poll_interval: float | None) -> int:
+    """Run the batch with a live display; Ctrl-C (or SIGTERM) stops it without loss."""
+    invocation = current()
+    total = sum(batch.journal.counts().values())
+    display = BatchDisplay(total, quiet=invocation.json)
+
+    async def main() -> BatchReport:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        this = asyncio.current_task()
+        presses = 0
+
+        def on_signal() -> None:
+            nonlocal presses
+            presses += 1
+            if presses == 1:
+                stop.set()
+                display.note("stopping: creates already sent are being recorded, then "
+                             "the batch stops (Ctrl-C again to quit at once)")
+            elif this is not None:
+                this.cancel()
+
+        with _signals(loop, on_signal):
+            async with make_async_client(invocation, poll_interval=poll_interval,
+                                         connections=options.concurrency
+                                         + options.downloads + 2) as client:
+                return await batch.run(client, options, on_event=display.event, stop=stop)
+
+    with display:
+        try:
+            report = asyncio.run(main())
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            display.close()
+            sys.stderr.write(f"{PROG}: stopped at once; jobs whose create was out are marked "
+                             f"uncertain. Continue with: {PROG} batch resume {batch.path}\n")
+            return EXIT_INTERRUPTED
+    _finish(batch, report)
+    return report.exit_code
+
+
+@contextmanager
+def _signals(loop: asyncio.AbstractEventLoop, handler: Any) -> Iterator[None]:
+    installed = []
+    for sig in SIGNALS:
+        try:
+            loop.add_signal_handler(sig, handler)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / OS
+            pass
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def _finish(batch: Batch, report: BatchReport) -> None:
+    invocation = current()
+    if invocation.json or not sys.stdout.isatty():
+        emit_json(report.to_dict())
+    else:
+        echo(report.status.report())
+        if report.results:
+            echo(f"  results: {report.results}")
+    outcome = report.outcome
+    if outcome.stopped == "interrupted":
+        _say(f"interrupted; tasks already submitted keep running on Runway. Continue with: "
+             f"{PROG} batch resume {batch.path}")
+    elif outcome.fatal:
+        _say(f"stopped: {outcome.fatal}. Fix it, then: {PROG} batch resume {batch.path}")
+    elif outcome.paused and report.status.counts.get("pending"):
+        _say(f"paused at a limit; {report.status.counts['pending']} job(s) wait. Continue "
+             f"later with: {PROG} batch resume {batch.path}")
+
+
+def _dry_run(found: Any, out: Path, journal: Path | None) -> int:
+    from collections import Counter
+
+    from runway_dynamic.batch.api import JOURNAL_NAME
+
+    invocation = current()
+    by_model = Counter(f"{job.endpoint} {job.model or ''}".strip() for job in found.jobs)
+    plan = {"jobs": len(found.jobs), "skipped": [p.to_dict() for p in found.skipped],
+            "byEndpointAndModel": dict(by_model), "outputDir": str(out.absolute()),
+            "journal": str((journal or out / JOURNAL_NAME).absolute()), "sent": False}
+    if invocation.json or not sys.stdout.isatty():
+        emit_json(plan)
+    else:
+        echo(f"{len(found.jobs)} job(s) passed the check; nothing was sent.")
+        for name, count in by_model.most_common():
+            echo(f"  {count:>6}  {name}")
+        echo(f"outputs would go to {plan['outputDir']}, the journal to {plan['journal']}")
+    return 0
+
+
+def _say(text: str) -> None:
+    if not current().json:
+        sys.stderr.write(f"{PROG}: {text}\n")
+        sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------- display
+
+
+class BatchDisplay:
+    """Live progress on stderr: one line that updates on a terminal (rich), a line every
+    few seconds otherwise, nothing with ``--json``. Counts: done, running (of them
+    THROTTLED), failed, uncertain; the rate and an ETA from this run's pace."""
+
+    def __init__(self, total: int, *, quiet: bool = False, stream: TextIO | None = None,
+                 interval: float = PLAIN_PROGRESS_SECONDS) -> None:
+        self.total = total
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self.counts: dict[str, int] = {}
+        self.throttled = 0
+        self._live: Any = None
+        self._first_done: int | None = None
+        self._started = time.monotonic()
+        self._last_line = 0.0
+
+    def __enter__(self) -> BatchDisplay:
+        if not self.quiet and _isatty(self.stream):
+            from rich.console import Console
+            from rich.live import Live
+            from rich.text import Text
+
+            self._live = Live(Text(self.line()), console=Console(file=self.stream),
+                              refresh_per_second=4, transient=False)
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        elif not self.quiet and self.counts:
+            self._write(self.line())
+
+    def line(self) -> str:
+        c = self.counts
+        done, failed = c.get("downloaded", 0), c.get("failed", 0)
+        running = sum(c.get(s, 0) for s in _RUNNING)
+        parts = [f"{done}/{self.total} done", f"{running} running"
+                 + (f" ({self.throttled} throttled)" if self.throttled else "")]
+        if failed:
+            parts.append(f"{failed} failed")
+        if c.get("uncertain"):
+            parts.append(f"{c['uncertain']} uncertain")
+        rate = self.rate()
+        if rate:
+            left = self.total - done - failed - c.get("uncertain", 0)
+            parts.append(f"{rate:.2f} jobs/s, ETA {_duration(left / rate)}")
+        return " · ".join(parts)
+
+    def rate(self) -> float | None:
+        """Jobs finished per second in this run (those done before it do not count)."""
+        if self._first_done is None:
+            return None
+        gained = self.counts.get("downloaded", 0) - self._first_done
+        elapsed = time.monotonic() - self._started
+        return gained / elapsed if gained > 0 and elapsed > 0 else None
+
+    def event(self, event: BatchEvent) -> None:
+        self.counts = dict(event.counts)
+        self.throttled = event.throttled
+        if self._first_done is None:
+            self._first_done = self.counts.get("downloaded", 0)
+            self._started = time.monotonic()
+        if event.kind == "note" and event.message:
+            self.note(event.message)
+        elif event.kind == "job" and event.state in ("failed", "uncertain"):
+            self.note(f"{event.key}: {event.state}")
+        if self.quiet:
+            return
+        if self._live is not None:
+            from rich.text import Text
+
+            self._live.update(Text(self.line()))
+        elif time.monotonic() - self._last_line >= self.interval:
+            self._write(self.line())
+
+    def note(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self._live is not None:
+            self._live.console.print(f"{PROG}: {text}", markup=False, highlight=False)
+        else:
+            self.stream.write(f"{PROG}: {text}\n")
+            self.stream.flush()
+
+    def _write(self, text: str) -> None:
+        self._last_line = time.monotonic()
+        self.stream.write(f"{PROG}: {text}\n")
+        self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
