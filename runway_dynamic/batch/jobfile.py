@@ -202,7 +202,7 @@ def _jsonl_rows(text: str) -> Iterator[_Row]:
 
 
 def _csv_rows(text: str, *, delimiter: str) -> Iterator[_Row]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     line = 0
     while True:

@@ -173,6 +173,7 @@ class Journal:
         self.readonly = readonly
         self._db = connection
         self._lock_handle: IO[str] | None = None
+        self._grouped = False
 
     # ------------------------------------------------------------------ opening
 
@@ -320,13 +321,45 @@ class Journal:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One change: its own transaction, or a savepoint inside :meth:`group`."""
         with self._errors():
+            if self._grouped:
+                self._db.execute("SAVEPOINT change")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK TO change")
+                    self._db.execute("RELEASE change")
+                    raise
+                self._db.execute("RELEASE change")
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def group(self) -> Iterator[None]:
+        """Many changes in one transaction, synced once (group commit). A change that fails
+        inside is undone alone; none is durable before the group ends."""
+        if self._grouped:
+            yield
+            return
+        with self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+        self._grouped = True
+        try:
+            yield
+        except BaseException:
+            self._grouped = False
+            with self._errors():
+                self._db.execute("ROLLBACK")
+            raise
+        self._grouped = False
+        with self._errors():
             self._db.execute("COMMIT")
 
     def meta(self) -> dict[str, Any]:

@@ -11,7 +11,8 @@ runs at once plus a little headroom, so that a freed slot is taken at once:
 * a task first seen THROTTLED while others run shrinks the window to what runs plus
   headroom; a task that starts without waiting grows it by ``1 / window`` (additive
   increase, as TCP does), up to ``--concurrency``;
-* a 429 halves the window and pauses the lane for ``Retry-After`` (or a doubling backoff);
+* a 429 halves the window and pauses the lane for ``Retry-After`` (or a doubling backoff),
+  once per pause: the other creates refused with it are the same refusal;
 * a cap (daily generations, credits) shuts the lane, or the whole batch, for this run.
 
 Nothing here does I/O or reads a clock: the runner passes ``now`` in.
@@ -87,7 +88,13 @@ class Lane:
         self.rate_limited_streak = 0
 
     def on_rate_limited(self, now: float, retry_after: float | None) -> float:
-        """A create got 429: halve the window, pause the lane; the pause in seconds."""
+        """A create got 429: halve the window, pause the lane; the pause in seconds.
+
+        Creates sent together are refused together: a 429 that arrives while the lane is
+        already paused is the same refusal, so it neither halves again nor counts twice.
+        """
+        if now < self.paused_until:
+            return self.paused_until - now
         self.rate_limited_streak += 1
         self.window = max(1.0, self.window / 2)
         if retry_after is not None and 0 <= retry_after <= MAX_RATE_LIMIT_PAUSE:

@@ -57,7 +57,8 @@ def make_async_client(invocation: Invocation, *, poll_interval: float | None = N
                       retry_backoff_seconds: float | None = None,
                       connections: int | None = None) -> AsyncRunwayClient:
     """An :class:`AsyncRunwayClient` set up like the CLI's other clients (same key, base URL
-    and headers); ``connections`` sizes its pool for that many requests at once."""
+    and headers); ``connections`` bounds the requests on the wire at once and sizes the
+    pool for them."""
     from runway_dynamic.cli._run import SANDBOX_POLL_INTERVAL, base_url, extra_headers
     from runway_dynamic.client import AsyncRunwayClient
 
@@ -82,6 +83,7 @@ def make_async_client(invocation: Invocation, *, poll_interval: float | None = N
         size = max(1, connections)
         kwargs["http_client"] = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=httpx.Limits(
             max_connections=size, max_keepalive_connections=size))
+        kwargs["max_concurrent_requests"] = size
     return AsyncRunwayClient(key, base_url=base_url(invocation), spec=invocation.spec(),
                              headers=extra_headers() or None, **kwargs)
 

@@ -44,6 +44,9 @@ ConcurrencyOption = Annotated[int | None, typer.Option(
     help="At most N tasks in flight (default 8); each model's share adapts to Runway's "
          "limits.")]
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: HTTP requests on the wire at once, however many tasks are followed: enough for polls of
+#: hundreds of tasks at Runway's latency; more only costs CPU (benchmarks/bench_batch.py).
+REQUESTS_AT_ONCE = 16
 #: Seconds between progress lines when stderr is not a terminal.
 PLAIN_PROGRESS_SECONDS = 10.0
 _RUNNING = ("submitting", "submitted", "succeeded")
@@ -298,8 +301,7 @@ def _execute(batch: Batch, options: BatchOptions, poll_interval: float | None) -
 
         with _signals(loop, on_signal):
             async with make_async_client(invocation, poll_interval=poll_interval,
-                                         connections=options.concurrency
-                                         + options.downloads + 2) as client:
+                                         connections=REQUESTS_AT_ONCE) as client:
                 return await batch.run(client, options, on_event=display.event, stop=stop)
 
     with display:
