@@ -41,4 +41,6 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_TASK_FAILED = 3
 EXIT_TIMEOUT = 4
+#: A batch stopped at a limit (daily generations, credits): run it again later (EX_TEMPFAIL).
+EXIT_PAUSED = 75
 EXIT_INTERRUPTED = 130

@@ -34,7 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from runway_dynamic._constants import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TASK_FAILED
+from runway_dynamic._constants import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_PAUSED,
+    EXIT_TASK_FAILED,
+)
 from runway_dynamic._exceptions import (
     APIConnectionError,
     APIError,
@@ -62,8 +67,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("runway_dynamic.batch")
 T = TypeVar("T")
 
-#: Exit status of a batch that stopped at a cap (daily generations, credits): try later.
-EXIT_PAUSED = 75
 DEFAULT_CONCURRENCY = 8
 DEFAULT_RETRY_ON_INTERNAL_ERROR = 2
 DEFAULT_RETRY_BACKOFF_SECONDS = 5.0
@@ -241,6 +244,18 @@ def existing_output(planned: str) -> Path | None:
     found = [p for p in path.parent.glob(path.name + ".*")
              if p.is_file() and not p.name.endswith(".part")]
     return found[0] if len(found) == 1 else None
+
+
+def clear_partials(planned: str) -> None:
+    """Remove the temporary files a killed run left beside a planned output (``.NAME.*.part``:
+    the names are this job's, so their temporary files are too)."""
+    import re
+
+    path = Path(planned)
+    mine = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.part")
+    for stale in path.parent.glob(f".{path.name}.*.part"):
+        if mine.fullmatch(stale.name):
+            stale.unlink(missing_ok=True)
 
 
 class JournalWriter:
@@ -761,6 +776,7 @@ class Runner:
     async def _save_all(self, urls: list[str], files: list[str]) -> list[str]:
         saved: list[str] = []
         for url, planned in zip(urls, files, strict=False):
+            clear_partials(planned)
             there = existing_output(planned)
             if there is not None:
                 saved.append(str(there))

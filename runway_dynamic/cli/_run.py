@@ -90,6 +90,7 @@ EXIT_CODES = (
     (2, "usage error or failed pre-flight check (nothing was sent)"),
     (3, "the task failed or was cancelled (failure and failureCode are printed)"),
     (4, "the wait timed out (the task may still finish: resume with 'runway task get ID --wait')"),
+    (75, "a batch paused at a limit (daily generations, credits): 'runway batch resume' later"),
     (130, "interrupted (Ctrl-C); while waiting, the task id and the resume command are printed"),
 )
 EXIT_CODES_TEXT = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES)

@@ -396,7 +396,7 @@ class BatchDisplay:
         self._live: Any = None
         self._first_done: int | None = None
         self._started = time.monotonic()
-        self._last_line = 0.0
+        self._last_line = float("-inf")  # the first event always shows a line
 
     def __enter__(self) -> BatchDisplay:
         if not self.quiet and _isatty(self.stream):

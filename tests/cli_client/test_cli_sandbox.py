@@ -340,7 +340,7 @@ def test_sandbox_serve_rejects_a_bad_fault(runway_offline: Runner) -> None:
 def test_exit_codes_are_documented(runway_offline: Runner) -> None:
     listed = runway_offline("help", "exit-codes")
     assert listed.code == 0
-    for code in ("0", "1", "2", "3", "4", "130"):
+    for code in ("0", "1", "2", "3", "4", "75", "130"):
         assert re.search(rf"^\s+{code}\s", listed.out, re.M)
     top = runway_offline("--help")
     assert "exit codes" in top.out.lower()
