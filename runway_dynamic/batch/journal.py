@@ -79,15 +79,16 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_by_state ON jobs (state);
 CREATE TABLE tasks (
-    task_id TEXT PRIMARY KEY,
+    task_id TEXT NOT NULL,
     job INTEGER NOT NULL REFERENCES jobs (seq),
     attempt INTEGER NOT NULL,
     created REAL NOT NULL,
     status TEXT,
     failure_code TEXT,
-    source TEXT NOT NULL DEFAULT 'api'
+    source TEXT NOT NULL DEFAULT 'api',
+    PRIMARY KEY (job, attempt)
 );
-CREATE INDEX tasks_by_job ON tasks (job);
+CREATE INDEX tasks_by_id ON tasks (task_id);
 """
 
 
@@ -314,6 +315,9 @@ class Journal:
                                    reason="locked") from None
             raise JournalError(f"cannot use the journal (SQLite: {text})", path=str(self.path),
                                reason="damaged") from None
+        except sqlite3.IntegrityError as exc:  # a change that contradicts what is recorded
+            raise JournalError(f"a change was refused (SQLite: {exc}); the journal is "
+                               "unchanged", path=str(self.path), reason="state") from None
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"the journal is damaged or not a database (SQLite: {exc}); it "
                                "was left as it is", path=str(self.path),
@@ -453,16 +457,18 @@ class Journal:
         with self._transaction() as db:
             self._move(db, key, (SUBMITTING,), UNCERTAIN, note=note)
 
-    def mark_status(self, key: str, task_id: str, status: str) -> None:
-        """Remember the last status seen for a task (no state change)."""
-        with self._transaction() as db:
-            db.execute("UPDATE tasks SET status = ? WHERE task_id = ?", (status, task_id))
+    @staticmethod
+    def _settle_task(db: sqlite3.Connection, key: str, status: str,
+                     failure_code: str | None = None) -> None:
+        """Record how the job's current task ended (its row of the ``tasks`` table)."""
+        db.execute("UPDATE tasks SET status = ?, failure_code = ? WHERE (job, attempt) = "
+                   "(SELECT seq, attempts FROM jobs WHERE key = ?)", (status, failure_code, key))
 
-    def mark_succeeded(self, key: str, task_id: str, files: Sequence[str]) -> None:
+    def mark_succeeded(self, key: str, files: Sequence[str]) -> None:
         """The task SUCCEEDED; ``files`` are where its outputs will be saved."""
         with self._transaction() as db:
             self._move(db, key, (SUBMITTED,), SUCCEEDED, files=_dumps(list(files)))
-            db.execute("UPDATE tasks SET status = 'SUCCEEDED' WHERE task_id = ?", (task_id,))
+            self._settle_task(db, key, "SUCCEEDED")
 
     def mark_files(self, key: str, files: Sequence[str]) -> None:
         """Where the outputs go changed (an extension learnt from the download)."""
@@ -478,23 +484,20 @@ class Journal:
         """The job ended without output (the task failed or was cancelled, or the API or a
         local file refused it)."""
         with self._transaction() as db:
-            job = db.execute("SELECT task_id, state FROM jobs WHERE key = ?", (key,)).fetchone()
+            was = db.execute("SELECT state FROM jobs WHERE key = ?", (key,)).fetchone()
+            if was and was[0] == SUBMITTED:
+                self._settle_task(db, key, task_status or "FAILED", failure_code)
             self._move(db, key, (SUBMITTING, SUBMITTED, SUCCEEDED, PENDING), FAILED,
                        failure=failure, failure_code=failure_code, retryable=int(retryable))
-            if job and job[0] and job[1] == SUBMITTED:
-                db.execute("UPDATE tasks SET status = ?, failure_code = ? WHERE task_id = ?",
-                           (task_status or "FAILED", failure_code, job[0]))
 
     def mark_resubmit(self, key: str, *, failure: str, failure_code: str | None) -> None:
         """The task FAILED with a code worth another try: pending again, as a new task."""
         with self._transaction() as db:
-            job = db.execute("SELECT task_id, resubmissions FROM jobs WHERE key = ?",
-                             (key,)).fetchone()
+            job = db.execute("SELECT resubmissions FROM jobs WHERE key = ?", (key,)).fetchone()
+            self._settle_task(db, key, "FAILED", failure_code)
             self._move(db, key, (SUBMITTED,), PENDING, task_id=None, failure=failure,
-                       failure_code=failure_code, resubmissions=job[1] + 1,
+                       failure_code=failure_code, resubmissions=job[0] + 1,
                        note=f"resubmitting after {failure_code}")
-            db.execute("UPDATE tasks SET status = 'FAILED', failure_code = ? WHERE task_id = ?",
-                       (failure_code, job[0]))
 
     # ------------------------------------------------------------------ people's decisions
 

@@ -757,7 +757,7 @@ class Runner:
                 if self._state.get(key) == states.SUBMITTED:
                     files = plan_files(self.output_dir, key, urls)
                     await self._move(key, states.SUCCEEDED, self.journal.mark_succeeded,
-                                     task_id, files)
+                                     files)
                 else:
                     files = list(self._jobs[key].files)
                     if len(files) != len(urls):

@@ -41,7 +41,7 @@ def test_a_job_walks_the_happy_path_and_every_task_is_kept(journal: Journal) -> 
     journal.mark_resubmit(key, failure="bad output", failure_code="INTERNAL.BAD_OUTPUT.X")
     journal.mark_submitting(key)
     journal.mark_submitted(key, "task-b")
-    journal.mark_succeeded(key, "task-b", ["out/job-0001.png"])
+    journal.mark_succeeded(key, ["out/job-0001.png"])
     journal.mark_downloaded(key, ["out/job-0001.png"])
     job = journal.job(key)
     assert (job.state, job.task_id, job.attempts, job.resubmissions) == (
@@ -53,7 +53,7 @@ def test_a_job_walks_the_happy_path_and_every_task_is_kept(journal: Journal) -> 
 
 @pytest.mark.parametrize("move", [
     lambda j: j.mark_submitted("job-0001", "t"),          # never went through submitting
-    lambda j: j.mark_succeeded("job-0001", "t", []),
+    lambda j: j.mark_succeeded("job-0001", []),
     lambda j: j.mark_downloaded("job-0001", []),
     lambda j: j.resolve("job-0001", task_id="t"),         # not uncertain
 ])
@@ -198,3 +198,14 @@ def test_a_reader_sees_a_consistent_journal_while_a_writer_works(journal: Journa
     with pytest.raises(JournalError):
         reader.mark_submitting("job-0002")
     reader.close()
+
+
+def test_a_task_id_given_to_two_jobs_is_recorded_for_both(journal: Journal) -> None:
+    """Real task ids are unique; mock servers (Steady) repeat one. Neither breaks the
+    journal: each job keeps its own record of the task it was given."""
+    for key in ("job-0001", "job-0002"):
+        journal.mark_submitting(key)
+        journal.mark_submitted(key, "same-id")
+    journal.mark_succeeded("job-0001", ["a.png"])
+    assert [(t.job_key, t.status) for t in journal.tasks()] == [
+        ("job-0001", "SUCCEEDED"), ("job-0002", None)]
