@@ -30,7 +30,7 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -387,6 +387,10 @@ class Runner:
         self._counts[state] += 1
         self._emit("job", key=key, state=state)
 
+    def _remember(self, key: str, **fields: Any) -> None:
+        """Keep the in-memory copy of a job in step with what was just committed."""
+        self._jobs[key] = replace(self._jobs[key], state=self._state[key], **fields)
+
     def _emit(self, kind: str, *, key: str | None = None, state: str | None = None,
               message: str | None = None) -> None:
         if message is not None:
@@ -620,7 +624,7 @@ class Runner:
             self._created += 1
             self._unreachable = 0
             lane.on_accepted()
-            self._jobs[key] = await self._j(self.journal.job, key)
+            self._remember(key, task_id=task.id, attempts=self._jobs[key].attempts + 1)
             return task.id
         finally:
             self._creating.discard(key)
@@ -737,7 +741,7 @@ class Runner:
                            max_resubmissions=self.options.retry_on_internal_error):
             await self._move(key, states.PENDING, self.journal.mark_resubmit,
                              failure=str(exc), failure_code=code)
-            self._jobs[key] = await self._j(self.journal.job, key)
+            self._remember(key, task_id=None, resubmissions=current.resubmissions + 1)
             self._note(f"{key}: task failed with {code}; resubmitting "
                        f"({current.resubmissions + 1}/{self.options.retry_on_internal_error})")
             return "resubmit"
@@ -754,7 +758,8 @@ class Runner:
                 if task is None or not task.output:
                     task = await self.client.tasks.get(task_id)  # fresh output URLs
                 urls = list(task.output)
-                if self._state.get(key) == states.SUBMITTED:
+                resumed = self._state.get(key) != states.SUBMITTED
+                if not resumed:
                     files = plan_files(self.output_dir, key, urls)
                     await self._move(key, states.SUCCEEDED, self.journal.mark_succeeded,
                                      files)
@@ -763,7 +768,7 @@ class Runner:
                     if len(files) != len(urls):
                         files = plan_files(self.output_dir, key, urls)
                         await self._j(self.journal.mark_files, key, files)
-                saved = await self._save_all(urls, files)
+                saved = await self._save_all(urls, files, resumed=resumed)
             except (AuthenticationError, PermissionDeniedError) as exc:
                 self._stop_all(f"the API refused the key: {exc}")
                 return
@@ -773,10 +778,14 @@ class Runner:
                 return
             await self._move(key, states.DOWNLOADED, self.journal.mark_downloaded, saved)
 
-    async def _save_all(self, urls: list[str], files: list[str]) -> list[str]:
+    async def _save_all(self, urls: list[str], files: list[str], *,
+                        resumed: bool) -> list[str]:
+        """Fetch what is not saved yet; a resumed job first sweeps up the temporary files a
+        killed download of it left (only an earlier run can have left any)."""
         saved: list[str] = []
         for url, planned in zip(urls, files, strict=False):
-            clear_partials(planned)
+            if resumed:
+                clear_partials(planned)
             there = existing_output(planned)
             if there is not None:
                 saved.append(str(there))

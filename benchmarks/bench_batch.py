@@ -1,0 +1,253 @@
+"""Batch runs against the sandbox: jobs per second by concurrency, CPU and memory per 1,000
+jobs, and the journal's cost per job — each against a plain-script peer in the same run.
+
+Run: python benchmarks/bench_batch.py [--jobs 1000] [--repeat 3] [--levels 1 8 64 256]
+
+The sandbox runs in its own process (``runway sandbox serve``, limits raised so that it never
+throttles), tasks take ``TASK_SECONDS`` and are polled every ``POLL`` s. Each measurement runs
+in a fresh child process, so CPU time (user + system, ``getrusage``) and memory are the
+client's alone. Two contenders do the same work (create, wait, download one PNG per job):
+
+* ``batch``: ``runway_dynamic.batch`` — jobs read from a JSONL file and pre-flighted, the SQLite
+  journal (WAL, synchronous=FULL, group commit), per-model pacing, job-named atomic files;
+* ``gather``: the peer a user would write in ten lines — ``asyncio.gather`` over
+  ``AsyncRunwayClient.run`` + ``download`` behind a semaphore; no journal, no resume.
+
+Both use the same client settings (16 requests on the wire, a pool of 16). At concurrency 1 a
+job is bound by latency, so fewer jobs are run there (jobs/s stays comparable). Medians of
+``--repeat`` rounds; ratios are batch ÷ gather of the same round.
+
+The journal is also measured alone: four changes per job (submitting, submitted, succeeded,
+downloaded) one transaction at a time, and through the runner's writer thread with 64 jobs
+moving at once (group commit), both synchronous=FULL as in a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+TASK_SECONDS = 0.1
+POLL = 0.1
+REQUESTS_AT_ONCE = 16
+LEVELS = (1, 8, 64, 256)
+KEY = "bench-key-not-secret"
+
+
+def _lines(spec: Any, n: int) -> list[dict[str, Any]]:
+    for model in spec.models("text_to_image"):
+        required = {f.name for f in spec.fields("text_to_image", model)["required"]}
+        ratios = spec.ratios("text_to_image", model)
+        if required <= {"model", "promptText", "ratio"} and ratios:
+            return [{"endpoint": "text_to_image", "model": model, "promptText": f"shot {i}",
+                     "ratio": ratios[0]} for i in range(n)]
+    raise SystemExit("no text_to_image model with only promptText and ratio in this spec")
+
+
+def _client(spec: Any, url: str) -> Any:
+    import httpx
+
+    from runway_dynamic.client import AsyncRunwayClient
+
+    limits = httpx.Limits(max_connections=REQUESTS_AT_ONCE,
+                          max_keepalive_connections=REQUESTS_AT_ONCE)
+    return AsyncRunwayClient(KEY, base_url=url, spec=spec, poll_interval=POLL, timeout=120,
+                             http_client=httpx.AsyncClient(timeout=120, limits=limits),
+                             max_concurrent_requests=REQUESTS_AT_ONCE)
+
+
+async def _batch(spec: Any, url: str, n: int, concurrency: int, tmp: Path) -> int:
+    from runway_dynamic.batch import Batch, BatchOptions, load_jobs
+
+    jobs_file = tmp / "jobs.jsonl"
+    jobs_file.write_text("".join(json.dumps(x) + "\n" for x in _lines(spec, n)))
+    batch = Batch.create(load_jobs(jobs_file, spec), output_dir=tmp / "out", spec=spec)
+    async with _client(spec, url) as client:
+        report = await batch.run(client, BatchOptions(concurrency=concurrency,
+                                                      retry_backoff_seconds=0))
+    done = report.status.counts["downloaded"]
+    batch.close()
+    return int(done)
+
+
+async def _gather(spec: Any, url: str, n: int, concurrency: int, tmp: Path) -> int:
+    lines = _lines(spec, n)
+    gate = asyncio.Semaphore(concurrency)
+    async with _client(spec, url) as client:
+
+        async def one(index: int, line: dict[str, Any]) -> int:
+            body = {k: v for k, v in line.items() if k != "endpoint"}
+            async with gate:
+                task = await client.run("text_to_image", body, timeout=300)
+            return len(await client.download(task, tmp / "out" / str(index)))
+
+        return sum(await asyncio.gather(*(one(i, x) for i, x in enumerate(lines))))
+
+
+def child(kind: str, url: str, n: int, concurrency: int, trace: bool) -> None:
+    import httpx  # noqa: F401 - imported before the baseline: not per-job memory
+
+    import runway_dynamic.batch
+    import runway_dynamic.client  # noqa: F401
+    from runway_dynamic.index import load_spec
+
+    spec = load_spec()
+    work = _batch if kind == "batch" else _gather
+    with tempfile.TemporaryDirectory() as tmp:
+        if trace:
+            tracemalloc.start()
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        start = time.perf_counter()
+        done = asyncio.run(work(spec, url, n, concurrency, Path(tmp)))
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        peak = tracemalloc.get_traced_memory()[1] if trace else None
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(json.dumps({"wall": wall, "cpu": cpu, "done": done, "peak": peak,
+                      "rss_growth": (after.ru_maxrss - before.ru_maxrss) * 1024}))
+
+
+def _measure(kind: str, url: str, n: int, concurrency: int, *, trace: bool = False
+             ) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, __file__, "--child", kind, "--url", url,
+                           "--jobs", str(n), "--levels", str(concurrency),
+                           *(["--trace"] if trace else [])],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{kind} child failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["done"] != n:
+        raise SystemExit(f"{kind}: only {result['done']} of {n} jobs finished")
+    return result
+
+
+def _sandbox() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runway_dynamic", "sandbox", "serve", "--no-auth",
+         "--task-seconds", str(TASK_SECONDS), "--concurrency-limit", "1000000",
+         "--daily-limit", "100000000", "--credits", "1000000000000"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://"):
+        proc.kill()
+        raise SystemExit(f"sandbox did not start: {url!r}")
+    return proc, url
+
+
+def journal_overhead(n: int = 1000, concurrency: int = 64) -> tuple[float, float, float]:
+    """Seconds per job for four journal changes: one transaction each, and grouped by the
+    runner's writer with ``concurrency`` jobs moving at once; and changes per commit."""
+    from runway_dynamic.batch import BatchJob, Journal
+    from runway_dynamic.batch.runner import JournalWriter
+
+    jobs = [BatchJob(f"job-{i:05d}", i, "text_to_image", {"promptText": f"shot {i}"})
+            for i in range(1, n + 1)]
+
+    def steps(journal: Journal, key: str) -> list[Any]:
+        return [(journal.mark_submitting, (key,)), (journal.mark_submitted, (key, f"t-{key}")),
+                (journal.mark_succeeded, (key, [f"{key}.png"])),
+                (journal.mark_downloaded, (key, [f"{key}.png"]))]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = Journal.create(Path(tmp) / "a.sqlite3", jobs, {})
+        start = time.perf_counter()
+        for job in jobs:
+            for method, args in steps(journal, job.key):
+                method(*args)
+        alone = (time.perf_counter() - start) / n
+        journal.close()
+
+        journal = Journal.create(Path(tmp) / "b.sqlite3", jobs, {})
+        writer = JournalWriter(journal)
+
+        async def grouped() -> None:
+            gate = asyncio.Semaphore(concurrency)
+
+            async def one(key: str) -> None:
+                async with gate:
+                    for method, args in steps(journal, key):
+                        await writer.call(method, *args)
+
+            await asyncio.gather(*(one(j.key) for j in jobs))
+
+        start = time.perf_counter()
+        asyncio.run(grouped())
+        together = (time.perf_counter() - start) / n
+        writer.close()
+        per_commit = writer.changes / max(1, writer.commits)
+        journal.close()
+    return alone, together, per_commit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--levels", type=int, nargs="*", default=list(LEVELS))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.url, args.jobs, args.levels[0], args.trace)
+        return
+
+    print(f"sandbox: own process, tasks {TASK_SECONDS}s, limits raised; client: poll {POLL}s, "
+          f"{REQUESTS_AT_ONCE} requests on the wire; {os.cpu_count()} CPUs; "
+          f"median of {args.repeat}")
+    print(f"\n{'conc':>5} {'jobs':>5} {'batch j/s':>10} {'gather j/s':>11} {'ratio':>6} "
+          f"{'batch CPU ms/job':>17} {'gather CPU ms/job':>18}")
+    for level in args.levels:
+        n = args.jobs if level > 1 else min(args.jobs, 40)
+        rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for _ in range(args.repeat):
+            proc, url = _sandbox()
+            try:
+                rounds.append((_measure("batch", url, n, level),
+                               _measure("gather", url, n, level)))
+            finally:
+                proc.terminate()
+                proc.wait(10)
+        b_rate = statistics.median(n / b["wall"] for b, _ in rounds)
+        g_rate = statistics.median(n / g["wall"] for _, g in rounds)
+        ratio = statistics.median((n / b["wall"]) / (n / g["wall"]) for b, g in rounds)
+        b_cpu = statistics.median(b["cpu"] / n * 1e3 for b, _ in rounds)
+        g_cpu = statistics.median(g["cpu"] / n * 1e3 for _, g in rounds)
+        print(f"{level:>5} {n:>5} {b_rate:>10.1f} {g_rate:>11.1f} {ratio:>6.2f} "
+              f"{b_cpu:>17.2f} {g_cpu:>18.2f}")
+
+    print("\nmemory per 1,000 jobs (concurrency 64; tracemalloc peak of Python allocations, "
+          "RSS growth):")
+    proc, url = _sandbox()
+    try:
+        for kind in ("batch", "gather"):
+            traced = _measure(kind, url, args.jobs, 64, trace=True)
+            timed = _measure(kind, url, args.jobs, 64)
+            scale = 1000 / args.jobs
+            print(f"  {kind:>6}: peak {traced['peak'] * scale / 2**20:6.2f} MB, RSS growth "
+                  f"{timed['rss_growth'] * scale / 2**20:6.2f} MB, CPU "
+                  f"{timed['cpu'] * scale:5.2f} s")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+    alone, together, per_commit = journal_overhead()
+    print(f"\njournal, 4 changes per job (synchronous=FULL): {alone * 1e3:.2f} ms/job one "
+          f"transaction each; {together * 1e3:.3f} ms/job grouped by the writer with 64 jobs "
+          f"at once ({per_commit:.1f} changes per commit)")
+
+
+if __name__ == "__main__":
+    main()
