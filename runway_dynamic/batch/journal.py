@@ -307,33 +307,21 @@ class Journal:
         """SQLite's errors as :class:`JournalError`s that say what to do."""
         try:
             yield
-        except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if "locked" in text or "busy" in text:
-                raise JournalError(f"the journal is locked by another program (SQLite: "
-                                   f"{text}); close it and try again", path=str(self.path),
-                                   reason="locked") from None
-            raise JournalError(f"cannot use the journal (SQLite: {text})", path=str(self.path),
-                               reason="damaged") from None
-        except sqlite3.IntegrityError as exc:  # a change that contradicts what is recorded
-            raise JournalError(f"a change was refused (SQLite: {exc}); the journal is "
-                               "unchanged", path=str(self.path), reason="state") from None
-        except sqlite3.DatabaseError as exc:
-            raise JournalError(f"the journal is damaged or not a database (SQLite: {exc}); it "
-                               "was left as it is", path=str(self.path),
-                               reason="damaged") from None
+        except sqlite3.Error as exc:
+            raise journal_error(exc, self.path) from None
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One change: its own transaction, or a savepoint inside :meth:`group`."""
         with self._errors():
             if self._grouped:
+                if not self._db.in_transaction:  # SQLite ended the group after an error
+                    raise self._group_lost()
                 self._db.execute("SAVEPOINT change")
                 try:
                     yield self._db
                 except BaseException:
-                    self._db.execute("ROLLBACK TO change")
-                    self._db.execute("RELEASE change")
+                    self._undo("ROLLBACK TO change", "RELEASE change")
                     raise
                 self._db.execute("RELEASE change")
                 return
@@ -341,9 +329,18 @@ class Journal:
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._undo("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def _undo(self, *statements: str) -> None:
+        """Roll back what a failed change began; SQLite may already have (a full disk rolls
+        the whole transaction back), and the first error is the one worth reporting."""
+        if not self._db.in_transaction:
+            return
+        for statement in statements:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute(statement)
 
     @contextlib.contextmanager
     def group(self) -> Iterator[None]:
@@ -359,12 +356,18 @@ class Journal:
             yield
         except BaseException:
             self._grouped = False
-            with self._errors():
-                self._db.execute("ROLLBACK")
+            self._undo("ROLLBACK")
             raise
         self._grouped = False
+        if not self._db.in_transaction:  # a full disk ended it: none of it was made
+            raise self._group_lost()
         with self._errors():
             self._db.execute("COMMIT")
+
+    def _group_lost(self) -> JournalError:
+        return JournalError("a change failed and SQLite rolled back the changes made with it "
+                            "(is the disk full?); none of them was made", path=str(self.path),
+                            reason="full")
 
     def meta(self) -> dict[str, Any]:
         with self._errors():
@@ -550,15 +553,41 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
         db.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.OperationalError as exc:
-        text = str(exc)
-        reason = "locked" if "locked" in text or "busy" in text else "damaged"
-        raise JournalError(f"cannot open the journal (SQLite: {text})", path=str(path),
-                           reason=reason) from None
-    except sqlite3.DatabaseError as exc:
-        raise JournalError(f"the journal is damaged or not a database (SQLite: {exc}); it was "
-                           "left as it is", path=str(path), reason="damaged") from None
+    except sqlite3.Error as exc:
+        raise journal_error(exc, path) from None
     return db
+
+
+#: SQLite result names → (reason, what to tell people). The rest means damage.
+_SQLITE_REASONS = {
+    "SQLITE_BUSY": ("locked", "the journal is locked by another program; close it and try "
+                              "again"),
+    "SQLITE_LOCKED": ("locked", "the journal is locked by another program; close it and try "
+                                "again"),
+    "SQLITE_FULL": ("full", "the disk is full; free some space, then resume (nothing was "
+                            "lost: the last change was not made)"),
+    "SQLITE_READONLY": ("readonly", "the journal cannot be written here (read-only file or "
+                                    "folder)"),
+    "SQLITE_CANTOPEN": ("missing", "the journal cannot be opened (check the path and its "
+                                   "permissions)"),
+    "SQLITE_CONSTRAINT": ("state", "a change was refused as contradicting what is recorded; "
+                                   "the journal is unchanged"),
+}
+
+
+def journal_error(exc: sqlite3.Error, path: Path) -> JournalError:
+    """The :class:`JournalError` for an SQLite error: what happened and what to do."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if not name:  # Python < 3.11: the message says it
+        words = {"locked": "SQLITE_LOCKED", "busy": "SQLITE_BUSY", "disk is full":
+                 "SQLITE_FULL", "readonly": "SQLITE_READONLY", "unable to open":
+                 "SQLITE_CANTOPEN", "constraint": "SQLITE_CONSTRAINT"}
+        name = next((code for word, code in words.items() if word in text.lower()), "")
+    primary = "_".join(name.split("_")[:2])  # SQLITE_CONSTRAINT_UNIQUE → SQLITE_CONSTRAINT
+    reason, advice = _SQLITE_REASONS.get(primary, (
+        "damaged", "the journal is damaged or not a database; it was left as it is"))
+    return JournalError(f"{advice} (SQLite: {text})", path=str(path), reason=reason)
 
 
 def _claim_name(partial: Path, target: Path) -> None:

@@ -45,6 +45,7 @@ from runway_dynamic._exceptions import (
     APIError,
     APIStatusError,
     AuthenticationError,
+    JournalError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -620,7 +621,14 @@ class Runner:
                 await self._move(key, states.FAILED, self.journal.mark_failed,
                                  failure=str(exc), retryable=False)
                 return None
-            await self._move(key, states.SUBMITTED, self.journal.mark_submitted, task.id)
+            try:
+                await self._move(key, states.SUBMITTED, self.journal.mark_submitted, task.id)
+            except JournalError as exc:  # the task exists: say which, so nobody pays twice
+                self._note(f"{key}: task {task.id} was created but could not be recorded "
+                           f"({exc.reason}); once the journal is usable again run 'runway "
+                           f"batch resolve {self.journal.path} --job {key} --task-id "
+                           f"{task.id}'")
+                raise
             self._created += 1
             self._unreachable = 0
             lane.on_accepted()

@@ -209,3 +209,25 @@ def test_a_task_id_given_to_two_jobs_is_recorded_for_both(journal: Journal) -> N
     journal.mark_succeeded("job-0001", ["a.png"])
     assert [(t.job_key, t.status) for t in journal.tasks()] == [
         ("job-0001", "SUCCEEDED"), ("job-0002", None)]
+
+
+def test_a_full_disk_undoes_the_whole_group_and_says_so(journal: Journal) -> None:
+    """Group commit is all or nothing: when SQLite rolls a group back (a full disk), every
+    change in it reports the failure, so no caller believes in a change that was undone."""
+    pages = journal._db.execute("PRAGMA page_count").fetchone()[0]
+    journal._db.execute(f"PRAGMA max_page_count = {pages}")  # no room to grow
+    with pytest.raises(JournalError) as caught, journal.group():
+        journal.mark_submitting("job-0001")
+        with pytest.raises(JournalError):
+            journal.mark_submitted("job-0001", "x" * 20_000)
+        with pytest.raises(JournalError):
+            journal.mark_submitting("job-0002")
+    assert caught.value.reason == "full" and "none of them was made" in str(caught.value)
+    assert [j.state for j in journal.jobs()] == ["pending"] * 3
+    journal._db.execute("PRAGMA max_page_count = 1000000")
+    journal.mark_submitting("job-0001")  # room again: it works
+    with pytest.raises(JournalError) as alone:
+        journal._db.execute(f"PRAGMA max_page_count = {pages}")
+        journal.mark_submitted("job-0001", "y" * 20_000)
+    assert alone.value.reason == "full" and "free some space" in str(alone.value)
+    assert journal.job("job-0001").state == "submitting"

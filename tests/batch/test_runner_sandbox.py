@@ -22,7 +22,7 @@ from batch_support import (
 )
 
 from runway_dynamic._constants import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TASK_FAILED
-from runway_dynamic._exceptions import UsageError
+from runway_dynamic._exceptions import JournalError, UsageError
 from runway_dynamic.batch import EXIT_PAUSED, Batch, BatchEvent, BatchOptions
 from runway_dynamic.batch import runner as runner_module
 from runway_dynamic.index import Spec
@@ -351,3 +351,46 @@ def test_local_files_are_uploaded_once_for_every_job_that_uses_them(
     sent = {t.body["promptImage"] for t in sandbox.state.tasks.values()}
     assert len(sent) == 1 and sent.pop().startswith("runway://")
     assert batch.status().counts["downloaded"] == 4
+
+
+def test_a_task_id_that_cannot_be_recorded_stops_the_batch_and_is_named(
+    bundled_spec: Spec, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal refuses the 5th task id (a full disk, say): the batch stops at once,
+    prints that task's id and the command that settles it; nothing is sent twice."""
+    batch = new_batch(tmp_path, bundled_spec, image_jobs(bundled_spec, 12))
+    journal = batch.journal
+    real = journal.mark_submitted
+    calls = [0]
+
+    def failing(key: str, task_id: str) -> None:
+        calls[0] += 1
+        if calls[0] == 5:
+            raise JournalError("the disk is full", path=str(journal.path), reason="full")
+        real(key, task_id)
+
+    monkeypatch.setattr(journal, "mark_submitted", failing)
+    notes: list[str] = []
+
+    async def go() -> object:
+        async with client_for(sandbox, bundled_spec) as client:
+            return await batch.run(client, BatchOptions(concurrency=2),
+                                   on_event=lambda e: notes.append(e.message or ""))
+
+    first = asyncio.run(go())
+    assert first.exit_code == EXIT_ERROR  # type: ignore[attr-defined]
+    assert "disk is full" in (first.outcome.fatal or "")  # type: ignore[attr-defined]
+    lost = [n for n in notes if "was created but could not be recorded" in n]
+    assert len(lost) == 1 and "runway batch resolve" in lost[0]
+    monkeypatch.setattr(journal, "mark_submitted", real)  # space again
+    again = run_batch(batch, sandbox, bundled_spec)
+    assert again.exit_code == EXIT_ERROR and again.status.counts["uncertain"] == 1
+    key, task_id = lost[0].split(":")[0], lost[0].split("task ")[1].split(" ")[0]
+
+    async def settle() -> None:
+        async with client_for(sandbox, bundled_spec) as client:
+            await batch.resolve(client, key, task_id=task_id)
+
+    asyncio.run(settle())
+    assert run_batch(batch, sandbox, bundled_spec).exit_code == 0
+    _assert_done_once(batch, sandbox, 12)
