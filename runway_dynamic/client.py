@@ -226,21 +226,25 @@ class _ClientCore:
     # ---- reacting to outcomes (each returns a delay to retry after, or raises)
 
     def after_response(
-        self, prepared: PreparedRequest, response: httpx.Response, attempt: int, creates: bool
+        self, prepared: PreparedRequest, response: httpx.Response, attempt: int, creates: bool,
+        max_retries: int | None = None,
     ) -> float | None:
-        """``None`` on success; seconds to wait before a resend; otherwise raises."""
+        """``None`` on success; seconds to wait before a resend; otherwise raises.
+
+        ``max_retries`` overrides the client's budget for this one request.
+        """
         status = response.status_code
         if status < 400:
             return None
+        budget = self.max_retries if max_retries is None else max(0, max_retries)
         action = failure_action(
-            prepared.method, creates, status=status, attempt=attempt, max_retries=self.max_retries
+            prepared.method, creates, status=status, attempt=attempt, max_retries=budget
         )
         if action == RETRY:
             delay = retry_delay(attempt, response.headers.get("retry-after"), self._rng)
             logger.info(
                 "%s %s answered %d; retry %d/%d in %.2fs",
-                prepared.method, _safe_url(prepared.url), status, attempt + 1,
-                self.max_retries, delay,
+                prepared.method, _safe_url(prepared.url), status, attempt + 1, budget, delay,
             )
             return delay
         if action == MAY_HAVE_SUCCEEDED:
@@ -250,12 +254,13 @@ class _ClientCore:
         raise self.status_error(prepared, response)
 
     def after_error(
-        self, prepared: PreparedRequest, exc: Exception, attempt: int, creates: bool
+        self, prepared: PreparedRequest, exc: Exception, attempt: int, creates: bool,
+        max_retries: int | None = None,
     ) -> float:
+        budget = self.max_retries if max_retries is None else max(0, max_retries)
         kind = classify_transport_error(exc)
         action = failure_action(
-            prepared.method, creates, error_kind=kind, attempt=attempt,
-            max_retries=self.max_retries,
+            prepared.method, creates, error_kind=kind, attempt=attempt, max_retries=budget,
         )
         what = f"{type(exc).__name__}: {self.scrub(str(exc)) or 'no detail'}"
         url = _safe_url(prepared.url)
@@ -263,7 +268,7 @@ class _ClientCore:
             delay = retry_delay(attempt, None, self._rng)
             logger.info(
                 "%s %s failed (%s); retry %d/%d in %.2fs",
-                prepared.method, url, what, attempt + 1, self.max_retries, delay,
+                prepared.method, url, what, attempt + 1, budget, delay,
             )
             return delay
         if action == MAY_HAVE_SUCCEEDED:
@@ -562,6 +567,7 @@ class RunwayClient:
         build: Callable[[], httpx.Request] | None = None,
         stream: bool = False,
         creates: bool | None = None,
+        max_retries: int | None = None,
     ) -> httpx.Response:
         """Send with the retry policy; the only place the sync client touches the network."""
         core = self._core
@@ -578,9 +584,9 @@ class RunwayClient:
                 if stream and response.status_code >= 400:
                     response.read()
                     response.close()
-                delay = core.after_response(prepared, response, attempt, creates)
+                delay = core.after_response(prepared, response, attempt, creates, max_retries)
             except httpx.TransportError as exc:
-                delay = core.after_error(prepared, exc, attempt, creates)
+                delay = core.after_error(prepared, exc, attempt, creates, max_retries)
             else:
                 if delay is None:
                     return response
@@ -598,8 +604,12 @@ class RunwayClient:
         query: Mapping[str, Any] | None = None,
         body: Any = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Call any operation; the decoded JSON answer (``None`` for 204).
+
+        ``max_retries`` overrides the client's retry budget for this call (0: the caller
+        handles 429s and connection failures itself, as a batch does).
 
         >>> client.request("avatars/{id}", path_params={"id": avatar_id})
         """
@@ -607,7 +617,7 @@ class RunwayClient:
             endpoint, method=method, path_params=path_params, query=query, body=body,
             extra_headers=extra_headers,
         )
-        return self._core.decode(self._send(prepared))
+        return self._core.decode(self._send(prepared, max_retries=max_retries))
 
     # ---- generation
 
@@ -618,10 +628,11 @@ class RunwayClient:
         *,
         method: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
     ) -> Task:
         """Submit a task-creating body as it is; the new :class:`Task` (status not yet known)."""
         data = self.request(endpoint, method=method or "POST", body=dict(body),
-                            extra_headers=extra_headers)
+                            extra_headers=extra_headers, max_retries=max_retries)
         if not isinstance(data, Mapping) or "id" not in data:
             raise APIError(f"POST {endpoint} answered without a task id")
         return Task.from_json(data)
@@ -919,6 +930,7 @@ class AsyncRunwayClient:
         build: Callable[[], httpx.Request] | None = None,
         stream: bool = False,
         creates: bool | None = None,
+        max_retries: int | None = None,
     ) -> httpx.Response:
         core = self._core
         creates = core.creates_task(prepared) if creates is None else creates
@@ -940,9 +952,9 @@ class AsyncRunwayClient:
                 if stream and response.status_code >= 400:
                     await response.aread()
                     await response.aclose()
-                delay = core.after_response(prepared, response, attempt, creates)
+                delay = core.after_response(prepared, response, attempt, creates, max_retries)
             except httpx.TransportError as exc:
-                delay = core.after_error(prepared, exc, attempt, creates)
+                delay = core.after_error(prepared, exc, attempt, creates, max_retries)
             else:
                 if delay is None:
                     return response
@@ -958,12 +970,13 @@ class AsyncRunwayClient:
         query: Mapping[str, Any] | None = None,
         body: Any = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         prepared = self._core.prepare(
             endpoint, method=method, path_params=path_params, query=query, body=body,
             extra_headers=extra_headers,
         )
-        return self._core.decode(await self._send(prepared))
+        return self._core.decode(await self._send(prepared, max_retries=max_retries))
 
     async def create_task(
         self,
@@ -972,9 +985,10 @@ class AsyncRunwayClient:
         *,
         method: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
     ) -> Task:
         data = await self.request(endpoint, method=method or "POST", body=dict(body),
-                                  extra_headers=extra_headers)
+                                  extra_headers=extra_headers, max_retries=max_retries)
         if not isinstance(data, Mapping) or "id" not in data:
             raise APIError(f"POST {endpoint} answered without a task id")
         return Task.from_json(data)

@@ -13,7 +13,8 @@ runs at once plus a little headroom, so that a freed slot is taken at once:
   increase, as TCP does), up to ``--concurrency``;
 * a 429 halves the window and pauses the lane for ``Retry-After`` (or a doubling backoff),
   once per pause: the other creates refused with it are the same refusal;
-* a cap (daily generations, credits) shuts the lane, or the whole batch, for this run.
+* a cap (daily generations, credits) shuts the lane, or the whole batch, for this run —
+  or, when the batch is told to wait at limits, holds it until the next try.
 
 Nothing here does I/O or reads a clock: the runner passes ``now`` in.
 """
@@ -122,6 +123,8 @@ class Pacer:
     concurrency: int
     lanes: dict[str, Lane] = field(default_factory=dict)
     shut: str | None = None
+    #: No lane submits before this time (the whole organization is at a limit).
+    paused_until: float = 0.0
 
     def lane(self, name: str, model_concurrency: int | None = None) -> Lane:
         found = self.lanes.get(name)
@@ -137,7 +140,8 @@ class Pacer:
     def pick(self, waiting: Iterable[tuple[int, str]], now: float) -> str | None:
         """The lane to submit from next: among ``(first waiting job's seq, lane)``, the one
         with the oldest job whose lane has room (file order, no head-of-line blocking)."""
-        if self.shut is not None or self.in_flight >= self.concurrency:
+        if self.shut is not None or now < self.paused_until or (
+                self.in_flight >= self.concurrency):
             return None
         for _, name in sorted(waiting):
             if self.lane(name).has_room(now):
@@ -146,8 +150,9 @@ class Pacer:
 
     def next_wake(self, waiting_lanes: Iterable[str], now: float) -> float | None:
         """Seconds until a paused lane with waiting jobs opens again (``None``: none is)."""
-        times = [lane.paused_until - now for name in waiting_lanes
-                 if (lane := self.lane(name)).shut is None and lane.paused_until > now]
+        times = [max(lane.paused_until, self.paused_until) - now for name in waiting_lanes
+                 if (lane := self.lane(name)).shut is None
+                 and max(lane.paused_until, self.paused_until) > now]
         return min(times) if times else None
 
     def close_all(self, reason: str) -> None:

@@ -98,6 +98,9 @@ class BatchOptions:
     downloads: int = DEFAULT_DOWNLOADS
     #: Seed each model's window from ``GET /v1/organization`` (when the spec has it).
     read_org_limits: bool = True
+    #: At a cap (daily generations, credits), try again every this many seconds instead
+    #: of pausing the batch (``None``: pause, exit 75, resume later).
+    limit_wait: float | None = None
 
     def check(self) -> BatchOptions:
         if self.concurrency < 1:
@@ -110,13 +113,16 @@ class BatchOptions:
             raise UsageError("--poll-interval must be more than 0 seconds")
         if self.downloads < 1:
             raise UsageError("downloads must be at least 1")
+        if self.limit_wait is not None and self.limit_wait <= 0:
+            raise UsageError("the wait at limits must be more than 0 seconds")
         return self
 
     def to_dict(self) -> dict[str, Any]:
         return {"concurrency": self.concurrency,
                 "retryOnInternalError": self.retry_on_internal_error,
                 "retryBackoffSeconds": self.retry_backoff_seconds,
-                "pollInterval": self.poll_interval, "downloads": self.downloads}
+                "pollInterval": self.poll_interval, "downloads": self.downloads,
+                "limitWait": self.limit_wait}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BatchOptions:
@@ -127,7 +133,8 @@ class BatchOptions:
             retry_backoff_seconds=float(data.get("retryBackoffSeconds",
                                                  DEFAULT_RETRY_BACKOFF_SECONDS)),
             poll_interval=data.get("pollInterval"),
-            downloads=int(data.get("downloads", DEFAULT_DOWNLOADS)))
+            downloads=int(data.get("downloads", DEFAULT_DOWNLOADS)),
+            limit_wait=data.get("limitWait"))
 
 
 @dataclass(frozen=True)
@@ -586,7 +593,9 @@ class Runner:
         try:
             await self._move(key, states.SUBMITTING, self.journal.mark_submitting)
             try:
-                task = await self.client.create_task(record.endpoint, body)
+                # no retries inside the client: a 429 or an unsent request comes straight
+                # here, where the lane is paused and the job requeued (nothing was created)
+                task = await self.client.create_task(record.endpoint, body, max_retries=0)
             except RateLimitError as exc:
                 await self._move(key, states.PENDING, self.journal.mark_not_sent,
                                  f"429: {exc.message}")
@@ -606,8 +615,7 @@ class Runner:
                 if _mentions(exc, _CREDIT_WORDS):
                     await self._move(key, states.PENDING, self.journal.mark_not_sent, str(exc))
                     self._requeue(self._jobs[key], lane)
-                    self.pacer.close_all(f"out of credits: {exc.message}")
-                    self._note(f"pausing the batch: {exc.message}")
+                    self._at_limit(None, f"out of credits: {exc.message}", None)
                     return None
                 await self._move(key, states.FAILED, self.journal.mark_failed,
                                  failure=str(exc), failure_code=f"HTTP {exc.status_code}",
@@ -663,18 +671,36 @@ class Runner:
             cap = True
         if cap:
             used = f" ({model.used_today} of {model.daily} in 24 h)" if model else ""
-            lane.close(f"the daily generation limit of {lane.name} is reached{used}: "
-                       f"{exc.message}")
-            self._note(f"pausing {lane.name}: its daily generation limit is reached{used}; "
-                       "resume later with 'runway batch resume'")
+            self._at_limit(lane, f"the daily generation limit of {lane.name} is reached"
+                                 f"{used}: {exc.message}", exc.retry_after)
             return
         pause = lane.on_rate_limited(now, exc.retry_after)
         if lane.refused_too_often:
-            lane.close(f"the API refused {lane.rate_limited_streak} creates of {lane.name} in "
-                       f"a row (429): {exc.message}")
-            self._note(f"pausing {lane.name}: {lane.shut}")
+            self._at_limit(lane, f"the API refused {lane.rate_limited_streak} creates of "
+                                 f"{lane.name} in a row (429): {exc.message}", None)
         else:
             self._note(f"{lane.name}: 429 from the API, submitting less for {pause:.0f} s")
+
+    def _at_limit(self, lane: Lane | None, reason: str, retry_after: float | None) -> None:
+        """A cap: shut the lane (``None``: the batch) for this run, or, when told to wait at
+        limits, hold it until the next try (at most ``limit_wait`` away)."""
+        wait = self.options.limit_wait
+        where = lane.name if lane is not None else "the batch"
+        if wait is None:
+            if lane is not None:
+                lane.close(reason)
+            else:
+                self.pacer.close_all(reason)
+            self._note(f"pausing {where}: {reason}; resume later with 'runway batch resume'")
+            return
+        pause = min(wait, retry_after) if retry_after else wait
+        until = asyncio.get_running_loop().time() + pause
+        if lane is not None:
+            lane.paused_until = max(lane.paused_until, until)
+            lane.rate_limited_streak = 0
+        else:
+            self.pacer.paused_until = max(self.pacer.paused_until, until)
+        self._note(f"waiting at a limit ({where}): {reason}; next try in {pause:.0f} s")
 
     async def _resolve(self, record: JobRecord) -> Any:
         """The body with local media inlined or uploaded (each file uploaded once a run)."""

@@ -43,6 +43,15 @@ ConcurrencyOption = Annotated[int | None, typer.Option(
     "--concurrency", metavar="N", min=1, show_default=False,
     help="At most N tasks in flight (default 8); each model's share adapts to Runway's "
          "limits.")]
+WaitOnLimitOption = Annotated[bool, typer.Option(
+    "--wait-on-limit",
+    help="At a daily or credit limit, keep the batch alive and try again now and then (a "
+         "refused create costs nothing) instead of pausing with exit 75.")]
+#: Seconds between tries at a limit with --wait-on-limit.
+LIMIT_RECHECK_SECONDS = 600.0
+LimitRecheckOption = Annotated[float, typer.Option(
+    "--limit-recheck-seconds", metavar="S", min=0.01,
+    help="With --wait-on-limit: seconds between tries.")]
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: HTTP requests on the wire at once, however many tasks are followed: enough for polls of
 #: hundreds of tasks at Runway's latency; more only costs CPU (benchmarks/bench_batch.py).
@@ -79,6 +88,8 @@ def run(
     retry_on_internal_error: RetryInternalOption = 2,
     retry_backoff_seconds: RetryBackoffOption = 5.0,
     poll_interval: PollIntervalOption = None,
+    wait_on_limit: WaitOnLimitOption = False,
+    limit_recheck_seconds: LimitRecheckOption = LIMIT_RECHECK_SECONDS,
     json: JsonOption = False,
 ) -> int:
     """Run every generation of a jobs file: checked first, journaled, resumable.
@@ -101,7 +112,8 @@ def run(
     options = BatchOptions(concurrency=concurrency or BatchOptions().concurrency,
                            retry_on_internal_error=retry_on_internal_error,
                            retry_backoff_seconds=retry_backoff_seconds,
-                           poll_interval=poll_interval).check()
+                           poll_interval=poll_interval,
+                           limit_wait=limit_recheck_seconds if wait_on_limit else None).check()
     if dry_run:
         return _dry_run(found, out, journal)
     _creative_key()
@@ -123,6 +135,8 @@ def resume(
         "--retry-backoff-seconds", metavar="S", show_default=False,
         help="Pause before such a resubmission (default: as the batch was run).")] = None,
     poll_interval: PollIntervalOption = None,
+    wait_on_limit: WaitOnLimitOption = False,
+    limit_recheck_seconds: LimitRecheckOption = LIMIT_RECHECK_SECONDS,
     json: JsonOption = False,
 ) -> int:
     """Continue a batch: follow tasks already submitted (never resubmitting them), fetch
@@ -134,7 +148,8 @@ def resume(
     _creative_key()
     with Batch.open(journal) as batch:
         options = _options(batch.options(), concurrency, retry_on_internal_error,
-                           retry_backoff_seconds, poll_interval)
+                           retry_backoff_seconds, poll_interval,
+                           limit_recheck_seconds if wait_on_limit else None)
         return _execute(batch, options, poll_interval)
 
 
@@ -183,6 +198,8 @@ def retry_failed(
         "--no-run", help="Only put them back in the queue; run later with resume.")] = False,
     concurrency: ConcurrencyOption = None,
     poll_interval: PollIntervalOption = None,
+    wait_on_limit: WaitOnLimitOption = False,
+    limit_recheck_seconds: LimitRecheckOption = LIMIT_RECHECK_SECONDS,
     json: JsonOption = False,
 ) -> int:
     """Resubmit failed jobs: only those whose failure may pass on a new try, unless named
@@ -202,7 +219,8 @@ def retry_failed(
         if no_run:
             return 0
         _creative_key()
-        options = _options(batch.options(), concurrency, None, None, poll_interval)
+        options = _options(batch.options(), concurrency, None, None, poll_interval,
+                           limit_recheck_seconds if wait_on_limit else None)
         return _execute(batch, options, poll_interval)
 
 
@@ -248,10 +266,13 @@ def resolve(
 
 
 def _options(stored: BatchOptions, concurrency: int | None, retry: int | None,
-             backoff: float | None, poll: float | None) -> BatchOptions:
+             backoff: float | None, poll: float | None,
+             limit_wait: float | None) -> BatchOptions:
+    """The options of the journal's last run, with those given now on top; waiting at
+    limits is chosen anew each run (it keeps a process alive for hours)."""
     from dataclasses import replace
 
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = {"limit_wait": limit_wait}
     if concurrency is not None:
         changes["concurrency"] = concurrency
     if retry is not None:

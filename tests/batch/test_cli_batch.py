@@ -202,6 +202,26 @@ def test_a_cap_pauses_with_exit_75_and_resume_continues(bundled_spec: Spec,
         assert sb.state.created_tasks == 6
 
 
+def test_wait_on_limit_keeps_going_once_the_limit_frees(bundled_spec: Spec,
+                                                       tmp_path: Path) -> None:
+    with Sandbox(spec=bundled_spec, task_seconds=0.1, limits=OrgLimits(daily=3)) as sb:
+        path = write_jsonl(tmp_path / "jobs.jsonl", image_jobs(bundled_spec, 5))
+        proc = subprocess.Popen(
+            _command("batch", "run", str(path), "--output-dir", str(tmp_path / "out"),
+                     "--poll-interval", "0.05", "--wait-on-limit",
+                     "--limit-recheck-seconds", "0.3"),
+            env=_env(sb), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _wait_for(lambda: _journal(tmp_path).is_file() and _counts(_journal(tmp_path))[
+            "downloaded"] == 3)
+        time.sleep(1.0)
+        assert proc.poll() is None, "still waiting at the limit, not paused"
+        sb.app.limits = OrgLimits()
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "waiting at a limit" in err and json.loads(out)["status"]["counts"][
+        "downloaded"] == 5
+
+
 def test_a_damaged_journal_is_refused_and_left_as_it_was(sandbox: Sandbox,
                                                          tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"

@@ -121,3 +121,12 @@ def test_the_next_wake_is_the_nearest_reopening_of_a_waiting_lane() -> None:
     pacer.lane("c").paused_until = 1.0
     assert pacer.next_wake(["a", "b", "c"], now=2.0) == 2.0
     assert pacer.next_wake(["c"], now=2.0) is None
+
+
+def test_a_pause_of_the_whole_organization_holds_every_lane() -> None:
+    pacer = Pacer(concurrency=4)
+    pacer.lane("a").paused_until = 3.0
+    pacer.paused_until = 10.0
+    assert pacer.pick([(1, "a"), (2, "b")], now=5.0) is None
+    assert pacer.next_wake(["a", "b"], now=5.0) == 5.0
+    assert pacer.pick([(1, "a"), (2, "b")], now=10.0) == "a"

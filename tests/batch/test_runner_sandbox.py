@@ -142,6 +142,36 @@ def test_the_daily_cap_pauses_only_its_model_and_a_resume_finishes_later(
         assert sb.state.created_tasks == 11
 
 
+@pytest.mark.parametrize("limit", ["daily", "credits"])
+def test_waiting_at_limits_carries_on_by_itself_once_they_free(
+    bundled_spec: Spec, tmp_path: Path, limit: str
+) -> None:
+    """With limit_wait the batch does not stop at a cap: it tries again now and then
+    (a refused create costs nothing) and finishes once the limit frees."""
+    tight = OrgLimits(daily=3) if limit == "daily" else OrgLimits(credits=25 * 3)
+    with Sandbox(spec=bundled_spec, task_seconds=0.1, limits=tight) as sb:
+        batch = new_batch(tmp_path, bundled_spec, image_jobs(bundled_spec, 6))
+        notes: list[str] = []
+
+        async def go() -> object:
+            async def free_later() -> None:
+                await asyncio.sleep(1.0)
+                sb.app.limits = OrgLimits()
+
+            helper = asyncio.create_task(free_later())
+            async with client_for(sb, bundled_spec) as client:
+                report = await batch.run(client, BatchOptions(concurrency=2, limit_wait=0.2),
+                                         on_event=lambda e: notes.append(e.message or ""))
+            await helper
+            return report
+
+        report = asyncio.run(go())
+        assert report.exit_code == 0, report.status.report()  # type: ignore[attr-defined]
+        assert any("waiting at a limit" in n for n in notes)
+        assert report.status.paused == {}  # type: ignore[attr-defined]
+        _assert_done_once(batch, sb, 6)
+
+
 def test_running_out_of_credits_pauses_the_whole_batch(bundled_spec: Spec,
                                                        tmp_path: Path) -> None:
     with Sandbox(spec=bundled_spec, task_seconds=0.1, limits=OrgLimits(credits=25 * 4)) as sb:

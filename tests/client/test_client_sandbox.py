@@ -214,6 +214,29 @@ def test_429_on_create_is_retried_async(
     assert asyncio.run(scenario()).id and posts(sandbox) == 3 and sleeps == [1.0, 1.0]
 
 
+def test_a_call_can_take_its_own_retry_budget(
+    sandbox: Sandbox, bundled_spec: Spec, image_body: dict[str, Any]
+) -> None:
+    """max_retries=0 on one call hands a 429 straight back (a batch paces itself)."""
+    from runway_dynamic import RateLimitError
+
+    sleeps = Sleeps()
+    with sync_client(sandbox, bundled_spec, sleeps) as client, \
+            pytest.raises(RateLimitError) as caught:
+        client.create_task("text_to_image", image_body, max_retries=0,
+                           extra_headers=fault("status=429; retry-after=2"))
+    assert caught.value.retry_after == 2 and posts(sandbox) == 1 and sleeps == []
+
+    async def scenario() -> Any:
+        async with async_client(sandbox, bundled_spec, sleeps) as client:
+            return await client.create_task("text_to_image", image_body, max_retries=1,
+                                            extra_headers=fault("status=429; times=3"))
+
+    with pytest.raises(RateLimitError):
+        asyncio.run(scenario())
+    assert posts(sandbox) == 1 + 2 and len(sleeps) == 1, "one retry, as asked"
+
+
 @pytest.mark.parametrize("injected", ["status=503; times=1", "drop; times=2"])
 def test_get_is_retried_on_503_and_dropped_connections(
     sandbox: Sandbox, bundled_spec: Spec, image_body: dict[str, Any], injected: str
