@@ -144,6 +144,15 @@ class Task:
     def succeeded(self) -> bool:
         return self.status == "SUCCEEDED"
 
+    @property
+    def estimated_credits(self) -> float | None:
+        """What the API estimated the task will cost (``estimatedCost.credits``), if said."""
+        cost = self.raw.get("estimatedCost")
+        credits = cost.get("credits") if isinstance(cost, Mapping) else None
+        if isinstance(credits, (int, float)) and not isinstance(credits, bool):
+            return float(credits)
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return dict(self.raw)
 

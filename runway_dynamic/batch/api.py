@@ -13,7 +13,6 @@ journal says what is left. The CLI (``runway batch …``) is a thin layer over t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -39,10 +38,12 @@ DEFAULT_OUTPUT_ROOT = "runway-output"
 _ON_THE_API = (states.SUBMITTED, states.SUCCEEDED, states.UNCERTAIN)
 
 
-def default_output_dir(jobs_source: str) -> Path:
-    """``runway-output/<jobs file stem>``: one folder per jobs file."""
-    stem = Path(jobs_source).stem or "batch"
-    return Path(DEFAULT_OUTPUT_ROOT) / stem
+def default_output_dir(jobs_path: str | os.PathLike[str] | None,
+                       root: str | os.PathLike[str] | None = None) -> Path:
+    """``<root>/<jobs file stem>`` (root: ``runway-output``): one folder per jobs file, so
+    two batches never share a journal (``batch`` for text that came from no file)."""
+    stem = Path(jobs_path).stem if jobs_path is not None else ""
+    return Path(root if root is not None else DEFAULT_OUTPUT_ROOT) / (stem or "batch")
 
 
 @dataclass
@@ -55,6 +56,8 @@ class BatchStatus:
     failed: list[dict[str, Any]] = field(default_factory=list)
     uncertain: list[dict[str, Any]] = field(default_factory=list)
     tasks_created: int = 0
+    #: Credits the API estimated for the tasks created (the budget counts these).
+    credits: float = 0.0
 
     @property
     def total(self) -> int:
@@ -88,7 +91,8 @@ class BatchStatus:
                 "done": self.done, "jobsFile": self.meta.get("jobs_file"),
                 "outputDir": self.meta.get("output_dir"),
                 "results": self.meta.get("results"), "created": self.meta.get("created"),
-                "tasksCreated": self.tasks_created, "paused": self.paused,
+                "tasksCreated": self.tasks_created, "creditsEstimated": self.credits,
+                "paused": self.paused,
                 "failed": self.failed, "uncertain": self.uncertain,
                 "lastRun": self.meta.get("last_run"), "nextSteps": self.next_steps()}
 
@@ -96,8 +100,8 @@ class BatchStatus:
         """A few lines for people."""
         shown = ", ".join(f"{n} {s}" for s, n in self.counts.items() if n)
         lines = [f"{self.journal}: {self.total} jobs — {shown or 'none'}",
-                 f"  tasks created (billed): {self.tasks_created}; outputs in "
-                 f"{self.meta.get('output_dir')}"]
+                 f"  tasks created (billed): {self.tasks_created}, estimated at "
+                 f"{self.credits:g} credits; outputs in {self.meta.get('output_dir')}"]
         for lane, reason in self.paused.items():
             lines.append(f"  paused {'' if lane == '*' else lane + ': '}{reason}")
         for item in self.failed[:20]:
@@ -153,12 +157,12 @@ class Batch:
                journal: str | os.PathLike[str] | None = None,
                options: BatchOptions | None = None, spec: Spec | None = None) -> Batch:
         """Write the journal (every job ``pending``) before anything is sent."""
-        out = Path(output_dir) if output_dir is not None else default_output_dir(jobs.source)
+        out = Path(output_dir) if output_dir is not None else default_output_dir(jobs.path)
         out = out.absolute()
         path = Path(journal).absolute() if journal is not None else out / JOURNAL_NAME
         meta: dict[str, Any] = {
-            "jobs_file": str(Path(jobs.source).absolute()) if jobs.source else None,
-            "jobs_sha256": _file_sha256(jobs.source),
+            "jobs_file": str(jobs.path) if jobs.path is not None else jobs.source,
+            "jobs_sha256": jobs.sha256,
             "output_dir": str(out),
             "results": str(out / RESULTS_NAME),
             "options": (options or BatchOptions()).check().to_dict(),
@@ -277,7 +281,7 @@ class Batch:
             journal=str(self.path), counts=self.journal.counts(), meta=self.journal.meta(),
             failed=[_brief(r) for r in jobs if r.state == states.FAILED],
             uncertain=[_brief(r) for r in jobs if r.state == states.UNCERTAIN],
-            tasks_created=len(self.journal.tasks()))
+            tasks_created=len(self.journal.tasks()), credits=self.journal.credits())
 
     def results(self) -> list[dict[str, Any]]:
         """One row per job: job, task id(s), state, failure, files."""
@@ -319,12 +323,3 @@ def _brief(record: JobRecord) -> dict[str, Any]:
     return {"job": record.key, "line": record.line, "taskId": record.task_id,
             "failure": record.failure, "failureCode": record.failure_code,
             "retryable": record.retryable, "note": record.note}
-
-
-def _file_sha256(source: str | None) -> str | None:
-    if not source:
-        return None
-    try:
-        return hashlib.sha256(Path(source).read_bytes()).hexdigest()
-    except OSError:
-        return None

@@ -113,6 +113,10 @@ class JobsFile:
     jobs: list[BatchJob]
     skipped: list[LineProblem] = field(default_factory=list)
     warnings: list[LineProblem] = field(default_factory=list)
+    #: The file read (``None`` for text given directly, e.g. from stdin).
+    path: Path | None = None
+    #: sha256 of what was read: a journal remembers which jobs it was made from.
+    sha256: str | None = None
 
 
 # --------------------------------------------------------------------------- reading
@@ -132,9 +136,11 @@ def load_jobs(path: str | Path, spec: Spec, *, endpoint: str | None = None,
         raise UsageError(f"cannot read jobs file {file}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise UsageError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return parse_jobs(text, spec, source=str(file), base_dir=file.parent.absolute(),
-                      fmt=format_of(file, text), endpoint=endpoint, model=model,
-                      skip_invalid=skip_invalid)
+    found = parse_jobs(text, spec, source=str(file), base_dir=file.parent.absolute(),
+                       fmt=format_of(file, text), endpoint=endpoint, model=model,
+                       skip_invalid=skip_invalid)
+    found.path = file.absolute()
+    return found
 
 
 def format_of(path: Path, text: str) -> str:
@@ -165,8 +171,10 @@ def parse_jobs(text: str, spec: Spec, *, source: str = "<jobs>", base_dir: Path 
         raise JobsFileError(source, [LineProblem(0, "the file has no jobs")])
     if reader.problems and not skip_invalid:
         raise JobsFileError(source, reader.problems, jobs=total)
+    import hashlib
+
     return JobsFile(source, reader.jobs, reader.problems if skip_invalid else [],
-                    reader.warnings)
+                    reader.warnings, sha256=hashlib.sha256(text.encode()).hexdigest())
 
 
 def _delimiter(source: str) -> str:

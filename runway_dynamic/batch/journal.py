@@ -86,6 +86,7 @@ CREATE TABLE tasks (
     status TEXT,
     failure_code TEXT,
     source TEXT NOT NULL DEFAULT 'api',
+    credits REAL,
     PRIMARY KEY (job, attempt)
 );
 CREATE INDEX tasks_by_id ON tasks (task_id);
@@ -149,6 +150,7 @@ class TaskRecord:
     status: str | None
     failure_code: str | None
     source: str
+    credits: float | None = None
 
 
 _JOB_COLUMNS = ("seq, key, line, endpoint, model, body, state, task_id, attempts, "
@@ -408,10 +410,16 @@ class Journal:
         found = dict(rows)
         return {state: int(found.get(state, 0)) for state in STATES}
 
+    def credits(self) -> float:
+        """The credits the API estimated for every task created so far (what was spent)."""
+        with self._errors():
+            total = self._db.execute("SELECT TOTAL(credits) FROM tasks").fetchone()[0]
+        return float(total)
+
     def tasks(self, key: str | None = None) -> list[TaskRecord]:
         """Every task created (for one job, or all), oldest first."""
         query = ("SELECT t.task_id, j.key, t.attempt, t.created, t.status, t.failure_code, "
-                 "t.source FROM tasks t JOIN jobs j ON j.seq = t.job")
+                 "t.source, t.credits FROM tasks t JOIN jobs j ON j.seq = t.job")
         args: tuple[Any, ...] = ()
         if key is not None:
             query += " WHERE j.key = ?"
@@ -441,14 +449,16 @@ class Journal:
         with self._transaction() as db:
             self._move(db, key, (PENDING,), SUBMITTING, note=None)
 
-    def mark_submitted(self, key: str, task_id: str) -> None:
-        """The create answered with a task id: it is polled from now on, never sent again."""
+    def mark_submitted(self, key: str, task_id: str, credits: float | None = None) -> None:
+        """The create answered with a task id (and the credits it estimated): the task is
+        polled from now on, never sent again."""
         with self._transaction() as db:
             job = db.execute("SELECT seq, attempts FROM jobs WHERE key = ?", (key,)).fetchone()
             self._move(db, key, (SUBMITTING,), SUBMITTED, task_id=task_id,
                        attempts=job[1] + 1, failure=None, failure_code=None)
-            db.execute("INSERT INTO tasks (task_id, job, attempt, created) VALUES (?, ?, ?, ?)",
-                       (task_id, job[0], job[1] + 1, time.time()))
+            db.execute("INSERT INTO tasks (task_id, job, attempt, created, credits) "
+                       "VALUES (?, ?, ?, ?, ?)", (task_id, job[0], job[1] + 1, time.time(),
+                                                  credits))
 
     def mark_not_sent(self, key: str, note: str) -> None:
         """The create was refused before any task existed (429, not sent): pending again."""

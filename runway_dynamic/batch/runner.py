@@ -78,6 +78,8 @@ NOT_SENT_PAUSE = 1.0
 UNREACHABLE_LIMIT = 8
 #: Failed attempts at fetching one output before it is left for a later run.
 DOWNLOAD_ATTEMPTS = 4
+#: With a budget and no price known yet, how soon a held create looks again.
+FIRST_PRICE_WAIT = 0.05
 #: At most one look at the organization's usage per this many seconds (on 429s).
 ORG_CHECK_SECONDS = 30.0
 ORGANIZATION_ENDPOINT = "organization"
@@ -101,6 +103,9 @@ class BatchOptions:
     #: At a cap (daily generations, credits), try again every this many seconds instead
     #: of pausing the batch (``None``: pause, exit 75, resume later).
     limit_wait: float | None = None
+    #: Stop submitting once the tasks of this batch are estimated to cost this many credits
+    #: (counting creates on their way at the average estimate so far).
+    max_credits: float | None = None
 
     def check(self) -> BatchOptions:
         if self.concurrency < 1:
@@ -115,6 +120,8 @@ class BatchOptions:
             raise UsageError("downloads must be at least 1")
         if self.limit_wait is not None and self.limit_wait <= 0:
             raise UsageError("the wait at limits must be more than 0 seconds")
+        if self.max_credits is not None and self.max_credits <= 0:
+            raise UsageError("--max-credits must be more than 0")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,7 +129,7 @@ class BatchOptions:
                 "retryOnInternalError": self.retry_on_internal_error,
                 "retryBackoffSeconds": self.retry_backoff_seconds,
                 "pollInterval": self.poll_interval, "downloads": self.downloads,
-                "limitWait": self.limit_wait}
+                "limitWait": self.limit_wait, "maxCredits": self.max_credits}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BatchOptions:
@@ -134,7 +141,7 @@ class BatchOptions:
                                                  DEFAULT_RETRY_BACKOFF_SECONDS)),
             poll_interval=data.get("pollInterval"),
             downloads=int(data.get("downloads", DEFAULT_DOWNLOADS)),
-            limit_wait=data.get("limitWait"))
+            limit_wait=data.get("limitWait"), max_credits=data.get("maxCredits"))
 
 
 @dataclass(frozen=True)
@@ -377,6 +384,9 @@ class Runner:
         self._fatal: str | None = None
         self._created = 0
         self._undownloaded: list[str] = []
+        #: Credits the API estimated for this batch's tasks (every run), and per create.
+        self._spent = 0.0
+        self._priced = 0
 
     # ------------------------------------------------------------------ journal access
 
@@ -425,6 +435,9 @@ class Runner:
         for key in recovered:
             self._note(f"{key}: the last run stopped while its create was out; it may have "
                        "made a task, so it is not sent again (see 'runway batch resolve')")
+        self._spent = await self._j(self.journal.credits)
+        self._priced = len([t for t in await self._j(self.journal.tasks)
+                            if t.credits is not None])
         records = await self._j(self.journal.jobs)
         for record in records:
             self._jobs[record.key] = record
@@ -589,6 +602,9 @@ class Runner:
         if self.stop.is_set():  # stopped while uploading: nothing was sent
             self._requeue(record, lane)
             return None
+        if self._over_budget(lane):
+            self._requeue(record, lane)
+            return None
         self._creating.add(key)
         try:
             await self._move(key, states.SUBMITTING, self.journal.mark_submitting)
@@ -630,7 +646,8 @@ class Runner:
                                  failure=str(exc), retryable=False)
                 return None
             try:
-                await self._move(key, states.SUBMITTED, self.journal.mark_submitted, task.id)
+                await self._move(key, states.SUBMITTED, self.journal.mark_submitted, task.id,
+                                 task.estimated_credits)
             except JournalError as exc:  # the task exists: say which, so nobody pays twice
                 self._note(f"{key}: task {task.id} was created but could not be recorded "
                            f"({exc.reason}); once the journal is usable again run 'runway "
@@ -638,6 +655,9 @@ class Runner:
                            f"{task.id}'")
                 raise
             self._created += 1
+            if task.estimated_credits is not None:
+                self._spent += task.estimated_credits
+                self._priced += 1
             self._unreachable = 0
             lane.on_accepted()
             self._remember(key, task_id=task.id, attempts=self._jobs[key].attempts + 1)
@@ -646,6 +666,29 @@ class Runner:
             self._creating.discard(key)
             if self.stop.is_set():
                 self._wake.set()
+
+    def _over_budget(self, lane: Lane) -> bool:
+        """Whether a create must wait for ``max_credits``: what was spent plus, for the
+        creates on their way, the average estimate so far. Reaching it pauses the batch.
+        Until one create has told what a task costs, creates go one at a time."""
+        budget = self.options.max_credits
+        if budget is None:
+            return False
+        if not self._priced:
+            if self._creating:
+                lane.paused_until = asyncio.get_running_loop().time() + FIRST_PRICE_WAIT
+                return True
+            if self._spent < budget:
+                return False
+        average = self._spent / self._priced if self._priced else 0.0
+        if self._priced and self._spent + average * (len(self._creating) + 1) <= budget:
+            return False
+        if self.pacer.shut is None:
+            self.pacer.close_all(f"the budget of {budget:g} credits is reached "
+                                 f"({self._spent:g} estimated for the tasks created)")
+            self._note(f"pausing the batch: {self.pacer.shut}; raise it with 'runway batch "
+                       "resume JOURNAL --max-credits N'")
+        return True
 
     async def _not_sent(self, record: JobRecord, lane: Lane, why: str) -> None:
         """Nothing was created (network down, upload failed): try again after a pause;

@@ -33,10 +33,10 @@ from runway_dynamic.cli._creative import (
 if TYPE_CHECKING:
     from runway_dynamic.batch import Batch, BatchEvent, BatchOptions, BatchReport
 
-JobsArg = Annotated[Path, typer.Argument(
+JobsArg = Annotated[str, typer.Argument(
     metavar="JOBS", show_default=False,
     help="JSONL or CSV, one generation per line (endpoint, model and fields by spec name "
-         "or flag).")]
+         "or flag); - reads standard input.")]
 JournalArg = Annotated[Path, typer.Argument(
     metavar="JOURNAL", show_default=False, help="The batch's journal file.")]
 ConcurrencyOption = Annotated[int | None, typer.Option(
@@ -52,6 +52,10 @@ LIMIT_RECHECK_SECONDS = 600.0
 LimitRecheckOption = Annotated[float, typer.Option(
     "--limit-recheck-seconds", metavar="S", min=0.01,
     help="With --wait-on-limit: seconds between tries.")]
+MaxCreditsOption = Annotated[float | None, typer.Option(
+    "--max-credits", metavar="N", min=0.01, show_default=False,
+    help="Stop submitting once this batch's tasks are estimated at N credits in all (a "
+         "resume may raise it).")]
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: HTTP requests on the wire at once, however many tasks are followed: enough for polls of
 #: hundreds of tasks at Runway's latency; more only costs CPU (benchmarks/bench_batch.py).
@@ -90,6 +94,7 @@ def run(
     poll_interval: PollIntervalOption = None,
     wait_on_limit: WaitOnLimitOption = False,
     limit_recheck_seconds: LimitRecheckOption = LIMIT_RECHECK_SECONDS,
+    max_credits: MaxCreditsOption = None,
     json: JsonOption = False,
 ) -> int:
     """Run every generation of a jobs file: checked first, journaled, resumable.
@@ -103,17 +108,27 @@ def run(
     invocation = current()
     invocation.json = invocation.wants_json(json)
     spec = invocation.spec()
-    found = load_jobs(jobs, spec, endpoint=endpoint, model=model, skip_invalid=skip_invalid)
+    if jobs == "-":
+        from runway_dynamic.batch.jobfile import format_of, parse_jobs
+
+        text = sys.stdin.read()
+        found = parse_jobs(text, spec, source="<stdin>", base_dir=Path.cwd(),
+                           fmt=format_of(Path("-"), text), endpoint=endpoint, model=model,
+                           skip_invalid=skip_invalid)
+    else:
+        found = load_jobs(jobs, spec, endpoint=endpoint, model=model,
+                          skip_invalid=skip_invalid)
     for problem in found.skipped:
         warn(f"{jobs}: skipped {problem}")
     for problem in found.warnings:
         warn(f"{jobs}: {problem}")
-    out = output_dir or _configured_output_dir() or default_output_dir(str(jobs))
+    out = output_dir or default_output_dir(found.path, _configured_output_dir())
     options = BatchOptions(concurrency=concurrency or BatchOptions().concurrency,
                            retry_on_internal_error=retry_on_internal_error,
                            retry_backoff_seconds=retry_backoff_seconds,
                            poll_interval=poll_interval,
-                           limit_wait=limit_recheck_seconds if wait_on_limit else None).check()
+                           limit_wait=limit_recheck_seconds if wait_on_limit else None,
+                           max_credits=max_credits).check()
     if dry_run:
         return _dry_run(found, out, journal)
     _creative_key()
@@ -137,6 +152,7 @@ def resume(
     poll_interval: PollIntervalOption = None,
     wait_on_limit: WaitOnLimitOption = False,
     limit_recheck_seconds: LimitRecheckOption = LIMIT_RECHECK_SECONDS,
+    max_credits: MaxCreditsOption = None,
     json: JsonOption = False,
 ) -> int:
     """Continue a batch: follow tasks already submitted (never resubmitting them), fetch
@@ -149,7 +165,7 @@ def resume(
     with Batch.open(journal) as batch:
         options = _options(batch.options(), concurrency, retry_on_internal_error,
                            retry_backoff_seconds, poll_interval,
-                           limit_recheck_seconds if wait_on_limit else None)
+                           limit_recheck_seconds if wait_on_limit else None, max_credits)
         return _execute(batch, options, poll_interval)
 
 
@@ -200,6 +216,7 @@ def retry_failed(
     poll_interval: PollIntervalOption = None,
     wait_on_limit: WaitOnLimitOption = False,
     limit_recheck_seconds: LimitRecheckOption = LIMIT_RECHECK_SECONDS,
+    max_credits: MaxCreditsOption = None,
     json: JsonOption = False,
 ) -> int:
     """Resubmit failed jobs: only those whose failure may pass on a new try, unless named
@@ -220,7 +237,7 @@ def retry_failed(
             return 0
         _creative_key()
         options = _options(batch.options(), concurrency, None, None, poll_interval,
-                           limit_recheck_seconds if wait_on_limit else None)
+                           limit_recheck_seconds if wait_on_limit else None, max_credits)
         return _execute(batch, options, poll_interval)
 
 
@@ -266,8 +283,8 @@ def resolve(
 
 
 def _options(stored: BatchOptions, concurrency: int | None, retry: int | None,
-             backoff: float | None, poll: float | None,
-             limit_wait: float | None) -> BatchOptions:
+             backoff: float | None, poll: float | None, limit_wait: float | None,
+             max_credits: float | None) -> BatchOptions:
     """The options of the journal's last run, with those given now on top; waiting at
     limits is chosen anew each run (it keeps a process alive for hours)."""
     from dataclasses import replace
@@ -281,6 +298,8 @@ def _options(stored: BatchOptions, concurrency: int | None, retry: int | None,
         changes["retry_backoff_seconds"] = backoff
     if poll is not None:
         changes["poll_interval"] = poll
+    if max_credits is not None:
+        changes["max_credits"] = max_credits
     return replace(stored, **changes).check()
 
 

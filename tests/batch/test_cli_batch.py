@@ -155,6 +155,19 @@ def test_a_csv_batch_with_the_default_folders(sandbox: Sandbox, bundled_spec: Sp
     assert (folder / "journal.sqlite3").is_file() and (folder / "results.jsonl").is_file()
 
 
+def test_jobs_from_standard_input(sandbox: Sandbox, bundled_spec: Spec,
+                                  tmp_path: Path) -> None:
+    lines = "".join(json.dumps(x) + "\n" for x in image_jobs(bundled_spec, 3))
+    done = subprocess.run(_command("batch", "run", "-", "--poll-interval", "0.05"),
+                          input=lines, capture_output=True, text=True, env=_env(sandbox),
+                          cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"]["jobsFile"] == "<stdin>"
+    assert report["status"]["outputDir"] == str(tmp_path / "runway-output" / "batch")
+    assert len(list((tmp_path / "runway-output" / "batch").glob("job-*.png"))) == 3
+
+
 def test_a_second_run_on_the_same_journal_is_refused(sandbox: Sandbox, jobs_file: Path,
                                                      tmp_path: Path) -> None:
     first = runway(sandbox, "batch", "run", str(jobs_file), "--output-dir",

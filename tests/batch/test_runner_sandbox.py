@@ -172,6 +172,23 @@ def test_waiting_at_limits_carries_on_by_itself_once_they_free(
         _assert_done_once(batch, sb, 6)
 
 
+def test_a_budget_stops_submitting_before_it_is_passed(bundled_spec: Spec, sandbox: Sandbox,
+                                                      tmp_path: Path) -> None:
+    """Each sandbox task is estimated at 25 credits: a budget of 110 allows four, even at
+    concurrency 4 (creates on their way count at the average so far); a resume with a
+    larger budget finishes the rest."""
+    batch = new_batch(tmp_path, bundled_spec, image_jobs(bundled_spec, 10))
+    first = run_batch(batch, sandbox, bundled_spec,
+                      BatchOptions(concurrency=4, max_credits=110, retry_backoff_seconds=0))
+    assert first.exit_code == EXIT_PAUSED
+    assert sandbox.state.created_tasks == 4 and first.status.credits == 100
+    assert "budget of 110 credits is reached" in first.status.paused["*"]
+    assert first.status.counts["pending"] == 6
+    second = run_batch(batch, sandbox, bundled_spec, BatchOptions(max_credits=250))
+    assert second.exit_code == 0 and second.status.credits == 250
+    _assert_done_once(batch, sandbox, 10)
+
+
 def test_running_out_of_credits_pauses_the_whole_batch(bundled_spec: Spec,
                                                        tmp_path: Path) -> None:
     with Sandbox(spec=bundled_spec, task_seconds=0.1, limits=OrgLimits(credits=25 * 4)) as sb:
