@@ -371,7 +371,8 @@ class Runner:
         self._counts: Counter[str] = Counter()
         self._queues: dict[str, deque[JobRecord]] = {}
         self._wake = asyncio.Event()
-        self._workers: dict[str, asyncio.Task[None]] = {}
+        #: Each job's running work → its key (a requeued job may briefly have two).
+        self._workers: dict[asyncio.Task[None], str] = {}
         self._creating: set[str] = set()
         self._throttled: set[str] = set()
         self._ever_throttled: set[str] = set()
@@ -461,7 +462,7 @@ class Runner:
         finally:
             stopper.cancel()
             if self._workers:
-                await asyncio.gather(*self._workers.values(), return_exceptions=True)
+                await asyncio.gather(*self._workers, return_exceptions=True)
         counts = await self._j(self.journal.counts)
         paused = {name: lane.shut for name, lane in self.pacer.lanes.items()
                   if lane.shut and any(self._state[k] == states.PENDING
@@ -480,7 +481,7 @@ class Runner:
 
     def _spawn(self, record: JobRecord, work: Any) -> None:
         task = asyncio.create_task(self._guard(record.key, work))
-        self._workers[record.key] = task
+        self._workers[task] = record.key
 
     async def _guard(self, key: str, work: Any) -> None:
         """Run one job's work; whatever happens, the dispatcher hears that it ended."""
@@ -494,13 +495,15 @@ class Runner:
             logger.exception("batch job %s", key)
             self._stop_all(f"{key}: unexpected {type(exc).__name__}: {exc}")
         finally:
-            self._workers.pop(key, None)
+            this = asyncio.current_task()
+            if this is not None:
+                self._workers.pop(this, None)
             self._wake.set()
 
     async def _watch_stop(self) -> None:
         await self.stop.wait()
         self._wake.set()
-        for key, task in list(self._workers.items()):
+        for task, key in list(self._workers.items()):
             if key not in self._creating:
                 task.cancel()
 
@@ -703,9 +706,10 @@ class Runner:
         lane.paused_until = max(lane.paused_until, asyncio.get_running_loop().time() + pause)
 
     async def _rate_limited(self, record: JobRecord, lane: Lane, exc: RateLimitError) -> None:
-        """A create got 429: back to the queue; pause the lane, or shut it at a cap."""
+        """A create got 429: back to the queue, the lane paused at once; shut (or held) if
+        the organization shows the model's daily cap reached."""
         self._requeue(self._jobs[record.key], lane)
-        now = asyncio.get_running_loop().time()
+        pause = lane.on_rate_limited(asyncio.get_running_loop().time(), exc.retry_after)
         long_wait = exc.retry_after is not None and exc.retry_after > 3600
         cap = _mentions(exc, _CAP_WORDS) or long_wait
         org = await self._fresh_org() if not cap else None
@@ -716,9 +720,7 @@ class Runner:
             used = f" ({model.used_today} of {model.daily} in 24 h)" if model else ""
             self._at_limit(lane, f"the daily generation limit of {lane.name} is reached"
                                  f"{used}: {exc.message}", exc.retry_after)
-            return
-        pause = lane.on_rate_limited(now, exc.retry_after)
-        if lane.refused_too_often:
+        elif lane.refused_too_often:
             self._at_limit(lane, f"the API refused {lane.rate_limited_streak} creates of "
                                  f"{lane.name} in a row (429): {exc.message}", None)
         else:

@@ -123,12 +123,9 @@ def run(
     for problem in found.warnings:
         warn(f"{jobs}: {problem}")
     out = output_dir or default_output_dir(found.path, _configured_output_dir())
-    options = BatchOptions(concurrency=concurrency or BatchOptions().concurrency,
-                           retry_on_internal_error=retry_on_internal_error,
-                           retry_backoff_seconds=retry_backoff_seconds,
-                           poll_interval=poll_interval,
-                           limit_wait=limit_recheck_seconds if wait_on_limit else None,
-                           max_credits=max_credits).check()
+    options = _options(BatchOptions(), concurrency, retry_on_internal_error,
+                       retry_backoff_seconds, poll_interval, wait_on_limit,
+                       limit_recheck_seconds, max_credits)
     if dry_run:
         return _dry_run(found, out, journal)
     _creative_key()
@@ -164,8 +161,8 @@ def resume(
     _creative_key()
     with Batch.open(journal) as batch:
         options = _options(batch.options(), concurrency, retry_on_internal_error,
-                           retry_backoff_seconds, poll_interval,
-                           limit_recheck_seconds if wait_on_limit else None, max_credits)
+                           retry_backoff_seconds, poll_interval, wait_on_limit,
+                           limit_recheck_seconds, max_credits)
         return _execute(batch, options, poll_interval)
 
 
@@ -237,7 +234,7 @@ def retry_failed(
             return 0
         _creative_key()
         options = _options(batch.options(), concurrency, None, None, poll_interval,
-                           limit_recheck_seconds if wait_on_limit else None, max_credits)
+                           wait_on_limit, limit_recheck_seconds, max_credits)
         return _execute(batch, options, poll_interval)
 
 
@@ -283,13 +280,13 @@ def resolve(
 
 
 def _options(stored: BatchOptions, concurrency: int | None, retry: int | None,
-             backoff: float | None, poll: float | None, limit_wait: float | None,
-             max_credits: float | None) -> BatchOptions:
-    """The options of the journal's last run, with those given now on top; waiting at
-    limits is chosen anew each run (it keeps a process alive for hours)."""
+             backoff: float | None, poll: float | None, wait_on_limit: bool,
+             recheck_seconds: float, max_credits: float | None) -> BatchOptions:
+    """``stored`` (the defaults, or the journal's last run) with what was given now on top;
+    waiting at limits is chosen anew each run (it keeps a process alive for hours)."""
     from dataclasses import replace
 
-    changes: dict[str, Any] = {"limit_wait": limit_wait}
+    changes: dict[str, Any] = {"limit_wait": recheck_seconds if wait_on_limit else None}
     if concurrency is not None:
         changes["concurrency"] = concurrency
     if retry is not None:

@@ -410,11 +410,11 @@ def test_a_task_id_that_cannot_be_recorded_stops_the_batch_and_is_named(
     real = journal.mark_submitted
     calls = [0]
 
-    def failing(key: str, task_id: str) -> None:
+    def failing(key: str, task_id: str, credits: float | None = None) -> None:
         calls[0] += 1
         if calls[0] == 5:
             raise JournalError("the disk is full", path=str(journal.path), reason="full")
-        real(key, task_id)
+        real(key, task_id, credits)
 
     monkeypatch.setattr(journal, "mark_submitted", failing)
     notes: list[str] = []
