@@ -7,7 +7,7 @@ and orjson only: rich stays off every path so start-up and output stay cheap.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from runway_dynamic.index import Spec
@@ -76,6 +76,14 @@ def dumps(data: Any) -> str:
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(dumps(data) + "\n")
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (a closed or odd stream is not)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def echo(text: str = "") -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 import typer
 
 from runway_dynamic._exceptions import ConfigError
-from runway_dynamic.cli._context import PROG, Invocation
+from runway_dynamic.cli._context import PROG, Invocation, is_terminal
 
 if TYPE_CHECKING:
     from runway_dynamic.client import AsyncRunwayClient
@@ -126,7 +126,7 @@ class JobsDisplay:
         self._bars: dict[str, Any] = {}
 
     def __enter__(self) -> JobsDisplay:
-        if not self.quiet and _isatty(self.stream):
+        if not self.quiet and is_terminal(self.stream):
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
@@ -166,11 +166,6 @@ class JobsDisplay:
             self.stream.flush()
 
 
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def say(invocation: Invocation, text: str) -> None:

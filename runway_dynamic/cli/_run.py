@@ -61,7 +61,7 @@ from runway_dynamic._constants import (
     EXIT_OK,
 )
 from runway_dynamic._exceptions import ConfigError, TaskTimeoutError, UsageError
-from runway_dynamic.cli._context import PROG, Invocation, echo, emit_json
+from runway_dynamic.cli._context import PROG, Invocation, echo, emit_json, is_terminal
 
 if TYPE_CHECKING:
     from runway_dynamic.client import RunwayClient
@@ -271,7 +271,7 @@ class WaitDisplay:
                  rich: bool | None = None) -> None:
         self.stream = stream or sys.stderr
         self.quiet = quiet
-        self.rich = (not quiet and _isatty(self.stream)) if rich is None else rich
+        self.rich = (not quiet and is_terminal(self.stream)) if rich is None else rich
         self.task_id: str | None = None
         self.submissions = 0
         self._progress: Any = None
@@ -341,11 +341,6 @@ class WaitDisplay:
         self.stream.flush()
 
 
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 # --------------------------------------------------------------------------- running

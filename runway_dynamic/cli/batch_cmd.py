@@ -21,13 +21,14 @@ import typer
 
 from runway_dynamic._constants import EXIT_INTERRUPTED
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.cli._context import PROG, current, echo, emit_json, warn
+from runway_dynamic.cli._context import PROG, current, echo, emit_json, is_terminal, warn
 from runway_dynamic.cli._creative import (
     JsonOption,
     PollIntervalOption,
     RetryBackoffOption,
     RetryInternalOption,
     make_async_client,
+    say,
 )
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def run(
     _creative_key()
     with Batch.create(found, output_dir=out, journal=journal, options=options,
                       spec=spec) as batch:
-        _say(f"journal: {batch.path} ({len(found.jobs)} jobs; resume with: {PROG} batch "
+        say(invocation, f"journal: {batch.path} ({len(found.jobs)} jobs; resume with: {PROG} batch "
              f"resume {batch.path})")
         return _execute(batch, options, poll_interval)
 
@@ -225,11 +226,12 @@ def retry_failed(
     with Batch.open(journal) as batch:
         moved = batch.retry_failed(job or None)
         if not moved:
-            _say("no failed job to retry (SAFETY.* and other final failures need --job KEY)")
+            say(invocation, "no failed job to retry (SAFETY.* and other final failures need "
+                            "--job KEY)")
             if no_run:
                 return 0
         else:
-            _say(f"back in the queue: {', '.join(moved)}")
+            say(invocation, f"back in the queue: {', '.join(moved)}")
         if no_run:
             return 0
         _creative_key()
@@ -272,7 +274,7 @@ def resolve(
     else:
         echo(f"{record.key}: {record.state}" + (f" (task {record.task_id})"
                                                 if record.task_id else ""))
-        _say(f"continue with: {PROG} batch resume {journal}")
+        say(invocation, f"continue with: {PROG} batch resume {journal}")
     return 0
 
 
@@ -379,13 +381,13 @@ def _finish(batch: Batch, report: BatchReport) -> None:
             echo(f"  results: {report.results}")
     outcome = report.outcome
     if outcome.stopped == "interrupted":
-        _say(f"interrupted; tasks already submitted keep running on Runway. Continue with: "
-             f"{PROG} batch resume {batch.path}")
+        say(invocation, f"interrupted; tasks already submitted keep running on Runway. "
+                        f"Continue with: {PROG} batch resume {batch.path}")
     elif outcome.fatal:
-        _say(f"stopped: {outcome.fatal}. Fix it, then: {PROG} batch resume {batch.path}")
+        say(invocation, f"stopped: {outcome.fatal}. Fix it, then: {PROG} batch resume {batch.path}")
     elif outcome.paused and report.status.counts.get("pending"):
-        _say(f"paused at a limit; {report.status.counts['pending']} job(s) wait. Continue "
-             f"later with: {PROG} batch resume {batch.path}")
+        say(invocation, f"paused at a limit; {report.status.counts['pending']} job(s) wait. "
+                        f"Continue later with: {PROG} batch resume {batch.path}")
 
 
 def _dry_run(found: Any, out: Path, journal: Path | None) -> int:
@@ -406,12 +408,6 @@ def _dry_run(found: Any, out: Path, journal: Path | None) -> int:
             echo(f"  {count:>6}  {name}")
         echo(f"outputs would go to {plan['outputDir']}, the journal to {plan['journal']}")
     return 0
-
-
-def _say(text: str) -> None:
-    if not current().json:
-        sys.stderr.write(f"{PROG}: {text}\n")
-        sys.stderr.flush()
 
 
 # --------------------------------------------------------------------------- display
@@ -436,7 +432,7 @@ class BatchDisplay:
         self._last_line = float("-inf")  # the first event always shows a line
 
     def __enter__(self) -> BatchDisplay:
-        if not self.quiet and _isatty(self.stream):
+        if not self.quiet and is_terminal(self.stream):
             from rich.console import Console
             from rich.live import Live
             from rich.text import Text
@@ -523,10 +519,3 @@ def _duration(seconds: float) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
