@@ -127,6 +127,16 @@ def test_skip_invalid_runs_the_rest(sandbox: Sandbox, bundled_spec: Spec,
     assert json.loads(done.stdout)["status"]["total"] == 2
 
 
+def test_without_a_key_nothing_is_written_or_sent(sandbox: Sandbox, jobs_file: Path,
+                                                  tmp_path: Path) -> None:
+    env = {k: v for k, v in _env(sandbox).items() if k != "RUNWAY_API_KEY"}
+    done = subprocess.run(_command("batch", "run", str(jobs_file), "--output-dir",
+                                   str(tmp_path / "out")), capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 1 and "RUNWAY_API_KEY" in done.stderr
+    assert not (tmp_path / "out").exists() and sandbox.state.requests == []
+
+
 def test_dry_run_checks_and_shows_the_plan_without_sending(sandbox: Sandbox, jobs_file: Path,
                                                            tmp_path: Path) -> None:
     done = runway(sandbox, "batch", "run", str(jobs_file), "--dry-run", "--output-dir",
@@ -375,3 +385,36 @@ def test_sigkill_at_random_moments_then_resume_does_every_job_exactly_once(
                 .splitlines()]
         assert len(rows) == count and all(len(r["taskIds"]) == 1 for r in rows)
         print(f"seed {seed}: {kills} kills, {settled} uncertain job(s) settled by hand")
+
+
+def test_on_a_terminal_the_progress_line_redraws_and_the_report_is_text(
+    sandbox: Sandbox, jobs_file: Path, tmp_path: Path
+) -> None:
+    """In a real pseudo-terminal: a live line (redrawn in place) on stderr, the report as
+    text on stdout."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        _command("batch", "run", str(jobs_file), "--output-dir", str(tmp_path / "out"),
+                 "--poll-interval", "0.05", "--concurrency", "3"),
+        env={**_env(sandbox), "COLUMNS": "120", "TERM": "xterm"}, stdin=subprocess.DEVNULL,
+        stdout=secondary, stderr=secondary)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(primary, 65536)
+        except OSError:  # the terminal closed: the process has ended
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(30)
+    os.close(primary)
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0, shown[-2000:]
+    assert "\x1b[" in shown, "rich drew the line with terminal control codes"
+    assert "12/12 done" in shown
+    assert "12 jobs — 12 downloaded" in shown and "results:" in shown, "a text report"
+    assert KEY not in shown

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runway_dynamic.batch.pacing import (
     FIRST_RATE_LIMIT_PAUSE,
@@ -130,3 +132,38 @@ def test_a_pause_of_the_whole_organization_holds_every_lane() -> None:
     assert pacer.pick([(1, "a"), (2, "b")], now=5.0) is None
     assert pacer.next_wake(["a", "b"], now=5.0) == 5.0
     assert pacer.pick([(1, "a"), (2, "b")], now=10.0) == "a"
+
+
+_EVENTS = st.lists(st.tuples(
+    st.sampled_from(["started", "throttled", "rate_limited", "accepted"]),
+    st.integers(min_value=0, max_value=300),     # tasks in flight when it happens
+    st.integers(min_value=0, max_value=300),     # of them seen THROTTLED
+    st.one_of(st.none(), st.floats(min_value=0, max_value=7200)),  # Retry-After
+), max_size=60)
+
+
+@given(ceiling=st.integers(min_value=1, max_value=256),
+       seed=st.one_of(st.none(), st.integers(min_value=-5, max_value=500)), events=_EVENTS)
+@settings(max_examples=300, deadline=None)
+def test_no_sequence_of_signals_takes_a_window_out_of_bounds(
+    ceiling: int, seed: int | None, events: list[tuple[str, int, int, float | None]]
+) -> None:
+    """Whatever THROTTLED, 429 and start signals arrive in whatever order, a lane lets
+    between 1 and --concurrency tasks be in flight, and a pause never shortens."""
+    lane = Lane.seeded("m", ceiling, seed)
+    now, paused = 0.0, 0.0
+    for kind, in_flight, throttled, retry_after in events:
+        lane.in_flight, lane.throttled = in_flight, min(throttled, in_flight)
+        now += 1.0
+        if kind == "started":
+            lane.on_started()
+        elif kind == "throttled":
+            lane.on_throttled()
+        elif kind == "rate_limited":
+            pause = lane.on_rate_limited(now, retry_after)
+            assert 0 <= pause <= MAX_RATE_LIMIT_PAUSE
+        else:
+            lane.on_accepted()
+        assert 1 <= lane.limit <= ceiling
+        assert lane.paused_until >= paused
+        paused = lane.paused_until
