@@ -150,7 +150,7 @@ def journal_overhead(n: int = 1000, concurrency: int = 64) -> tuple[float, float
     """Seconds per job for four journal changes: one transaction each, and grouped by the
     runner's writer with ``concurrency`` jobs moving at once; and changes per commit."""
     from runway_dynamic.batch import BatchJob, Journal
-    from runway_dynamic.batch.runner import JournalWriter
+    from runway_dynamic.batch.writer import JournalWriter
 
     jobs = [BatchJob(f"job-{i:05d}", i, "text_to_image", {"promptText": f"shot {i}"})
             for i in range(1, n + 1)]

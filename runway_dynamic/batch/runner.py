@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections import Counter, deque
@@ -58,8 +57,10 @@ from runway_dynamic._exceptions import (
 from runway_dynamic._http import should_resubmit
 from runway_dynamic.batch import journal as states
 from runway_dynamic.batch.journal import JobRecord, Journal
+from runway_dynamic.batch.organization import OrgModel, parse_organization
+from runway_dynamic.batch.outputs import clear_partials, existing_output, plan_files
 from runway_dynamic.batch.pacing import Lane, Pacer
-from runway_dynamic.downloads import candidates, extension_for
+from runway_dynamic.batch.writer import JournalWriter
 
 if TYPE_CHECKING:
     from runway_dynamic.client import AsyncRunwayClient
@@ -188,167 +189,9 @@ class RunOutcome:
         return 0
 
 
-@dataclass(frozen=True)
-class OrgModel:
-    """One model's limits and use, from ``GET /v1/organization`` (any part may be unknown)."""
-
-    concurrency: int | None = None
-    daily: int | None = None
-    used_today: int | None = None
-
-    @property
-    def daily_reached(self) -> bool:
-        return self.daily is not None and self.used_today is not None and (
-            self.used_today >= self.daily)
-
-
-def parse_organization(data: Any) -> dict[str, OrgModel]:
-    """Per-model limits and usage from the organization answer; ``{}`` when its shape is
-    not the one we know (the batch then learns from THROTTLED and 429 alone)."""
-    tier = _mapping(data, "tier")
-    limits, usage = _mapping(tier, "models"), _mapping(_mapping(data, "usage"), "models")
-    out: dict[str, OrgModel] = {}
-    for model in {*limits, *usage}:
-        limit, used = _mapping(limits, model), _mapping(usage, model)
-        out[str(model)] = OrgModel(_int(limit.get("maxConcurrentGenerations")),
-                                   _int(limit.get("maxDailyGenerations")),
-                                   _int(used.get("dailyGenerations")))
-    return out
-
-
-def _mapping(data: Any, name: str) -> Mapping[str, Any]:
-    value = data.get(name) if isinstance(data, Mapping) else None
-    return value if isinstance(value, Mapping) else {}
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _mentions(error: APIStatusError, words: tuple[str, ...]) -> bool:
     text = f"{error.message} {error.body}".lower()
     return any(word in text for word in words)
-
-
-def plan_files(output_dir: Path, key: str, urls: list[str]) -> list[str]:
-    """Where a job's outputs go: ``KEY.ext`` (``KEY-1.ext``, ``KEY-2.ext`` … for several).
-
-    The extension comes from the URL; without one the name is left bare and the download
-    adds it from the answer's type. A name already taken by another file gets the next
-    free ``.2``, ``.3`` … (it is not ours: this job has saved nothing yet).
-    """
-    several = len(urls) > 1
-    out = []
-    for index, url in enumerate(urls, start=1):
-        ext = extension_for(None, url)
-        ext = "" if ext == ".bin" else ext
-        name = f"{key}-{index}{ext}" if several else f"{key}{ext}"
-        target = output_dir / name
-        if ext:
-            target = next(c for c in candidates(target) if not c.exists())
-        out.append(str(target))
-    return out
-
-
-def existing_output(planned: str) -> Path | None:
-    """The file an earlier run saved for this planned name, if it is there (a name without
-    an extension matches the one file ``NAME.*`` the download gave it)."""
-    path = Path(planned)
-    if path.suffix:
-        return path if path.is_file() else None
-    found = [p for p in path.parent.glob(path.name + ".*")
-             if p.is_file() and not p.name.endswith(".part")]
-    return found[0] if len(found) == 1 else None
-
-
-def clear_partials(planned: str) -> None:
-    """Remove the temporary files a killed run left beside a planned output (``.NAME.*.part``:
-    the names are this job's, so their temporary files are too)."""
-    import re
-
-    path = Path(planned)
-    mine = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.part")
-    for stale in path.parent.glob(f".{path.name}.*.part"):
-        if mine.fullmatch(stale.name):
-            stale.unlink(missing_ok=True)
-
-
-class JournalWriter:
-    """The journal's own thread, committing what the jobs ask for in groups.
-
-    Calls queue up while a commit (an fsync, ~1 ms) is under way; the next commit takes
-    them all, so a hundred jobs moving at once cost one sync, not a hundred. A caller
-    resumes only after the commit holding its change: the write-ahead promise holds.
-    """
-
-    #: Most changes in one commit (bounds the latency of the first in the group).
-    MAX_GROUP = 512
-
-    def __init__(self, journal: Journal) -> None:
-        import queue
-        import threading
-
-        self.journal = journal
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name="runway-journal",
-                                        daemon=True)
-        self._thread.start()
-        #: Commits made and changes they held (for the benchmark's overhead figures).
-        self.commits = 0
-        self.changes = 0
-
-    async def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``method`` on the journal thread; the result once it is committed. The write
-        completes even if the caller is cancelled meanwhile."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((functools.partial(method, *args, **kwargs), future, loop))
-        return await asyncio.shield(future)
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-
-    def _serve(self) -> None:
-        import queue
-
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            group = [item]
-            while len(group) < self.MAX_GROUP:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)
-                    break
-                group.append(more)
-            done: list[tuple[Any, Any, Any, Exception | None]] = []
-            try:
-                with self.journal.group():
-                    for work, future, loop in group:
-                        try:
-                            done.append((future, loop, work(), None))
-                        except Exception as exc:  # undone alone (its savepoint)
-                            done.append((future, loop, None, exc))
-            except Exception as exc:  # the commit itself failed: nothing of it holds
-                done = [(future, loop, None, exc) for _, future, loop in group]
-            self.commits += 1
-            self.changes += len(group)
-            for future, loop, result, error in done:
-                loop.call_soon_threadsafe(_settle, future, result, error)
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
 
 
 class Runner:
