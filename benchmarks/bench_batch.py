@@ -228,17 +228,16 @@ def main() -> None:
         print(f"{level:>5} {n:>5} {b_rate:>10.1f} {g_rate:>11.1f} {ratio:>6.2f} "
               f"{b_cpu:>17.2f} {g_cpu:>18.2f}")
 
-    print("\nmemory per 1,000 jobs (concurrency 64; tracemalloc peak of Python allocations, "
-          "RSS growth):")
+    print(f"\nmemory and CPU for {args.jobs} jobs (concurrency 64; tracemalloc peak of Python "
+          "allocations during the run, RSS growth; fixed costs included, so use --jobs 1000 "
+          "for per-1,000 figures):")
     proc, url = _sandbox()
     try:
         for kind in ("batch", "gather"):
             traced = _measure(kind, url, args.jobs, 64, trace=True)
             timed = _measure(kind, url, args.jobs, 64)
-            scale = 1000 / args.jobs
-            print(f"  {kind:>6}: peak {traced['peak'] * scale / 2**20:6.2f} MB, RSS growth "
-                  f"{timed['rss_growth'] * scale / 2**20:6.2f} MB, CPU "
-                  f"{timed['cpu'] * scale:5.2f} s")
+            print(f"  {kind:>6}: peak {traced['peak'] / 2**20:6.2f} MB, RSS growth "
+                  f"{timed['rss_growth'] / 2**20:6.2f} MB, CPU {timed['cpu']:5.2f} s")
     finally:
         proc.terminate()
         proc.wait(10)
