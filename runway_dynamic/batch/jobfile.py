@@ -189,6 +189,8 @@ class _Row:
     entries: dict[str, Any] | None
     typed: bool  # JSON values (JSONL) rather than text cells (CSV)
     error: str | None = None
+    #: The error spoils the whole file (a bad header, broken CSV), not just this line.
+    fatal: bool = False
 
 
 def _jsonl_rows(text: str) -> Iterator[_Row]:
@@ -220,7 +222,7 @@ def _csv_rows(text: str, *, delimiter: str) -> Iterator[_Row]:
         except StopIteration:
             return
         except csv.Error as exc:
-            yield _Row(start, None, False, f"unreadable CSV ({exc})")
+            yield _Row(start, None, False, f"unreadable CSV ({exc})", fatal=True)
             return
         line = start
         if header is None:
@@ -229,7 +231,7 @@ def _csv_rows(text: str, *, delimiter: str) -> Iterator[_Row]:
             if repeated or not any(header):
                 why = (f"repeated column(s) {', '.join(repeated)}" if repeated
                        else "the header row is empty")
-                yield _Row(line, None, False, f"header: {why}")
+                yield _Row(line, None, False, f"header: {why}", fatal=True)
                 return
             continue
         if not any(c.strip() for c in cells):
@@ -264,8 +266,7 @@ class _Reader:
 
     def read(self, number: int, row: _Row) -> None:
         if row.entries is None:
-            target = self.file_problems if row.error and row.error.startswith(
-                ("header:", "unreadable CSV")) else self.problems
+            target = self.file_problems if row.fatal else self.problems
             target.append(LineProblem(row.line, row.error or "unreadable line"))
             return
         found = self._job(number, row)
@@ -282,9 +283,9 @@ class _Reader:
         if not name:
             return [LineProblem(line, "no endpoint: add an 'endpoint' column or key, or pass "
                                 "--endpoint", field=ENDPOINT_KEY, fix="e.g. text_to_video")]
-        operation, problem = self._operation(str(name), line)
-        if operation is None:
-            return [problem] if problem else []
+        operation = self._operation(str(name))
+        if isinstance(operation, LineProblem):
+            return [replace(operation, line=line)]
         key, problem = self._key(key_value, number, line)
         if problem is not None:
             return [problem]
@@ -303,20 +304,21 @@ class _Reader:
             body[operation.discriminator] = self.default_model
         return self._checked(operation, key, line, body, cell_problems)
 
-    def _operation(self, name: str, line: int) -> tuple[Operation | None, LineProblem | None]:
+    def _operation(self, name: str) -> Operation | LineProblem:
+        """The task-creating operation a line names (``/v1/x``, ``x``, ``kebab-x``)."""
         catalog = self.spec.catalog
         wanted = endpoint_name(name.strip())
         for candidate in (wanted, wanted.replace("-", "_")):
             op = catalog.operation(candidate, "POST")
             if op is not None and creates_task(catalog, op):
-                return op, None
+                return op
         runnable = [op.endpoint for op in catalog.operations if creates_task(catalog, op)]
         near = closest(wanted, runnable)
         known = catalog.operation(wanted, "POST") is not None
         why = (f"{wanted} does not start a task (a batch runs generation endpoints)" if known
                else f"unknown endpoint {wanted!r}")
         fix = f"did you mean {', '.join(near)}?" if near else "see 'runway models'"
-        return None, LineProblem(line, f"{why}; {fix}", field=ENDPOINT_KEY, fix=fix)
+        return LineProblem(0, f"{why}; {fix}", field=ENDPOINT_KEY, fix=fix)
 
     def _key(self, given: Any, number: int, line: int) -> tuple[str, LineProblem | None]:
         if given is None or given == "":

@@ -210,7 +210,6 @@ class Runner:
         self.pacer = Pacer(self.options.concurrency)
         self.writer: JournalWriter | None = None
         self._jobs: dict[str, JobRecord] = {}
-        self._state: dict[str, str] = {}
         self._counts: Counter[str] = Counter()
         self._queues: dict[str, deque[JobRecord]] = {}
         self._wake = asyncio.Event()
@@ -241,17 +240,16 @@ class Runner:
 
     async def _move(self, key: str, state: str, method: Callable[..., None], *args: Any,
                     **kwargs: Any) -> None:
+        """Commit a job's change, then show it in the in-memory copy and the counts."""
         await self._j(method, key, *args, **kwargs)
-        old = self._state.get(key)
-        if old is not None:
-            self._counts[old] -= 1
-        self._state[key] = state
+        self._counts[self._jobs[key].state] -= 1
         self._counts[state] += 1
+        self._remember(key, state=state)
         self._emit("job", key=key, state=state)
 
     def _remember(self, key: str, **fields: Any) -> None:
         """Keep the in-memory copy of a job in step with what was just committed."""
-        self._jobs[key] = replace(self._jobs[key], state=self._state[key], **fields)
+        self._jobs[key] = replace(self._jobs[key], **fields)
 
     def _emit(self, kind: str, *, key: str | None = None, state: str | None = None,
               message: str | None = None) -> None:
@@ -285,7 +283,6 @@ class Runner:
         records = await self._j(self.journal.jobs)
         for record in records:
             self._jobs[record.key] = record
-            self._state[record.key] = record.state
             self._counts[record.state] += 1
         self._emit("start")
         if self.options.read_org_limits:
@@ -307,9 +304,9 @@ class Runner:
             if self._workers:
                 await asyncio.gather(*self._workers, return_exceptions=True)
         counts = await self._j(self.journal.counts)
+        waiting = {r.lane for r in self._jobs.values() if r.state == states.PENDING}
         paused = {name: lane.shut for name, lane in self.pacer.lanes.items()
-                  if lane.shut and any(self._state[k] == states.PENDING
-                                       for k in self._jobs if self._jobs[k].lane == name)}
+                  if lane.shut and name in waiting}
         if self.pacer.shut:
             paused["*"] = self.pacer.shut
         return RunOutcome(counts=counts, elapsed=time.monotonic() - started,
@@ -680,7 +677,7 @@ class Runner:
                 if task is None or not task.output:
                     task = await self.client.tasks.get(task_id)  # fresh output URLs
                 urls = list(task.output)
-                resumed = self._state.get(key) != states.SUBMITTED
+                resumed = self._jobs[key].state != states.SUBMITTED
                 if not resumed:
                     files = plan_files(self.output_dir, key, urls)
                     await self._move(key, states.SUCCEEDED, self.journal.mark_succeeded,
