@@ -80,7 +80,9 @@ def test_throttled_tasks_keep_the_window_near_the_models_concurrency(
     throttled = [e.throttled for e in seen]
     assert max(throttled) >= 1, "the sandbox queued some"
     late = throttled[len(throttled) // 2:]
-    assert max(late) <= 3, f"the queue stays short once the window has adapted: {late}"
+    # 16 in flight at once would leave 14 queued; once the window has adapted the queue
+    # holds the headroom and what the window's upward probing adds (polls lag a little)
+    assert max(late) <= 4, f"the queue stays short once the window has adapted: {late}"
 
 
 def test_the_organizations_limits_seed_each_models_window(bundled_spec: Spec,
@@ -98,8 +100,9 @@ def test_the_organizations_limits_seed_each_models_window(bundled_spec: Spec,
         _assert_done_once(batch, sb, 20)
     model, _ = image_model(bundled_spec)
     assert f"{model}: 3 at a time" in [e.message for e in seen if e.kind == "note"]
-    # 3 run, 1 waits as headroom, and at times 1 more while the window probes upwards
-    assert max(e.throttled for e in seen) <= 2
+    # 3 run, 1 waits as headroom, and at times 1 or 2 more while the window probes upwards
+    # (seen from polls, which lag); without the seed, 13 of 16 would have waited at first
+    assert max(e.throttled for e in seen) <= 3
 
 
 def test_429_on_creates_slows_the_lane_and_never_creates_twice(
