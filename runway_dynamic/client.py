@@ -225,6 +225,10 @@ class _ClientCore:
 
     # ---- reacting to outcomes (each returns a delay to retry after, or raises)
 
+    def retry_budget(self, max_retries: int | None) -> int:
+        """Resends allowed for one request: its own budget when given, else the client's."""
+        return self.max_retries if max_retries is None else max(0, max_retries)
+
     def after_response(
         self, prepared: PreparedRequest, response: httpx.Response, attempt: int, creates: bool,
         max_retries: int | None = None,
@@ -236,7 +240,7 @@ class _ClientCore:
         status = response.status_code
         if status < 400:
             return None
-        budget = self.max_retries if max_retries is None else max(0, max_retries)
+        budget = self.retry_budget(max_retries)
         action = failure_action(
             prepared.method, creates, status=status, attempt=attempt, max_retries=budget
         )
@@ -257,7 +261,7 @@ class _ClientCore:
         self, prepared: PreparedRequest, exc: Exception, attempt: int, creates: bool,
         max_retries: int | None = None,
     ) -> float:
-        budget = self.max_retries if max_retries is None else max(0, max_retries)
+        budget = self.retry_budget(max_retries)
         kind = classify_transport_error(exc)
         action = failure_action(
             prepared.method, creates, error_kind=kind, attempt=attempt, max_retries=budget,
