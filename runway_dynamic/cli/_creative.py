@@ -166,8 +166,6 @@ class JobsDisplay:
             self.stream.flush()
 
 
-
-
 def say(invocation: Invocation, text: str) -> None:
     """A progress note on stderr (silent under ``--json``)."""
     if not invocation.json:

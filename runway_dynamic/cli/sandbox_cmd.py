@@ -18,7 +18,10 @@ import typer
 
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._context import PROG, Invocation, current, echo
+from runway_dynamic.sandbox.state import OrgLimits
 
+#: The organization limits ``sandbox serve`` plays unless told otherwise.
+_LIMITS = OrgLimits()
 #: How long a task takes in the ``--sandbox`` (long enough to watch the progress bar).
 SANDBOX_TASK_SECONDS = 3.0
 #: Overrides :data:`SANDBOX_TASK_SECONDS` (tests make it short).
@@ -69,17 +72,18 @@ def serve(
                                           help="Accept requests without a key.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose",
                                           help="Log each request to stderr.")] = False,
-    concurrency_limit: Annotated[int | None, typer.Option(
-        "--concurrency-limit", metavar="N", min=1, show_default=False,
-        help="Tasks of one model running at once; more wait THROTTLED (default 100).")] = None,
-    daily_limit: Annotated[int | None, typer.Option(
-        "--daily-limit", metavar="N", min=0, show_default=False,
-        help="Tasks of one model created per rolling 24 h; more get a 429 (default "
-             "10000).")] = None,
-    credits: Annotated[float | None, typer.Option(
-        "--credits", metavar="N", min=0, show_default=False,
-        help="Starting credit balance; a task it cannot cover gets a 400 (default "
-             "1000000).")] = None,
+    concurrency_limit: Annotated[int, typer.Option(
+        "--concurrency-limit", metavar="N", min=1,
+        help="Tasks of one model running at once; more wait THROTTLED.")
+    ] = _LIMITS.concurrency or 1,
+    daily_limit: Annotated[int, typer.Option(
+        "--daily-limit", metavar="N", min=0,
+        help="Tasks of one model created per rolling 24 h; more get a 429.")
+    ] = _LIMITS.daily or 0,
+    credits: Annotated[float, typer.Option(
+        "--credits", metavar="N", min=0,
+        help="Starting credit balance; a task it cannot cover gets a 400.")
+    ] = _LIMITS.credits or 0.0,
 ) -> int:
     """Run the local Runway API simulator in the foreground.
 
@@ -96,13 +100,9 @@ def serve(
             raise UsageError(f"sandbox serve: --fault {text!r}: {exc}") from None
     if task_seconds < 0:
         raise UsageError("sandbox serve: --task-seconds must not be negative")
-    from runway_dynamic.sandbox import OrgLimits, Sandbox
+    from runway_dynamic.sandbox import Sandbox
 
-    defaults = OrgLimits()
-    limits = OrgLimits(
-        concurrency=defaults.concurrency if concurrency_limit is None else concurrency_limit,
-        daily=defaults.daily if daily_limit is None else daily_limit,
-        credits=defaults.credits if credits is None else credits)
+    limits = OrgLimits(concurrency=concurrency_limit, daily=daily_limit, credits=credits)
     try:
         sandbox = Sandbox(spec=current().spec(), host=host, port=port,
                           task_seconds=task_seconds, faults=faults, require_auth=not no_auth,
