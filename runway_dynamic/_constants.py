@@ -35,6 +35,11 @@ DEFAULT_POLL_INTERVAL = 5.0
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_WAIT_TIMEOUT = 30 * 60.0
 
+# The organization limits the sandbox plays by default (per model, as Runway counts them).
+SANDBOX_CONCURRENCY_LIMIT = 100
+SANDBOX_DAILY_LIMIT = 10_000
+SANDBOX_CREDITS = 1_000_000.0
+
 # Exit codes of the CLI (also carried by exception classes).
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -16,12 +16,14 @@ from typing import Annotated
 
 import typer
 
+from runway_dynamic._constants import (
+    SANDBOX_CONCURRENCY_LIMIT,
+    SANDBOX_CREDITS,
+    SANDBOX_DAILY_LIMIT,
+)
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._context import PROG, Invocation, current, echo
-from runway_dynamic.sandbox.state import OrgLimits
 
-#: The organization limits ``sandbox serve`` plays unless told otherwise.
-_LIMITS = OrgLimits()
 #: How long a task takes in the ``--sandbox`` (long enough to watch the progress bar).
 SANDBOX_TASK_SECONDS = 3.0
 #: Overrides :data:`SANDBOX_TASK_SECONDS` (tests make it short).
@@ -75,15 +77,15 @@ def serve(
     concurrency_limit: Annotated[int, typer.Option(
         "--concurrency-limit", metavar="N", min=1,
         help="Tasks of one model running at once; more wait THROTTLED.")
-    ] = _LIMITS.concurrency or 1,
+    ] = SANDBOX_CONCURRENCY_LIMIT,
     daily_limit: Annotated[int, typer.Option(
         "--daily-limit", metavar="N", min=0,
         help="Tasks of one model created per rolling 24 h; more get a 429.")
-    ] = _LIMITS.daily or 0,
+    ] = SANDBOX_DAILY_LIMIT,
     credits: Annotated[float, typer.Option(
         "--credits", metavar="N", min=0,
         help="Starting credit balance; a task it cannot cover gets a 400.")
-    ] = _LIMITS.credits or 0.0,
+    ] = SANDBOX_CREDITS,
 ) -> int:
     """Run the local Runway API simulator in the foreground.
 
@@ -100,7 +102,7 @@ def serve(
             raise UsageError(f"sandbox serve: --fault {text!r}: {exc}") from None
     if task_seconds < 0:
         raise UsageError("sandbox serve: --task-seconds must not be negative")
-    from runway_dynamic.sandbox import Sandbox
+    from runway_dynamic.sandbox import OrgLimits, Sandbox
 
     limits = OrgLimits(concurrency=concurrency_limit, daily=daily_limit, credits=credits)
     try:

@@ -17,6 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runway_dynamic._constants import (
+    SANDBOX_CONCURRENCY_LIMIT,
+    SANDBOX_CREDITS,
+    SANDBOX_DAILY_LIMIT,
+)
+
 # Lifecycle names the API uses for "not started", "working" and "done" (resources poll
 # through these; tasks have their own fixed states below).
 INITIAL_STATES = ("PENDING", "NOT_READY", "PROCESSING", "QUEUED")
@@ -54,9 +60,9 @@ class OrgLimits:
     balance; a create whose estimate exceeds what is left is refused with 400.
     """
 
-    concurrency: int | None = 100
-    daily: int | None = 10_000
-    credits: float | None = 1_000_000.0
+    concurrency: int | None = SANDBOX_CONCURRENCY_LIMIT
+    daily: int | None = SANDBOX_DAILY_LIMIT
+    credits: float | None = SANDBOX_CREDITS
 
 
 class LimitReached(Exception):
