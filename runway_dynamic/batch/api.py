@@ -279,8 +279,8 @@ class Batch:
         jobs = self.journal.jobs([states.FAILED, states.UNCERTAIN])
         return BatchStatus(
             journal=str(self.path), counts=self.journal.counts(), meta=self.journal.meta(),
-            failed=[_brief(r) for r in jobs if r.state == states.FAILED],
-            uncertain=[_brief(r) for r in jobs if r.state == states.UNCERTAIN],
+            failed=[r.to_dict() for r in jobs if r.state == states.FAILED],
+            uncertain=[r.to_dict() for r in jobs if r.state == states.UNCERTAIN],
             tasks_created=len(self.journal.tasks()), credits=self.journal.credits())
 
     def results(self) -> list[dict[str, Any]]:
@@ -317,9 +317,3 @@ class Batch:
 async def _forward(source: asyncio.Event, target: asyncio.Event) -> None:
     await source.wait()
     target.set()
-
-
-def _brief(record: JobRecord) -> dict[str, Any]:
-    return {"job": record.key, "line": record.line, "taskId": record.task_id,
-            "failure": record.failure, "failureCode": record.failure_code,
-            "retryable": record.retryable, "note": record.note}

@@ -63,10 +63,6 @@ class BatchJob:
         value = self.body.get(MODEL_PROPERTY)
         return value if isinstance(value, str) else None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "line": self.line, "endpoint": self.endpoint,
-                "body": dict(self.body)}
-
 
 @dataclass(frozen=True)
 class LineProblem:

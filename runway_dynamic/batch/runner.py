@@ -295,7 +295,7 @@ class Runner:
                 lane.in_flight += 1
                 self._spawn(record, self._follow_job(record, lane, record.task_id))
             elif record.state == states.SUCCEEDED and record.task_id:
-                self._spawn(record, self._fetch_job(record, record.task_id))
+                self._spawn(record, self._fetch(record, record.task_id, None))
         stopper = asyncio.create_task(self._watch_stop())
         try:
             await self._dispatch()
@@ -423,9 +423,6 @@ class Runner:
         self._release(lane, record.key)
         if outcome == "succeeded":
             await self._fetch(record, task_id, task)
-
-    async def _fetch_job(self, record: JobRecord, task_id: str) -> None:
-        await self._fetch(record, task_id, None)
 
     async def _submit(self, record: JobRecord, lane: Lane) -> str | None:
         """Send the create; the new task id, or ``None`` when the job is not (yet) running."""
