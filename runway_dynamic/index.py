@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from runway_dynamic import cache
 from runway_dynamic._exceptions import CacheError
 from runway_dynamic.catalog import Catalog, Field, Operation, build_catalog
-from runway_dynamic.spec import SpecDocument, SpecSource, load_document
+from runway_dynamic.sources import SpecDocument, SpecSource, load_document
 
 if TYPE_CHECKING:
     from runway_dynamic.validation import Problem, Validator

@@ -241,7 +241,7 @@ def listing(invocation: Invocation) -> list[Command]:
     """:func:`derived` for the top-level help, read from the cached index as plain data
     (no catalog objects are made); when nothing is cached yet the index is built once."""
     from runway_dynamic import cache
-    from runway_dynamic.spec import load_document
+    from runway_dynamic.sources import load_document
 
     data = cache.load_index(load_document(invocation.spec_option).sha256)
     if data is None:

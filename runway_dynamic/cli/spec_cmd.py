@@ -89,7 +89,7 @@ def pull(
 
     from runway_dynamic.cache import atomic_write_bytes
     from runway_dynamic.index import Spec
-    from runway_dynamic.spec import SpecDocument, SpecSource, pulled_spec_path
+    from runway_dynamic.sources import SpecDocument, SpecSource, pulled_spec_path
 
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"--url must be an http:// or https:// URL, got {url!r}")
@@ -187,7 +187,7 @@ def pack(
     from runway_dynamic.cache import atomic_write_bytes
     from runway_dynamic.catalog import build_catalog
     from runway_dynamic.pack import pack_document
-    from runway_dynamic.spec import load_document, parse_document
+    from runway_dynamic.sources import load_document, parse_document
 
     source = load_document(official)
     packed = pack_document(source.document)

@@ -14,7 +14,7 @@ from mcp import Client, StdioServerParameters
 
 from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import Sandbox
-from runway_dynamic.spec import bundled_spec_path
+from runway_dynamic.sources import bundled_spec_path
 from runway_dynamic.tools import export_tools
 
 KEY = "sandbox-key-5678"

@@ -19,7 +19,7 @@ from runway_dynamic.batch.jobfile import parse_jobs
 from runway_dynamic.catalog import Variant
 from runway_dynamic.index import Spec
 from runway_dynamic.naming import flag_for
-from runway_dynamic.spec import bundled_spec_path
+from runway_dynamic.sources import bundled_spec_path
 from runway_dynamic.tasks import creates_task
 
 _SPEC = Spec.from_bytes(bundled_spec_path().read_bytes())

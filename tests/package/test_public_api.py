@@ -11,11 +11,11 @@ import runway_dynamic
 
 PACKAGE = Path(runway_dynamic.__file__).resolve().parent
 
-# spec -> _refs -> catalog -> cache -> validation -> index -> _http/tasks -> client -> cli.
+# sources -> _refs -> catalog -> cache -> validation -> index -> _http/tasks -> client -> cli.
 # A module may import only modules of its own layer or lower ones.
 LAYERS: dict[str, int] = {
     "_constants": 0, "_version": 0, "_exceptions": 0, "_paths": 0, "naming": 0, "coerce": 0,
-    "spec": 1, "_refs": 1, "pack": 1,
+    "sources": 1, "_refs": 1, "pack": 1,
     "catalog": 2, "cache": 2,
     "validation": 3, "spec_diff": 3,
     "index": 4,

@@ -17,7 +17,7 @@ from schema_strategies import examples
 from runway_dynamic import cache, catalog
 from runway_dynamic._exceptions import SpecError
 from runway_dynamic.index import Spec
-from runway_dynamic.spec import bundled_spec_path
+from runway_dynamic.sources import bundled_spec_path
 
 _OP = {"post": {"requestBody": {"content": {"application/json": {"schema": {
     "type": "object", "properties": {"x": {"$ref": "TARGET"}}}}}},

@@ -1,4 +1,4 @@
-"""Finding and reading an OpenAPI document: source chain, bytes, JSON/YAML, version check.
+"""Where a spec comes from and how its bytes become a document: source chain, JSON/YAML, sha256.
 
 Sources, first match wins: an explicit path or URL (``--spec``), ``RUNWAY_SPEC``, the user
 cache written by ``runway spec pull``, then the snapshot bundled with the package.
