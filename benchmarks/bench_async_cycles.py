@@ -91,7 +91,7 @@ def child(n: int, base_url: str, connections: int, trace: bool) -> None:
     import httpx  # noqa: F401 - imported before the baseline so it is not counted as growth
 
     import runway_dynamic.client  # noqa: F401
-    from runway_dynamic.index import load_spec
+    from runway_dynamic.spec import load_spec
 
     spec = load_spec()  # loaded before the baseline: the spec is not per-task memory
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -100,7 +100,7 @@ def child(kind: str, url: str, n: int, concurrency: int, trace: bool) -> None:
 
     import runway_dynamic.batch
     import runway_dynamic.client  # noqa: F401
-    from runway_dynamic.index import load_spec
+    from runway_dynamic.spec import load_spec
 
     spec = load_spec()
     work = _batch if kind == "batch" else _gather

@@ -19,8 +19,8 @@ from _util import fmt, median_seconds
 
 from runway_dynamic import cache
 from runway_dynamic.catalog import Catalog, build_catalog
-from runway_dynamic.index import Spec
 from runway_dynamic.sources import bundled_spec_path
+from runway_dynamic.spec import Spec
 
 REPO = Path(__file__).resolve().parent.parent
 OFFICIAL = REPO.parent / "shared" / "spec" / "runway-openapi.json"

@@ -44,8 +44,8 @@ from runway_dynamic._version import __version__
 if TYPE_CHECKING:
     from runway_dynamic.catalog import Catalog, Field, Operation, Variant
     from runway_dynamic.client import AsyncRunwayClient, RunwayClient
-    from runway_dynamic.index import Spec, load_spec
     from runway_dynamic.sandbox import Sandbox
+    from runway_dynamic.spec import Spec, load_spec
     from runway_dynamic.tasks import Task
     from runway_dynamic.validation import Problem
 
@@ -57,10 +57,10 @@ _LAZY = {
     "Problem": "runway_dynamic.validation",
     "RunwayClient": "runway_dynamic.client",
     "Sandbox": "runway_dynamic.sandbox",
-    "Spec": "runway_dynamic.index",
+    "Spec": "runway_dynamic.spec",
     "Task": "runway_dynamic.tasks",
     "Variant": "runway_dynamic.catalog",
-    "load_spec": "runway_dynamic.index",
+    "load_spec": "runway_dynamic.spec",
 }
 
 __all__ = [

@@ -93,7 +93,7 @@ from runway_dynamic.uploads import (
 )
 
 if TYPE_CHECKING:
-    from runway_dynamic.index import Spec
+    from runway_dynamic.spec import Spec
 
 logger = logging.getLogger("runway_dynamic")
 
@@ -126,7 +126,7 @@ class _ClientCore:
         clock: Callable[[], float] | None,
     ) -> None:
         if spec is None:
-            from runway_dynamic.index import load_spec
+            from runway_dynamic.spec import load_spec
 
             spec = load_spec()
         self.spec = spec
@@ -499,7 +499,7 @@ class RunwayClient:
     Args:
         api_key: the key; when omitted, found by :func:`runway_dynamic.auth.resolve_api_key`.
         base_url: default ``RUNWAY_BASE_URL``, else the spec's first ``servers`` URL.
-        spec: a loaded :class:`~runway_dynamic.index.Spec` (default: :func:`load_spec`).
+        spec: a loaded :class:`~runway_dynamic.spec.Spec` (default: :func:`load_spec`).
         timeout: seconds per HTTP request.
         max_retries: resends after the first attempt (see :func:`_http.failure_action`).
         preflight: validate bodies against the spec before sending.

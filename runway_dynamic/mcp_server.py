@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from mcp.server.lowlevel import Server
 
     from runway_dynamic.client import AsyncRunwayClient
-    from runway_dynamic.index import Spec
+    from runway_dynamic.spec import Spec
 
 SERVER_NAME = "runway-dynamic"
 MODELS_URI = "runway://models"
@@ -305,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--poll-interval", type=float, help="seconds between task polls")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("RUNWAY_LOG_LEVEL", "WARNING"), stream=sys.stderr)
-    from runway_dynamic.index import load_spec
+    from runway_dynamic.spec import load_spec
 
     try:
         spec = load_spec(args.spec)

@@ -10,7 +10,7 @@ enough that no model's valid body is rejected, with per-model facts (who require
 which values each model takes) written into descriptions by this module. The exact,
 per-model check is pre-flight, run by :func:`call_tool` before anything is sent.
 
->>> from runway_dynamic.index import load_spec
+>>> from runway_dynamic.spec import load_spec
 >>> tools = export_tools(load_spec(), "openai")
 >>> tools[0]["function"]["name"]
 'runway_avatar_videos'
@@ -42,7 +42,7 @@ from runway_dynamic.naming import closest
 
 if TYPE_CHECKING:
     from runway_dynamic.client import AsyncRunwayClient, RunwayClient
-    from runway_dynamic.index import Spec
+    from runway_dynamic.spec import Spec
 
 FORMATS = ("openai", "anthropic", "mcp")
 TOOL_PREFIX = "runway_"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sources import bundled_spec_path
+from runway_dynamic.spec import Spec
 
 REPO = Path(__file__).resolve().parent.parent
 OFFICIAL_SPEC = REPO.parent / "shared" / "spec" / "runway-openapi.json"

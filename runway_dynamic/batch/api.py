@@ -28,7 +28,7 @@ from runway_dynamic.batch.runner import BatchOptions, EventCallback, Runner, Run
 
 if TYPE_CHECKING:
     from runway_dynamic.client import AsyncRunwayClient
-    from runway_dynamic.index import Spec
+    from runway_dynamic.spec import Spec
 
 logger = logging.getLogger("runway_dynamic.batch")
 JOURNAL_NAME = "journal.sqlite3"

@@ -36,7 +36,7 @@ from runway_dynamic.tasks import creates_task
 from runway_dynamic.uploads import local_media, placeholder_media, replace_media
 
 if TYPE_CHECKING:
-    from runway_dynamic.index import Spec
+    from runway_dynamic.spec import Spec
     from runway_dynamic.validation import Problem
 
 #: JSONL keys and CSV columns that describe the job rather than its body.

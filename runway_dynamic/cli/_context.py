@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from runway_dynamic.index import Spec
+    from runway_dynamic.spec import Spec
 
 PROG = "runway"
 
@@ -40,7 +40,7 @@ class Invocation:
     def spec(self) -> Spec:
         """The spec by the source chain (``--spec`` → ``RUNWAY_SPEC`` → pulled → bundled)."""
         if self._spec is None:
-            from runway_dynamic.index import Spec
+            from runway_dynamic.spec import Spec
 
             self._spec = Spec.load(self.spec_option)
             if self._spec.cache_note:

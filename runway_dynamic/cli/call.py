@@ -34,7 +34,7 @@ from runway_dynamic.naming import closest, endpoint_name
 
 if TYPE_CHECKING:
     from runway_dynamic._http import PreparedRequest
-    from runway_dynamic.index import Spec
+    from runway_dynamic.spec import Spec
     from runway_dynamic.validation import Problem
 
 _VALUE_OPTIONS = ("--method", "--body")

@@ -42,7 +42,7 @@ from runway_dynamic.naming import GENERATE_KINDS, GENERATION_COMMANDS, short_ali
 if TYPE_CHECKING:
     from runway_dynamic.cli._flags import FlagSpec
     from runway_dynamic.creative._facts import ReferenceSlot
-    from runway_dynamic.index import Spec
+    from runway_dynamic.spec import Spec
 
 #: Options of a generation command besides the spec's flags and the run options.
 OWN_OPTIONS = frozenset({"body", "dry-run", "json", "kind"})

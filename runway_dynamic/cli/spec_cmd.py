@@ -88,8 +88,8 @@ def pull(
     import orjson
 
     from runway_dynamic.cache import atomic_write_bytes
-    from runway_dynamic.index import Spec
     from runway_dynamic.sources import SpecDocument, SpecSource, pulled_spec_path
+    from runway_dynamic.spec import Spec
 
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"--url must be an http:// or https:// URL, got {url!r}")
@@ -152,7 +152,7 @@ def diff(
     Compares the catalogs derived from the two documents (not their text), so moving a
     schema into components or rewording a description shows no change.
     """
-    from runway_dynamic.index import Spec
+    from runway_dynamic.spec import Spec
     from runway_dynamic.spec_diff import diff_catalogs
 
     before = Spec.load(old)

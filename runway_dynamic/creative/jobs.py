@@ -24,7 +24,7 @@ from runway_dynamic.uploads import aresolve_media, is_uri
 
 if TYPE_CHECKING:
     from runway_dynamic.client import AsyncRunwayClient
-    from runway_dynamic.index import Spec
+    from runway_dynamic.spec import Spec
     from runway_dynamic.validation import Problem
 
 #: Stands in for a media value that only exists at run time (a local file not yet sent,

@@ -59,8 +59,8 @@ from runway_dynamic.sandbox.faults import HEADER as FAULT_HEADER
 from runway_dynamic.sandbox.state import OrgLimits, SandboxState
 
 if TYPE_CHECKING:
-    from runway_dynamic.index import Spec
     from runway_dynamic.sandbox.server import SandboxApp, SandboxHTTPServer
+    from runway_dynamic.spec import Spec
 
 __all__ = ["FAULT_HEADER", "OrgLimits", "Sandbox", "SandboxState"]
 
@@ -85,8 +85,8 @@ class Sandbox:
         verbose: bool = False,
         limits: OrgLimits | None = None,
     ) -> None:
-        from runway_dynamic.index import load_spec
         from runway_dynamic.sandbox.server import SandboxApp, SandboxHTTPServer
+        from runway_dynamic.spec import load_spec
 
         self.spec = spec if spec is not None else load_spec()
         self.host = host

@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         except FaultSyntaxError as exc:
             parser.error(f"--fault {spec_text!r}: {exc}")
 
-    from runway_dynamic.index import load_spec
     from runway_dynamic.sandbox import Sandbox
+    from runway_dynamic.spec import load_spec
 
     sandbox = Sandbox(load_spec(args.spec), host=args.host, port=args.port,
                       task_seconds=args.task_seconds, faults=args.fault,

@@ -32,7 +32,6 @@ import orjson
 
 from runway_dynamic._constants import RATIO_PROPERTY
 from runway_dynamic.catalog import Operation, flatten_object
-from runway_dynamic.index import Spec
 from runway_dynamic.naming import endpoint_name
 from runway_dynamic.sandbox import media
 from runway_dynamic.sandbox.examples import Context, conform, example, iso, matches, now_iso
@@ -55,6 +54,7 @@ from runway_dynamic.sandbox.state import (
     failure_message,
     lifecycle_status,
 )
+from runway_dynamic.spec import Spec
 
 SANDBOX_PREFIX = "/_sandbox"
 FILES_PREFIX = SANDBOX_PREFIX + "/files/"

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.index import Spec
 from runway_dynamic.sources import bundled_spec_path
+from runway_dynamic.spec import Spec
 from runway_dynamic.tools import (
     FORMATS,
     build_tools,

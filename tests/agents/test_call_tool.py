@@ -11,8 +11,8 @@ import pytest
 
 from runway_dynamic._exceptions import PreflightError, TaskFailedError, UsageError
 from runway_dynamic.client import AsyncRunwayClient, RunwayClient
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import Sandbox
+from runway_dynamic.spec import Spec
 from runway_dynamic.tools import (
     Progress,
     Toolbox,

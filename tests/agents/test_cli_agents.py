@@ -12,9 +12,9 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import Sandbox
 from runway_dynamic.sources import bundled_spec_path
+from runway_dynamic.spec import Spec
 from runway_dynamic.tools import export_tools
 
 KEY = "sandbox-key-5678"

@@ -20,10 +20,10 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.index import Spec
 from runway_dynamic.mcp_server import check_loopback
 from runway_dynamic.sandbox import Sandbox
 from runway_dynamic.sources import bundled_spec_path
+from runway_dynamic.spec import Spec
 from runway_dynamic.tools import export_tools
 
 KEY = "sandbox-key-1234"

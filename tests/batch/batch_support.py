@@ -12,9 +12,9 @@ import httpx
 
 from runway_dynamic.batch import Batch, BatchOptions, BatchReport, load_jobs
 from runway_dynamic.client import AsyncRunwayClient
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import FAULT_HEADER, Sandbox
 from runway_dynamic.sandbox.examples import example
+from runway_dynamic.spec import Spec
 
 KEY = "key_batch_s3cret_never_printed_7f21"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

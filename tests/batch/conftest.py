@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import Sandbox
+from runway_dynamic.spec import Spec
 
 # The body strategies live with the spec-engine tests; the batch properties reuse them.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "spec_engine"))

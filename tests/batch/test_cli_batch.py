@@ -29,8 +29,8 @@ from batch_support import (
 )
 
 from runway_dynamic.batch import EXIT_PAUSED, Journal
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import OrgLimits, Sandbox
+from runway_dynamic.spec import Spec
 
 
 def _env(sandbox: Sandbox | None, **extra: str) -> dict[str, str]:

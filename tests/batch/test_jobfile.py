@@ -17,9 +17,9 @@ from schema_strategies import bodies, examples
 from runway_dynamic.batch import JobsFileError, load_jobs
 from runway_dynamic.batch.jobfile import parse_jobs
 from runway_dynamic.catalog import Variant
-from runway_dynamic.index import Spec
 from runway_dynamic.naming import flag_for
 from runway_dynamic.sources import bundled_spec_path
+from runway_dynamic.spec import Spec
 from runway_dynamic.tasks import creates_task
 
 _SPEC = Spec.from_bytes(bundled_spec_path().read_bytes())

@@ -16,7 +16,7 @@ from batch_support import image_jobs, write_jsonl
 from runway_dynamic import JournalError
 from runway_dynamic.batch import Journal, load_jobs
 from runway_dynamic.batch import journal as states
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from runway_dynamic._constants import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TASK_FA
 from runway_dynamic._exceptions import JournalError, UsageError
 from runway_dynamic.batch import EXIT_PAUSED, Batch, BatchEvent, BatchOptions
 from runway_dynamic.batch import runner as runner_module
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import OrgLimits, Sandbox
+from runway_dynamic.spec import Spec
 
 
 def _assert_done_once(batch: Batch, sandbox: Sandbox, count: int) -> None:

@@ -9,8 +9,8 @@ from runway_dynamic.cli import _registry
 from runway_dynamic.cli._context import GLOBAL_OPTIONS
 from runway_dynamic.cli._dispatch import parse_globals, top_level_help
 from runway_dynamic.cli._flags import CALL_OPTIONS, RESERVED, flag_map
-from runway_dynamic.index import Spec
 from runway_dynamic.naming import kebab
+from runway_dynamic.spec import Spec
 
 
 def test_global_options_are_split_from_the_command() -> None:

@@ -11,7 +11,7 @@ import json
 import pytest
 from cli_support import check_golden
 
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 
 CASES = [
     ("models.txt", ["models"], 0),

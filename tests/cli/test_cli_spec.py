@@ -12,8 +12,8 @@ from typing import ClassVar
 import pytest
 from cli_support import tiny_spec, write_spec
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sources import bundled_spec_path, pulled_spec_path
+from runway_dynamic.spec import Spec
 
 REPO = Path(__file__).resolve().parents[2]
 OFFICIAL = REPO.parent / "shared" / "spec" / "runway-openapi.json"

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from cli_client_support import Result, Runner, run_cli
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import Sandbox
+from runway_dynamic.spec import Spec
 
 
 @pytest.fixture

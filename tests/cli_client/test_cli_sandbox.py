@@ -17,8 +17,8 @@ import httpx
 import pytest
 from cli_client_support import KEY, PNG_MAGIC, Runner, base_env, command, fault_env
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import Sandbox
+from runway_dynamic.spec import Spec
 
 MAIN_JOB = ["--sandbox", "call", "text_to_video", "--model", "gen4.5",
             "--prompt-text", "a lighthouse on a cliff at dusk, waves below",

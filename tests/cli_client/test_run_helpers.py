@@ -16,7 +16,7 @@ from runway_dynamic.cli._run import (
     WaitDisplay,
     resume_command,
 )
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 from runway_dynamic.tasks import Task, creates_task
 from runway_dynamic.uploads import placeholder_uploader, resolve_body_media
 

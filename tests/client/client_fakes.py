@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from runway_dynamic.client import AsyncRunwayClient, RunwayClient
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 
 API_KEY = "key_test_5ecret_value_do_not_print_7f3a"
 BASE = "https://api.test"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from client_fakes import FakeRunway, Harness
 
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 
 
 @pytest.fixture(params=["sync", "async"])

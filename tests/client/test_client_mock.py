@@ -33,7 +33,7 @@ from runway_dynamic._exceptions import (
 from runway_dynamic._http import USER_AGENT
 from runway_dynamic._version import __version__
 from runway_dynamic.client import RunwayClient
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 from runway_dynamic.tasks import Task
 
 GEN = "POST /v1/text_to_image"

@@ -24,8 +24,8 @@ from runway_dynamic._exceptions import (
     TaskFailedError,
 )
 from runway_dynamic.client import AsyncRunwayClient, RunwayClient
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import FAULT_HEADER, Sandbox
+from runway_dynamic.spec import Spec
 from runway_dynamic.uploads import resolve_media
 
 KEY = "key_sandbox_s3cret_never_shown_91ab"

@@ -21,7 +21,7 @@ from runway_dynamic.downloads import (
     place_without_overwrite,
     write_stream,
 )
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 from runway_dynamic.uploads import (
     data_uri_length,
     parse_upload_slot,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from runway_dynamic._exceptions import TaskCancelledError, TaskFailedError, TaskTimeoutError
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 from runway_dynamic.tasks import (
     TASK_TERMINAL,
     Task,

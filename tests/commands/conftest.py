@@ -13,8 +13,8 @@ import pytest
 from commands_support import Result, Runner
 
 from runway_dynamic.cli import main
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import Sandbox
+from runway_dynamic.spec import Spec
 
 
 @pytest.fixture(scope="session")

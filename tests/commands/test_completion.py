@@ -9,7 +9,7 @@ import sys
 import pytest
 from commands_support import Runner
 
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 
 BUNDLED = Spec.load(None)
 

@@ -8,7 +8,7 @@ import pytest
 
 from runway_dynamic import config
 from runway_dynamic._exceptions import ConfigError, UsageError
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 
 
 def test_settings_round_trip_through_one_json_file() -> None:

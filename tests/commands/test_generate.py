@@ -12,9 +12,9 @@ from commands_support import Runner, check_golden
 
 from runway_dynamic import config
 from runway_dynamic.cli.generate import generation_flags, reserved_names
-from runway_dynamic.index import Spec
 from runway_dynamic.naming import GENERATION_COMMANDS
 from runway_dynamic.sandbox.examples import example
+from runway_dynamic.spec import Spec
 
 BUNDLED = Spec.load(None)
 

@@ -17,9 +17,9 @@ from commands_support import Runner
 from runway_dynamic.cli.generate import generation_flags
 from runway_dynamic.creative import soul_id
 from runway_dynamic.creative._facts import ReferenceSlot, reference_slot
-from runway_dynamic.index import Spec
 from runway_dynamic.naming import GENERATION_COMMANDS
 from runway_dynamic.sandbox.media import png
+from runway_dynamic.spec import Spec
 
 BUNDLED = Spec.load(None)
 CATALOG = BUNDLED.catalog

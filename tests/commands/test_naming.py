@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from runway_dynamic.index import Spec
 from runway_dynamic.naming import (
     GENERATE_KINDS,
     GENERATION_COMMANDS,
@@ -13,6 +12,7 @@ from runway_dynamic.naming import (
     short_alias,
     short_aliases,
 )
+from runway_dynamic.spec import Spec
 
 
 def _names(spec: Spec) -> dict[tuple[str, str], tuple[str, str]]:

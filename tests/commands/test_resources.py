@@ -19,8 +19,8 @@ from runway_dynamic.cli import _registry
 from runway_dynamic.cli._context import Invocation
 from runway_dynamic.cli._flags import RESERVED, operation_flags
 from runway_dynamic.cli.resources import RESOURCE_OPTIONS, command_table, paging
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox.examples import example
+from runway_dynamic.spec import Spec
 
 
 def _operations(spec: Spec) -> list[tuple[tuple[str, str], Operation]]:

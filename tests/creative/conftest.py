@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import Sandbox
+from runway_dynamic.spec import Spec
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.creative.external import PlannerError, agent_prompt, make_plan
 from runway_dynamic.creative.planner import PlanRequest, resolve_settings
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 
 SCENARIO = "A kite lifts off a windy beach. It loops over the dunes."
 

@@ -17,7 +17,7 @@ from runway_dynamic.creative.planner import (
     roles_for,
     split_beats,
 )
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 
 SCENARIO = ("A barista unlocks the cafe before dawn. Steam rises from the first espresso. "
             "Regulars drift in, shaking off the rain. The room fills with warm light.")

@@ -16,8 +16,8 @@ from runway_dynamic.creative.executor import execute_plan
 from runway_dynamic.creative.jobs import JobsPreflightError
 from runway_dynamic.creative.plan import load_plan
 from runway_dynamic.creative.planner import PlanRequest, deterministic_plan, resolve_settings
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import FAULT_HEADER, Sandbox
+from runway_dynamic.spec import Spec
 
 SCENARIO = "A paper boat sets off down a gutter. It rides a small wave. It reaches the river."
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")

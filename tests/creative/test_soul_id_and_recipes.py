@@ -13,8 +13,8 @@ from conftest import posts
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.creative import _facts, soul_id
 from runway_dynamic.creative.recipes import RECIPES, RecipeRequest, build_recipe, recipe_jobs
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import FAULT_HEADER, Sandbox
+from runway_dynamic.spec import Spec
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00"
        b"\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe"

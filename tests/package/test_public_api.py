@@ -11,14 +11,14 @@ import runway_dynamic
 
 PACKAGE = Path(runway_dynamic.__file__).resolve().parent
 
-# sources -> _refs -> catalog -> cache -> validation -> index -> _http/tasks -> client -> cli.
+# sources -> _refs -> catalog -> cache -> validation -> spec -> _http/tasks -> client -> cli.
 # A module may import only modules of its own layer or lower ones.
 LAYERS: dict[str, int] = {
     "_constants": 0, "_version": 0, "_exceptions": 0, "_paths": 0, "naming": 0, "coerce": 0,
     "sources": 1, "_refs": 1, "pack": 1,
     "catalog": 2, "cache": 2,
     "validation": 3, "spec_diff": 3,
-    "index": 4,
+    "spec": 4,
     "_http": 5, "tasks": 5, "auth": 5, "uploads": 5, "downloads": 5,
     "client": 6, "sandbox": 6, "config": 6,
     "tools": 7, "creative": 7, "batch": 7,
@@ -58,6 +58,13 @@ def _layer(module: str) -> int | None:
     if parts[0] != "runway_dynamic" or len(parts) < 2:
         return None
     return LAYERS.get(parts[1])
+
+
+def test_every_module_has_a_layer() -> None:
+    """A new top-level module must be placed in LAYERS, or the layer check would skip it."""
+    tops = {p.relative_to(PACKAGE).parts[0].removesuffix(".py") for p in PACKAGE.rglob("*.py")}
+    unplaced = sorted(tops - set(LAYERS) - {"__init__", "__main__"})
+    assert not unplaced, f"modules missing from LAYERS: {unplaced}"
 
 
 def test_imports_point_one_way() -> None:

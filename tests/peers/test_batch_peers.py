@@ -21,8 +21,8 @@ from runway_dynamic.batch import Batch, BatchEvent, BatchOptions
 from runway_dynamic.batch.jobfile import parse_jobs
 from runway_dynamic.catalog import iter_variants
 from runway_dynamic.client import AsyncRunwayClient
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox.examples import example
+from runway_dynamic.spec import Spec
 from runway_dynamic.tasks import creates_task
 
 from .conftest import peer_spec

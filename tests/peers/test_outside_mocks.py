@@ -11,8 +11,8 @@ import pytest
 from runway_dynamic import AuthenticationError, ConfigError, RunwayClient
 from runway_dynamic._exceptions import BadRequestError
 from runway_dynamic.catalog import Variant, iter_variants
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox.examples import example
+from runway_dynamic.spec import Spec
 from runway_dynamic.validation import errors
 
 from .conftest import peer_spec

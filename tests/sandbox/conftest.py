@@ -8,8 +8,8 @@ import httpx
 import pytest
 from sandbox_support import spec_headers
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import Sandbox
+from runway_dynamic.spec import Spec
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runway_dynamic.index import Spec
+from runway_dynamic.spec import Spec
 
 API_KEY = "sandbox-test-key-0000"
 

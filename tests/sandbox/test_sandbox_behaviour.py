@@ -10,10 +10,10 @@ import httpx
 import pytest
 from sandbox_support import spec_headers
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import Sandbox
 from runway_dynamic.sandbox.examples import example
 from runway_dynamic.sandbox.media import mp4_boxes, mp4_size, png_size
+from runway_dynamic.spec import Spec
 
 
 def _body(spec: Spec, endpoint: str, model: str, **fields: object) -> dict[str, object]:

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from sandbox_support import spec_headers
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import FAULT_HEADER, Sandbox
 from runway_dynamic.sandbox.examples import example
 from runway_dynamic.sandbox.faults import (
@@ -18,6 +17,7 @@ from runway_dynamic.sandbox.faults import (
     effective_fault,
     parse_fault,
 )
+from runway_dynamic.spec import Spec
 
 # ---------------------------------------------------------------- grammar (pure)
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sandbox_support import spec_headers
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import OrgLimits, Sandbox
 from runway_dynamic.sandbox.examples import example
+from runway_dynamic.spec import Spec
 
 
 def _image_bodies(spec: Spec) -> list[dict[str, Any]]:

@@ -15,10 +15,10 @@ import pytest
 from jsonschema import Draft202012Validator
 from sandbox_support import spec_headers
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import media
 from runway_dynamic.sandbox.examples import conform, example, matches
 from runway_dynamic.sandbox.server import issue_path, output_kind, parse_multipart, parse_ratio
+from runway_dynamic.spec import Spec
 
 # ---------------------------------------------------------------- media
 

@@ -17,10 +17,10 @@ from jsonschema import Draft202012Validator
 from sandbox_support import spec_headers
 
 from runway_dynamic.catalog import Operation
-from runway_dynamic.index import Spec
 from runway_dynamic.naming import endpoint_name
 from runway_dynamic.sandbox import Sandbox
 from runway_dynamic.sandbox.examples import example
+from runway_dynamic.spec import Spec
 
 _ORDER = {"POST": 0, "GET": 2, "PATCH": 3, "PUT": 3, "DELETE": 4}
 

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from sandbox_support import spec_headers
 
-from runway_dynamic.index import Spec
 from runway_dynamic.sandbox import Sandbox
+from runway_dynamic.spec import Spec
 
 schemathesis = pytest.importorskip("schemathesis")
 

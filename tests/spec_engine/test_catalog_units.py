@@ -25,8 +25,8 @@ from runway_dynamic.catalog import (
     media_facts,
     ratio_aspect,
 )
-from runway_dynamic.index import Spec
 from runway_dynamic.naming import camel, endpoint_name, flag_for, kebab
+from runway_dynamic.spec import Spec
 
 # ---------------------------------------------------------------------------- closest_ratios
 

@@ -22,9 +22,9 @@ from schema_strategies import (
 )
 
 from runway_dynamic.catalog import Variant, iter_variants, ratio_aspect
-from runway_dynamic.index import Spec
 from runway_dynamic.naming import flag_for
 from runway_dynamic.sources import bundled_spec_path
+from runway_dynamic.spec import Spec
 from runway_dynamic.validation import ERROR, WARNING, Problem, errors
 
 # Collection-time catalog, only to name the parameters; tests use the `bundled_spec` fixture.

@@ -28,8 +28,8 @@ from schema_strategies import (
 )
 
 from runway_dynamic.catalog import Operation, Variant
-from runway_dynamic.index import Spec
 from runway_dynamic.sources import bundled_spec_path
+from runway_dynamic.spec import Spec
 from runway_dynamic.validation import errors
 
 _CATALOG = Spec.from_bytes(bundled_spec_path().read_bytes()).catalog

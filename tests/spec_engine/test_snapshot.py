@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 
 from runway_dynamic.catalog import build_catalog
-from runway_dynamic.index import Spec
 from runway_dynamic.pack import pack_document
 from runway_dynamic.sources import bundled_spec_path
+from runway_dynamic.spec import Spec
 
 
 def test_bundled_snapshot_derives_the_official_catalog(

@@ -16,8 +16,8 @@ from schema_strategies import examples
 
 from runway_dynamic import cache, catalog
 from runway_dynamic._exceptions import SpecError
-from runway_dynamic.index import Spec
 from runway_dynamic.sources import bundled_spec_path
+from runway_dynamic.spec import Spec
 
 _OP = {"post": {"requestBody": {"content": {"application/json": {"schema": {
     "type": "object", "properties": {"x": {"$ref": "TARGET"}}}}}},
@@ -245,7 +245,7 @@ def test_cold_build_and_warm_load_give_equal_catalogs(
     def no_build(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a warm load must not derive the catalog")
 
-    monkeypatch.setattr("runway_dynamic.index.build_catalog", no_build)
+    monkeypatch.setattr("runway_dynamic.spec.build_catalog", no_build)
     warm = Spec.load(path)
     assert warm.catalog.to_dict() == cold.catalog.to_dict()
     assert warm.catalog.facts() == cold.catalog.facts()

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from schema_strategies import examples
 
 from runway_dynamic.catalog import Catalog, build_catalog
-from runway_dynamic.index import Spec
 from runway_dynamic.pack import pack_document
+from runway_dynamic.spec import Spec
 
 SCALAR_KINDS = ("string", "integer", "number", "boolean", "enum", "array", "object", "tree")
 # "mapping": $ref branches keyed by discriminator.mapping (values as refs or bare names);
