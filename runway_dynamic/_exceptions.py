@@ -5,6 +5,7 @@
     RunwayError                      exit 1
     ├── SpecError                    a spec could not be found, read, parsed or resolved
     ├── CacheError                   the on-disk index could not be written (reported, never fatal)
+    ├── FileWriteError               a file (config, credentials, plan, results) was not written
     ├── UsageError                   bad arguments from the caller                 exit 2
     │   └── PreflightError           a request body failed pre-flight checks       exit 2
     ├── ConfigError                  missing key, unreadable config or credentials
@@ -27,6 +28,7 @@ Every exception carries data (``to_dict()`` for ``--json``) and a message for pe
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +69,18 @@ class SpecError(RunwayError):
 
 class CacheError(RunwayError):
     """The derived index could not be stored; callers warn and go on."""
+
+
+class FileWriteError(RunwayError):
+    """A file could not be written (atomically, by :mod:`runway_dynamic._files`)."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str | None) -> None:
+        self.path = os.fspath(path)
+        self.reason = reason or "unknown error"
+        super().__init__(f"{self.path}: cannot write ({self.reason})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "path": self.path, "reason": self.reason}
 
 
 class ConfigError(RunwayError):

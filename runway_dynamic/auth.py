@@ -25,9 +25,9 @@ from pathlib import Path
 
 from runway_dynamic import _paths
 from runway_dynamic._constants import ENV_API_KEY, ENV_API_KEY_LEGACY
-from runway_dynamic._exceptions import CacheError, ConfigError
+from runway_dynamic._exceptions import ConfigError
+from runway_dynamic._files import atomic_write_bytes
 from runway_dynamic._http import redact
-from runway_dynamic.cache import atomic_write_bytes
 
 CREDENTIALS_FILE = "credentials.json"
 ENV_LEGACY_CLI_HOME = "RUNWAY_CLI_HOME"
@@ -159,16 +159,16 @@ def resolve_api_key(
 
 
 def save_api_key(key: str) -> Path:
-    """Store ``key`` in our credentials file (atomic write, mode 0600); return its path."""
+    """Store ``key`` in our credentials file (atomic write, mode 0600); return its path.
+
+    :class:`FileWriteError` names the file when it cannot be written.
+    """
     key = key.strip()
     if not key:
         raise ConfigError("refusing to save an empty API key")
     payload = {"apiKey": key, "updatedAt": datetime.now(timezone.utc).isoformat()}
     path = credentials_path()
-    try:
-        atomic_write_bytes(path, json.dumps(payload, indent=2).encode(), mode=0o600)
-    except CacheError as exc:
-        raise ConfigError(str(exc)) from None
+    atomic_write_bytes(path, json.dumps(payload, indent=2).encode(), mode=0o600)
     return path
 
 

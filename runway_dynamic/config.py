@@ -84,7 +84,7 @@ def default_model(endpoint: str) -> str | None:
 def _save(data: Mapping[str, Any]) -> Path:
     import orjson
 
-    from runway_dynamic.cache import atomic_write_bytes
+    from runway_dynamic._files import atomic_write_bytes
 
     where = path()
     atomic_write_bytes(where, orjson.dumps(dict(sorted(data.items())),

@@ -5,22 +5,19 @@ into place only when complete, so an interrupted download never leaves a partial
 under the final name (the ``.part`` file is removed on any error, Ctrl-C included).
 
 An existing file is never overwritten: when the chosen name is taken, the next free
-``<stem>.<n><ext>`` (n = 2, 3, …) is used. The claim is atomic — a hard link fails if the
-name appeared meanwhile — with an exists-check + ``os.replace`` fallback on file systems
-without hard links.
+``<stem>.<n><ext>`` (n = 2, 3, …) is used. The claim itself is :func:`_files.link_new`.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import os
-import tempfile
 from collections.abc import AsyncIterable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from runway_dynamic.cache import ordinary_file_mode
+from runway_dynamic._files import link_new, temp_file_beside
 
 DEFAULT_PREFIX = "runway"
 #: Preferred extensions where :mod:`mimetypes` is ambiguous or platform dependent.
@@ -87,29 +84,16 @@ def place_without_overwrite(tmp: Path, target: Path) -> Path:
     """Move the finished ``tmp`` to ``target`` or the next free name; return where it went."""
     for candidate in candidates(target):
         try:
-            os.link(tmp, candidate)
+            link_new(tmp, candidate)
         except FileExistsError:
             continue
-        except OSError:  # no hard links here (some network/FAT file systems)
-            if candidate.exists():
-                continue
-            os.replace(tmp, candidate)
-            return candidate
-        tmp.unlink()
         return candidate
     raise FileExistsError(f"{target}: no free name left beside it")
 
 
-def _temp_file(target: Path) -> tuple[int, Path]:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.fchmod(fd, ordinary_file_mode())
-    return fd, Path(tmp)
-
-
 def write_stream(chunks: Iterable[bytes], target: Path) -> Path:
     """Write ``chunks`` to a temporary file beside ``target``, then claim the name."""
-    fd, tmp = _temp_file(target)
+    fd, tmp = temp_file_beside(target, ".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             for chunk in chunks:
@@ -124,7 +108,7 @@ def write_stream(chunks: Iterable[bytes], target: Path) -> Path:
 
 async def awrite_stream(chunks: AsyncIterable[bytes], target: Path) -> Path:
     """The async twin of :func:`write_stream` (the disk writes stay synchronous: small, local)."""
-    fd, tmp = _temp_file(target)
+    fd, tmp = temp_file_beside(target, ".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             async for chunk in chunks:

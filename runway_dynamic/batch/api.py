@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runway_dynamic._exceptions import CacheError, UsageError
+from runway_dynamic._exceptions import FileWriteError, UsageError
 from runway_dynamic.batch import journal as states
 from runway_dynamic.batch.jobfile import JobsFile
 from runway_dynamic.batch.journal import JobRecord, Journal
@@ -219,7 +219,7 @@ class Batch:
                 "fatal": outcome.fatal})
             try:
                 results: Path | None = self.write_results()
-            except CacheError as exc:  # the journal still holds every result
+            except FileWriteError as exc:  # the journal still holds every result
                 logger.warning("results not written: %s", exc)
                 results = None
             return BatchReport(outcome, self.status(), results)
@@ -306,7 +306,7 @@ class Batch:
         """The results as JSONL, written atomically (the journal stays the truth)."""
         import orjson
 
-        from runway_dynamic.cache import atomic_write_bytes
+        from runway_dynamic._files import atomic_write_bytes
 
         target = Path(path) if path is not None else self.results_path
         data = b"".join(orjson.dumps(row) + b"\n" for row in self.results())

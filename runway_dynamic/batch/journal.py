@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from runway_dynamic._exceptions import JournalError
+from runway_dynamic._files import link_new
 
 if TYPE_CHECKING:
     from runway_dynamic.batch.jobfile import BatchJob
@@ -603,19 +604,11 @@ def journal_error(exc: sqlite3.Error, path: Path) -> JournalError:
 def _claim_name(partial: Path, target: Path) -> None:
     """Move the finished journal into place; an existing file is never replaced."""
     try:
-        os.link(partial, target)  # fails if the name appeared meanwhile
+        link_new(partial, target)  # fails if the name appeared meanwhile
     except FileExistsError:
         partial.unlink(missing_ok=True)
         raise JournalError("a journal already exists here", path=str(target),
                            reason="exists") from None
-    except OSError:  # no hard links on this file system
-        if target.exists():
-            partial.unlink(missing_ok=True)
-            raise JournalError("a journal already exists here", path=str(target),
-                               reason="exists") from None
-        os.replace(partial, target)
-        return
-    partial.unlink()
 
 
 def _sqlite_files(path: Path) -> list[Path]:

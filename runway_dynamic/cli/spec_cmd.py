@@ -87,7 +87,7 @@ def pull(
     import httpx
     import orjson
 
-    from runway_dynamic.cache import atomic_write_bytes
+    from runway_dynamic._files import atomic_write_bytes
     from runway_dynamic.sources import SpecDocument, SpecSource, pulled_spec_path
     from runway_dynamic.spec import Spec
 
@@ -184,7 +184,7 @@ def pack(
     """
     import json as jsonlib
 
-    from runway_dynamic.cache import atomic_write_bytes
+    from runway_dynamic._files import atomic_write_bytes
     from runway_dynamic.catalog import build_catalog
     from runway_dynamic.pack import pack_document
     from runway_dynamic.sources import load_document, parse_document

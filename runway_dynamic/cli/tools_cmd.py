@@ -37,7 +37,7 @@ def export(
     if output is None:
         sys.stdout.write(text)
         return 0
-    from runway_dynamic.cache import atomic_write_bytes
+    from runway_dynamic._files import atomic_write_bytes
 
     atomic_write_bytes(output, text.encode())
     if current().json:

@@ -248,7 +248,7 @@ def render_page(title: str, subtitle: str, tiles: list[str], *, paired: bool) ->
 def create_gallery(input_dir: Path, output: Path | None = None, *, recursive: bool = False,
                    title: str | None = None, metadata: Path | None = None) -> Path:
     """Write the gallery page; its path."""
-    from runway_dynamic.cache import atomic_write_bytes
+    from runway_dynamic._files import atomic_write_bytes
 
     page = (output or input_dir / DEFAULT_NAME).absolute()
     page_dir = page.parent

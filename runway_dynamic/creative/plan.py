@@ -193,7 +193,7 @@ def load_plan(source: str | Path, stdin_text: str | None = None) -> ShortVideoPl
 
 def save_plan(plan: ShortVideoPlan, path: Path) -> Path:
     """Write the plan atomically (a crash never leaves half a plan)."""
-    from runway_dynamic.cache import atomic_write_bytes
+    from runway_dynamic._files import atomic_write_bytes
 
     atomic_write_bytes(path, plan.dumps().encode("utf-8"))
     return path

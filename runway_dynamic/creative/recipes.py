@@ -268,7 +268,7 @@ def recipe_jobs(plan: dict[str, Any], catalog: Catalog) -> list[Job]:
 
 
 def save_recipe_plan(plan: dict[str, Any], path: Path) -> None:
-    from runway_dynamic.cache import atomic_write_bytes
+    from runway_dynamic._files import atomic_write_bytes
 
     atomic_write_bytes(path, (json.dumps(plan, indent=2, ensure_ascii=False) + "\n").encode())
 

@@ -176,7 +176,7 @@ def load_registry(path: Path | None = None) -> dict[str, RegisteredWorkflow]:
 
 
 def _save(entries: Mapping[str, RegisteredWorkflow], path: Path | None = None) -> None:
-    from runway_dynamic.cache import atomic_write_bytes
+    from runway_dynamic._files import atomic_write_bytes
 
     data = {"version": REGISTRY_VERSION,
             "workflows": {name: wf.to_dict() for name, wf in sorted(entries.items())}}

@@ -1,0 +1,76 @@
+"""Atomic file writes: the one place that decides how a file appears on disk.
+
+Bytes go to a hidden temporary file beside the target, are flushed and fsynced, and only
+then take the final name, so a reader (or a crash) never sees half a file. Two ways to take
+the name: :func:`atomic_write_bytes` replaces what is there (config, credentials, plans,
+the derived index); :func:`link_new` never replaces anything (downloads, a new journal).
+Failures are :class:`~runway_dynamic._exceptions.FileWriteError` naming the path, whatever
+the file is for.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from runway_dynamic._exceptions import FileWriteError
+
+
+def ordinary_file_mode() -> int:
+    """The mode a plain ``open()`` would give: 0666 less the umask (mkstemp's 0600 is only
+    right for secrets, which ask for it explicitly)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def temp_file_beside(target: Path, suffix: str = ".tmp") -> tuple[int, Path]:
+    """An open, empty ``.<name>.*<suffix>`` file in ``target``'s directory (created if
+    missing), with ordinary permissions: ``(fd, path)``. Raises :class:`OSError`."""
+    import tempfile  # only writers need it; warm starts only read
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    os.fchmod(fd, ordinary_file_mode())
+    return fd, Path(tmp)
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` beside ``path`` and rename it into place, replacing any old file.
+
+    ``mode`` defaults to :func:`ordinary_file_mode`; credentials pass ``0o600``.
+    """
+    try:
+        fd, tmp = temp_file_beside(path)
+    except OSError as exc:
+        raise FileWriteError(path.parent, exc.strerror) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FileWriteError(path, exc.strerror) from None
+
+
+def link_new(finished: Path, target: Path) -> None:
+    """Give the finished file ``finished`` the name ``target`` only if no file has it.
+
+    The claim is atomic (a hard link fails if the name exists, even one that appeared a
+    moment ago); on file systems without hard links an exists-check + rename stands in.
+    ``finished`` is gone afterwards; :class:`FileExistsError` leaves it in place.
+    """
+    try:
+        os.link(finished, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network/FAT file systems)
+        if target.exists():
+            raise FileExistsError(target) from None
+        os.replace(finished, target)
+        return
+    finished.unlink()
