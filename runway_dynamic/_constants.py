@@ -30,6 +30,9 @@ MAX_RETRY_AFTER = 60.0
 JITTER_MIN = 0.75
 JITTER_MAX = 1.0
 
+# Resubmitting a task that failed with an INTERNAL.* code: the pause before the new task.
+RESUBMIT_BACKOFF = 5.0
+
 # Task polling.
 DEFAULT_POLL_INTERVAL = 5.0
 DEFAULT_TIMEOUT = 60.0

@@ -35,6 +35,7 @@ from runway_dynamic._constants import (
     DEFAULT_WAIT_TIMEOUT,
     ENV_BASE_URL,
     MODEL_PROPERTY,
+    RESUBMIT_BACKOFF,
 )
 from runway_dynamic._exceptions import (
     APIConnectionError,
@@ -97,8 +98,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("runway_dynamic")
 
-#: Default seconds between resubmissions of a task that failed with an INTERNAL code.
-DEFAULT_RETRY_BACKOFF_SECONDS = 5.0
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid")
 
 # Who may receive what: the Runway key goes only to the API's base URL (prepare_request
@@ -521,7 +520,7 @@ class RunwayClient:
         preflight: bool = True,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         retry_on_internal_error: int = 0,
-        retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS,
+        retry_backoff_seconds: float = RESUBMIT_BACKOFF,
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
@@ -874,7 +873,7 @@ class AsyncRunwayClient:
         preflight: bool = True,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         retry_on_internal_error: int = 0,
-        retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS,
+        retry_backoff_seconds: float = RESUBMIT_BACKOFF,
         headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,

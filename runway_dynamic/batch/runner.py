@@ -38,6 +38,7 @@ from runway_dynamic._constants import (
     EXIT_INTERRUPTED,
     EXIT_PAUSED,
     EXIT_TASK_FAILED,
+    RESUBMIT_BACKOFF,
 )
 from runway_dynamic._exceptions import (
     APIConnectionError,
@@ -71,7 +72,6 @@ T = TypeVar("T")
 
 DEFAULT_CONCURRENCY = 8
 DEFAULT_RETRY_ON_INTERNAL_ERROR = 2
-DEFAULT_RETRY_BACKOFF_SECONDS = 5.0
 DEFAULT_DOWNLOADS = 4
 #: Pause before the next try after an error that created nothing (network, upload).
 NOT_SENT_PAUSE = 1.0
@@ -96,7 +96,7 @@ class BatchOptions:
 
     concurrency: int = DEFAULT_CONCURRENCY
     retry_on_internal_error: int = DEFAULT_RETRY_ON_INTERNAL_ERROR
-    retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS
+    retry_backoff_seconds: float = RESUBMIT_BACKOFF
     poll_interval: float | None = None
     downloads: int = DEFAULT_DOWNLOADS
     #: Seed each model's window from ``GET /v1/organization`` (when the spec has it).
@@ -139,7 +139,7 @@ class BatchOptions:
             retry_on_internal_error=int(data.get("retryOnInternalError",
                                                  DEFAULT_RETRY_ON_INTERNAL_ERROR)),
             retry_backoff_seconds=float(data.get("retryBackoffSeconds",
-                                                 DEFAULT_RETRY_BACKOFF_SECONDS)),
+                                                 RESUBMIT_BACKOFF)),
             poll_interval=data.get("pollInterval"),
             downloads=int(data.get("downloads", DEFAULT_DOWNLOADS)),
             limit_wait=data.get("limitWait"), max_credits=data.get("maxCredits"))

@@ -59,6 +59,7 @@ from runway_dynamic._constants import (
     ENV_BASE_URL,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    RESUBMIT_BACKOFF,
 )
 from runway_dynamic._exceptions import ConfigError, TaskTimeoutError, UsageError
 from runway_dynamic.cli._context import PROG, Invocation, echo, emit_json, is_terminal
@@ -69,8 +70,6 @@ if TYPE_CHECKING:
 
 #: Where ``--download`` saves files unless ``--output-dir`` says otherwise (relative to cwd).
 DEFAULT_OUTPUT_DIR = "runway-output"
-#: Seconds to wait before resubmitting a task that failed with an ``INTERNAL.*`` code.
-DEFAULT_RETRY_BACKOFF = 5.0
 #: Poll interval under ``--sandbox`` when none is given: its tasks take seconds, not minutes.
 SANDBOX_POLL_INTERVAL = 0.25
 #: A JSON object of extra headers for every API request (tests: ``X-Sandbox-Fault``).
@@ -108,7 +107,7 @@ class RunOptions:
     def __init__(self, *, wait: bool = False, download: bool = False,
                  output_dir: str | None = None, timeout: float | None = DEFAULT_WAIT_TIMEOUT,
                  poll_interval: float | None = None, retry_on_internal_error: int = 0,
-                 retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF) -> None:
+                 retry_backoff_seconds: float = RESUBMIT_BACKOFF) -> None:
         if output_dir is None or poll_interval is None:  # unset: `runway config` may say
             from runway_dynamic import config
 
@@ -180,7 +179,7 @@ def run_parameters(*, wait_default: bool = False) -> list[inspect.Parameter]:
         ("timeout", DEFAULT_WAIT_TIMEOUT, TimeoutOption),
         ("poll_interval", None, PollIntervalOption),
         ("retry_on_internal_error", 0, RetryInternalOption),
-        ("retry_backoff_seconds", DEFAULT_RETRY_BACKOFF, RetryBackoffOption),
+        ("retry_backoff_seconds", RESUBMIT_BACKOFF, RetryBackoffOption),
     )
     return [inspect.Parameter(name, kw, default=default, annotation=annotation)
             for name, default, annotation in table]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
-from runway_dynamic._constants import EXIT_INTERRUPTED
+from runway_dynamic._constants import EXIT_INTERRUPTED, RESUBMIT_BACKOFF
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._context import PROG, current, echo, emit_json, is_terminal, warn
 from runway_dynamic.cli._creative import (
@@ -91,7 +91,7 @@ def run(
         "--model", metavar="MODEL", show_default=False,
         help="Model for lines that name none.")] = None,
     retry_on_internal_error: RetryInternalOption = 2,
-    retry_backoff_seconds: RetryBackoffOption = 5.0,
+    retry_backoff_seconds: RetryBackoffOption = RESUBMIT_BACKOFF,
     poll_interval: PollIntervalOption = None,
     wait_on_limit: WaitOnLimitOption = False,
     limit_recheck_seconds: LimitRecheckOption = LIMIT_RECHECK_SECONDS,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from runway_dynamic._constants import RESUBMIT_BACKOFF
 from runway_dynamic.cli._context import current, echo, emit_json
 from runway_dynamic.cli._creative import (
     ConcurrencyOption,
@@ -119,7 +120,7 @@ def photoshoot(
     plan_only: PlanOnlyOption = False, output_dir: OutputDirOption = None,
     concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
     retry_on_internal_error: RetryInternalOption = DEFAULT_RETRY_ON_INTERNAL_ERROR,
-    retry_backoff_seconds: RetryBackoffOption = 5.0,
+    retry_backoff_seconds: RetryBackoffOption = RESUBMIT_BACKOFF,
     poll_interval: PollIntervalOption = None, json: JsonOption = False,
 ) -> int:
     """Generate a set of product photos for one mode (text_to_image).
@@ -144,7 +145,7 @@ def marketplace(
     plan_only: PlanOnlyOption = False, output_dir: OutputDirOption = None,
     concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
     retry_on_internal_error: RetryInternalOption = DEFAULT_RETRY_ON_INTERNAL_ERROR,
-    retry_backoff_seconds: RetryBackoffOption = 5.0,
+    retry_backoff_seconds: RetryBackoffOption = RESUBMIT_BACKOFF,
     poll_interval: PollIntervalOption = None, json: JsonOption = False,
 ) -> int:
     """Generate marketplace-style listing images (a creative set, not a compliance check)."""
@@ -168,7 +169,7 @@ def ad_video(
     plan_only: PlanOnlyOption = False, output_dir: OutputDirOption = None,
     concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
     retry_on_internal_error: RetryInternalOption = DEFAULT_RETRY_ON_INTERNAL_ERROR,
-    retry_backoff_seconds: RetryBackoffOption = 5.0,
+    retry_backoff_seconds: RetryBackoffOption = RESUBMIT_BACKOFF,
     poll_interval: PollIntervalOption = None, json: JsonOption = False,
 ) -> int:
     """Generate short ad clips (text_to_video; image_to_video from --image)."""

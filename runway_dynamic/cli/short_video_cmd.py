@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from runway_dynamic._constants import RESUBMIT_BACKOFF
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._context import current, echo, emit_json
 from runway_dynamic.cli._creative import (
@@ -141,7 +142,7 @@ def short_video(
     interactive: InteractiveOption = False,
     ffmpeg: FfmpegOption = None,
     retry_on_internal_error: RetryInternalOption = DEFAULT_RETRY_ON_INTERNAL_ERROR,
-    retry_backoff_seconds: RetryBackoffOption = 5.0,
+    retry_backoff_seconds: RetryBackoffOption = RESUBMIT_BACKOFF,
     poll_interval: PollIntervalOption = None,
     json: JsonOption = False,
 ) -> int:
@@ -220,7 +221,7 @@ def run_command(
     concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
     ffmpeg: FfmpegOption = None,
     retry_on_internal_error: RetryInternalOption = DEFAULT_RETRY_ON_INTERNAL_ERROR,
-    retry_backoff_seconds: RetryBackoffOption = 5.0,
+    retry_backoff_seconds: RetryBackoffOption = RESUBMIT_BACKOFF,
     poll_interval: PollIntervalOption = None,
     json: JsonOption = False,
 ) -> int:
