@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-PACKAGE_NAME = "runway-dynamic"
 APP_DIR_NAME = "runway-dynamic"
 
 # Environment variables.

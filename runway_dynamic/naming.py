@@ -85,11 +85,6 @@ def _is_param(segment: str) -> bool:
     return segment.startswith("{") and segment.endswith("}")
 
 
-def resource_name(endpoint: str) -> str:
-    """The command group of an endpoint: ``avatar_usage/{id}`` → ``avatar-usage``."""
-    return kebab(endpoint.split("/", 1)[0])
-
-
 def command_names(
     operations: Iterable[tuple[str, str, Iterable[str]]],
     overrides: dict[tuple[str, str], tuple[str, str]] | None = None,

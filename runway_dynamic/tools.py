@@ -46,8 +46,6 @@ if TYPE_CHECKING:
 
 FORMATS = ("openai", "anthropic", "mcp")
 TOOL_PREFIX = "runway_"
-# Function names every supported format accepts (OpenAI and Anthropic: 1-64 of these).
-TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 # Helper actions, each one tool; generation tools have action GENERATE.
 GENERATE = "generate"

@@ -56,7 +56,6 @@ DEFAULT_MODEL_RULE = (
     "if none does, or you gave no field at all, the first model listed ({first})")
 #: The rule's clause for commands that have --soul-id.
 SOUL_ID_CLAUSE = "; with --soul-id, its reference-image field counts as given"
-ROUTER_TARGET = "runway_dynamic.cli.generate:build_router"
 
 
 # --------------------------------------------------------------------------- flags

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 #: Options of every resource command besides the spec-derived flags.
 RESOURCE_OPTIONS = frozenset({"body", "dry-run", "json", "output", "all"})
-TARGET = "runway_dynamic.cli.resources:build"
 
 
 # --------------------------------------------------------------------------- the table

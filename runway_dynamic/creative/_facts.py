@@ -23,7 +23,6 @@ from runway_dynamic.catalog import (
     flatten_object,
     media_facts,
     ratio_aspect,
-    schema_kind,
 )
 from runway_dynamic.naming import closest
 
@@ -229,17 +228,9 @@ def reference_slot(variant: Variant, *, include_single: bool = True) -> Referenc
     return None
 
 
-def media_field(variant: Variant, name: str) -> Field | None:
-    return variant.field_map.get(name)
-
-
 def first_image_field(variant: Variant) -> Field | None:
     """The variant's single image input (``promptImage`` on image_to_video), from its media."""
     for field in variant.fields:
         if field.kind != "array" and _image_media(field.media):
             return field
     return None
-
-
-def is_number(schema: Mapping[str, Any]) -> bool:
-    return schema_kind(schema) in ("integer", "number")

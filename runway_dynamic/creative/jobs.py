@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runway_dynamic._exceptions import PreflightError, RunwayError, TaskFailedError, UsageError
+from runway_dynamic._exceptions import RunwayError, TaskFailedError, UsageError
 from runway_dynamic.catalog import Catalog, Field, MediaFacts, flatten_object, media_facts
 from runway_dynamic.uploads import aresolve_media, is_uri
 
@@ -241,12 +241,3 @@ async def run_jobs(
     done = await asyncio.gather(*(run_one(job) for job in jobs))
     known.update(dict(done))
     return known
-
-
-def raise_if_preflight(spec: Spec, endpoint: str, body: Mapping[str, Any]) -> None:
-    """Pre-flight one body (for callers outside a job list)."""
-    from runway_dynamic.validation import errors
-
-    problems = errors(spec.preflight(endpoint, body))
-    if problems:
-        raise PreflightError(endpoint, problems)

@@ -38,10 +38,6 @@ class Fault:
     fail_code: str | None = None
     source: str = field(default="", compare=False)
 
-    @property
-    def is_empty(self) -> bool:
-        return self == Fault()
-
     def merged(self, other: Fault) -> Fault:
         """Both faults at once: the other's set directives win, delays add up."""
         return replace(
@@ -124,10 +120,6 @@ class FaultCounters:
             seen = self._seen.get(fault.source, 0)
             self._seen[fault.source] = seen + 1
             return seen < fault.times
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._seen)
 
 
 def effective_fault(
