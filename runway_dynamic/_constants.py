@@ -12,6 +12,8 @@ ENV_BASE_URL = "RUNWAY_BASE_URL"
 ENV_CACHE_DIR = "RUNWAY_CACHE_DIR"
 ENV_CONFIG_DIR = "RUNWAY_CONFIG_DIR"
 ENV_DATA_DIR = "RUNWAY_DATA_DIR"
+#: The largest spec read, downloaded or expanded from YAML aliases (see _limits.py).
+ENV_SPEC_MAX_BYTES = "RUNWAY_SPEC_MAX_BYTES"
 
 # Where `runway spec pull` fetches the official document by default.
 DEFAULT_SPEC_URL = "https://raw.githubusercontent.com/runwayml/openapi/next/openapi.json"

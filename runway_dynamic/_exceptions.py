@@ -4,6 +4,7 @@
 
     RunwayError                      exit 1
     ├── SpecError                    a spec could not be found, read, parsed or resolved
+    │   └── SpecLimitError           a spec breaks a bound on untrusted input (size, depth…)
     ├── CacheError                   the on-disk index could not be written (reported, never fatal)
     ├── FileWriteError               a file (config, credentials, plan, results) was not written
     ├── UsageError                   bad arguments from the caller                 exit 2
@@ -65,6 +66,23 @@ class SpecError(RunwayError):
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "source": self.source}
+
+
+class SpecLimitError(SpecError):
+    """A spec goes beyond one of the bounds on untrusted input (see ``runway_dynamic._limits``).
+
+    ``limit`` names the bound (``spec-max-bytes``, ``yaml-aliases``, ``schema-depth``,
+    ``index-max-bytes``…) and ``maximum`` its value, so a script can tell which one it met.
+    """
+
+    def __init__(self, message: str, *, limit: str, maximum: int,
+                 source: str | None = None) -> None:
+        super().__init__(f"{message} (limit {limit} = {maximum:,})", source=source)
+        self.limit = limit
+        self.maximum = maximum
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "limit": self.limit, "maximum": self.maximum}
 
 
 class CacheError(RunwayError):

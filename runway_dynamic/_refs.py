@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from runway_dynamic import _limits
 from runway_dynamic._exceptions import SpecError
+from runway_dynamic._limits import ExpansionBudget, SpecLimits
 
 # Keys that carry prose or samples, not facts; dropped from derived schemas.
 PROSE_KEYS = frozenset(
@@ -21,11 +23,17 @@ PROSE_KEYS = frozenset(
 class RefResolver:
     """Resolves ``#/...`` references inside one OpenAPI document."""
 
-    def __init__(self, document: dict[str, Any], *, source: str, openapi_version: str) -> None:
+    def __init__(self, document: dict[str, Any], *, source: str, openapi_version: str,
+                 limits: SpecLimits | None = None) -> None:
         self.document = document
         self.source = source
         self.legacy = openapi_version.startswith("3.0")
+        self.limits = limits or _limits.current()
+        #: What reusing shared schemas adds to the derived index (see _limits).
+        self.budget = ExpansionBudget(self.limits, source)
+        self.where = "the spec"
         self._inlined: dict[str, Any] = {}
+        self._inlined_depth: dict[str, int] = {}
         self._recursive: set[str] = set()
         self.defs: dict[str, Any] = {}
 
@@ -59,49 +67,92 @@ class RefResolver:
             node = {**target, **siblings} if siblings and isinstance(target, dict) else target
         return node
 
-    def inline(self, node: Any) -> Any:
-        """A copy of ``node`` with every ``$ref`` replaced by its target, prose dropped.
+    def inline(self, node: Any, where: str = "the spec") -> Any:
+        """A copy of the schema ``node`` with every ``$ref`` replaced by its target, prose
+        dropped, and boolean subschemas in object form (``true`` → ``{}``, ``false`` →
+        ``{"not": {}}``, as 2020-12 defines them).
 
         Recursive references cannot be inlined: they become ``{"$ref": "#/$defs/NAME"}``
-        and their definitions are collected in :attr:`defs`.
+        and their definitions are collected in :attr:`defs`. ``where`` names the schema's
+        place in errors. Bounded by :mod:`runway_dynamic._limits`: nesting depth, and what
+        reusing a target writes out again.
         """
-        return self._inline(node, ())
+        self.where = where
+        return self._schema(node, (), 0, 0)
 
-    def _inline(self, node: Any, stack: tuple[str, ...]) -> Any:
-        if isinstance(node, list):
-            return [self._inline(item, stack) for item in node]
-        if not isinstance(node, dict):
+    def _schema(self, node: Any, stack: _Stack, depth: int, descents: int) -> Any:
+        """``node`` in a place that holds a schema."""
+        if node is True:
+            return {}
+        if node is False:
+            return {"not": {}}
+        return self._inline(node, stack, depth, descents)
+
+    def _inline(self, node: Any, stack: _Stack, depth: int, descents: int) -> Any:
+        if not isinstance(node, (dict, list)):
             return node
+        if depth >= self.limits.max_depth:  # depth counts the objects and arrays above
+            raise self.budget.too_deep(self.where)
+        if isinstance(node, list):
+            return [self._inline(item, stack, depth + 1, descents) for item in node]
         ref = node.get("$ref")
         if isinstance(ref, str):
-            siblings = {k: v for k, v in node.items() if k != "$ref" and k not in PROSE_KEYS}
-            if ref in stack:
-                self._recursive.add(ref)
-                return {"$ref": "#/$defs/" + def_name(ref), **self._inline(siblings, stack)}
-            if ref in self._inlined:
-                result = self._inlined[ref]
-            else:
-                result = self._inline(self.lookup(ref), (*stack, ref))
-                self._inlined[ref] = result
-                if ref in self._recursive:
-                    self.defs[def_name(ref)] = result
-            if siblings and isinstance(result, dict):
-                result = {**result, **self._inline(siblings, stack)}
-            return result
+            return self._reference(node, ref, stack, depth, descents)
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key in PROSE_KEYS or key == "$schema" or key.startswith("x-"):
                 continue
+            deeper = descents + 1 if key in _DESCENDING_KEYS else descents
             if key in _LITERAL_KEYS:
                 out[key] = value
             elif key in _MAP_KEYS and isinstance(value, dict):
-                out[key] = {name: self._inline(sub, stack) for name, sub in value.items()}
+                out[key] = {name: self._schema(sub, stack, depth + 2, deeper)
+                            for name, sub in value.items()}
+            elif key in _LIST_KEYS and isinstance(value, list):
+                out[key] = [self._schema(sub, stack, depth + 2, deeper) for sub in value]
+            elif key in _SCHEMA_KEYS:
+                out[key] = self._schema(value, stack, depth + 1, deeper)
             else:
-                out[key] = self._inline(value, stack)
+                out[key] = self._inline(value, stack, depth + 1, descents)
         if self.legacy:
             _upgrade_legacy(out)
         return out
 
+    def _reference(
+        self, node: dict[str, Any], ref: str, stack: _Stack, depth: int, descents: int
+    ) -> Any:
+        siblings = {k: v for k, v in node.items() if k != "$ref" and k not in PROSE_KEYS}
+        for seen, seen_descents in stack:
+            if seen != ref:
+                continue
+            if seen_descents == descents:
+                # Back to the same reference without entering any value: no finite schema.
+                raise SpecError(f"$ref cycle through {ref!r} never reaches a value "
+                                f"(in {self.where})", source=self.source)
+            self._recursive.add(ref)
+            return {"$ref": "#/$defs/" + def_name(ref),
+                    **self._inline(siblings, stack, depth, descents)}
+        if ref in self._inlined:
+            result = self._inlined[ref]
+            # Reuse writes the target out once more in the index: pay for it.
+            self.budget.charge(result)
+            if depth > self._inlined_depth[ref] and (
+                depth + self.budget.height(result) > self.limits.max_depth
+            ):  # met deeper than where it was first inlined and checked
+                raise self.budget.too_deep(self.where)
+        else:
+            result = self._schema(self.lookup(ref), (*stack, (ref, descents)), depth, descents)
+            self._inlined[ref] = result
+            self._inlined_depth[ref] = depth
+            if ref in self._recursive:
+                self.defs[def_name(ref)] = result
+        if siblings and isinstance(result, dict):
+            result = {**result, **self._inline(siblings, stack, depth, descents)}
+        return result
+
+
+# A chain of references being inlined: (reference, value levels entered when it was met).
+_Stack = tuple[tuple[str, int], ...]
 
 # Keywords whose values are data, copied as they are (a "title" inside a default is data).
 _LITERAL_KEYS = frozenset({"const", "default", "enum", "required", "discriminator"})
@@ -109,6 +160,17 @@ _LITERAL_KEYS = frozenset({"const", "default", "enum", "required", "discriminato
 _MAP_KEYS = frozenset(
     {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
 )
+# Keywords whose values are lists of schemas, and keywords whose value is one schema
+# (``additionalProperties``/``unevaluatedProperties`` keep ``false``: code reads it so).
+_LIST_KEYS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SCHEMA_KEYS = frozenset({"items", "not", "contains", "if", "then", "else", "propertyNames",
+                          "additionalItems", "unevaluatedItems", "contentSchema"})
+# Keywords that apply their schema to a part of the value (or never apply it): a reference
+# cycle through one of these describes a deeper value each turn, so it ends.
+_DESCENDING_KEYS = frozenset({
+    "properties", "patternProperties", "additionalProperties", "unevaluatedProperties",
+    "items", "prefixItems", "additionalItems", "unevaluatedItems", "contains", "propertyNames",
+    "$defs", "definitions", "contentSchema"})
 
 
 def def_name(ref: str) -> str:

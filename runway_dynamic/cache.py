@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runway_dynamic import _paths
-from runway_dynamic._exceptions import CacheError, FileWriteError
+from runway_dynamic import _limits, _paths
+from runway_dynamic._exceptions import CacheError, FileWriteError, SpecLimitError
 from runway_dynamic._files import atomic_write_bytes
 from runway_dynamic._version import __version__
 
@@ -34,13 +34,21 @@ def load_index(sha256: str) -> dict[str, Any] | None:
     return data
 
 
-def store_index(sha256: str, catalog: dict[str, Any]) -> Path:
-    """Write the catalog atomically; :class:`CacheError` when the directory is not writable."""
+def store_index(sha256: str, catalog: dict[str, Any], *, source: str | None = None) -> Path:
+    """Write the catalog atomically; :class:`CacheError` when the directory is not writable,
+    :class:`SpecLimitError` when it is larger than ``index-max-bytes`` (nothing is written).
+    """
     import orjson
 
+    data = orjson.dumps(catalog)
+    limits = _limits.current()
+    if len(data) > limits.max_index_bytes:
+        raise SpecLimitError(
+            f"the derived index would be {len(data):,} bytes", limit="index-max-bytes",
+            maximum=limits.max_index_bytes, source=source)
     path = index_path(sha256)
     try:
-        atomic_write_bytes(path, orjson.dumps(catalog))
+        atomic_write_bytes(path, data)
     except FileWriteError as exc:
         raise CacheError(str(exc)) from exc
     return path

@@ -23,6 +23,7 @@ from urllib.parse import unquote
 
 from runway_dynamic._constants import MODEL_PROPERTY, RATIO_PROPERTY
 from runway_dynamic._exceptions import SpecError
+from runway_dynamic._limits import ExpansionBudget
 from runway_dynamic._refs import RefResolver
 from runway_dynamic.naming import closest, endpoint_name, flag_for
 
@@ -614,6 +615,9 @@ def build_catalog(
             try:
                 built = _build_operation(resolver, path, method, op, shared)
                 _touch_facts(built)
+            except RecursionError:  # a safety net: the depth limit should stop this first
+                raise SpecError(f"{method.upper()} {path} is nested too deeply to read",
+                                source=source) from None
             except _MALFORMED as exc:
                 what = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
                 raise SpecError(
@@ -621,7 +625,7 @@ def build_catalog(
                 ) from None
             operations.append(built)
     if resolver.defs:
-        operations = [_attach_defs(op, resolver.defs) for op in operations]
+        operations = [_attach_defs(op, resolver.defs, resolver.budget) for op in operations]
     return Catalog(
         openapi=openapi,
         api_version=str(info["version"]) if "version" in info else None,
@@ -667,7 +671,8 @@ def _build_operation(
             param["name"],
             param["in"],
             bool(param.get("required")) or param["in"] == "path",
-            resolver.inline(schema or {}),
+            resolver.inline({} if schema is None else schema,
+                            f"{method.upper()} {path} parameter {param['name']}"),
         )
     endpoint = endpoint_name(path)
     discriminator: str | None = None
@@ -680,8 +685,9 @@ def _build_operation(
         body_required = bool(body.get("required"))
         content_type, media = _pick_media(body.get("content") or {})
         if media is not None:
-            raw = media.get("schema") or {}
-            schema = resolver.inline(raw)
+            raw = media.get("schema")
+            raw = {} if raw is None else raw
+            schema = resolver.inline(raw, f"{method.upper()} {path} request body")
             schema = {k: v for k, v in schema.items() if k != "$schema"}
             discriminator, keyed = split_variants(schema, mapped_keys(resolver.deref(raw)))
             variants = tuple(Variant(endpoint, method.upper(), key, s) for key, s in keyed)
@@ -689,7 +695,10 @@ def _build_operation(
     for status, response in (op.get("responses") or {}).items():
         response = resolver.deref(response)
         _, media = _pick_media((response or {}).get("content") or {})
-        responses[str(status)] = resolver.inline(media.get("schema") or {}) if media else None
+        found = media.get("schema") if media else None
+        responses[str(status)] = resolver.inline(
+            {} if found is None else found, f"{method.upper()} {path} response {status}"
+        ) if media else None
     return Operation(
         method=method.upper(),
         path=path,
@@ -784,14 +793,17 @@ def _has_keywords(schema: Schema) -> bool:
     return any(k not in ("type",) for k in schema) or False
 
 
-def _attach_defs(op: Operation, defs: Mapping[str, Any]) -> Operation:
+def _attach_defs(op: Operation, defs: Mapping[str, Any], budget: ExpansionBudget) -> Operation:
     """Give every schema of ``op`` that names ``#/$defs/...`` the definitions it needs."""
     import orjson
+
+    shared = dict(defs)
 
     def with_defs(schema: Schema | None) -> Schema | None:
         if schema is None or b"#/$defs/" not in orjson.dumps(schema):
             return schema
-        return {**schema, "$defs": dict(defs)}
+        budget.charge(shared)  # written out again in every schema that carries it
+        return {**schema, "$defs": shared}
 
     variants = tuple(
         Variant(v.endpoint, v.method, v.key, with_defs(v.schema) or {}) for v in op.variants

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from runway_dynamic import _paths
+from runway_dynamic import _limits, _paths
 from runway_dynamic._constants import ENV_SPEC
 from runway_dynamic._exceptions import SpecError
 
@@ -83,18 +83,23 @@ def resolve_source(explicit: str | os.PathLike[str] | None = None) -> SpecSource
 
 
 def read_source(source: SpecSource) -> SpecDocument:
-    """Read the bytes of a source (file or URL); errors name the source."""
+    """Read the bytes of a source (file or URL), at most ``spec-max-bytes`` of them; errors
+    name the source."""
+    limits = _limits.current()
     if source.is_url:
-        return SpecDocument(source, _fetch(source.location))
+        return SpecDocument(source, fetch(source.location, limits=limits).content)
     path = Path(source.location).expanduser()
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(limits.max_bytes + 1)  # a device or a huge file: stop early
     except FileNotFoundError:
         raise SpecError("spec file not found", source=source.location) from None
     except IsADirectoryError:
         raise SpecError("is a directory, not a spec file", source=source.location) from None
     except OSError as exc:
         raise SpecError(f"cannot read spec file: {exc.strerror}", source=source.location) from None
+    if len(data) > limits.max_bytes:
+        raise limits.too_large(len(data), source.location)
     return SpecDocument(source, data)
 
 
@@ -103,15 +108,44 @@ def load_document(explicit: str | os.PathLike[str] | None = None) -> SpecDocumen
     return read_source(resolve_source(explicit))
 
 
-def _fetch(url: str) -> bytes:
+@dataclass(frozen=True)
+class Download:
+    """What a spec URL answered: status, headers (lower-case names) and at most the limit's
+    worth of bytes."""
+
+    status: int
+    headers: dict[str, str]
+    content: bytes
+
+
+def fetch(url: str, *, headers: dict[str, str] | None = None,
+          limits: _limits.SpecLimits | None = None, raise_for_status: bool = True) -> Download:
+    """GET a spec, streaming: a body beyond ``spec-max-bytes`` stops the download.
+
+    ``raise_for_status=False`` returns non-2xx answers (``spec pull`` handles 304 itself).
+    """
     import httpx  # imported lazily: only URL sources need it
 
+    limits = limits or _limits.current()
     try:
-        response = httpx.get(url, follow_redirects=True, timeout=30.0)
-        response.raise_for_status()
+        with httpx.stream("GET", url, headers=headers, follow_redirects=True,
+                          timeout=30.0) as response:
+            if raise_for_status:
+                response.raise_for_status()
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limits.max_bytes:
+                raise limits.too_large(int(declared), url, "the download")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limits.max_bytes:
+                    raise limits.too_large(size, url, "the download")
+                chunks.append(chunk)
+            answer = {k.lower(): v for k, v in response.headers.items()}
+            return Download(response.status_code, answer, b"".join(chunks))
     except httpx.HTTPError as exc:
         raise SpecError(f"cannot download spec: {exc}", source=url) from None
-    return response.content
 
 
 def parse_document(data: bytes, origin: str) -> dict[str, Any]:
@@ -148,7 +182,7 @@ def _parse_json_or_yaml(data: bytes, origin: str) -> Any:
 
     try:
         # _yaml_loader() is a SafeLoader subclass: no arbitrary objects are built.
-        return yaml.load(data, Loader=_yaml_loader())
+        document = yaml.load(data, Loader=_yaml_loader())
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
@@ -156,6 +190,9 @@ def _parse_json_or_yaml(data: bytes, origin: str) -> Any:
         raise SpecError(f"invalid JSON or YAML{at}: {problem}", source=origin) from None
     except UnicodeDecodeError:
         raise SpecError("not a text file (invalid UTF-8)", source=origin) from None
+    # Aliases share objects: measure what they expand to before anything walks the tree.
+    _limits.check_yaml_document(document, _limits.current(), origin)
+    return document
 
 
 def _yaml_loader() -> type:

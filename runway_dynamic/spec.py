@@ -53,7 +53,7 @@ class Spec:
         note = None
         if use_cache:
             try:
-                cache.store_index(sha, catalog.to_dict())
+                cache.store_index(sha, catalog.to_dict(), source=document.source.location)
             except CacheError as exc:
                 note = f"derived index not cached: {exc}"
         return cls(document, catalog, cache_note=note)

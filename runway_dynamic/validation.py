@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import RATIO_PROPERTY
+from runway_dynamic._exceptions import SpecError
 from runway_dynamic.catalog import (
     Catalog,
     Operation,
@@ -39,7 +40,8 @@ class Problem:
     """One thing wrong with a request, with what a person (or agent) needs to fix it.
 
     ``kind`` is one of: unknown_endpoint, invalid_body, missing_field, wrong_endpoint,
-    unknown_model, unsupported_ratio, invalid_value, unknown_field.
+    unknown_model, unsupported_ratio, invalid_value, unknown_field, unchecked_pattern (a
+    warning: the spec's pattern is not a regular expression this side can run).
     """
 
     kind: str
@@ -81,7 +83,9 @@ class Validator:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._compiled: dict[tuple[str, str, str | None], Any] = {}
+        self._compiled: dict[
+            tuple[str, str, str | None], tuple[Any, list[tuple[str, str, str]]]
+        ] = {}
 
     # ---- public
 
@@ -212,8 +216,22 @@ class Validator:
                         field=name, flag=flag_for(name), suggestions=tuple(near),
                         severity=WARNING,
                     )
-        validator = self._validator(op, variant)
-        for error in validator.iter_errors(body):
+        validator, unchecked = self._validator(op, variant)
+        for where, pattern, reason in unchecked:
+            if where.split(".")[0].split("[")[0] in body:
+                yield Problem(
+                    "unchecked_pattern",
+                    f"{where}: the spec's pattern {_short(pattern)} is not a valid regular "
+                    f"expression ({reason}); the value is not checked against it here",
+                    field=where, flag=flag_for(where.split(".")[0]), severity=WARNING,
+                )
+        try:
+            found = list(validator.iter_errors(body))
+        except _UNCHECKABLE as exc:
+            what = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
+            raise SpecError(f"the spec's schema for {_variant_name(op, variant)} cannot be "
+                            f"checked ({what})") from None
+        for error in found:
             if error.validator == "required" and not error.absolute_path:
                 continue  # reported above, one problem per field
             if ratio_reported and list(error.absolute_path)[:1] == [RATIO_PROPERTY]:
@@ -242,14 +260,19 @@ class Validator:
             details={"accepted": list(ratios), "otherModels": others, "closest": near},
         )
 
-    def _validator(self, op: Operation, variant: Variant) -> Any:
+    def _validator(
+        self, op: Operation, variant: Variant
+    ) -> tuple[Any, list[tuple[str, str, str]]]:
+        """The compiled validator of a variant, and the patterns it cannot check."""
         key = (op.endpoint, op.method, variant.key)
         compiled = self._compiled.get(key)
         if compiled is None:
             from jsonschema import Draft202012Validator
 
-            compiled = Draft202012Validator(
-                variant.schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+            schema, unchecked = checkable_schema(variant.schema)
+            compiled = (
+                Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER),
+                unchecked,
             )
             self._compiled[key] = compiled
         return compiled
@@ -286,6 +309,66 @@ class Validator:
                       flag=flag, suggestions=suggestions)
 
 
+# What a schema the validator cannot evaluate raises (beyond what the catalog refuses at
+# load): reported as one SpecError line naming the variant, never a traceback.
+_UNCHECKABLE = (RecursionError, ArithmeticError, LookupError, TypeError, ValueError)
+
+
+def checkable_schema(schema: Any) -> tuple[Any, list[tuple[str, str, str]]]:
+    """``schema`` without the regular expressions Python cannot compile, and those left out.
+
+    A spec's ``pattern`` is ECMA-262; one Python's ``re`` refuses (or that is simply
+    broken) would raise inside the validator. Its value goes unchecked, with a warning;
+    the rest of the schema is still checked. Returns ``schema`` itself when all compile.
+    """
+    import re
+
+    unchecked: list[tuple[str, str, str]] = []
+
+    def compiles(pattern: str) -> str | None:
+        try:
+            re.compile(pattern)
+        except (re.error, RecursionError, OverflowError) as exc:
+            return str(exc).splitlines()[0]
+        return None
+
+    def clean(node: Any, path: tuple[Any, ...]) -> Any:
+        if isinstance(node, list):
+            return [clean(item, path) for item in node]
+        if not isinstance(node, Mapping):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in ("const", "enum", "default", "examples", "required"):
+                out[key] = value
+            elif key == "pattern" and isinstance(value, str):
+                reason = compiles(value)
+                if reason is None:
+                    out[key] = value
+                else:
+                    unchecked.append((_render_path(path) or "the request body", value, reason))
+            elif key == "patternProperties" and isinstance(value, Mapping):
+                kept = {}
+                for regex, sub in value.items():
+                    reason = compiles(regex)
+                    if reason is None:
+                        kept[regex] = clean(sub, path)
+                    else:
+                        unchecked.append((_render_path(path) or "the request body", regex,
+                                          reason))
+                out[key] = kept
+            elif key == "properties" and isinstance(value, Mapping):
+                out[key] = {name: clean(sub, (*path, name)) for name, sub in value.items()}
+            elif key == "items":
+                out[key] = clean(value, (*path, 0))
+            else:
+                out[key] = clean(value, path)
+        return out
+
+    cleaned = clean(schema, ())
+    return (cleaned, unchecked) if unchecked else (schema, [])
+
+
 def _variant_name(op: Operation, variant: Variant) -> str:
     return f"{variant.key} on {op.endpoint}" if variant.key else op.endpoint
 
@@ -315,6 +398,8 @@ def _describe(error: ValidationError) -> str:
         return f"must be one of: {', '.join(map(str, limit))}; got {_short(value)}"
     if rule == "const":
         return f"must be {_short(limit)}; got {_short(value)}"
+    if rule == "not" and limit == {}:
+        return "is not allowed here (the spec accepts no value for it)"
     if rule == "type":
         wanted = " or ".join(limit) if isinstance(limit, list) else limit
         return f"must be {_article(str(wanted))}; got {_json_type_name(value)}"

@@ -104,3 +104,12 @@ def tiny_spec(
             },
         },
     }
+
+
+def laughs(levels: int = 9, fan: int = 9) -> str:
+    """The classic YAML alias bomb (~650 bytes): ``fan ** levels`` strings when expanded."""
+    lines = ["openapi: 3.1.0", "info: {title: t, version: '1'}", "paths: {}",
+             "x-0: &a0 [" + ", ".join(["lol"] * fan) + "]"]
+    for level in range(1, levels):
+        lines.append(f"x-{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * fan) + "]")
+    return "\n".join(lines) + "\n"
