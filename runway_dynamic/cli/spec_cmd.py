@@ -73,6 +73,16 @@ def _read_etag(target: Path, url: str) -> str | None:
     return etag if isinstance(etag, str) else None
 
 
+def _cache_kept(exc: SpecError, url: str) -> SpecError:
+    """The same error (its class and data kept: a limit stays a limit), said of ``url``,
+    adding that the spec in use did not change."""
+    exc.reason = f"{exc.reason}; the cached spec is unchanged"
+    exc.source = url
+    exc.message = f"{url}: {exc.reason}"
+    exc.args = (exc.message,)
+    return exc
+
+
 def pull(
     url: Annotated[str, typer.Option("--url", metavar="URL",
                                      help="Where to download the spec from.")] = DEFAULT_SPEC_URL,
@@ -84,11 +94,10 @@ def pull(
     (atomically), so a failed pull keeps the spec you had. The server's ETag is kept beside
     the file, and the next pull of the same URL asks only for changes.
     """
-    import httpx
     import orjson
 
     from runway_dynamic._files import atomic_write_bytes
-    from runway_dynamic.sources import SpecDocument, SpecSource, pulled_spec_path
+    from runway_dynamic.sources import SpecDocument, SpecSource, fetch, pulled_spec_path
     from runway_dynamic.spec import Spec
 
     if not url.startswith(("http://", "https://")):
@@ -97,17 +106,17 @@ def pull(
     etag = _read_etag(target, url)
     headers = {"If-None-Match": etag} if etag else {}
     try:
-        response = httpx.get(url, headers=headers, follow_redirects=True, timeout=30.0)
-    except httpx.HTTPError as exc:
-        raise SpecError(f"cannot download the spec ({exc}); the cached spec is unchanged",
-                        source=url) from None
+        # Streamed and bounded by spec-max-bytes, like every spec source.
+        response = fetch(url, headers=headers, raise_for_status=False)
+    except SpecError as exc:
+        raise _cache_kept(exc, url) from None
     as_json = current().wants_json(json)
-    if response.status_code == 304 and etag:
-        result = {"status": "unchanged", "url": url, "path": str(target), "etag": etag}
-        emit_json(result) if as_json else echo(f"{target} is up to date ({url}, ETag {etag})")
+    if response.status == 304 and etag:
+        unchanged = {"status": "unchanged", "url": url, "path": str(target), "etag": etag}
+        emit_json(unchanged) if as_json else echo(f"{target} is up to date ({url}, ETag {etag})")
         return 0
-    if response.status_code != 200:
-        raise SpecError(f"download failed with HTTP {response.status_code}; the cached spec is "
+    if response.status != 200:
+        raise SpecError(f"download failed with HTTP {response.status}; the cached spec is "
                         "unchanged", source=url)
     data = response.content
     # Parse and derive the catalog first: a broken document must not replace a good one.
@@ -115,7 +124,7 @@ def pull(
     try:
         spec = Spec.from_document(document)
     except SpecError as exc:
-        raise SpecError(f"{exc.reason}; the cached spec is unchanged", source=url) from None
+        raise _cache_kept(exc, url) from None
     atomic_write_bytes(target, data)
     new_etag = response.headers.get("etag")
     if new_etag:
@@ -123,9 +132,10 @@ def pull(
     else:
         _etag_path(target).unlink(missing_ok=True)
     summary = spec.catalog.summary()
-    result = {"status": "updated", "url": url, "path": str(target), "etag": new_etag,
-              "sha256": spec.sha256, "apiVersion": summary["apiVersion"],
-              "operations": summary["operations"], "models": summary["models"]}
+    result: dict[str, Any] = {
+        "status": "updated", "url": url, "path": str(target), "etag": new_etag,
+        "sha256": spec.sha256, "apiVersion": summary["apiVersion"],
+        "operations": summary["operations"], "models": summary["models"]}
     if as_json:
         emit_json(result)
     else:

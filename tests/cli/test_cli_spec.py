@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from cli_support import tiny_spec, write_spec
+from cli_support import laughs, tiny_spec, write_spec
 
 from runway_dynamic.sources import bundled_spec_path, pulled_spec_path
 from runway_dynamic.spec import Spec
@@ -47,6 +48,7 @@ def test_source_chain_option_then_env(cli, tmp_path: Path, monkeypatch: pytest.M
 class _SpecServer(BaseHTTPRequestHandler):
     body = b""
     etag = '"v1"'
+    declare_length = True
     requests: ClassVar[list[dict[str, str]]] = []
 
     def do_GET(self) -> None:
@@ -57,9 +59,14 @@ class _SpecServer(BaseHTTPRequestHandler):
             return
         self.send_response(200)
         self.send_header("ETag", type(self).etag)
-        self.send_header("Content-Length", str(len(type(self).body)))
+        if type(self).declare_length:
+            self.send_header("Content-Length", str(len(type(self).body)))
+        else:
+            self.close_connection = True  # the body ends when the connection does
         self.end_headers()
-        self.wfile.write(type(self).body)
+        # The client may stop reading at its limit.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(type(self).body)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -119,6 +126,43 @@ def test_pull_new_version_replaces_and_unreachable_keeps(run_cli, spec_server: s
     gone = run_cli("spec", "pull", "--url", "http://127.0.0.1:9/openapi.json")
     assert gone.code == 1 and "cannot download" in gone.err
     assert pulled_spec_path().read_bytes() == before
+
+
+def test_pull_refuses_a_yaml_bomb_with_the_same_limits(run_cli, spec_server: str) -> None:
+    """A billion-laughs document at the pull URL never becomes the default spec: the
+    download is checked with the limits every spec source has."""
+    assert run_cli("spec", "pull", "--url", spec_server).code == 0
+    good = pulled_spec_path().read_bytes()
+    _SpecServer.etag = '"bomb"'
+    _SpecServer.body = laughs().encode()
+    result = run_cli("spec", "pull", "--url", spec_server)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err.count("\n") == 1, result.err
+    assert "spec-max-bytes" in result.err and "unchanged" in result.err
+    assert pulled_spec_path().read_bytes() == good
+    shown = json.loads(run_cli("spec", "show", "--json").out)
+    assert shown["apiVersion"] == "2030-01-01"
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "until-close"])
+def test_pull_stops_reading_past_the_size_limit(
+    run_cli, spec_server: str, declared: bool
+) -> None:
+    """An oversized download is refused whether or not the server says its size first
+    (without a length the body is read only up to the limit)."""
+    _SpecServer.body = json.dumps(tiny_spec()).encode() + b" " * 50_000
+    _SpecServer.declare_length = declared
+    try:
+        result = run_cli("spec", "pull", "--url", spec_server,
+                         env={"RUNWAY_SPEC_MAX_BYTES": "20000"})
+    finally:
+        _SpecServer.declare_length = True
+    assert result.code == 1 and "Traceback" not in result.err, result.err
+    assert "spec-max-bytes" in result.err and not pulled_spec_path().exists()
+    data = json.loads(run_cli("--json", "spec", "pull", "--url", spec_server,
+                              env={"RUNWAY_SPEC_MAX_BYTES": "20000"}).err)
+    assert data["error"] == "SpecLimitError" and data["limit"] == "spec-max-bytes"
+    assert data["maximum"] == 20000
 
 
 # ---- diff
