@@ -173,3 +173,49 @@ def test_toolbox_plan_checks_without_a_client(bundled_spec: Spec) -> None:
     plan = box.plan("runway_text_to_image", _body(bundled_spec, "text_to_image"))
     assert plan.tool.endpoint == "text_to_image" and plan.resource_endpoint is None
     assert box.tools[0].name == "runway_text_to_image"
+
+
+def _shape(result: dict[str, Any]) -> dict[str, Any]:
+    """A result without what differs from one task to the next (ids, URLs, timestamps)."""
+    varying = {"taskId", "id", "output", "uri", "createdAt", "message", "progress"}
+    return {k: (type(v).__name__ if k in varying else v) for k, v in result.items()}
+
+
+def test_call_and_acall_answer_every_action_alike(bundled_spec: Spec, tmp_path: Path) -> None:
+    """Sync and async share one dispatch step: each action (generation, task get/wait, a wait
+    that runs out, models schema, upload) gives the same result through either client."""
+    image = tmp_path / "frame.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    body = _body(bundled_spec, "text_to_image")
+    box = Toolbox(bundled_spec)
+
+    def calls(finished: str, running: str) -> list[tuple[str, dict[str, Any], float | None]]:
+        return [("runway_task_wait", {"taskId": running, "timeoutSeconds": 0.1}, None),
+                ("runway_text_to_image", body, None),
+                ("runway_task_get", {"taskId": finished}, None),
+                ("runway_task_wait", {"taskId": finished}, None),
+                ("runway_text_to_image", body, 0.1),
+                ("runway_models_schema", {"model": body["model"]}, None),
+                ("runway_upload", {"path": str(image)}, None)]
+
+    with Sandbox(task_seconds=1.0) as sb:
+        def sync_results() -> list[dict[str, Any]]:
+            with RunwayClient(KEY, base_url=sb.base_url, spec=bundled_spec,
+                              poll_interval=0.05) as client:
+                finished = box.call("runway_text_to_image", body, client=client)["taskId"]
+                running = client.create_task("text_to_image", body).id
+                return [box.call(name, args, client=client, timeout=timeout or 30)
+                        for name, args, timeout in calls(finished, running)]
+
+        async def async_results() -> list[dict[str, Any]]:
+            async with AsyncRunwayClient(KEY, base_url=sb.base_url, spec=bundled_spec,
+                                         poll_interval=0.05) as client:
+                finished = (await box.acall("runway_text_to_image", body,
+                                            client=client))["taskId"]
+                running = (await client.create_task("text_to_image", body)).id
+                return [await box.acall(name, args, client=client, timeout=timeout or 30)
+                        for name, args, timeout in calls(finished, running)]
+
+        sync, async_ = sync_results(), asyncio.run(async_results())
+    assert [r.get("done") for r in sync] == [False, True, None, True, False, None, None]
+    assert [_shape(r) for r in sync] == [_shape(r) for r in async_]
