@@ -18,6 +18,7 @@ The API key is read from ``--api-key`` or the usual environment/config (see
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import json
 import logging
@@ -278,13 +279,17 @@ def serve(
 
     if http:
         check_loopback(host)
-        anyio.run(lambda: serve_http(spec, base_url=base_url, api_key=api_key, host=host,
-                                     port=port, endpoints=endpoints, wait_timeout=wait_timeout,
-                                     poll_interval=poll_interval))
-    else:
-        anyio.run(lambda: serve_stdio(spec, base_url=base_url, api_key=api_key,
-                                      endpoints=endpoints, wait_timeout=wait_timeout,
-                                      poll_interval=poll_interval))
+    # Ctrl-C is how a foreground server is stopped: a normal end (exit 0), as for
+    # `runway sandbox serve`, not an interrupted command.
+    with contextlib.suppress(KeyboardInterrupt):
+        if http:
+            anyio.run(lambda: serve_http(spec, base_url=base_url, api_key=api_key, host=host,
+                                         port=port, endpoints=endpoints,
+                                         wait_timeout=wait_timeout, poll_interval=poll_interval))
+        else:
+            anyio.run(lambda: serve_stdio(spec, base_url=base_url, api_key=api_key,
+                                          endpoints=endpoints, wait_timeout=wait_timeout,
+                                          poll_interval=poll_interval))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -315,8 +320,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunwayError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
     return 0
 
 
