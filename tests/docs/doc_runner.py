@@ -274,7 +274,8 @@ class Scenario:
                 stderr=subprocess.STDOUT if merged else subprocess.PIPE, text=True,
                 timeout=COMMAND_TIMEOUT)
         except subprocess.TimeoutExpired:
-            raise ExampleFailed(command, f"still running after {COMMAND_TIMEOUT:.0f} s") from None
+            raise ExampleFailed(command, f"still running after {COMMAND_TIMEOUT:.0f} s (a "
+                                "server? give it a readiness probe in SERVERS)") from None
         return Ran(command, argv, proc.returncode, proc.stdout or "", proc.stderr or "",
                    time.monotonic() - started, shared)
 
@@ -402,7 +403,8 @@ class Scenario:
             if token.lower().endswith(JOBS_SUFFIXES) and not token.startswith("-"):
                 self._jobs_file(self.root / token)
             for found in _MEDIA_IN_TEXT.findall(token):
-                if "://" not in token.split(found)[0][-10:]:
+                # Not a URL's or URI's path (`//host/a.png`), not outside the workdir.
+                if not found.startswith(("/", "~")):
                     self._media_file(self.root / found)
 
     def _media_file(self, path: Path) -> None:
@@ -603,14 +605,20 @@ def _uncertain_job(scenario: Scenario, command: Command) -> dict[str, str]:
     create was out when the batch died. When the document's batch finished cleanly, the
     suite replays it (its own jobs file, fresh output dir) with the answer to that job's
     create lost, then reads the job's task from the sandbox, as a person reads the
-    dashboard. It fills ``ID``/``TASK_ID`` with that task."""
+    dashboard. It fills ``ID``/``TASK_ID`` with that task and a ``KEY`` placeholder with
+    the job (the uncertain one ``batch status`` lists, else the journal's last)."""
     from runway_dynamic.batch import Batch
 
     words = _command_words(list(command.argv))
     journal = scenario.root / words[2]
-    options = _options(list(command.argv))
-    key = options["--job"]
-    record = Batch.open(journal).journal.job(key)
+    key = _options(list(command.argv))["--job"]
+    with Batch.open(journal, readonly=True) as batch:
+        if _PLACEHOLDER.fullmatch(key):
+            key = (batch.journal.jobs(["uncertain"]) or batch.journal.jobs())[-1].key
+        record = batch.journal.job(key)
+    # The create of this job: its fields as journaled (local files are sent inlined).
+    wanted = {k: v for k, v in record.body.items()
+              if not (isinstance(v, str) and v.lower().endswith(MEDIA_SUFFIXES))}
     before: set[str] = set()
     if record.state != "uncertain":
         before = set(scenario.sandbox.state.tasks)
@@ -619,9 +627,7 @@ def _uncertain_job(scenario: Scenario, command: Command) -> dict[str, str]:
             text=True, env=scenario.env(shared=True), timeout=COMMAND_TIMEOUT).stdout)
         jobs_file, output_dir = Path(status["jobsFile"]), Path(status["outputDir"])
         output_dir.rename(output_dir.with_name(output_dir.name + ".before-the-crash"))
-        wanted = json.dumps(record.body, sort_keys=True)
-        proxy = LosingProxy(scenario.sandbox.base_url,
-                            lambda body: _same_json(body, wanted))
+        proxy = LosingProxy(scenario.sandbox.base_url, lambda body: _has(body, wanted))
         try:
             crashed = subprocess.run(
                 [*RUNWAY, "batch", "run", str(jobs_file), "--output-dir", str(output_dir)],
@@ -629,22 +635,25 @@ def _uncertain_job(scenario: Scenario, command: Command) -> dict[str, str]:
                 env={**scenario.env(shared=True), "RUNWAY_BASE_URL": proxy.url})
         finally:
             proxy.close()
-        record = Batch.open(journal).journal.job(key)
+        with Batch.open(journal, readonly=True) as batch:
+            record = batch.journal.job(key)
         if record.state != "uncertain":
             raise ExampleFailed(command, f"could not leave {key} uncertain to resolve "
                                 f"(exit {crashed.returncode}): {crashed.stderr[-500:]}")
     made = [t.id for t in list(scenario.sandbox.state.tasks.values())
-            if t.id not in before and t.body == record.body]
+            if t.id not in before and _has(json.dumps(t.body).encode(), wanted)]
     if not made:
         raise ExampleFailed(command, f"the sandbox holds no task for {key}")
-    return {"ID": made[-1], "TASK_ID": made[-1]}
+    return {"KEY": key, "ID": made[-1], "TASK_ID": made[-1]}
 
 
-def _same_json(body: bytes, wanted: str) -> bool:
+def _has(body: bytes, wanted: dict[str, Any]) -> bool:
+    """Whether the JSON object ``body`` holds every field of ``wanted``."""
     try:
-        return json.dumps(json.loads(body), sort_keys=True) == wanted
+        data = json.loads(body)
     except ValueError:
         return False
+    return isinstance(data, dict) and all(data.get(k) == v for k, v in wanted.items())
 
 
 #: What an example needs that the examples before it do not leave, and how it is made.

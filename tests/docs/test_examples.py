@@ -36,7 +36,11 @@ from runway_dynamic.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
-DOCUMENTS = [README, *sorted((REPO / ".agents" / "skills").glob("**/SKILL.md"))]
+SKILLS = sorted((REPO / ".agents" / "skills").glob("**/SKILL.md"))
+#: README, the agent skills, and any other document (docs/) that shows a runway command.
+DOCUMENTS = [README, *SKILLS, *(
+    path for path in sorted((REPO / "docs").glob("**/*.md"))
+    if extract_file(path, REPO).runway)]
 PYTHON_KEY = "key_doc_python_example_0123456789"
 
 
@@ -69,7 +73,7 @@ def scenario(tmp_path: Path, media: MediaLibrary) -> Iterator[Scenario]:
 
 
 def test_the_documents_are_found() -> None:
-    assert README in DOCUMENTS and len(DOCUMENTS) >= 2, DOCUMENTS
+    assert README in DOCUMENTS and SKILLS and set(SKILLS) <= set(DOCUMENTS), DOCUMENTS
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=_name)
