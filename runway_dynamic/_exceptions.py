@@ -109,8 +109,10 @@ class JournalError(RunwayError):
     """A batch journal cannot be used as it is; it is never reset or rewritten to fix that.
 
     ``reason`` is one of ``exists``, ``missing``, ``not_a_journal``, ``version``,
-    ``damaged``, ``locked`` (another program holds SQLite's lock) or ``in_use`` (another
-    ``runway batch`` runs it).
+    ``damaged``, ``locked`` (another program holds SQLite's lock), ``in_use`` (another
+    ``runway batch`` runs it), ``unreachable`` (a shared journal's server cannot be
+    reached) or ``claim_lost`` (a shared journal's job went to another worker after this
+    one's lease lapsed; nothing was sent for it here).
     """
 
     def __init__(self, message: str, *, path: str, reason: str) -> None:

@@ -29,6 +29,7 @@ import contextlib
 import os
 import sqlite3
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,13 +95,13 @@ CREATE INDEX tasks_by_id ON tasks (task_id);
 """
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
     import orjson
 
     return orjson.dumps(value).decode()
 
 
-def _loads(text: str) -> Any:
+def loads(text: str) -> Any:
     import orjson
 
     return orjson.loads(text)
@@ -126,6 +127,10 @@ class JobRecord:
     files: tuple[str, ...]
     note: str | None
     updated: float
+    #: The worker that holds (or last held) the job; a shared journal's claims.
+    owner: str | None = None
+    #: The machine its outputs were saved on (a shared journal's workers each have theirs).
+    host: str | None = None
 
     @property
     def lane(self) -> str:
@@ -137,7 +142,8 @@ class JobRecord:
                 "model": self.model, "state": self.state, "taskId": self.task_id,
                 "attempts": self.attempts, "resubmissions": self.resubmissions,
                 "failure": self.failure, "failureCode": self.failure_code,
-                "retryable": self.retryable, "files": list(self.files), "note": self.note}
+                "retryable": self.retryable, "files": list(self.files), "note": self.note,
+                "host": self.host}
 
 
 @dataclass(frozen=True)
@@ -159,12 +165,114 @@ _JOB_COLUMNS = ("seq, key, line, endpoint, model, body, state, task_id, attempts
 
 
 def _job(row: Sequence[Any]) -> JobRecord:
-    return JobRecord(row[0], row[1], row[2], row[3], row[4], _loads(row[5]), row[6], row[7],
-                     row[8], row[9], row[10], row[11], bool(row[12]), tuple(_loads(row[13])),
+    return JobRecord(row[0], row[1], row[2], row[3], row[4], loads(row[5]), row[6], row[7],
+                     row[8], row[9], row[10], row[11], bool(row[12]), tuple(loads(row[13])),
                      row[14], row[15])
 
 
-class Journal:
+class JournalBase(ABC):
+    """What runs and people need of a journal; the SQLite file (:class:`Journal`) and the
+    PostgreSQL database (:class:`~runway_dynamic.batch.postgres.PostgresJournal`) keep it
+    with the same states, arrows and write-ahead promise.
+
+    Every ``mark_*`` commits before it returns; inside :meth:`group` the changes commit
+    together, each undone alone if it fails.
+    """
+
+    #: Several workers at once (claims, leases, shared pacing), or one process (a lock).
+    shared = False
+    readonly: bool
+    #: Where the journal is, for messages (a file, or a database and a batch name).
+    path: Any
+
+    @property
+    def reference(self) -> str:
+        """The command-line words that name this journal (``runway batch resume …``)."""
+        return str(self.path)
+
+    def claim(self) -> None:  # noqa: B027 - a shared journal has no run lock
+        """Take the run lock, where the journal has one (a shared one has none)."""
+
+    def release(self) -> None:  # noqa: B027
+        """Give the run lock back."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @abstractmethod
+    def group(self) -> contextlib.AbstractContextManager[None]: ...
+
+    @abstractmethod
+    def meta(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def set_meta(self, **values: Any) -> None: ...
+
+    @abstractmethod
+    def jobs(self, states: Iterable[str] | None = None) -> list[JobRecord]: ...
+
+    @abstractmethod
+    def job(self, key: str) -> JobRecord: ...
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]: ...
+
+    @abstractmethod
+    def credits(self) -> float: ...
+
+    @abstractmethod
+    def tasks(self, key: str | None = None) -> list[TaskRecord]: ...
+
+    @abstractmethod
+    def mark_submitting(self, key: str) -> None:
+        """The intent, durable before the create request is sent."""
+
+    @abstractmethod
+    def mark_submitted(self, key: str, task_id: str, credits: float | None = None) -> None:
+        """The create answered with a task id: polled from now on, never sent again."""
+
+    @abstractmethod
+    def mark_not_sent(self, key: str, note: str) -> None:
+        """The create was refused before any task existed (429, not sent): pending again."""
+
+    @abstractmethod
+    def mark_uncertain(self, key: str, note: str) -> None:
+        """The create may have made a task whose id we never saw."""
+
+    @abstractmethod
+    def mark_succeeded(self, key: str, files: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def mark_files(self, key: str, files: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def mark_downloaded(self, key: str, files: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def mark_failed(self, key: str, *, failure: str, failure_code: str | None = None,
+                    retryable: bool = False, task_status: str | None = None) -> None: ...
+
+    @abstractmethod
+    def mark_resubmit(self, key: str, *, failure: str, failure_code: str | None) -> None: ...
+
+    @abstractmethod
+    def recover(self) -> list[str]:
+        """Jobs caught mid-create by a run that is gone become ``uncertain``; their keys."""
+
+    @abstractmethod
+    def reset_failed(self, keys: Iterable[str]) -> list[str]: ...
+
+    @abstractmethod
+    def resolve(self, key: str, *, task_id: str | None) -> None: ...
+
+
+class Journal(JournalBase):
     """One batch's journal file. :meth:`create` a new one or :meth:`open` an existing one.
 
     Methods that change a job each commit one transaction, synced to disk
@@ -201,13 +309,13 @@ class Journal:
             db.executescript(_SCHEMA)
             db.execute("BEGIN IMMEDIATE")
             now = time.time()
-            rows = [(job.key, job.line, job.endpoint, job.model, _dumps(dict(job.body)),
+            rows = [(job.key, job.line, job.endpoint, job.model, dumps(dict(job.body)),
                      PENDING, now) for job in jobs]
             db.executemany("INSERT INTO jobs (key, line, endpoint, model, body, state, updated)"
                            " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             entries = {"format": FORMAT, "created": now, **meta}
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                           [(k, _dumps(v)) for k, v in entries.items()])
+                           [(k, dumps(v)) for k, v in entries.items()])
             db.execute("COMMIT")
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except BaseException:
@@ -261,12 +369,6 @@ class Journal:
     def close(self) -> None:
         self.release()
         self._db.close()
-
-    def __enter__(self) -> Journal:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ the run lock
 
@@ -375,13 +477,13 @@ class Journal:
     def meta(self) -> dict[str, Any]:
         with self._errors():
             rows = self._db.execute("SELECT key, value FROM meta").fetchall()
-        return {key: _loads(value) for key, value in rows}
+        return {key: loads(value) for key, value in rows}
 
     def set_meta(self, **values: Any) -> None:
         with self._transaction() as db:
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
                            "DO UPDATE SET value = excluded.value",
-                           [(k, _dumps(v)) for k, v in values.items()])
+                           [(k, dumps(v)) for k, v in values.items()])
 
     def jobs(self, states: Iterable[str] | None = None) -> list[JobRecord]:
         """Jobs in file order (only those in ``states`` when given)."""
@@ -481,17 +583,17 @@ class Journal:
     def mark_succeeded(self, key: str, files: Sequence[str]) -> None:
         """The task SUCCEEDED; ``files`` are where its outputs will be saved."""
         with self._transaction() as db:
-            self._move(db, key, (SUBMITTED,), SUCCEEDED, files=_dumps(list(files)))
+            self._move(db, key, (SUBMITTED,), SUCCEEDED, files=dumps(list(files)))
             self._settle_task(db, key, "SUCCEEDED")
 
     def mark_files(self, key: str, files: Sequence[str]) -> None:
         """Where the outputs go changed (an extension learnt from the download)."""
         with self._transaction() as db:
-            self._move(db, key, (SUCCEEDED,), SUCCEEDED, files=_dumps(list(files)))
+            self._move(db, key, (SUCCEEDED,), SUCCEEDED, files=dumps(list(files)))
 
     def mark_downloaded(self, key: str, files: Sequence[str]) -> None:
         with self._transaction() as db:
-            self._move(db, key, (SUCCEEDED,), DOWNLOADED, files=_dumps(list(files)), note=None)
+            self._move(db, key, (SUCCEEDED,), DOWNLOADED, files=dumps(list(files)), note=None)
 
     def mark_failed(self, key: str, *, failure: str, failure_code: str | None = None,
                     retryable: bool = False, task_status: str | None = None) -> None:
