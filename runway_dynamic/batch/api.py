@@ -7,7 +7,9 @@
 >>> batch.status().counts["downloaded"]
 
 Later, or after a crash: ``Batch.open("out/journal.sqlite3")`` and ``run`` again; the
-journal says what is left. The CLI (``runway batch …``) is a thin layer over this.
+journal says what is left. With ``journal="postgresql://…"`` the batch lives in a shared
+database instead, and any number of runs (workers, on any machines) drain it together.
+The CLI (``runway batch …``) is a thin layer over this.
 """
 
 from __future__ import annotations
@@ -23,8 +25,13 @@ from typing import TYPE_CHECKING, Any
 from runway_dynamic._exceptions import FileWriteError, UsageError
 from runway_dynamic.batch import journal as states
 from runway_dynamic.batch.jobfile import JobsFile
-from runway_dynamic.batch.journal import JobRecord, Journal
+from runway_dynamic.batch.journal import JobRecord, Journal, JournalBase
 from runway_dynamic.batch.runner import BatchOptions, EventCallback, Runner, RunOutcome
+
+
+def is_url(value: object) -> bool:
+    """Whether a journal names a PostgreSQL database (``postgresql://…``) rather than a file."""
+    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
 
 if TYPE_CHECKING:
     from runway_dynamic.client import AsyncRunwayClient
@@ -53,6 +60,8 @@ class BatchStatus:
     journal: str
     counts: dict[str, int]
     meta: dict[str, Any]
+    #: The command-line words naming the journal (``--journal URL --batch NAME`` when shared).
+    reference: str = ""
     failed: list[dict[str, Any]] = field(default_factory=list)
     uncertain: list[dict[str, Any]] = field(default_factory=list)
     tasks_created: int = 0
@@ -74,7 +83,7 @@ class BatchStatus:
     def next_steps(self) -> list[str]:
         """The commands that move this batch on (empty when it is done)."""
         steps = []
-        path = self.journal
+        path = self.reference or self.journal
         waiting = sum(self.counts.get(s, 0) for s in (states.PENDING, states.SUBMITTED,
                                                       states.SUCCEEDED))
         if waiting:
@@ -140,26 +149,44 @@ class BatchReport:
 class Batch:
     """One batch: its journal and the folder its outputs go to."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: JournalBase,
+                 output_dir: str | os.PathLike[str] | None = None) -> None:
+        """``output_dir``: where this run saves outputs, instead of the batch's own folder
+        (a worker on another machine, or a shared mount)."""
         self.journal = journal
         meta = journal.meta()
-        self.output_dir = Path(meta.get("output_dir") or journal.path.parent)
-        self.results_path = Path(meta.get("results") or self.output_dir / RESULTS_NAME)
+        if output_dir is not None:
+            self.output_dir = Path(output_dir).absolute()
+            self.results_path = self.output_dir / RESULTS_NAME
+        else:
+            self.output_dir = Path(meta.get("output_dir") or Path(journal.path).parent)
+            self.results_path = Path(meta.get("results") or self.output_dir / RESULTS_NAME)
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Any:
+        """The journal's file, or its database and batch name (password hidden)."""
         return self.journal.path
+
+    @property
+    def reference(self) -> str:
+        """The command-line words that name this batch's journal."""
+        return self.journal.reference
 
     # ------------------------------------------------------------------ making and opening
 
     @classmethod
     def create(cls, jobs: JobsFile, *, output_dir: str | os.PathLike[str] | None = None,
                journal: str | os.PathLike[str] | None = None,
-               options: BatchOptions | None = None, spec: Spec | None = None) -> Batch:
-        """Write the journal (every job ``pending``) before anything is sent."""
+               options: BatchOptions | None = None, spec: Spec | None = None,
+               name: str | None = None) -> Batch:
+        """Write the journal (every job ``pending``) before anything is sent.
+
+        ``journal`` is a file (default ``OUTPUT_DIR/journal.sqlite3``) or a
+        ``postgresql://`` URL; there the batch is called ``name`` (default: the jobs
+        file's name, as the output folder is).
+        """
         out = Path(output_dir) if output_dir is not None else default_output_dir(jobs.path)
         out = out.absolute()
-        path = Path(journal).absolute() if journal is not None else out / JOURNAL_NAME
         meta: dict[str, Any] = {
             "jobs_file": str(jobs.path) if jobs.path is not None else jobs.source,
             "jobs_sha256": jobs.sha256,
@@ -171,12 +198,28 @@ class Batch:
         if spec is not None:
             meta["spec_sha256"] = spec.sha256
             meta["spec_source"] = spec.source.location
+        if is_url(journal):
+            from runway_dynamic.batch.postgres import PostgresJournal
+
+            default = Path(jobs.path).stem if jobs.path is not None else out.name
+            created = PostgresJournal.create(str(journal), name or default, jobs.jobs, meta)
+            out.mkdir(parents=True, exist_ok=True)
+            return cls(created)
+        path = Path(journal).absolute() if journal is not None else out / JOURNAL_NAME
         out.mkdir(parents=True, exist_ok=True)
         return cls(Journal.create(path, jobs.jobs, meta))
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Batch:
-        return cls(Journal.open(path, readonly=readonly))
+    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False,
+             name: str | None = None,
+             output_dir: str | os.PathLike[str] | None = None) -> Batch:
+        """Open a journal file, or batch ``name`` of a ``postgresql://`` journal (``None``:
+        the only batch there)."""
+        if is_url(path):
+            from runway_dynamic.batch.postgres import PostgresJournal
+
+            return cls(PostgresJournal.open(str(path), name, readonly=readonly), output_dir)
+        return cls(Journal.open(path, readonly=readonly), output_dir)
 
     def close(self) -> None:
         self.journal.close()
@@ -195,9 +238,14 @@ class Batch:
 
     async def run(self, client: AsyncRunwayClient, options: BatchOptions | None = None, *,
                   on_event: EventCallback | None = None,
-                  stop: asyncio.Event | None = None) -> BatchReport:
+                  stop: asyncio.Event | None = None,
+                  lease_seconds: float | None = None) -> BatchReport:
         """Move every job as far as it goes: submit the pending, follow the submitted,
-        fetch what succeeded. Setting ``stop`` ends the run early, losing nothing."""
+        fetch what succeeded. Setting ``stop`` ends the run early, losing nothing.
+
+        On a shared journal this run is one worker among any others: it claims jobs as
+        the shared windows allow, and holds its claims by a lease of ``lease_seconds``.
+        """
         self.journal.claim()
         try:
             chosen = (options or self.options()).check()
@@ -205,7 +253,7 @@ class Batch:
             self.journal.set_meta(options=chosen.to_dict(), base_url=client.base_url,
                                   paused={})
             runner = Runner(client, self.journal, output_dir=self.output_dir, options=chosen,
-                            on_event=on_event)
+                            on_event=on_event, lease_seconds=lease_seconds)
             watcher = (asyncio.create_task(_forward(stop, runner.stop))
                        if stop is not None else None)
             try:
@@ -278,7 +326,8 @@ class Batch:
     def status(self) -> BatchStatus:
         jobs = self.journal.jobs([states.FAILED, states.UNCERTAIN])
         return BatchStatus(
-            journal=str(self.path), counts=self.journal.counts(), meta=self.journal.meta(),
+            journal=str(self.path), reference=self.reference, counts=self.journal.counts(),
+            meta=self.journal.meta(),
             failed=[r.to_dict() for r in jobs if r.state == states.FAILED],
             uncertain=[r.to_dict() for r in jobs if r.state == states.UNCERTAIN],
             tasks_created=len(self.journal.tasks()), credits=self.journal.credits())
@@ -299,7 +348,7 @@ class Batch:
                          "status": last.status if last else None,
                          "failure": record.failure, "failureCode": record.failure_code,
                          "files": list(record.files) if record.state == states.DOWNLOADED
-                         else []})
+                         else [], **({"host": record.host} if record.host else {})})
         return rows
 
     def write_results(self, path: str | os.PathLike[str] | None = None) -> Path:

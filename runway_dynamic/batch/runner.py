@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,7 +57,8 @@ from runway_dynamic._exceptions import (
 )
 from runway_dynamic._http import should_resubmit
 from runway_dynamic.batch import journal as states
-from runway_dynamic.batch.journal import JobRecord, Journal
+from runway_dynamic.batch.coordination import LocalCoordinator, SharedCoordinator
+from runway_dynamic.batch.journal import JobRecord, JournalBase
 from runway_dynamic.batch.organization import OrgModel, parse_organization
 from runway_dynamic.batch.outputs import clear_partials, existing_output, plan_files
 from runway_dynamic.batch.pacing import Lane, Pacer
@@ -198,21 +199,26 @@ class Runner:
     """One run over a journal. Create it, then ``await run()``; set :attr:`stop` to end it
     early (creates already sent are recorded first)."""
 
-    def __init__(self, client: AsyncRunwayClient, journal: Journal, *, output_dir: Path,
+    def __init__(self, client: AsyncRunwayClient, journal: JournalBase, *, output_dir: Path,
                  options: BatchOptions | None = None,
-                 on_event: EventCallback | None = None) -> None:
+                 on_event: EventCallback | None = None,
+                 lease_seconds: float | None = None) -> None:
         self.client = client
         self.journal = journal
         self.output_dir = output_dir
         self.options = (options or BatchOptions()).check()
         self.on_event = on_event
+        self.lease_seconds = lease_seconds
         self.stop = asyncio.Event()
         self.pacer = Pacer(self.options.concurrency)
         self.writer: JournalWriter | None = None
+        self.coordinator: LocalCoordinator | None = None
+        #: The jobs this run holds (every job of a local journal; a worker's own ones).
         self._jobs: dict[str, JobRecord] = {}
         self._counts: Counter[str] = Counter()
-        self._queues: dict[str, deque[JobRecord]] = {}
         self._wake = asyncio.Event()
+        #: Lane work started from a THROTTLED callback (it cannot await).
+        self._side: set[asyncio.Task[Any]] = set()
         #: Each job's running work → its key (a requeued job may briefly have two).
         self._workers: dict[asyncio.Task[None], str] = {}
         self._creating: set[str] = set()
@@ -267,35 +273,46 @@ class Runner:
     async def run(self) -> RunOutcome:
         started = time.monotonic()
         self.writer = JournalWriter(self.journal)
+        if self.journal.shared:
+            from runway_dynamic.batch.postgres import DEFAULT_LEASE_SECONDS, PostgresJournal
+
+            assert isinstance(self.journal, PostgresJournal)
+            self.coordinator = SharedCoordinator(
+                self.journal, self.writer, self.pacer,
+                lease_seconds=self.lease_seconds or DEFAULT_LEASE_SECONDS, adopt=self._adopt,
+                note=self._note, refresh=self._refresh)
+        else:
+            self.coordinator = LocalCoordinator(self.journal, self.writer, self.pacer)
         try:
             return await self._run(started)
         finally:
-            self.writer.close()
+            try:
+                await self.coordinator.stop()
+            finally:
+                self.writer.close()
+
+    @property
+    def _coord(self) -> LocalCoordinator:
+        assert self.coordinator is not None, "only while running"
+        return self.coordinator
 
     async def _run(self, started: float) -> RunOutcome:
-        recovered = await self._j(self.journal.recover)
-        for key in recovered:
+        begun = await self._coord.start(self.options.concurrency)
+        for key in begun.recovered:
             self._note(f"{key}: the last run stopped while its create was out; it may have "
                        "made a task, so it is not sent again (see 'runway batch resolve')")
-        self._spent = await self._j(self.journal.credits)
-        self._priced = len([t for t in await self._j(self.journal.tasks)
-                            if t.credits is not None])
-        records = await self._j(self.journal.jobs)
-        for record in records:
+        self._spent, self._priced = begun.spent, begun.priced
+        self._counts.update(begun.counts)
+        for record in begun.records:
             self._jobs[record.key] = record
-            self._counts[record.state] += 1
         self._emit("start")
         if self.options.read_org_limits:
             await self._read_org(announce=True)
-        for record in records:
-            lane = self._lane(record)
+        for record in begun.records:
             if record.state == states.PENDING:
-                self._queues.setdefault(lane.name, deque()).append(record)
-            elif record.state == states.SUBMITTED and record.task_id:
-                lane.in_flight += 1
-                self._spawn(record, self._follow_job(record, lane, record.task_id))
-            elif record.state == states.SUCCEEDED and record.task_id:
-                self._spawn(record, self._fetch(record, record.task_id, None))
+                self._coord.hold(record, self._lane(record))
+            else:
+                self._adopt(record)
         stopper = asyncio.create_task(self._watch_stop())
         try:
             await self._dispatch()
@@ -303,10 +320,11 @@ class Runner:
             stopper.cancel()
             if self._workers:
                 await asyncio.gather(*self._workers, return_exceptions=True)
+            if self._side:
+                await asyncio.gather(*self._side, return_exceptions=True)
         counts = await self._j(self.journal.counts)
         waiting = {r.lane for r in self._jobs.values() if r.state == states.PENDING}
-        paused = {name: lane.shut for name, lane in self.pacer.lanes.items()
-                  if lane.shut and name in waiting}
+        paused = await self._coord.paused(waiting)
         if self.pacer.shut:
             paused["*"] = self.pacer.shut
         return RunOutcome(counts=counts, elapsed=time.monotonic() - started,
@@ -319,6 +337,30 @@ class Runner:
         org = self._org.get(record.lane)
         return self.pacer.lane(record.lane, org.concurrency if org else None)
 
+    def _adopt(self, record: JobRecord) -> None:
+        """Follow a job whose task exists (from an earlier run, or a lapsed worker's)."""
+        if any(key == record.key for key in self._workers.values()):
+            return
+        self._jobs[record.key] = record
+        lane = self._lane(record)
+        if record.state == states.SUBMITTED and record.task_id:
+            lane.in_flight += 1
+            self._spawn(record, self._follow_job(record, lane, record.task_id))
+        elif record.state == states.SUCCEEDED and record.task_id:
+            self._spawn(record, self._fetch(record, record.task_id, None))
+
+    def _refresh(self, counts: dict[str, int], spent: float, priced: int) -> None:
+        """Every worker's progress, read from a shared journal now and then."""
+        self._counts = Counter(counts)
+        self._spent, self._priced = spent, priced
+        self._emit("progress")
+
+    def _side_task(self, work: Any) -> None:
+        """Lane work from a callback that cannot wait for it (kept until it ends)."""
+        task = asyncio.ensure_future(work)
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
+
     def _spawn(self, record: JobRecord, work: Any) -> None:
         task = asyncio.create_task(self._guard(record.key, work))
         self._workers[task] = record.key
@@ -329,6 +371,12 @@ class Runner:
             await work
         except asyncio.CancelledError:
             pass
+        except JournalError as exc:
+            if exc.reason != "claim_lost":
+                self._stop_all(f"{key}: {exc}")
+            else:  # another worker has it now (this one stalled past its lease)
+                self._note(f"{key}: {exc}")
+                self._jobs.pop(key, None)
         except RunwayError as exc:
             self._stop_all(f"{key}: {exc}")
         except Exception as exc:  # a bug: stop cleanly, the journal stays consistent
@@ -354,38 +402,38 @@ class Runner:
         self.stop.set()
 
     async def _dispatch(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
             if self.stop.is_set():
                 return
-            waiting = [(queue[0].seq, name) for name, queue in self._queues.items() if queue]
-            open_lanes = [name for _, name in waiting if self.pacer.lane(name).shut is None
-                          and self.pacer.shut is None]
-            if not open_lanes and not self._workers:
-                return
-            name = self.pacer.pick(waiting, loop.time())
-            if name is not None:
-                record = self._queues[name].popleft()
-                lane = self.pacer.lane(name)
+            records = await self._coord.next_jobs(self.options.concurrency
+                                                  - self.pacer.in_flight)
+            held = set(self._workers.values())
+            for record in records:
+                if record.key in held:  # still ours, in memory (a lapsed lease re-claimed)
+                    continue
+                self._jobs[record.key] = record
+                lane = self._lane(record)
                 lane.in_flight += 1
                 self._spawn(record, self._submit_job(record, lane))
+            if records:
                 continue
-            timeout = self.pacer.next_wake(open_lanes, loop.time())
+            idle = await self._coord.idle(bool(self._workers))
+            if idle.finished:
+                return
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                await asyncio.wait_for(self._wake.wait(), idle.wait)
 
     # ------------------------------------------------------------------ one job
 
     def _release(self, lane: Lane, key: str) -> None:
-        lane.in_flight = max(0, lane.in_flight - 1)
-        if key in self._throttled:
-            self._throttled.discard(key)
-            lane.throttled = max(0, lane.throttled - 1)
+        throttled = key in self._throttled
+        self._throttled.discard(key)
+        self._coord.release(lane, key, throttled)
         self._wake.set()
 
-    def _requeue(self, record: JobRecord, lane: Lane) -> None:
-        self._queues.setdefault(lane.name, deque()).appendleft(record)
+    async def _requeue(self, record: JobRecord, lane: Lane) -> None:
+        await self._coord.requeue(record, lane)
 
     async def _submit_job(self, record: JobRecord, lane: Lane) -> None:
         """Pending → submitted → settled (resubmitting ``INTERNAL.*`` failures) → files."""
@@ -418,7 +466,7 @@ class Runner:
         if outcome == "resubmit":
             self._release(lane, record.key)
             await asyncio.sleep(self.options.retry_backoff_seconds)
-            self._requeue(self._jobs[record.key], lane)
+            await self._requeue(self._jobs[record.key], lane)
             return
         self._release(lane, record.key)
         if outcome == "succeeded":
@@ -440,10 +488,10 @@ class Runner:
             await self._not_sent(record, lane, f"upload failed: {exc}")
             return None
         if self.stop.is_set():  # stopped while uploading: nothing was sent
-            self._requeue(record, lane)
+            await self._requeue(record, lane)
             return None
         if self._over_budget(lane):
-            self._requeue(record, lane)
+            await self._requeue(record, lane)
             return None
         self._creating.add(key)
         try:
@@ -464,14 +512,14 @@ class Runner:
                 return None
             except (AuthenticationError, PermissionDeniedError) as exc:
                 await self._move(key, states.PENDING, self.journal.mark_not_sent, str(exc))
-                self._requeue(self._jobs[key], lane)
+                await self._requeue(self._jobs[key], lane)
                 self._stop_all(f"the API refused the key: {exc}")
                 return None
             except APIStatusError as exc:
                 if _mentions(exc, _CREDIT_WORDS):
                     await self._move(key, states.PENDING, self.journal.mark_not_sent, str(exc))
-                    self._requeue(self._jobs[key], lane)
-                    self._at_limit(None, f"out of credits: {exc.message}", None)
+                    await self._requeue(self._jobs[key], lane)
+                    await self._at_limit(None, f"out of credits: {exc.message}", None)
                     return None
                 await self._move(key, states.FAILED, self.journal.mark_failed,
                                  failure=str(exc), failure_code=f"HTTP {exc.status_code}",
@@ -491,7 +539,7 @@ class Runner:
             except JournalError as exc:  # the task exists: say which, so nobody pays twice
                 self._note(f"{key}: task {task.id} was created but could not be recorded "
                            f"({exc.reason}); once the journal is usable again run 'runway "
-                           f"batch resolve {self.journal.path} --job {key} --task-id "
+                           f"batch resolve {self.journal.reference} --job {key} --task-id "
                            f"{task.id}'")
                 raise
             self._created += 1
@@ -499,7 +547,7 @@ class Runner:
                 self._spent += task.estimated_credits
                 self._priced += 1
             self._unreachable = 0
-            lane.on_accepted()
+            await self._coord.accepted(lane)
             self._remember(key, task_id=task.id, attempts=self._jobs[key].attempts + 1)
             return task.id
         finally:
@@ -516,7 +564,7 @@ class Runner:
             return False
         if not self._priced:
             if self._creating:
-                lane.paused_until = asyncio.get_running_loop().time() + FIRST_PRICE_WAIT
+                self._coord.pause(lane, FIRST_PRICE_WAIT)
                 return True
             if self._spent < budget:
                 return False
@@ -534,19 +582,18 @@ class Runner:
         """Nothing was created (network down, upload failed): try again after a pause;
         stop the batch when the API stays unreachable."""
         self._unreachable += 1
-        self._requeue(self._jobs[record.key], lane)
+        await self._requeue(self._jobs[record.key], lane)
         if self._unreachable >= UNREACHABLE_LIMIT:
             self._stop_all(f"the API could not be reached {self._unreachable} times in a row "
                            f"(last: {why})")
             return
-        pause = min(30.0, NOT_SENT_PAUSE * 2 ** (self._unreachable - 1))
-        lane.paused_until = max(lane.paused_until, asyncio.get_running_loop().time() + pause)
+        self._coord.pause(lane, min(30.0, NOT_SENT_PAUSE * 2 ** (self._unreachable - 1)))
 
     async def _rate_limited(self, record: JobRecord, lane: Lane, exc: RateLimitError) -> None:
         """A create got 429: back to the queue, the lane paused at once; shut (or held) if
         the organization shows the model's daily cap reached."""
-        self._requeue(self._jobs[record.key], lane)
-        pause = lane.on_rate_limited(asyncio.get_running_loop().time(), exc.retry_after)
+        await self._requeue(self._jobs[record.key], lane)
+        pause = await self._coord.rate_limited(lane, exc.retry_after)
         long_wait = exc.retry_after is not None and exc.retry_after > 3600
         cap = _mentions(exc, _CAP_WORDS) or long_wait
         org = await self._fresh_org() if not cap else None
@@ -555,32 +602,34 @@ class Runner:
             cap = True
         if cap:
             used = f" ({model.used_today} of {model.daily} in 24 h)" if model else ""
-            self._at_limit(lane, f"the daily generation limit of {lane.name} is reached"
-                                 f"{used}: {exc.message}", exc.retry_after)
+            await self._at_limit(lane, f"the daily generation limit of {lane.name} is "
+                                       f"reached{used}: {exc.message}", exc.retry_after)
         elif lane.refused_too_often:
-            self._at_limit(lane, f"the API refused {lane.rate_limited_streak} creates of "
-                                 f"{lane.name} in a row (429): {exc.message}", None)
+            await self._at_limit(lane, f"the API refused {lane.rate_limited_streak} creates "
+                                       f"of {lane.name} in a row (429): {exc.message}", None)
         else:
             self._note(f"{lane.name}: 429 from the API, submitting less for {pause:.0f} s")
 
-    def _at_limit(self, lane: Lane | None, reason: str, retry_after: float | None) -> None:
+    async def _at_limit(self, lane: Lane | None, reason: str,
+                        retry_after: float | None) -> None:
         """A cap: shut the lane (``None``: the batch) for this run, or, when told to wait at
-        limits, hold it until the next try (at most ``limit_wait`` away)."""
+        limits, hold it until the next try (at most ``limit_wait`` away). A shared
+        journal's lanes are shut or held for every worker; out of credits, each worker
+        finds out by itself (a refused create costs nothing)."""
         wait = self.options.limit_wait
         where = lane.name if lane is not None else "the batch"
         if wait is None:
             if lane is not None:
-                lane.close(reason)
+                await self._coord.close(lane, reason, retry_after)
             else:
                 self.pacer.close_all(reason)
             self._note(f"pausing {where}: {reason}; resume later with 'runway batch resume'")
             return
         pause = min(wait, retry_after) if retry_after else wait
-        until = asyncio.get_running_loop().time() + pause
         if lane is not None:
-            lane.paused_until = max(lane.paused_until, until)
-            lane.rate_limited_streak = 0
+            await self._coord.hold_lane(lane, pause)
         else:
+            until = asyncio.get_running_loop().time() + pause
             self.pacer.paused_until = max(self.pacer.paused_until, until)
         self._note(f"waiting at a limit ({where}): {reason}; next try in {pause:.0f} s")
 
@@ -612,16 +661,17 @@ class Runner:
                     self._throttled.add(key)
                     self._ever_throttled.add(key)
                     lane.throttled += 1
-                    lane.on_throttled()
+                    self._side_task(self._coord.throttled(lane, key))
                     self._emit("throttled", key=key)
                 return
             if key in self._throttled:
                 self._throttled.discard(key)
                 lane.throttled = max(0, lane.throttled - 1)
+                self._side_task(self._coord.unthrottled(lane, key))
             if key not in self._started:
                 self._started.add(key)
                 if key not in self._ever_throttled:
-                    lane.on_started()
+                    self._side_task(self._coord.started(lane, key))
 
         pause = NOT_SENT_PAUSE
         while True:
@@ -745,6 +795,9 @@ class Runner:
             logger.info("organization limits not read: %s", exc)
             return self._org
         self._org = parse_organization(data)
+        for name, model in self._org.items():
+            if model.concurrency is not None:
+                await self._coord.seed(name, model.concurrency)
         if announce:
             self._announce_limits()
         return self._org

@@ -1,9 +1,12 @@
 """The journal's own thread: the changes jobs ask for, committed in groups.
 
-SQLite syncs each commit to disk (~1 ms here); a hundred jobs moving at once would wait
-for a hundred syncs in a row. The writer takes every change queued while a commit is
-under way into the next one, so they share one sync, and it answers each caller only
-after the commit that holds its change: the journal's write-ahead promise still holds.
+SQLite syncs each commit to disk (~1 ms here), and so does a PostgreSQL server; a hundred
+jobs moving at once would wait for a hundred syncs in a row. The writer takes every change
+queued while a commit is under way into the next one, so they share one sync, and it
+answers each caller only after the commit that holds its change: the journal's
+write-ahead promise still holds. Calls made ``alone`` (a shared journal's claims and lane
+decisions, which lock rows other workers lock too) run in a transaction of their own, so
+a group never holds such a lock while it waits for another.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from runway_dynamic.batch.journal import Journal
+from runway_dynamic.batch.journal import JournalBase
 
 T = TypeVar("T")
 
@@ -29,7 +32,7 @@ class JournalWriter:
     #: Most changes in one commit (bounds the latency of the first in the group).
     MAX_GROUP = 512
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: JournalBase) -> None:
         import queue
         import threading
 
@@ -45,9 +48,16 @@ class JournalWriter:
     async def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``method`` on the journal thread; the result once it is committed. The write
         completes even if the caller is cancelled meanwhile."""
+        return await self._put(False, functools.partial(method, *args, **kwargs))
+
+    async def alone(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Like :meth:`call`, in a transaction of its own (never inside a group)."""
+        return await self._put(True, functools.partial(method, *args, **kwargs))
+
+    async def _put(self, alone: bool, work: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((functools.partial(method, *args, **kwargs), future, loop))
+        self._queue.put((work, future, loop, alone))
         return await asyncio.shield(future)
 
     def close(self) -> None:
@@ -57,10 +67,15 @@ class JournalWriter:
     def _serve(self) -> None:
         import queue
 
+        held: Any = None  # an item taken while gathering a group, served next
         while True:
-            item = self._queue.get()
+            item = held if held is not None else self._queue.get()
+            held = None
             if item is None:
                 return
+            if item[3]:
+                self._run_alone(item)
+                continue
             group = [item]
             while len(group) < self.MAX_GROUP:
                 try:
@@ -70,21 +85,34 @@ class JournalWriter:
                 if more is None:
                     self._queue.put(None)
                     break
+                if more[3]:
+                    held = more
+                    break
                 group.append(more)
             done: list[tuple[Any, Any, Any, Exception | None]] = []
             try:
                 with self.journal.group():
-                    for work, future, loop in group:
+                    for work, future, loop, _ in group:
                         try:
                             done.append((future, loop, work(), None))
                         except Exception as exc:  # undone alone (its savepoint)
                             done.append((future, loop, None, exc))
             except Exception as exc:  # the commit itself failed: nothing of it holds
-                done = [(future, loop, None, exc) for _, future, loop in group]
+                done = [(future, loop, None, exc) for _, future, loop, _ in group]
             self.commits += 1
             self.changes += len(group)
             for future, loop, result, error in done:
                 loop.call_soon_threadsafe(_settle, future, result, error)
+
+    def _run_alone(self, item: Any) -> None:
+        work, future, loop, _ = item
+        try:
+            result, error = work(), None
+        except Exception as exc:
+            result, error = None, exc
+        self.commits += 1
+        self.changes += 1
+        loop.call_soon_threadsafe(_settle, future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
