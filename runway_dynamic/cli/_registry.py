@@ -165,6 +165,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(("batch", "resolve"), f"{_M}.batch_cmd:resolve",
             "Settle an uncertain job: give its task id, or say it made none.",
             uses_spec=True),
+    Command(("batch", "worker"), f"{_M}.batch_cmd:worker",
+            "Drain the batches of a shared PostgreSQL journal, beside any other workers.",
+            uses_spec=True),
 
     # --- tasks, uploads, auth, sandbox (issue 4)
     Command(("task", "get"), f"{_M}.task_cmd:get",

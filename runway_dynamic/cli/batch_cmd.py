@@ -2,7 +2,9 @@
 
 ``run JOBS`` checks every line, writes the journal, then runs; ``resume JOURNAL`` continues
 after a crash, Ctrl-C or a cap; ``status``, ``results``, ``retry-failed`` and ``resolve``
-read or settle a journal. Everything here is a thin layer over
+read or settle a journal. A journal is a file, or a PostgreSQL database (``--journal
+postgresql://…`` or ``RUNWAY_JOURNAL_URL``) holding named batches, which ``worker`` drains
+beside any number of other workers. Everything here is a thin layer over
 :class:`runway_dynamic.batch.Batch`.
 """
 
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
-from runway_dynamic._constants import EXIT_INTERRUPTED, RESUBMIT_BACKOFF
+from runway_dynamic._constants import EXIT_ERROR, EXIT_INTERRUPTED, RESUBMIT_BACKOFF
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._context import PROG, current, echo, emit_json, is_terminal, warn
 from runway_dynamic.cli._creative import (
@@ -38,8 +40,23 @@ JobsArg = Annotated[str, typer.Argument(
     metavar="JOBS", show_default=False,
     help="JSONL or CSV, one generation per line (endpoint, model and fields by spec name "
          "or flag); - reads standard input.")]
-JournalArg = Annotated[Path, typer.Argument(
-    metavar="JOURNAL", show_default=False, help="The batch's journal file.")]
+JournalArg = Annotated[str | None, typer.Argument(
+    metavar="[JOURNAL]", show_default=False,
+    help="The batch's journal file (or a postgresql:// URL; see --journal).")]
+#: The environment variable naming a shared journal (a ``postgresql://`` URL).
+JOURNAL_URL_ENV = "RUNWAY_JOURNAL_URL"
+JournalUrlOption = Annotated[str | None, typer.Option(
+    "--journal", metavar="URL", envvar=JOURNAL_URL_ENV, show_default=False,
+    show_envvar=True,
+    help="A shared journal: postgresql://USER@HOST/DB (the password may come from "
+         "~/.pgpass or PGPASSWORD).")]
+BatchNameOption = Annotated[str | None, typer.Option(
+    "--batch", metavar="NAME", show_default=False,
+    help="The batch in a shared journal (default: the only one there).")]
+LeaseOption = Annotated[float, typer.Option(
+    "--lease-seconds", metavar="S", min=0.5,
+    help="A shared journal: a worker silent this long is gone; its unsent claims go to "
+         "others, its running tasks are taken over.")]
 ConcurrencyOption = Annotated[int | None, typer.Option(
     "--concurrency", metavar="N", min=1, show_default=False,
     help="At most N tasks in flight (default 8); each model's share adapts to Runway's "
@@ -72,9 +89,16 @@ _RUNNING = ("submitting", "submitted", "succeeded")
 def run(
     jobs: JobsArg,
     concurrency: ConcurrencyOption = None,
-    journal: Annotated[Path | None, typer.Option(
-        "--journal", metavar="FILE", show_default=False,
-        help="Where to keep the journal (default OUTPUT_DIR/journal.sqlite3).")] = None,
+    journal: Annotated[str | None, typer.Option(
+        "--journal", metavar="FILE|URL", envvar=JOURNAL_URL_ENV, show_default=False,
+        show_envvar=True,
+        help="Where to keep the journal: a file (default OUTPUT_DIR/journal.sqlite3), or a "
+             "shared postgresql:// database that workers on other machines can drain.")
+    ] = None,
+    batch_name: Annotated[str | None, typer.Option(
+        "--batch", metavar="NAME", show_default=False,
+        help="The batch's name in a shared journal (default: the jobs file's name).")
+    ] = None,
     output_dir: Annotated[Path | None, typer.Option(
         "--output-dir", metavar="DIR", show_default=False,
         help="Where outputs, the journal and results.jsonl go (default "
@@ -131,14 +155,16 @@ def run(
         return _dry_run(found, out, journal)
     _creative_key()
     with Batch.create(found, output_dir=out, journal=journal, options=options,
-                      spec=spec) as batch:
+                      spec=spec, name=batch_name) as batch:
         say(invocation, f"journal: {batch.path} ({len(found.jobs)} jobs; resume with: {PROG} batch "
-             f"resume {batch.path})")
+             f"resume {batch.reference})")
         return _execute(batch, options, poll_interval)
 
 
 def resume(
-    journal: JournalArg,
+    journal: JournalArg = None,
+    journal_url: JournalUrlOption = None,
+    batch_name: BatchNameOption = None,
     concurrency: ConcurrencyOption = None,
     retry_on_internal_error: Annotated[int | None, typer.Option(
         "--retry-on-internal-error", metavar="N", show_default=False,
@@ -151,29 +177,28 @@ def resume(
     wait_on_limit: WaitOnLimitOption = False,
     limit_recheck_seconds: LimitRecheckOption = LIMIT_RECHECK_SECONDS,
     max_credits: MaxCreditsOption = None,
+    lease_seconds: LeaseOption = 30.0,
     json: JsonOption = False,
 ) -> int:
     """Continue a batch: follow tasks already submitted (never resubmitting them), fetch
-    outputs not saved yet, then submit what is left."""
-    from runway_dynamic.batch import Batch
-
+    outputs not saved yet, then submit what is left. On a shared journal this run is one
+    more worker of the batch."""
     invocation = current()
     invocation.json = invocation.wants_json(json)
     _creative_key()
-    with Batch.open(journal) as batch:
+    with _open(journal, journal_url, batch_name) as batch:
         options = _options(batch.options(), concurrency, retry_on_internal_error,
                            retry_backoff_seconds, poll_interval, wait_on_limit,
                            limit_recheck_seconds, max_credits)
-        return _execute(batch, options, poll_interval)
+        return _execute(batch, options, poll_interval, lease_seconds)
 
 
-def status(journal: JournalArg, json: JsonOption = False) -> int:
+def status(journal: JournalArg = None, journal_url: JournalUrlOption = None,
+           batch_name: BatchNameOption = None, json: JsonOption = False) -> int:
     """Summarise a batch from its journal (safe while it runs): counts, failures, pauses,
     uncertain jobs and what to do next. Exits 0 when every job is downloaded, else 1."""
-    from runway_dynamic.batch import Batch
-
     invocation = current()
-    with Batch.open(journal, readonly=True) as batch:
+    with _open(journal, journal_url, batch_name, readonly=True) as batch:
         found = batch.status()
     if invocation.wants_json(json):
         emit_json(found.to_dict())
@@ -183,15 +208,16 @@ def status(journal: JournalArg, json: JsonOption = False) -> int:
 
 
 def results(
-    journal: JournalArg,
+    journal: JournalArg = None,
+    journal_url: JournalUrlOption = None,
+    batch_name: BatchNameOption = None,
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", metavar="FILE", show_default=False,
         help="Write the JSONL here (atomically) instead of printing it.")] = None,
 ) -> int:
-    """Print (or write) one JSON line per job: job, task id(s), status, failure, files."""
-    from runway_dynamic.batch import Batch
-
-    with Batch.open(journal, readonly=output is None) as batch:
+    """Print (or write) one JSON line per job: job, task id(s), status, failure, files
+    (and, from a shared journal, the host whose disk holds them)."""
+    with _open(journal, journal_url, batch_name, readonly=True) as batch:
         if output is not None:
             echo(str(batch.write_results(output)))
             return 0
@@ -203,7 +229,9 @@ def results(
 
 
 def retry_failed(
-    journal: JournalArg,
+    journal: JournalArg = None,
+    journal_url: JournalUrlOption = None,
+    batch_name: BatchNameOption = None,
     job: Annotated[list[str] | None, typer.Option(
         "--job", metavar="KEY", show_default=False,
         help="Retry this failed job whatever its failure (repeatable). Default: every "
@@ -219,11 +247,9 @@ def retry_failed(
 ) -> int:
     """Resubmit failed jobs: only those whose failure may pass on a new try, unless named
     with --job (each is a new, billed task)."""
-    from runway_dynamic.batch import Batch
-
     invocation = current()
     invocation.json = invocation.wants_json(json)
-    with Batch.open(journal) as batch:
+    with _open(journal, journal_url, batch_name) as batch:
         moved = batch.retry_failed(job or None)
         if not moved:
             say(invocation, "no failed job to retry (SAFETY.* and other final failures need "
@@ -241,9 +267,11 @@ def retry_failed(
 
 
 def resolve(
-    journal: JournalArg,
     job: Annotated[str, typer.Option("--job", metavar="KEY", show_default=False,
                                      help="The uncertain job.")],
+    journal: JournalArg = None,
+    journal_url: JournalUrlOption = None,
+    batch_name: BatchNameOption = None,
     task_id: Annotated[str | None, typer.Option(
         "--task-id", metavar="ID", show_default=False,
         help="The task it made (from your Runway dashboard); it is polled, not resent.")
@@ -255,7 +283,6 @@ def resolve(
 ) -> int:
     """Settle an uncertain job (its create's answer was lost): give its task id, or say it
     made none. Nothing is resubmitted until you do."""
-    from runway_dynamic.batch import Batch
 
     invocation = current()
     if (task_id is None) == (not not_submitted):
@@ -267,15 +294,85 @@ def resolve(
         async with make_async_client(invocation) as client:
             return await batch.resolve(client, job, task_id=task_id)
 
-    with Batch.open(journal) as batch:
+    with _open(journal, journal_url, batch_name) as batch:
         record = asyncio.run(settle(batch))
+        reference = batch.reference
     if invocation.wants_json(json):
         emit_json(record.to_dict())
     else:
         echo(f"{record.key}: {record.state}" + (f" (task {record.task_id})"
                                                 if record.task_id else ""))
-        say(invocation, f"continue with: {PROG} batch resume {journal}")
+        say(invocation, f"continue with: {PROG} batch resume {reference}")
     return 0
+
+
+def worker(
+    journal_url: JournalUrlOption = None,
+    batch_name: Annotated[list[str] | None, typer.Option(
+        "--batch", metavar="NAME", show_default=False,
+        help="Drain only this batch (repeatable). Default: every batch with work left, "
+             "oldest first.")] = None,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", metavar="DIR", show_default=False,
+        help="Save outputs under DIR/<batch name> on this machine (default: the folder "
+             "each batch was created with; a shared mount works too).")] = None,
+    concurrency: ConcurrencyOption = None,
+    poll_interval: PollIntervalOption = None,
+    wait_on_limit: WaitOnLimitOption = False,
+    limit_recheck_seconds: LimitRecheckOption = LIMIT_RECHECK_SECONDS,
+    max_credits: MaxCreditsOption = None,
+    lease_seconds: LeaseOption = 30.0,
+    json: JsonOption = False,
+) -> int:
+    """Work on a shared journal beside any number of other workers, on any machines.
+
+    Claims pending jobs as the shared per-model windows allow, records each create before
+    it leaves and its task id the moment it is answered, follows the tasks and saves the
+    outputs here. Killed at any moment, it leaves nothing that another worker pays for
+    again: its unsent claims return after --lease-seconds and its running tasks are taken
+    over. Exits once no batch it serves has work left.
+    """
+    from runway_dynamic.batch import Batch
+    from runway_dynamic.batch.api import is_url
+    from runway_dynamic.batch.postgres import PostgresJournal
+
+    invocation = current()
+    invocation.json = invocation.wants_json(json)
+    if not is_url(journal_url):
+        raise UsageError("batch worker: give the shared journal with --journal postgresql://… "
+                         f"(or {JOURNAL_URL_ENV}); a journal file belongs to one process")
+    assert journal_url is not None
+    _creative_key()
+    names = list(batch_name or PostgresJournal.batch_names(journal_url, with_work=True))
+    if not names:
+        say(invocation, "no batch in this journal has work left")
+        return 0
+    code = 0
+    for name in names:
+        with Batch.open(journal_url, name=name,
+                        output_dir=output_dir / name if output_dir is not None else None
+                        ) as batch:
+            options = _options(batch.options(), concurrency, None, None, poll_interval,
+                               wait_on_limit, limit_recheck_seconds, max_credits)
+            say(invocation, f"worker on batch {name}: outputs in {batch.output_dir}")
+            result = _execute(batch, options, poll_interval, lease_seconds)
+        code = code or result
+        if result in (EXIT_INTERRUPTED, EXIT_ERROR):
+            break
+    return code
+
+
+def _open(journal: str | None, journal_url: str | None, name: str | None, *,
+          readonly: bool = False) -> Batch:
+    """The batch a command names: a journal file (or URL) as the argument, or ``--journal``
+    (``RUNWAY_JOURNAL_URL``) and ``--batch``."""
+    from runway_dynamic.batch import Batch
+
+    where = journal or journal_url
+    if not where:
+        raise UsageError("name the batch's journal: a file (runway-output/NAME/journal.sqlite3)"
+                         f", or --journal postgresql://… (or {JOURNAL_URL_ENV})")
+    return Batch.open(where, readonly=readonly, name=name)
 
 
 # --------------------------------------------------------------------------- running
@@ -316,7 +413,8 @@ def _configured_output_dir() -> Path | None:
     return Path(value) if isinstance(value, str) and value else None
 
 
-def _execute(batch: Batch, options: BatchOptions, poll_interval: float | None) -> int:
+def _execute(batch: Batch, options: BatchOptions, poll_interval: float | None,
+             lease_seconds: float | None = None) -> int:
     """Run the batch with a live display; Ctrl-C (or SIGTERM) stops it without loss."""
     invocation = current()
     total = sum(batch.journal.counts().values())
@@ -341,7 +439,8 @@ def _execute(batch: Batch, options: BatchOptions, poll_interval: float | None) -
         with _signals(loop, on_signal):
             async with make_async_client(invocation, poll_interval=poll_interval,
                                          connections=REQUESTS_AT_ONCE) as client:
-                return await batch.run(client, options, on_event=display.event, stop=stop)
+                return await batch.run(client, options, on_event=display.event, stop=stop,
+                                       lease_seconds=lease_seconds)
 
     with display:
         try:
@@ -349,7 +448,7 @@ def _execute(batch: Batch, options: BatchOptions, poll_interval: float | None) -
         except (asyncio.CancelledError, KeyboardInterrupt):
             display.close()
             sys.stderr.write(f"{PROG}: stopped at once; jobs whose create was out are marked "
-                             f"uncertain. Continue with: {PROG} batch resume {batch.path}\n")
+                             f"uncertain. Continue with: {PROG} batch resume {batch.reference}\n")
             return EXIT_INTERRUPTED
     _finish(batch, report)
     return report.exit_code
@@ -382,24 +481,28 @@ def _finish(batch: Batch, report: BatchReport) -> None:
     outcome = report.outcome
     if outcome.stopped == "interrupted":
         say(invocation, f"interrupted; tasks already submitted keep running on Runway. "
-                        f"Continue with: {PROG} batch resume {batch.path}")
+                        f"Continue with: {PROG} batch resume {batch.reference}")
     elif outcome.fatal:
-        say(invocation, f"stopped: {outcome.fatal}. Fix it, then: {PROG} batch resume {batch.path}")
+        say(invocation, f"stopped: {outcome.fatal}. Fix it, then: {PROG} batch resume "
+                        f"{batch.reference}")
     elif outcome.paused and report.status.counts.get("pending"):
         say(invocation, f"paused at a limit; {report.status.counts['pending']} job(s) wait. "
-                        f"Continue later with: {PROG} batch resume {batch.path}")
+                        f"Continue later with: {PROG} batch resume {batch.reference}")
 
 
-def _dry_run(found: Any, out: Path, journal: Path | None) -> int:
+def _dry_run(found: Any, out: Path, journal: str | None) -> int:
     from collections import Counter
 
-    from runway_dynamic.batch.api import JOURNAL_NAME
+    from runway_dynamic.batch.api import JOURNAL_NAME, is_url
+    from runway_dynamic.batch.postgres import redact
 
     invocation = current()
     by_model = Counter(f"{job.endpoint} {job.model or ''}".strip() for job in found.jobs)
+    where = (redact(journal) if journal and is_url(journal)
+             else str(Path(journal or out / JOURNAL_NAME).absolute()))
     plan = {"jobs": len(found.jobs), "skipped": [p.to_dict() for p in found.skipped],
             "byEndpointAndModel": dict(by_model), "outputDir": str(out.absolute()),
-            "journal": str((journal or out / JOURNAL_NAME).absolute()), "sent": False}
+            "journal": where, "sent": False}
     if invocation.json or not sys.stdout.isatty():
         emit_json(plan)
     else:
