@@ -263,7 +263,8 @@ def test_a_damaged_journal_is_refused_and_left_as_it_was(sandbox: Sandbox,
 
 def test_a_journal_in_use_by_another_batch_is_refused(slow_sandbox: Sandbox, bundled_spec: Spec,
                                                       tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "jobs.jsonl", image_jobs(bundled_spec, 30))
+    # enough jobs that the first run is still going however slowly the second one starts
+    path = write_jsonl(tmp_path / "jobs.jsonl", image_jobs(bundled_spec, 200))
     first = subprocess.Popen(
         _command("batch", "run", str(path), "--output-dir", str(tmp_path / "out"),
                  "--concurrency", "2", "--poll-interval", "0.05"),
@@ -275,7 +276,7 @@ def test_a_journal_in_use_by_another_batch_is_refused(slow_sandbox: Sandbox, bun
         assert second.returncode == 1
         assert f"in use by runway batch (pid {first.pid})" in second.stderr
         status = runway(None, "batch", "status", str(_journal(tmp_path)))
-        assert "30 jobs" in status.stdout, "status reads it while it runs"
+        assert "200 jobs" in status.stdout, "status reads it while it runs"
     finally:
         first.kill()
         first.communicate()
