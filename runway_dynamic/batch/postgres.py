@@ -156,10 +156,11 @@ LIVE_OWNER = _LIVE.format(col="j.owner")
 #: A pending job anyone may claim: nobody's, or a lapsed worker's — never one's own again
 #: (a worker that stalled past its lease still holds the job in memory).
 _CLAIMABLE = f"(j.owner IS NULL OR (j.owner <> %s AND NOT {LIVE_OWNER}))"
-#: Tasks in flight in a lane, every worker's: claimed, being sent, or running on Runway.
-_IN_FLIGHT = (f"SELECT count(*), count(*) FILTER (WHERE j.throttled) FROM jobs j "
-              f"WHERE j.lane = %s AND (j.state IN ('submitting', 'submitted') OR "
-              f"(j.state = 'pending' AND j.owner IS NOT NULL AND {LIVE_OWNER}))")
+#: Tasks in flight in a lane (``l``), every worker's: claimed, being sent, or running.
+_IN_FLIGHT_WHERE = (f"j.lane = l.name AND (j.state IN ('submitting', 'submitted') OR "
+                    f"(j.state = 'pending' AND j.owner IS NOT NULL AND {LIVE_OWNER}))")
+_IN_FLIGHT_COUNT = f"SELECT count(*) FROM jobs j WHERE {_IN_FLIGHT_WHERE}"
+_THROTTLED_COUNT = f"SELECT count(*) FROM jobs j WHERE j.throttled AND {_IN_FLIGHT_WHERE}"
 
 
 def redact(url: str) -> str:
@@ -174,6 +175,13 @@ def redact(url: str) -> str:
         host += f":{parts.port}"
     user = f"{parts.username}:***@" if parts.username else "***@"
     return urlunsplit(parts._replace(netloc=user + host))
+
+
+@dataclass(frozen=True)
+class _Sql:
+    """A column's new value as SQL over its old one (``attempts + 1``), not a parameter."""
+
+    text: str
 
 
 def _job(row: Sequence[Any]) -> JobRecord:
@@ -314,6 +322,17 @@ class PostgresJournal(JournalBase):
             yield self._db
 
     @contextlib.contextmanager
+    def _coordination(self) -> Iterator[psycopg.Connection[Any]]:
+        """A claim, lease or lane change: its own transaction, committed without waiting
+        for the WAL to reach the disk. Safe to lose in a server crash: such a change only
+        ever precedes a job change that waits for the flush (which flushes it too, the WAL
+        being in order), and without one it is redone (a claim is claimable again, a lane
+        re-decided, a take-over or settling repeated)."""
+        with _errors(self.url), self._db.transaction():
+            self._db.execute("SET LOCAL synchronous_commit TO off")
+            yield self._db
+
+    @contextlib.contextmanager
     def group(self) -> Iterator[None]:
         """Many changes in one transaction (group commit); each inside is a savepoint, so a
         change that fails is undone alone."""
@@ -383,33 +402,33 @@ class PostgresJournal(JournalBase):
 
     def _move(self, db: psycopg.Connection[Any], key: str, allowed: Iterable[str], state: str,
               *, fenced: bool = True, **columns: Any) -> tuple[int, int]:
-        """Move one job; a worker only moves jobs it owns. ``(seq, attempts)`` as before."""
+        """Move one job in one statement; a worker only moves jobs it owns.
+        ``(seq, attempts)`` after the move."""
         allowed = list(allowed)
-        names = ("state", "updated", *columns)
-        sets = ", ".join(f"{name} = %s" for name in names)
-        values = [state, time.time(), *columns.values()]
+        values: dict[str, Any] = {"state": state, "updated": time.time(), **columns}
+        sets = ", ".join(f"{name} = {value.text}" if isinstance(value, _Sql) else
+                         f"{name} = %s" for name, value in values.items())
+        args: list[Any] = [v for v in values.values() if not isinstance(v, _Sql)]
+        args += [self.batch_id, key, allowed]
         fence = ""
-        args: list[Any] = [*values, self.batch_id, key, allowed]
         if fenced and self.worker is not None:
             fence = " AND owner = %s"
             args.append(self.worker)
-        before = db.execute(
-            "SELECT seq, attempts, state, owner FROM jobs WHERE batch = %s AND key = %s "
-            "FOR UPDATE", (self.batch_id, key)).fetchone()
-        cursor = db.execute(f"UPDATE jobs SET {sets} WHERE batch = %s AND key = %s AND "
-                            f"state = ANY(%s){fence}", args)
-        if cursor.rowcount != 1:
-            if before is None:
-                raise JournalError(f"no job {key!r} in this batch", path=self.path,
-                                   reason="missing")
-            if fence and before[3] != self.worker:
-                raise JournalError(f"job {key!r} is no longer this worker's (its lease lapsed "
-                                   "and another worker took it); nothing was sent for it "
-                                   "here", path=self.path, reason="claim_lost")
-            raise JournalError(f"job {key!r} is {before[2]}, not {' or '.join(allowed)}",
-                               path=self.path, reason="state")
-        assert before is not None  # the row the UPDATE just changed
-        return int(before[0]), int(before[1])
+        row = db.execute(f"UPDATE jobs SET {sets} WHERE batch = %s AND key = %s AND "
+                         f"state = ANY(%s){fence} RETURNING seq, attempts", args).fetchone()
+        if row is not None:
+            return int(row[0]), int(row[1])
+        before = db.execute("SELECT state, owner FROM jobs WHERE batch = %s AND key = %s",
+                            (self.batch_id, key)).fetchone()
+        if before is None:
+            raise JournalError(f"no job {key!r} in this batch", path=self.path,
+                               reason="missing")
+        if fence and before[1] != self.worker:
+            raise JournalError(f"job {key!r} is no longer this worker's (its lease lapsed "
+                               "and another worker took it); nothing was sent for it "
+                               "here", path=self.path, reason="claim_lost")
+        raise JournalError(f"job {key!r} is {before[0]}, not {' or '.join(allowed)}",
+                           path=self.path, reason="state")
 
     def mark_submitting(self, key: str) -> None:
         with self._transaction() as db:
@@ -419,13 +438,12 @@ class PostgresJournal(JournalBase):
         # from uncertain too: a worker that stalled past its lease and then got the answer
         # may record it (only its own create can have made that job's task)
         with self._transaction() as db:
-            seq, attempts = self._move(db, key, (SUBMITTING, UNCERTAIN), SUBMITTED,
-                                       task_id=task_id, throttled=False, failure=None,
-                                       failure_code=None)
-            db.execute("UPDATE jobs SET attempts = %s WHERE seq = %s", (attempts + 1, seq))
+            seq, attempt = self._move(db, key, (SUBMITTING, UNCERTAIN), SUBMITTED,
+                                      task_id=task_id, throttled=False, failure=None,
+                                      failure_code=None, attempts=_Sql("attempts + 1"))
             db.execute("INSERT INTO tasks (task_id, job, attempt, created, credits) "
                        "VALUES (%s, %s, %s, %s, %s)",
-                       (task_id, seq, attempts + 1, time.time(), credits))
+                       (task_id, seq, attempt, time.time(), credits))
 
     def mark_not_sent(self, key: str, note: str) -> None:
         with self._transaction() as db:
@@ -437,8 +455,9 @@ class PostgresJournal(JournalBase):
 
     def _settle_task(self, db: psycopg.Connection[Any], seq: int, attempts: int, status: str,
                      failure_code: str | None = None) -> None:
+        """Record how the job's current task ended (a task already settled stays so)."""
         db.execute("UPDATE tasks SET status = %s, failure_code = %s WHERE job = %s AND "
-                   "attempt = %s", (status, failure_code, seq, attempts))
+                   "attempt = %s AND status IS NULL", (status, failure_code, seq, attempts))
 
     def mark_succeeded(self, key: str, files: Sequence[str]) -> None:
         with self._transaction() as db:
@@ -459,22 +478,19 @@ class PostgresJournal(JournalBase):
     def mark_failed(self, key: str, *, failure: str, failure_code: str | None = None,
                     retryable: bool = False, task_status: str | None = None) -> None:
         with self._transaction() as db:
-            was = db.execute("SELECT state FROM jobs WHERE batch = %s AND key = %s",
-                             (self.batch_id, key)).fetchone()
             seq, attempts = self._move(db, key, (SUBMITTING, SUBMITTED, SUCCEEDED, PENDING),
                                        "failed", failure=failure, failure_code=failure_code,
                                        retryable=retryable, throttled=False)
-            if was and was[0] == SUBMITTED:
-                self._settle_task(db, seq, attempts, task_status or "FAILED", failure_code)
+            # the job's latest task, if it is still open (a job failed before its create
+            # has none open: its earlier tasks were settled when they ended)
+            self._settle_task(db, seq, attempts, task_status or "FAILED", failure_code)
 
     def mark_resubmit(self, key: str, *, failure: str, failure_code: str | None) -> None:
         with self._transaction() as db:
-            row = db.execute("SELECT resubmissions FROM jobs WHERE batch = %s AND key = %s",
-                             (self.batch_id, key)).fetchone()
             seq, attempts = self._move(
                 db, key, (SUBMITTED,), PENDING, task_id=None, failure=failure,
                 failure_code=failure_code, throttled=False,
-                resubmissions=(row[0] if row else 0) + 1,
+                resubmissions=_Sql("resubmissions + 1"),
                 note=f"resubmitting after {failure_code}")
             self._settle_task(db, seq, attempts, "FAILED", failure_code)
 
@@ -483,7 +499,7 @@ class PostgresJournal(JournalBase):
     def recover(self) -> list[str]:
         """Jobs caught mid-create by a worker that is gone become ``uncertain``; their keys.
         (A live worker's ``submitting`` jobs are its own business.)"""
-        with self._transaction() as db:
+        with self._coordination() as db:
             rows = db.execute(
                 f"UPDATE jobs SET state = %s, updated = %s, note = %s WHERE seq IN ("
                 f"SELECT j.seq FROM jobs j WHERE j.batch = %s AND j.state = %s AND NOT "
@@ -507,13 +523,12 @@ class PostgresJournal(JournalBase):
                 self._move(db, key, (UNCERTAIN,), PENDING, fenced=False, owner=None,
                            note="resolved: the create never made a task")
                 return
-            seq, attempts = self._move(db, key, (UNCERTAIN,), SUBMITTED, fenced=False,
-                                       task_id=task_id, owner=None,
-                                       note="resolved: task id given by hand")
-            db.execute("UPDATE jobs SET attempts = %s WHERE seq = %s", (attempts + 1, seq))
+            seq, attempt = self._move(db, key, (UNCERTAIN,), SUBMITTED, fenced=False,
+                                      task_id=task_id, owner=None,
+                                      attempts=_Sql("attempts + 1"),
+                                      note="resolved: task id given by hand")
             db.execute("INSERT INTO tasks (task_id, job, attempt, created, source) VALUES "
-                       "(%s, %s, %s, %s, 'resolved')", (task_id, seq, attempts + 1,
-                                                        time.time()))
+                       "(%s, %s, %s, %s, 'resolved')", (task_id, seq, attempt, time.time()))
 
     # ------------------------------------------------------------------ workers and leases
 
@@ -522,7 +537,7 @@ class PostgresJournal(JournalBase):
         """Join as a worker (a fresh id each time: a restarted worker is a new one)."""
         self.worker = worker or worker_id()
         self.lease_seconds = lease_seconds
-        with self._transaction() as db:
+        with self._coordination() as db:
             db.execute("INSERT INTO workers (id, host, pid, concurrency, lease_until) VALUES "
                        "(%s, %s, %s, %s, clock_timestamp() + make_interval(secs => %s))",
                        (self.worker, self.host, os.getpid(), concurrency, lease_seconds))
@@ -531,7 +546,7 @@ class PostgresJournal(JournalBase):
     def heartbeat(self) -> bool:
         """Renew the lease; ``False`` when it had lapsed (claims may have been taken: the
         fence keeps this worker from acting on them, and it renews for what is left)."""
-        with self._transaction() as db:
+        with self._coordination() as db:
             row = db.execute(
                 "UPDATE workers SET lease_until = clock_timestamp() + make_interval(secs => "
                 "%s) WHERE id = %s RETURNING (SELECT lease_until > clock_timestamp() FROM "
@@ -543,21 +558,21 @@ class PostgresJournal(JournalBase):
         """A clean exit: unclaim what was not sent; what it follows is taken over at once."""
         if self.worker is None:
             return
-        with self._transaction() as db:
+        with self._coordination() as db:
             db.execute("UPDATE jobs SET owner = NULL WHERE owner = %s AND state = %s",
                        (self.worker, PENDING))
             db.execute("DELETE FROM workers WHERE id = %s", (self.worker,))
 
     def unclaim(self, keys: Iterable[str]) -> None:
         """Give back claims on pending jobs (not sent, e.g. their lane paused)."""
-        with self._transaction() as db:
+        with self._coordination() as db:
             db.execute("UPDATE jobs SET owner = NULL WHERE batch = %s AND key = ANY(%s) AND "
                        "state = %s AND owner = %s",
                        (self.batch_id, list(keys), PENDING, self.worker))
 
     def take_over(self, limit: int) -> list[JobRecord]:
         """Submitted or succeeded jobs whose worker is gone, now this worker's to follow."""
-        with self._transaction() as db:
+        with self._coordination() as db:
             rows = db.execute(
                 f"UPDATE jobs SET owner = %s WHERE seq IN (SELECT j.seq FROM jobs j WHERE "
                 f"j.batch = %s AND j.state IN (%s, %s) AND NOT {LIVE_OWNER} "
@@ -588,8 +603,9 @@ class PostgresJournal(JournalBase):
         row = db.execute(
             "SELECT span, paused_until, shut, streak, extract(epoch FROM clock_timestamp()), "
             "(SELECT COALESCE(sum(concurrency), 0) FROM workers WHERE lease_until > "
-            "clock_timestamp()) FROM lanes WHERE name = %s FOR UPDATE"
-            + (" SKIP LOCKED" if skip_locked else ""), (name,)).fetchone()
+            f"clock_timestamp()), ({_IN_FLIGHT_COUNT}), ({_THROTTLED_COUNT}) FROM lanes l "
+            "WHERE name = %s FOR UPDATE OF l" + (" SKIP LOCKED" if skip_locked else ""),
+            (name,)).fetchone()
         if row is None:
             if skip_locked:
                 exists = db.execute("SELECT 1 FROM lanes WHERE name = %s", (name,)).fetchone()
@@ -597,8 +613,7 @@ class PostgresJournal(JournalBase):
                     return None
             db.execute("INSERT INTO lanes (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,))
             return self._load_lane(db, name)
-        span, paused_until, shut, streak, now, ceiling = row
-        in_flight, throttled = db.execute(_IN_FLIGHT, (name,)).fetchone()  # type: ignore[misc]
+        span, paused_until, shut, streak, now, ceiling, in_flight, throttled = row
         if shut is not None and now >= paused_until:
             shut = None  # a cap's pause is over: try again (a refused create costs nothing)
         lane = Lane(name, max(1, int(ceiling)), window=float(span or 0.0),
@@ -616,7 +631,7 @@ class PostgresJournal(JournalBase):
                     job: str | None = None, throttled: bool | None = None) -> tuple[Lane, T]:
         """Apply ``change(lane, now)`` (a decision of :mod:`~runway_dynamic.batch.pacing`)
         to the shared lane under its row lock; ``job``'s THROTTLED mark is set first."""
-        with self._transaction() as db:
+        with self._coordination() as db:
             if job is not None and throttled is not None:
                 db.execute("UPDATE jobs SET throttled = %s WHERE batch = %s AND key = %s AND "
                            "owner = %s", (throttled, self.batch_id, job, self.worker))
@@ -630,7 +645,7 @@ class PostgresJournal(JournalBase):
     def seed_lane(self, name: str, model_concurrency: int) -> None:
         """Start a lane's window from the model's known concurrency, once per value seen."""
         seeded = Lane.seeded(name, 10**6, model_concurrency).window
-        with self._transaction() as db:
+        with self._coordination() as db:
             db.execute("INSERT INTO lanes (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,))
             db.execute("UPDATE lanes SET org_concurrency = %s, span = %s WHERE name = %s AND "
                        "org_concurrency IS DISTINCT FROM %s",
@@ -664,7 +679,7 @@ class PostgresJournal(JournalBase):
         for _, name in order:
             if len(claimed) >= limit:
                 break
-            with self._transaction() as db:
+            with self._coordination() as db:
                 loaded = self._load_lane(db, name, skip_locked=True)
                 if loaded is None:
                     continue
