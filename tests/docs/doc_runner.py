@@ -19,6 +19,7 @@ otherwise) and leave what it promises (``--download`` prints saved files, ``-o``
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.server
 import json
@@ -57,6 +58,30 @@ NOT_RUN: dict[tuple[str, ...], str] = {
     ("pip", "install"): "installs this checkout, which the suite is running",
     ("python", "-m", "pytest"): "runs the test suite this test is part of",
 }
+
+
+
+def _throwaway_journal() -> str:
+    """A fresh database on a throwaway PostgreSQL server (started on first use, stopped when
+    the tests end), for the shared-journal examples: what the reader's own server would be."""
+    if not _SERVER:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "batch"))
+        import pg_cluster
+
+        why = pg_cluster.unavailable()
+        if why is not None:
+            raise RuntimeError(f"this example needs a PostgreSQL server: {why}")
+        stack = contextlib.ExitStack()
+        _SERVER.append(stack.enter_context(pg_cluster.cluster()))
+        atexit.register(stack.close)
+    return str(_SERVER[0].database(f"doc_{uuid.uuid4().hex[:8]}"))
+
+
+#: The throwaway PostgreSQL server of this test process, once started.
+_SERVER: list[Any] = []
+#: Variables a document ``export``s for its later examples, and what the runner sets
+#: instead of the document's value (the server a reader would have).
+EXPORTS: dict[str, Callable[[], str]] = {"RUNWAY_JOURNAL_URL": _throwaway_journal}
 
 JOBS_SUFFIXES = (".jsonl", ".csv")
 #: Options whose value is something the command writes (never made beforehand).
@@ -215,6 +240,8 @@ class Scenario:
     workflow_id: str = ""
     #: Placeholder values a precondition settled for the next command only.
     filled: dict[str, str] = field(default_factory=dict)
+    #: What the document's ``export`` lines set, for the examples after them.
+    exported: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -231,7 +258,8 @@ class Scenario:
     # ----------------------------------------------------------------- environment
 
     def env(self, *, shared: bool) -> dict[str, str]:
-        env = {**os.environ, "RUNWAY_SANDBOX_TASK_SECONDS": str(TASK_SECONDS)}
+        env = {**os.environ, "RUNWAY_SANDBOX_TASK_SECONDS": str(TASK_SECONDS),
+               **self.exported}
         if shared:
             env |= {"RUNWAY_BASE_URL": self.sandbox.base_url, "RUNWAY_API_KEY": KEY}
         return env
@@ -240,6 +268,16 @@ class Scenario:
 
     def run(self, command: Command) -> Ran | None:
         """Run one command of the document; raise :class:`ExampleFailed` when it misbehaves."""
+        if not command.is_runway and command.argv[:1] == ("export",):
+            name = command.argv[1].split("=", 1)[0] if len(command.argv) > 1 else ""
+            if name not in EXPORTS:
+                raise ExampleFailed(command, f"exports {name or 'nothing'}, which the runner "
+                                             "cannot provide (EXPORTS in tests/docs/doc_runner.py)")
+            try:
+                self.exported[name] = EXPORTS[name]()
+            except RuntimeError as exc:
+                raise ExampleFailed(command, str(exc)) from None
+            return None
         if not command.is_runway:
             for words, _reason in NOT_RUN.items():
                 if command.argv[: len(words)] == words:
