@@ -95,6 +95,35 @@ def test_run_status_results_and_resolve_take_a_postgresql_journal(
     assert sandbox.state.created_tasks == 6
 
 
+def test_an_uncertain_job_is_settled_by_hand_then_resumed(
+    bundled_spec: Spec, sandbox: Sandbox, pg_url: str, tmp_path: Path,
+) -> None:
+    """A worker stopped with a create out leaves the job uncertain; 'batch resolve
+    --journal … --not-submitted' puts it back, and a resume sends it (once)."""
+    from runway_dynamic.batch.postgres import PostgresJournal
+
+    _create(bundled_spec, pg_url, tmp_path, 2, "hand")
+    gone = PostgresJournal.open(pg_url, "hand")
+    gone.register(concurrency=2)
+    gone.claim_jobs(1)
+    gone.mark_submitting("job-0001")  # ... and the process died before sending
+    gone.leave()
+    gone.close()
+    status = _run(sandbox, "batch", "status", "--journal", pg_url, "--json")
+    assert status.returncode == 1
+    resumed = _run(sandbox, "batch", "resume", "--journal", pg_url, "--poll-interval", "0.05")
+    assert resumed.returncode == 1 and "uncertain" in resumed.stderr
+    assert sandbox.state.created_tasks == 1, "the uncertain job was not sent"
+    settled = _run(sandbox, "batch", "resolve", "--journal", pg_url, "--job", "job-0001",
+                   "--not-submitted")
+    assert settled.returncode == 0 and "job-0001: pending" in settled.stdout
+    assert "--journal 'postgresql://runway@127.0.0.1:" in settled.stderr
+    done = _run(sandbox, "batch", "resume", "--journal", pg_url, "--batch", "hand",
+                "--poll-interval", "0.05")
+    assert done.returncode == 0, done.stderr
+    assert sandbox.state.created_tasks == 2 and set(tasks_by_prompt(sandbox).values()) == {1}
+
+
 def test_three_workers_one_killed_at_random_moments_do_every_job_exactly_once(
     bundled_spec: Spec, pg_url: str, tmp_path: Path,
 ) -> None:
