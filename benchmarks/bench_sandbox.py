@@ -1,0 +1,238 @@
+"""The sandbox under load: requests per second and CPU per request of ``runway sandbox serve``
+against the CPU a bare httpx client spends on the same requests, measured in the same run.
+
+Run: python benchmarks/bench_sandbox.py [--tasks 1000] [--repeat 3] [--connections 64 256 1000]
+
+Each round starts a fresh ``runway sandbox serve`` (own process, limits raised so that it
+never throttles, tasks take ``TASK_SECONDS``) and a fresh client process: a bare
+``httpx.AsyncClient`` with a pool of N connections that creates ``--tasks`` text_to_image
+tasks at once (``asyncio.gather``) and polls each every ``POLL`` s until it has finished —
+what a user's ten-line script does. CPU is user + system time: the client's from
+``getrusage`` in its own process, the sandbox's from ``/proc/PID/stat`` before and after
+the round, so each side is measured alone. Every failed request is counted by exception
+type: a lost create answer is what a batch cannot recover from, so ``errors`` must be 0.
+
+The goal (issue 16): the sandbox spends at most a third of the client's CPU per request.
+
+``--startup`` measures instead what ``runway --sandbox`` adds to a command (the sandbox
+starts in-process on a loopback port and stops at the end): wall and CPU time of
+``runway models`` with and without ``--sandbox``, and of a ``--sandbox video ... --download``
+(create, poll, download one MP4), medians of ``--repeat`` whole processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+TASK_SECONDS = 0.5
+POLL = 0.25
+CONNECTIONS = (64, 256, 1000)
+HUGE = "1000000000"
+
+
+def _body() -> dict[str, Any]:
+    from runway_dynamic.spec import load_spec
+
+    spec = load_spec()
+    for model in spec.models("text_to_image"):
+        required = {f.name for f in spec.fields("text_to_image", model)["required"]}
+        ratios = spec.ratios("text_to_image", model)
+        if required <= {"model", "promptText", "ratio"} and ratios:
+            return {"model": model, "promptText": "a lighthouse", "ratio": ratios[0]}
+    raise SystemExit("no text_to_image model with only promptText and ratio in this spec")
+
+
+def _headers() -> dict[str, str]:
+    from runway_dynamic.spec import load_spec
+
+    headers = {"Authorization": "Bearer bench-key-not-secret"}
+    for op in load_spec().catalog.operations:
+        headers.update(op.constant_headers)
+    return headers
+
+
+def child(url: str, tasks: int, connections: int) -> None:
+    """The bare client: prints one JSON line with its CPU, wall time, requests and errors."""
+    import httpx
+
+    body, headers = _body(), _headers()
+    errors: dict[str, int] = {}
+    requests = 0
+
+    async def one(client: httpx.AsyncClient) -> None:
+        nonlocal requests
+        try:
+            requests += 1
+            created = await client.post("/v1/text_to_image", json=body)
+            created.raise_for_status()
+            task_id = created.json()["id"]
+            while True:
+                await asyncio.sleep(POLL)
+                requests += 1
+                polled = await client.get(f"/v1/tasks/{task_id}")
+                polled.raise_for_status()
+                if polled.json()["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                    return
+        except Exception as exc:  # counted, not raised: the round reports every failure
+            errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+
+    async def run() -> None:
+        limits = httpx.Limits(max_connections=connections,
+                              max_keepalive_connections=connections)
+        async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
+                                     timeout=60) as client:
+            await asyncio.gather(*(one(client) for _ in range(tasks)))
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    asyncio.run(run())
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(json.dumps({"cpu": cpu, "wall": wall, "requests": requests, "errors": errors}))
+
+
+def _proc_cpu(pid: int) -> float:
+    """User + system seconds of a running process (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _sandbox() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runway_dynamic", "sandbox", "serve", "--no-auth",
+         "--task-seconds", str(TASK_SECONDS), "--concurrency-limit", HUGE,
+         "--daily-limit", HUGE, "--credits", HUGE],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http"):
+        proc.kill()
+        raise SystemExit("the sandbox did not start")
+    return proc, url
+
+
+def round_(tasks: int, connections: int) -> dict[str, Any]:
+    proc, url = _sandbox()
+    try:
+        server_before = _proc_cpu(proc.pid)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", "--url", url, "--tasks", str(tasks),
+             "--connections", str(connections)],
+            capture_output=True, text=True, check=True)
+        server = _proc_cpu(proc.pid) - server_before
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["server_cpu"] = server
+    return result
+
+
+def _process(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one whole process."""
+    before = os.times()
+    start = time.perf_counter()
+    subprocess.run(argv, capture_output=True, env=env, check=True)
+    wall = time.perf_counter() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system)
+    return wall, cpu
+
+
+def startup(repeat: int) -> None:
+    import tempfile
+
+    runway = [sys.executable, "-m", "runway_dynamic"]
+    body = _body()
+    with tempfile.TemporaryDirectory() as out:
+        env = {**os.environ, "RUNWAY_SANDBOX_TASK_SECONDS": "0.2", "HOME": out,
+               "XDG_CACHE_HOME": out + "/cache", "XDG_CONFIG_HOME": out + "/config"}
+        commands = {
+            "runway models": [*runway, "models"],
+            "runway --sandbox models": [*runway, "--sandbox", "models"],
+            "runway --sandbox image ... --download": [
+                *runway, "--sandbox", "image", "--model", body["model"], "--prompt-text",
+                body["promptText"], "--ratio", body["ratio"], "--download",
+                "--output-dir", out + "/files"],
+        }
+        video = _video_args()
+        if video:
+            commands["runway --sandbox video ... --download"] = [
+                *runway, "--sandbox", "video", *video, "--download",
+                "--output-dir", out + "/files"]
+        for argv in commands.values():
+            _process(argv, env)  # warm the page cache and the index cache
+        print(f"whole processes, median of {repeat}; {os.cpu_count()} CPUs")
+        print(f"\n{'command':<40} {'wall ms':>8} {'CPU ms':>7}")
+        for name, argv in commands.items():
+            runs = [_process(argv, env) for _ in range(repeat)]
+            wall = statistics.median(w for w, _ in runs) * 1e3
+            cpu = statistics.median(c for _, c in runs) * 1e3
+            print(f"{name:<40} {wall:>8.0f} {cpu:>7.0f}", flush=True)
+
+
+def _video_args() -> list[str] | None:
+    """Flags for the first text_to_video model whose required fields are plain values."""
+    from runway_dynamic.spec import load_spec
+
+    spec = load_spec()
+    for model in spec.models("text_to_video"):
+        required = {f.name for f in spec.fields("text_to_video", model)["required"]}
+        ratios = spec.ratios("text_to_video", model)
+        if required <= {"model", "promptText", "ratio", "duration"} and ratios:
+            args = ["--model", model, "--prompt-text", "a fox", "--ratio", ratios[0]]
+            return args + (["--duration", "5"] if "duration" in required else [])
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--connections", type=int, nargs="*", default=list(CONNECTIONS))
+    parser.add_argument("--startup", action="store_true",
+                        help="measure what --sandbox adds to a command instead")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.url, args.tasks, args.connections[0])
+        return
+    if args.startup:
+        startup(max(args.repeat, 5))
+        return
+
+    print(f"{args.tasks} tasks created and polled every {POLL}s (tasks take {TASK_SECONDS}s); "
+          f"bare httpx client and sandbox in separate processes; {os.cpu_count()} CPUs; "
+          f"median of {args.repeat}")
+    print(f"\n{'conns':>5} {'requests':>8} {'req/s':>7} {'sandbox CPU ms/req':>19} "
+          f"{'client CPU ms/req':>18} {'sandbox/client':>15}  errors")
+    for connections in args.connections:
+        rounds = [round_(args.tasks, connections) for _ in range(args.repeat)]
+        requests = statistics.median(r["requests"] for r in rounds)
+        rate = statistics.median(r["requests"] / r["wall"] for r in rounds)
+        server = statistics.median(r["server_cpu"] / r["requests"] * 1e3 for r in rounds)
+        client = statistics.median(r["cpu"] / r["requests"] * 1e3 for r in rounds)
+        ratio = statistics.median(r["server_cpu"] / r["cpu"] for r in rounds)
+        errors: dict[str, int] = {}
+        for r in rounds:
+            for name, count in r["errors"].items():
+                errors[name] = errors.get(name, 0) + count
+        print(f"{connections:>5} {requests:>8.0f} {rate:>7.1f} {server:>19.3f} {client:>18.3f} "
+              f"{ratio:>15.2f}  {errors or 0}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
