@@ -23,6 +23,12 @@ MODEL_PROPERTY = "model"
 # The property that carries an aspect ratio in generation bodies.
 RATIO_PROPERTY = "ratio"
 
+# The endpoint that issues upload slots (POST /v1/uploads).
+UPLOADS_ENDPOINT = "uploads"
+# Runway's published cap on one uploaded file (200 MB, binary units as its data-URI limits);
+# used only while the spec declares none (see media_limits.py).
+UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+
 # Retry policy (see _http.py): attempts after the first, backoff bounds, jitter range.
 DEFAULT_MAX_RETRIES = 2
 INITIAL_RETRY_DELAY = 0.5

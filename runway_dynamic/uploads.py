@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runway_dynamic._constants import UPLOADS_ENDPOINT as UPLOADS_ENDPOINT  # re-exported
 from runway_dynamic._exceptions import APIError, UsageError
 from runway_dynamic.catalog import MediaFacts, Operation, flatten_object, media_facts, schema_kind
 
-UPLOADS_ENDPOINT = "uploads"
 #: The upload type asked for when the spec's enum does not say otherwise.
 PREFERRED_UPLOAD_TYPE = "ephemeral"
 _URI = re.compile(r"^(https?|runway|data):", re.IGNORECASE)
