@@ -1,9 +1,10 @@
 """A local, stateful simulator of the Runway API, built from the spec's catalog.
 
-A real HTTP server on loopback (standard library only): every operation of the spec is
-routed; bodies are checked by our own pre-flight and refused with Runway-shaped 400s;
-answers conform to the response schemas; tasks run PENDING → RUNNING → SUCCEEDED over
-``task_seconds`` and their outputs are real PNG/WAV/MP4 files served by the sandbox.
+A real HTTP server on loopback (uvicorn and Starlette, started in a thread of its own):
+every operation of the spec is routed; bodies are checked by our own pre-flight and refused
+with Runway-shaped 400s; answers conform to the response schemas; tasks run PENDING →
+RUNNING → SUCCEEDED over ``task_seconds`` and their outputs are real PNG/WAV/MP4 files
+served by the sandbox.
 
 >>> from runway_dynamic.sandbox import Sandbox
 >>> with Sandbox(task_seconds=0.2) as sb:          # doctest: +SKIP
@@ -47,11 +48,22 @@ the ``daily``-th create of a model within 24 hours and later ones get a 429; a c
 estimate exceeds the credits left gets a 400. ``GET /v1/organization`` reports them.
 ``GET /_sandbox/tasks`` lists every task with its body (what a person finds in the
 dashboard) and ``GET /_sandbox/stats`` counts them.
+
+Media limits
+------------
+What the spec states about media is enforced (:mod:`runway_dynamic.media_limits`): an
+upload slot is refused for a file name that is not of a media type the spec's media fields
+take, and an uploaded file of another type or larger than the upload cap is refused (413)
+before it is stored. Uploaded files are streamed to a temporary directory, never held in
+memory, and removed when the sandbox stops.
+
+Modules: :mod:`.app` (the API semantics, no sockets), :mod:`.asgi` (HTTP ↔ app),
+:mod:`.server` (uvicorn in a thread), :mod:`.multipart`, :mod:`.state`, :mod:`.faults`,
+:mod:`.examples`, :mod:`.media`.
 """
 
 from __future__ import annotations
 
-import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -59,7 +71,8 @@ from runway_dynamic.sandbox.faults import HEADER as FAULT_HEADER
 from runway_dynamic.sandbox.state import OrgLimits, SandboxState
 
 if TYPE_CHECKING:
-    from runway_dynamic.sandbox.server import SandboxApp, SandboxHTTPServer
+    from runway_dynamic.sandbox.app import SandboxApp
+    from runway_dynamic.sandbox.server import SandboxServer
     from runway_dynamic.spec import Spec
 
 __all__ = ["FAULT_HEADER", "OrgLimits", "Sandbox", "SandboxState"]
@@ -84,8 +97,11 @@ class Sandbox:
         require_auth: bool = True,
         verbose: bool = False,
         limits: OrgLimits | None = None,
+        upload_max_bytes: int | None = None,
     ) -> None:
-        from runway_dynamic.sandbox.server import SandboxApp, SandboxHTTPServer
+        from runway_dynamic.sandbox.app import SandboxApp
+        from runway_dynamic.sandbox.asgi import build_asgi
+        from runway_dynamic.sandbox.server import SandboxServer
         from runway_dynamic.spec import load_spec
 
         self.spec = spec if spec is not None else load_spec()
@@ -95,16 +111,16 @@ class Sandbox:
         self.verbose = verbose
         #: Tasks, uploads, resources and the request log (read it in tests).
         self.state = SandboxState()
-        # Bind first, so the port (and base URL) is known before the app seeds its state.
-        self._server: SandboxHTTPServer = SandboxHTTPServer((host, port), None, verbose=verbose)
-        self.port: int = self._server.server_address[1]
+        # Bound (and listening) first: the port and base URL are known before the app seeds
+        # its state and before serving starts.
+        self._server: SandboxServer = SandboxServer(host, port, verbose=verbose)
+        self.port: int = self._server.port
         self.app: SandboxApp = SandboxApp(
             self.spec, self.state, base_url=lambda: self.base_url, task_seconds=task_seconds,
             faults=list(faults or ()), require_auth=require_auth, limits=limits,
+            upload_max_bytes=upload_max_bytes,
         )
-        self._server.app = self.app
-        self._thread: threading.Thread | None = None
-        self._closed = False
+        self._server.app = build_asgi(self.app, verbose=verbose)
 
     @property
     def base_url(self) -> str:
@@ -116,39 +132,21 @@ class Sandbox:
         return self.base_url + "/" + path.lstrip("/")
 
     def start(self) -> Sandbox:
-        """Serve in a background thread; returns ``self``."""
-        if self._closed:
-            raise RuntimeError("this sandbox was stopped; create a new one")
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                name=f"runway-sandbox:{self.port}", daemon=True,
-            )
-            self._thread.start()
+        """Serve in a background thread; returns ``self`` once it accepts requests."""
+        self._server.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted (for ``runway sandbox serve``)."""
         try:
-            self._server.serve_forever(poll_interval=0.2)
-        except KeyboardInterrupt:
-            pass
+            self._server.serve_forever()
         finally:
-            self._close()
+            self.state.close()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving, close open connections and free the port."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout)
-            self._thread = None
-        self._close()
-
-    def _close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._server.close_connections()
-            self._server.server_close()
+        """Stop serving, close open connections, free the port, remove uploaded files."""
+        self._server.stop(timeout)
+        self.state.close()
 
     def __enter__(self) -> Sandbox:
         return self.start()

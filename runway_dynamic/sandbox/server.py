@@ -1,1022 +1,158 @@
-"""HTTP handling: routes every catalog operation, validates, keeps state, injects faults.
+"""Serving: uvicorn on a socket bound at once, its event loop in a thread of its own.
 
-:class:`SandboxApp` turns one parsed :class:`Request` into a :class:`Response` (no sockets:
-testable and the only place with API semantics). :class:`SandboxHTTPServer` is the thin
-``http.server`` glue (HTTP/1.1 keep-alive, quiet logs, connections closed on stop).
-
-Operations are classified from their paths and schemas, never from a list of names:
-``POST /v1/X`` with a ``GET /v1/X/{id}`` creates a resource; a POST whose success response
-requires an ``id`` and has no such GET creates a task; ``GET /v1/X/{id}``, ``PATCH`` and
-``DELETE`` read, update and delete; a GET whose answer has a ``data`` array lists. Only
-tasks, uploads and the organization get dedicated logic.
+The socket is bound and listening when :class:`SandboxServer` is made, so the port (and the
+base URL) is known before anything is imported or served. :meth:`~SandboxServer.start` runs
+uvicorn's ``Server`` on that socket in a daemon thread and returns once it serves;
+:meth:`~SandboxServer.stop` closes every connection (requests still waiting, e.g. on a
+``delay`` fault, end as dropped connections) and frees the port.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import copy
-import re
 import socket
-import sys
 import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
-
-import orjson
-
-from runway_dynamic._constants import RATIO_PROPERTY
-from runway_dynamic.catalog import Operation, flatten_object
-from runway_dynamic.naming import endpoint_name
-from runway_dynamic.sandbox import media
-from runway_dynamic.sandbox.examples import Context, conform, example, iso, matches, now_iso
-from runway_dynamic.sandbox.faults import (
-    HEADER as FAULT_HEADER,
-)
-from runway_dynamic.sandbox.faults import (
-    Fault,
-    FaultCounters,
-    FaultSyntaxError,
-    effective_fault,
-    parse_fault,
-)
-from runway_dynamic.sandbox.state import (
-    LimitReached,
-    OrgLimits,
-    RequestRecord,
-    SandboxState,
-    Task,
-    failure_message,
-    lifecycle_status,
-)
-from runway_dynamic.spec import Spec
-
-SANDBOX_PREFIX = "/_sandbox"
-FILES_PREFIX = SANDBOX_PREFIX + "/files/"
-UPLOAD_PREFIX = SANDBOX_PREFIX + "/upload/"
-TASKS_PATH = SANDBOX_PREFIX + "/tasks"
-STATS_PATH = SANDBOX_PREFIX + "/stats"
-EXAMPLE_FILE_ID = "example"
-UPLOAD_COLLECTION = "uploads"
-TASK_COLLECTION = "tasks"
-ORGANIZATION = "organization"
-#: Reported as a limit's value when the sandbox enforces none.
-UNLIMITED = 1_000_000_000
-MAX_OUTPUTS = 8
-_OUTPUT_COUNT_FIELDS = ("outputCount", "numberOfOutputs", "numOutputs")
-_RATIO_FIELDS = (RATIO_PROPERTY, "aspectRatio")
-_KIND_WORDS = (("video", ("video",)), ("image", ("image",)),
-               ("audio", ("audio", "speech", "sound", "voice")))
-_PARAM = re.compile(r"\{([^}/]+)\}")
-_JSON = "application/json"
-
-
-@dataclass
-class Request:
-    """An HTTP request as the app needs it."""
-
-    method: str
-    target: str
-    headers: Mapping[str, str]
-    body: bytes = b""
-    fault_headers: tuple[str, ...] = ()
-
-    @property
-    def path(self) -> str:
-        return urlsplit(self.target).path
-
-    @property
-    def query(self) -> dict[str, list[str]]:
-        return parse_qs(urlsplit(self.target).query, keep_blank_values=True)
-
-    def header(self, name: str) -> str | None:
-        for key, value in self.headers.items():
-            if key.lower() == name.lower():
-                return value
-        return None
-
-
-@dataclass
-class Response:
-    """What to send back; ``drop`` closes the connection without any response."""
-
-    status: int
-    body: bytes = b""
-    content_type: str | None = _JSON
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False
-
-
-def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, orjson.dumps(data), _JSON, dict(headers or {}))
-
-
-@dataclass
-class Route:
-    """One operation with how the sandbox serves it."""
-
-    op: Operation
-    pattern: re.Pattern[str]
-    action: str
-    collection: str
-    id_param: str | None = None
-    id_field: str = "id"
-    parent: str | None = None  # for sub-collections: the parent collection
-    target: str | None = None  # where POST /v1/X/{id} invocations are kept
-
-    @property
-    def success(self) -> tuple[int, Any]:
-        for status in sorted(self.op.responses):
-            if status.startswith("2"):
-                return int(status), self.op.responses[status]
-        return 200, None
-
-
-def _path_regex(path: str) -> re.Pattern[str]:
-    parts = []
-    for piece in re.split(r"(\{[^}/]+\})", path):
-        match = _PARAM.fullmatch(piece)
-        parts.append(f"(?P<{_group(match.group(1))}>[^/]+)" if match else re.escape(piece))
-    return re.compile("^" + "".join(parts) + "/?$")
-
-
-def _group(name: str) -> str:
-    return "p_" + re.sub(r"\W", "_", name)
-
-
-def _is_object_with_id(schema: Any) -> bool:
-    if not isinstance(schema, Mapping):
-        return False
-    props, required = flatten_object(schema)
-    return "id" in props and "id" in required
-
-
-def output_kind(endpoint: str, fields: tuple[str, ...] = ()) -> str:
-    """image, video or audio: from the endpoint's name (the part after ``_to_`` first).
-
-    ``image_to_video`` → video, ``text_to_speech`` → audio; names without a media word fall
-    back on the body: a ``duration`` means video, an image input alone means an image.
-    """
-    name = endpoint.rsplit("/", 1)[-1]
-    for source in (name.split("_to_")[-1], name, endpoint):
-        for kind, words in _KIND_WORDS:
-            if any(word in source.lower() for word in words):
-                return kind
-    if "duration" in fields:
-        return "video"
-    if any("image" in f.lower() for f in fields):
-        return "image"
-    return "video"
-
-
-def parse_ratio(body: Mapping[str, Any]) -> tuple[int, int] | None:
-    """The ``W:H`` a body asks for (``ratio``/``aspectRatio``, top level or one level down)."""
-    candidates: list[Any] = [body.get(name) for name in _RATIO_FIELDS]
-    for value in body.values():
-        if isinstance(value, Mapping):
-            candidates += [value.get(name) for name in _RATIO_FIELDS]
-    for value in candidates:
-        if isinstance(value, str):
-            width, sep, height = value.partition(":")
-            if sep and width.isdigit() and height.isdigit() and int(width) and int(height):
-                return int(width), int(height)
-    return None
-
-
-def issue_path(field_name: str | None) -> list[str | int]:
-    """``referenceImages[0].uri`` → ``["referenceImages", 0, "uri"]``."""
-    if not field_name:
-        return []
-    out: list[str | int] = []
-    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", field_name):
-        out.append(int(index) if index else name)
-    return out
-
-
-def _walk_strings(
-    value: Any, path: tuple[str | int, ...] = ()
-) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, Mapping):
-        for key, sub in value.items():
-            yield from _walk_strings(sub, (*path, key))
-    elif isinstance(value, list):
-        for index, sub in enumerate(value):
-            yield from _walk_strings(sub, (*path, index))
-
-
-def parse_multipart(
-    body: bytes, content_type: str
-) -> dict[str, tuple[bytes, str | None, str | None]]:
-    """``{name: (data, filename, content type)}`` from a multipart/form-data body."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not match:
-        raise ValueError("multipart body without a boundary")
-    delimiter = b"--" + match.group(1).encode("latin-1")
-    parts: dict[str, tuple[bytes, str | None, str | None]] = {}
-    for chunk in body.split(delimiter)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        chunk = chunk[2:] if chunk.startswith(b"\r\n") else chunk
-        head, sep, data = chunk.partition(b"\r\n\r\n")
-        if not sep:
-            raise ValueError("multipart part without headers")
-        data = data[:-2] if data.endswith(b"\r\n") else data
-        headers = {}
-        for line in head.decode("latin-1").split("\r\n"):
-            key, _, value = line.partition(":")
-            headers[key.strip().lower()] = value.strip()
-        disposition = headers.get("content-disposition", "")
-        name = re.search(r'\bname="([^"]*)"', disposition)
-        filename = re.search(r'\bfilename="([^"]*)"', disposition)
-        if name:
-            parts[name.group(1)] = (data, filename.group(1) if filename else None,
-                                    headers.get("content-type"))
-    return parts
-
-
-class SandboxApp:
-    """The API semantics: one :class:`Request` in, one :class:`Response` out."""
-
-    def __init__(
-        self,
-        spec: Spec,
-        state: SandboxState,
-        *,
-        base_url: Callable[[], str],
-        task_seconds: float = 1.0,
-        faults: list[str] | None = None,
-        require_auth: bool = True,
-        limits: OrgLimits | None = None,
-    ) -> None:
-        self.spec = spec
-        self.state = state
-        self.base_url = base_url
-        self.task_seconds = task_seconds
-        self.require_auth = require_auth
-        self.limits = limits if limits is not None else OrgLimits()
-        self.faults = [parse_fault(spec_text) for spec_text in faults or ()]
-        self.counters = FaultCounters()
-        self.routes = self._build_routes()
-        self._item_schema = {r.collection: r.success[1] for r in self.routes if r.action == "get"}
-        self._task_collections = {TASK_COLLECTION} | {r.target for r in self.routes if r.target}
-        self._kinds: dict[tuple[str, str | None], str] = {}
-        self._seed()
-
-    # ------------------------------------------------------------------ routing table
-
-    def _build_routes(self) -> list[Route]:
-        ops = self.spec.catalog.operations
-        item_gets: set[str] = set()
-        for op in ops:
-            if op.method == "GET" and _PARAM.fullmatch(op.path.rsplit("/", 1)[-1]):
-                item_gets.add(endpoint_name(op.path.rsplit("/", 1)[0]))
-        routes = []
-        for op in ops:
-            routes.append(self._route(op, item_gets))
-        # literal segments win over parameters (/v1/voices/preview before /v1/voices/{id})
-        routes.sort(key=lambda r: (-len(_PARAM.sub("", r.op.path)), r.op.path))
-        return routes
-
-    def _route(self, op: Operation, item_gets: set[str]) -> Route:
-        head, _, last = op.path.rpartition("/")
-        item = _PARAM.fullmatch(last)
-        pattern = _path_regex(op.path)
-        success = next((op.responses[s] for s in sorted(op.responses) if s.startswith("2")), None)
-        if item and not _PARAM.search(head):
-            collection, param = endpoint_name(head), item.group(1)
-            id_field = param if param in flatten_object(success or {})[0] else "id"
-            action = {"GET": "get", "DELETE": "delete", "PATCH": "update", "PUT": "update"}.get(
-                op.method, "generic")
-            target = None
-            if op.method == "POST":
-                singular = collection.rsplit("/", 1)[-1].rstrip("s")
-                invocations = f"{singular}_invocations"
-                if _is_object_with_id(success) and invocations in item_gets:
-                    action, target = "invoke", invocations
-                elif _is_object_with_id(success):
-                    action = "task"
-            return Route(op, pattern, action, collection, param, id_field, target=target)
-        if _PARAM.search(op.path):  # a sub-collection such as /v1/routers/{id}/requests
-            parent_match = _PARAM.search(op.path)
-            assert parent_match is not None
-            parent = endpoint_name(op.path[: parent_match.start()].rstrip("/"))
-            action = "sublist" if op.method == "GET" else "generic"
-            return Route(op, pattern, action, endpoint_name(op.path), parent_match.group(1),
-                         parent=parent)
-        collection = endpoint_name(op.path)
-        action = "generic"
-        if op.method == "POST":
-            if collection == UPLOAD_COLLECTION:
-                action = "upload"
-            elif collection in item_gets:
-                action = "create"
-            elif _is_object_with_id(success):
-                action = "task"
-        elif op.method == "GET":
-            if collection == ORGANIZATION:
-                action = "organization"
-            elif collection in item_gets or "data" in flatten_object(success or {})[0]:
-                action = "list"
-        return Route(op, pattern, action, collection)
-
-    def _seed(self) -> None:
-        """One example record for collections the API fills but no operation creates."""
-        created = {r.collection for r in self.routes if r.action == "create"}
-        created |= self._task_collections
-        for route in self.routes:
-            if route.collection in created or route.collection in self.state.resources:
-                continue
-            if route.action == "get":
-                schema = route.success[1]
-            elif route.action == "list" and route.collection not in self._item_schema:
-                schema = self._list_item_schema(route)
-            else:
-                continue
-            if schema is None:
-                continue
-            data = example(schema, self._context(schema, route))
-            if not isinstance(data, dict):
-                continue
-            record_id = data.get(route.id_field)
-            record_id = record_id if isinstance(record_id, str) else str(uuid.uuid4())
-            self.state.add_record(route.collection, record_id, data)
-
-    @staticmethod
-    def _list_item_schema(route: Route) -> Any:
-        schema = route.success[1] or {}
-        return ((flatten_object(schema)[0].get("data") or {}).get("items")) or None
-
-    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
-        """The route for (method, path), its path parameters, and the methods the path allows."""
-        allowed = []
-        for route in self.routes:
-            found = route.pattern.match(path)
-            if found is None:
-                continue
-            if route.op.method != method:
-                allowed.append(route.op.method)
-                continue
-            names = _PARAM.findall(route.op.path)
-            return route, {n: found.group(_group(n)) for n in names}, allowed
-        return None, {}, allowed
-
-    # ------------------------------------------------------------------ helpers
-
-    def _context(self, schema: Any, route: Route | None = None) -> Context:
-        kind = output_kind(route.op.endpoint) if route else "image"
-        extension = media.KINDS[kind][0]
-        base = self.base_url()
-        return Context(schema if isinstance(schema, Mapping) else {},
-                       lambda _hint: f"{base}{FILES_PREFIX}{EXAMPLE_FILE_ID}/0.{extension}")
-
-    def shape(self, data: Any, schema: Any, route: Route | None = None) -> Any:
-        """``data`` conformed to ``schema`` (unchanged when there is no schema)."""
-        if schema is None:
-            return data
-        return conform(data, schema, self._context(schema, route))
-
-    def error(self, route: Route | None, status: int, message: str,
-              issues: list[dict[str, Any]] | None = None,
-              headers: dict[str, str] | None = None) -> Response:
-        """A Runway-shaped error body (``{"error", "issues"?}``), fitted to the spec's schema."""
-        body: dict[str, Any] = {"error": message}
-        if issues is not None:
-            body["issues"] = issues
-        schema = route.op.responses.get(str(status)) if route else None
-        if schema is not None:
-            body = self.shape(body, schema, route)
-        return json_response(status, body, headers)
-
-    # ------------------------------------------------------------------ entry point
-
-    def handle(self, request: Request) -> Response:
-        """Answer one request: faults first, then routing, auth, validation and the action."""
-        path = request.path
-        record = self.state.log(RequestRecord(
-            request.method, path, request.query, _safe_headers(request.headers),
-            _logged_body(request), "; ".join(request.fault_headers) or None))
-        try:
-            specs = self.faults + [parse_fault(text) for text in request.fault_headers]
-        except FaultSyntaxError as exc:
-            response = self.error(None, 400, f"invalid {FAULT_HEADER} header: {exc}")
-            record.status = response.status
-            return response
-        fault = effective_fault(specs, self.counters)
-        if fault.delay:
-            time.sleep(fault.delay)
-        if fault.drop == "before":
-            return Response(0, drop=True)
-        if fault.status is not None:
-            route, _, _ = self.match(request.method, path)
-            headers = {"Retry-After": _seconds(fault.retry_after)} if fault.retry_after else {}
-            known = fault.status in {s.value for s in HTTPStatus}
-            phrase = HTTPStatus(fault.status).phrase if known else "Error"
-            response = self.error(route, fault.status, f"{phrase} (sandbox fault injected)",
-                                  headers=headers)
-        elif path.startswith(SANDBOX_PREFIX + "/"):
-            response = self._sandbox_route(request, path)
-        else:
-            response = self._api(request, path, fault)
-        if fault.retry_after is not None and "Retry-After" not in response.headers:
-            response.headers["Retry-After"] = _seconds(fault.retry_after)
-        if fault.drop == "after":
-            return Response(response.status, drop=True)
-        record.status = response.status
-        return response
-
-    def _api(self, request: Request, path: str, fault: Fault) -> Response:
-        route, params, allowed = self.match(request.method, path)
-        if route is None:
-            if allowed:
-                return self.error(None, 405, f"{request.method} is not allowed on {path}; "
-                                  f"use {', '.join(sorted(set(allowed)))}",
-                                  headers={"Allow": ", ".join(sorted(set(allowed)))})
-            return self.error(None, 404, f"no operation at {path}")
-        op = route.op
-        if self.require_auth:
-            scheme, _, token = (request.header("Authorization") or "").partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                return self.error(route, 401, "Missing or invalid API key: send "
-                                  "'Authorization: Bearer <key>'")
-        for name, value in op.constant_headers.items():
-            given = request.header(name)
-            if given != value:
-                got = "it is missing" if given is None else f"got {given!r}"
-                return self.error(route, 400, f"the {name} header must be {value!r}; {got}",
-                                  [{"code": "invalid_header", "path": [name],
-                                    "message": f"expected {value!r}"}])
-        problems, query = self._check_params(route, params, request.query)
-        if problems:
-            return self.error(route, 400, "Validation of parameters failed", problems)
-        body: Any = None
-        if op.variants:
-            body, failure = self._read_body(route, request)
-            if failure is not None:
-                return failure
-        handler = getattr(self, f"_do_{route.action}")
-        response: Response = handler(route, params, query, body, fault)
-        return response
-
-    # ------------------------------------------------------------------ validation
-
-    def _check_params(
-        self, route: Route, params: dict[str, str], raw_query: dict[str, list[str]]
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        issues: list[dict[str, Any]] = []
-        query: dict[str, Any] = {}
-        for param in route.op.parameters:
-            if param.location == "path":
-                value: Any = params.get(param.name)
-            elif param.location == "query":
-                values = raw_query.get(param.name)
-                if not values:
-                    if "default" in param.schema:
-                        query[param.name] = param.schema["default"]
-                    elif param.required:
-                        issues.append({"code": "missing_parameter", "path": [param.name],
-                                       "message": f"query parameter {param.name!r} is required"})
-                    continue
-                value = _coerce(values[-1], param.schema)
-                query[param.name] = value
-            else:
-                continue
-            if not matches(value, param.schema):
-                issues.append({"code": "invalid_parameter", "path": [param.name],
-                               "message": f"{param.location} parameter {param.name!r} is "
-                                          f"not valid: {value!r}"})
-        return issues, query
-
-    def _read_body(self, route: Route, request: Request) -> tuple[Any, Response | None]:
-        op = route.op
-        if not request.body.strip():
-            if op.body_required:
-                return None, self.error(route, 400, "a JSON request body is required",
-                                        [{"code": "invalid_type", "path": [],
-                                          "message": "expected an object, received nothing"}])
-            body: Any = {}
-        else:
-            try:
-                body = orjson.loads(request.body)
-            except orjson.JSONDecodeError as exc:
-                return None, self.error(route, 400, "the request body is not valid JSON",
-                                        [{"code": "invalid_json", "path": [], "message": str(exc)}])
-        found = self.spec.validator.iter_problems(op.endpoint, body, method=op.method)
-        problems = [p for p in found if p.is_error]  # unknown models pass, as upstream decides
-        issues = [{"code": p.kind, "path": issue_path(p.field), "message": p.message}
-                  for p in problems]
-        if isinstance(body, Mapping):
-            for where, text in _walk_strings(body):
-                if text.startswith("runway://") and self.state.resolve_uri(text) is None:
-                    issues.append({"code": "unknown_runway_uri", "path": list(where),
-                                   "message": f"{text!r} names no completed upload in this "
-                                              "sandbox; upload the file first (POST /v1/uploads)"})
-        if issues:
-            return None, self.error(route, 400, "Validation of body failed", issues)
-        return body, None
-
-    # ------------------------------------------------------------------ tasks
-
-    def _kind(self, route: Route, body: Mapping[str, Any]) -> str:
-        op = route.op
-        key = body.get(op.discriminator) if op.discriminator else None
-        cache_key = (op.endpoint, key if isinstance(key, str) else None)
-        if cache_key not in self._kinds:
-            variant = op.variant(cache_key[1]) or (op.variants[0] if op.variants else None)
-            fields = tuple(f.name for f in variant.fields) if variant else ()
-            self._kinds[cache_key] = output_kind(op.endpoint, fields)
-        return self._kinds[cache_key]
-
-    def _new_task(
-        self, route: Route, body: Mapping[str, Any], fault: Fault, collection: str
-    ) -> Task:
-        """A new task, admitted under the organization's limits (:class:`LimitReached`)."""
-        count = next((body[n] for n in _OUTPUT_COUNT_FIELDS if isinstance(body.get(n), int)), 1)
-        duration = body.get("duration")
-        seconds = float(duration) if isinstance(duration, (int, float)) and not isinstance(
-            duration, bool) else 5.0
-        outputs = max(1, min(MAX_OUTPUTS, int(count)))
-        credits = float(round(seconds * 5 * outputs))
-        lane = _lane(route, body)
-        queued = self.state.reserve(lane, credits, self.task_seconds, self.limits)
-        task = Task(
-            id=str(uuid.uuid4()),
-            collection=collection,
-            endpoint=route.op.endpoint,
-            body=copy.deepcopy(dict(body)),
-            kind=self._kind(route, body),
-            ratio=parse_ratio(body),
-            outputs=outputs,
-            seconds=self.task_seconds,
-            credits=credits,
-            throttled=queued + (fault.throttled_seconds or 0.0),
-            fail_code=fault.fail_code,
-            media_seconds=max(0.5, min(2.0, seconds)),
-        )
-        return self.state.add_task(task)
-
-    def _refused(self, route: Route, refusal: LimitReached) -> Response:
-        """A create refused by a limit: 429 for the daily cap, 400 for the credit balance."""
-        if refusal.kind == "daily":
-            headers = {"Retry-After": _seconds(round(refusal.retry_after or 0))}
-            return self.error(route, 429, refusal.message, headers=headers)
-        return self.error(route, 400, refusal.message,
-                          [{"code": "insufficient_credits", "path": [],
-                            "message": refusal.message}])
-
-    def _do_task(self, route: Route, params: dict[str, str], query: dict[str, Any],
-                 body: Any, fault: Fault) -> Response:
-        try:
-            task = self._new_task(route, body or {}, fault, TASK_COLLECTION)
-        except LimitReached as refusal:
-            return self._refused(route, refusal)
-        status, schema = route.success
-        data = {"id": task.id, "estimatedCost": {"credits": task.credits}}
-        return json_response(status, self.shape(data, schema, route))
-
-    def _do_invoke(self, route: Route, params: dict[str, str], query: dict[str, Any],
-                   body: Any, fault: Fault) -> Response:
-        parent = params.get(route.id_param or "", "")
-        if self.state.record(route.collection, parent) is None:
-            return self.error(route, 404, f"no {route.collection} with id {parent!r}")
-        assert route.target is not None
-        try:
-            task = self._new_task(route, body or {}, fault, route.target)
-        except LimitReached as refusal:
-            return self._refused(route, refusal)
-        status, schema = route.success
-        return json_response(status, self.shape({"id": task.id}, schema, route))
-
-    def output_urls(self, task: Task) -> list[str]:
-        extension = media.KINDS[task.kind][0]
-        base = self.base_url()
-        return [f"{base}{FILES_PREFIX}{task.id}/{n}.{extension}" for n in range(task.outputs)]
-
-    def task_view(self, task: Task) -> dict[str, Any]:
-        """The task as the API shows it now (before fitting to a response schema)."""
-        status, progress = task.phase()
-        data: dict[str, Any] = {
-            "id": task.id,
-            "createdAt": iso(task.created_wall),
-            "status": status,
-        }
-        if status in ("PENDING", "THROTTLED", "RUNNING"):
-            data["estimatedCost"] = {"credits": task.credits}
-        else:
-            data["cost"] = {"credits": int(task.credits) if status != "CANCELLED" else 0}
-        if status == "RUNNING":
-            data["progress"] = round(progress or 0.0, 4)
-        if status == "SUCCEEDED":
-            urls = self.output_urls(task)
-            data["output"] = urls if task.collection == TASK_COLLECTION else {
-                _output_node_id(task.id): urls}
-        if status == "FAILED":
-            assert task.fail_code is not None
-            data["failure"] = failure_message(task.fail_code)
-            data["failureCode"] = task.fail_code
-        return data
-
-    # ------------------------------------------------------------------ resources
-
-    def _view(self, route: Route, record: Any) -> dict[str, Any]:
-        """A record's data with its lifecycle status brought up to date."""
-        data = dict(record.data)
-        schema = self._item_schema.get(route.collection)
-        states = _status_states(schema)
-        if states and data.get("status") in states:
-            status = lifecycle_status(states, time.monotonic() - record.created, self.task_seconds)
-            if status:
-                data["status"] = status
-        return data
-
-    def _show(self, route: Route, record: Any, schema: Any) -> Any:
-        shown = self.shape(self._view(route, record), schema, route)
-        if isinstance(shown, Mapping) and schema is self._item_schema.get(route.collection):
-            self.state.remember(record, shown)
-        return shown
-
-    def _do_create(self, route: Route, params: dict[str, str], query: dict[str, Any],
-                   body: Any, fault: Fault) -> Response:
-        record_id = str(uuid.uuid4())
-        stamp = now_iso()
-        data = {**copy.deepcopy(body or {}), "id": record_id, "createdAt": stamp,
-                "updatedAt": stamp}
-        record = self.state.add_record(route.collection, record_id, data)
-        item_schema = self._item_schema.get(route.collection)
-        if item_schema is not None:  # settle the invented values once, then show them
-            first = self.shape(self._initial_view(route, record), item_schema, route)
-            if isinstance(first, Mapping):
-                self.state.remember(record, first)
-        status, schema = route.success
-        return json_response(status, self._show(route, record, schema))
-
-    def _initial_view(self, route: Route, record: Any) -> dict[str, Any]:
-        data = dict(record.data)
-        states = _status_states(self._item_schema.get(route.collection))
-        if states:
-            data["status"] = lifecycle_status(states, 0.0, self.task_seconds) or states[0]
-        return data
-
-    def _do_get(self, route: Route, params: dict[str, str], query: dict[str, Any],
-                body: Any, fault: Fault) -> Response:
-        record_id = params.get(route.id_param or "", "")
-        status, schema = route.success
-        if route.collection in self._task_collections:
-            task = self.state.task(record_id, route.collection)
-            if task is None:
-                return self.error(route, 404, f"Task {record_id} not found"
-                                  if route.collection == TASK_COLLECTION
-                                  else f"no {route.collection} item with id {record_id!r}")
-            return json_response(status, self.shape(self.task_view(task), schema, route))
-        record = self.state.record(route.collection, record_id)
-        if record is None:
-            return self.error(route, 404, f"no {route.collection} item with id {record_id!r}")
-        return json_response(status, self._show(route, record, schema))
-
-    def _do_update(self, route: Route, params: dict[str, str], query: dict[str, Any],
-                   body: Any, fault: Fault) -> Response:
-        record_id = params.get(route.id_param or "", "")
-        changes = dict(body or {})
-        current = self.state.record(route.collection, record_id)
-        if current is None:
-            return self.error(route, 404, f"no {route.collection} item with id {record_id!r}")
-        if "updatedAt" in current.data:
-            changes["updatedAt"] = now_iso()
-        record = self.state.update_record(route.collection, record_id, changes)
-        status, schema = route.success
-        if schema is None:
-            return Response(status, b"", None)
-        return json_response(status, self._show(route, record, schema))
-
-    def _do_delete(self, route: Route, params: dict[str, str], query: dict[str, Any],
-                   body: Any, fault: Fault) -> Response:
-        record_id = params.get(route.id_param or "", "")
-        status, schema = route.success
-        if route.collection in self._task_collections:
-            if self.state.task(record_id, route.collection) is None:
-                return self.error(route, 404, f"Task {record_id} not found")
-            self.state.cancel_or_delete_task(record_id)
-        elif not self.state.delete_record(route.collection, record_id):
-            return self.error(route, 404, f"no {route.collection} item with id {record_id!r}")
-        if schema is None:
-            return Response(status, b"", None)
-        return json_response(status, self.shape({"id": record_id}, schema, route))
-
-    def _do_list(self, route: Route, params: dict[str, str], query: dict[str, Any],
-                 body: Any, fault: Fault) -> Response:
-        return self._page(route, self.state.records(route.collection), query)
-
-    def _do_sublist(self, route: Route, params: dict[str, str], query: dict[str, Any],
-                    body: Any, fault: Fault) -> Response:
-        parent_id = params.get(route.id_param or "", "")
-        if route.parent and self.state.record(route.parent, parent_id) is None:
-            return self.error(route, 404, f"no {route.parent} item with id {parent_id!r}")
-        key = _PARAM.sub(lambda m: params.get(m.group(1), ""), route.collection)
-        return self._page(route, self.state.records(key), query)
-
-    def _page(self, route: Route, records: list[Any], query: dict[str, Any]) -> Response:
-        status, schema = route.success
-        sort_key = query.get("sort")
-        reverse = query.get("order", "desc") != "asc"
-        records.sort(key=lambda r: (str(r.data.get(sort_key, "")) if sort_key else "", r.sequence),
-                     reverse=reverse)
-        cursor = query.get("cursor")
-        start = 0
-        if cursor is not None:
-            if not (isinstance(cursor, str) and cursor.startswith("o") and cursor[1:].isdigit()):
-                return self.error(route, 400, f"invalid cursor {cursor!r}",
-                                  [{"code": "invalid_cursor", "path": ["cursor"],
-                                    "message": "use the nextCursor of a previous page"}])
-            start = int(cursor[1:])
-        limit = query.get("limit")
-        limit = limit if isinstance(limit, int) and limit > 0 else len(records) or 1
-        page = records[start:start + limit]
-        more = start + limit < len(records)
-        item_schema = self._list_item_schema(route)
-        items = [self.shape(self._view(route, r), item_schema, route) for r in page]
-        data = {"data": items, "hasMore": more, "nextCursor": f"o{start + limit}" if more else None}
-        return json_response(status, self.shape(data, schema, route))
-
-    # ------------------------------------------------------------------ special cases
-
-    def _do_upload(self, route: Route, params: dict[str, str], query: dict[str, Any],
-                   body: Any, fault: Fault) -> Response:
-        filename = str((body or {}).get("filename") or "upload.bin")
-        upload = self.state.add_upload(
-            filename, lambda upload_id, name: f"runway://sandbox/uploads/{upload_id}/{quote(name)}")
-        data = {
-            "uploadUrl": f"{self.base_url()}{UPLOAD_PREFIX}{upload.id}",
-            "fields": {"key": f"uploads/{upload.id}/{filename}", "x-sandbox-upload": upload.id},
-            "runwayUri": upload.runway_uri,
-        }
-        status, schema = route.success
-        return json_response(status, self.shape(data, schema, route))
-
-    def _do_organization(self, route: Route, params: dict[str, str], query: dict[str, Any],
-                         body: Any, fault: Fault) -> Response:
-        limits = self.limits
-        models = {m: {"maxConcurrentGenerations": _limit(limits.concurrency),
-                      "maxDailyGenerations": _limit(limits.daily)} for m in self.spec.models()}
-        usage = {lane: {"dailyGenerations": self.state.daily_generations(lane)}
-                 for lane in self.state.lanes() if lane in models}
-        credits = _limit(limits.credits)
-        data = {"tier": {"maxMonthlyCreditSpend": credits, "models": models},
-                "creditBalance": max(0, int(credits - self.state.spent)),
-                "usage": {"models": usage}}
-        status, schema = route.success
-        return json_response(status, self.shape(data, schema, route))
-
-    def _do_generic(self, route: Route, params: dict[str, str], query: dict[str, Any],
-                    body: Any, fault: Fault) -> Response:
-        status, schema = route.success
-        if schema is None:
-            return Response(status, b"", None)
-        return json_response(status, example(schema, self._context(schema, route)))
-
-    # ------------------------------------------------------------------ /_sandbox routes
-
-    def task_listing(self) -> dict[str, Any]:
-        """Every task the sandbox holds, oldest first, with the body it was created from:
-        what the Runway dashboard shows a person who must find a task whose id was lost."""
-        with self.state.lock:
-            tasks = sorted(self.state.tasks.values(), key=lambda t: t.created)
-        return {"data": [{"id": t.id, "endpoint": t.endpoint, "model": t.model,
-                          "status": t.status, "createdAt": iso(t.created_wall), "body": t.body}
-                         for t in tasks]}
-
-    def stats(self) -> dict[str, Any]:
-        """Counts for tests and benchmarks in another process (``created`` never drops)."""
-        with self.state.lock:
-            statuses = [t.status for t in self.state.tasks.values()]
-            requests = len(self.state.requests)
-        by_status: dict[str, int] = {}
-        for status in statuses:
-            by_status[status] = by_status.get(status, 0) + 1
-        return {"created": self.state.created_tasks, "tasks": len(statuses),
-                "byStatus": by_status, "requests": requests, "creditsSpent": self.state.spent}
-
-    def _sandbox_route(self, request: Request, path: str) -> Response:
-        if path.startswith(FILES_PREFIX) and request.method in ("GET", "HEAD"):
-            return self._file(path[len(FILES_PREFIX):])
-        if path == TASKS_PATH and request.method == "GET":
-            return json_response(200, self.task_listing())
-        if path == STATS_PATH and request.method == "GET":
-            return json_response(200, self.stats())
-        if path.startswith(UPLOAD_PREFIX) and request.method in ("POST", "PUT"):
-            return self._receive_upload(path[len(UPLOAD_PREFIX):], request)
-        return self.error(None, 404, f"no sandbox resource at {path}")
-
-    def _file(self, rest: str) -> Response:
-        match = re.fullmatch(r"([^/]+)/(\d+)\.(\w+)", rest)
-        kinds = {ext: kind for kind, (ext, _) in media.KINDS.items()}
-        if match is None or match.group(3) not in kinds:
-            return self.error(None, 404, "no such file")
-        owner, index, extension = match.group(1), int(match.group(2)), match.group(3)
-        kind = kinds[extension]
-        if owner == EXAMPLE_FILE_ID:
-            width, height = media.size_for_ratio(None, kind)
-            data = media.render(kind, width, height)
-        else:
-            task = self.state.task(owner)
-            finished = task is not None and task.status == "SUCCEEDED"
-            if task is None or not finished or index >= task.outputs or kind != task.kind:
-                return self.error(None, 404, "no such output (unknown task, not finished, or "
-                                  "deleted)")
-            width, height = media.size_for_ratio(task.ratio, kind)
-            data = media.render(kind, width, height, task.media_seconds)
-        return Response(200, data, media.KINDS[kind][1])
-
-    def _receive_upload(self, upload_id: str, request: Request) -> Response:
-        upload = self.state.uploads.get(upload_id)
-        if upload is None:
-            return self.error(None, 404, f"no upload slot {upload_id!r}")
-        content_type = request.header("Content-Type") or ""
-        if "multipart/form-data" not in content_type:
-            return self.error(None, 400, "the upload must be multipart/form-data")
-        try:
-            parts = parse_multipart(request.body, content_type)
-        except ValueError as exc:
-            return self.error(None, 400, f"malformed multipart body: {exc}")
-        expected = {"key": f"uploads/{upload.id}/{upload.filename}", "x-sandbox-upload": upload.id}
-        wrong = [name for name, value in expected.items()
-                 if parts.get(name, (b"",))[0].decode("utf-8", "replace") != value]
-        if wrong:
-            return self.error(None, 400, "the form must repeat the fields of POST /v1/uploads; "
-                              f"missing or changed: {', '.join(wrong)}")
-        file_part = parts.get("file") or next((p for p in parts.values() if p[1]), None)
-        if file_part is None:
-            return self.error(None, 400, "the form has no 'file' part")
-        self.state.receive_upload(upload_id, file_part[0], file_part[2])
-        return Response(204, b"", None)
-
-
-def _lane(route: Route, body: Mapping[str, Any]) -> str:
-    """What a limit counts per: the model, else the endpoint (as Runway counts per model)."""
-    op = route.op
-    model = body.get(op.discriminator) if op.discriminator else None
-    return model if isinstance(model, str) else op.endpoint
-
-
-def _limit(value: float | None) -> int:
-    return UNLIMITED if value is None else int(value)
-
-
-def _status_states(schema: Any) -> list[str]:
-    """The ``status`` values a response's branches pin with ``const`` (its lifecycle)."""
-    if not isinstance(schema, Mapping):
-        return []
-    out = []
-    for branch in schema.get("oneOf") or schema.get("anyOf") or ():
-        sub = ((branch or {}).get("properties") or {}).get("status") or {}
-        if "const" in sub:
-            out.append(str(sub["const"]))
-    return out
-
-
-def _coerce(text: str, schema: Mapping[str, Any]) -> Any:
-    """A query string value as the type its schema wants (``"50"`` → 50)."""
-    kind = schema.get("type")
-    try:
-        if kind == "integer":
-            return int(text)
-        if kind == "number":
-            return float(text)
-    except ValueError:
-        return text
-    if kind == "boolean" and text in ("true", "false"):
-        return text == "true"
-    return text
-
-
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "0"
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def _safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers for the log: the Authorization value is replaced, never stored."""
-    out = {}
-    for key, value in headers.items():
-        out[key] = "<redacted>" if key.lower() in ("authorization", "cookie") else value
-    return out
-
-
-def _output_node_id(task_id: str) -> str:
-    """A stable node id for an invocation's outputs, shaped as the spec's uuid (version 4:
-    the response schema's pattern rejects other versions, and conforming would drop it)."""
-    return str(uuid.UUID(bytes=uuid.uuid5(uuid.NAMESPACE_URL, task_id).bytes, version=4))
-
-
-def _logged_body(request: Request) -> Any:
-    content_type = (request.header("Content-Type") or "").lower()
-    if not request.body:
-        return None
-    if "json" in content_type:
-        try:
-            return orjson.loads(request.body)
-        except orjson.JSONDecodeError:
-            return request.body.decode("utf-8", "replace")
-    return {"bytes": len(request.body), "contentType": content_type or None}
-
-
-# ---------------------------------------------------------------------- http.server glue
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "runway-sandbox"
-    sys_version = ""
-    timeout = 120  # idle keep-alive connections end eventually
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stalls
-    server: SandboxHTTPServer
-
-    def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        request = Request(
-            self.command, self.path, dict(self.headers.items()), body,
-            tuple(self.headers.get_all(FAULT_HEADER) or ()),
-        )
-        try:
-            response = self.server.app.handle(request)
-        except Exception as exc:  # never leave a client hanging on a sandbox bug
-            if self.server.verbose:
-                import traceback
-
-                traceback.print_exc()
-            response = json_response(500, {"error": f"sandbox error: {type(exc).__name__}: {exc}"})
-        if response.drop:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self.send_response(response.status)
-        if response.content_type and response.status != 204:
-            self.send_header("Content-Type", response.content_type)
-        for key, value in response.headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            sys.stderr.write(f"sandbox {self.address_string()} {format % args}\n")
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, False)
-
-
-class SandboxHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server that can close its keep-alive connections on shutdown."""
-
-    daemon_threads = True
-    block_on_close = False
-    app: SandboxApp
-    allow_reuse_address = True
-    # The stdlib default backlog of 5 drops connections when hundreds of clients poll at once.
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], app: SandboxApp | None, *,
-                 verbose: bool = False) -> None:
-        self.app = app  # type: ignore[assignment]  # set before serving
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runway_dynamic.sandbox.asgi import ASGIApp
+
+#: Pending connections the kernel queues: a thousand clients may connect at once.
+BACKLOG = 2048
+#: Idle keep-alive connections stay open this long. Longer than any client's pool keeps
+#: them (httpx: 5 s), so that the client, never the server, closes an idle connection: a
+#: request sent on a connection the server is closing at that instant is lost.
+KEEP_ALIVE_SECONDS = 120
+SERVER_HEADER = "runway-sandbox"
+_TICK_SECONDS = 1.0  # how often the Date header is renewed
+
+
+class SandboxServer:
+    """An ASGI app served by uvicorn on ``host:port`` (port 0: a free one); set ``app``
+    before :meth:`start` (the port is known first, for an app that needs its base URL)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False,
+                 app: ASGIApp | None = None) -> None:
+        self.app = app
         self.verbose = verbose
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.socket.bind((host, port))
+            self.socket.listen(BACKLOG)
+        except OSError:
+            self.socket.close()
+            raise
+        self.port: int = self.socket.getsockname()[1]
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._closed = False
 
-    def track(self, connection: socket.socket, opened: bool) -> None:
-        with self._connections_lock:
-            if opened:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
+    def start(self) -> None:
+        """Serve in a daemon thread; returns when the server accepts requests."""
+        if self._closed:
+            raise RuntimeError("this server was stopped; create a new one")
+        if self._thread is not None:
+            return
+        if self.app is None:
+            raise RuntimeError("no ASGI app to serve")
+        self._thread = threading.Thread(target=self._run, name=f"runway-sandbox:{self.port}",
+                                        daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._failure is not None:
+            self._thread.join()
+            self._thread = None
+            self._close()
+            raise RuntimeError(f"the sandbox could not start: {self._failure}") from self._failure
 
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-            self._connections.clear()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+    def serve_forever(self) -> None:
+        """Serve until interrupted (Ctrl-C), then stop."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if self.verbose:
-            super().handle_error(request, client_address)
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, close open connections and free the port."""
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is not None and loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                loop.call_soon_threadsafe(stop.set)
+            thread.join(timeout)
+        self._thread = None
+        self._close()
+
+    def _close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.socket.close()
+
+    # ---- the server thread
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported by start() when it happens before serving
+            self._failure = exc
+        finally:
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        import uvicorn
+
+        app: Any = self.app  # an ASGI 3 callable; uvicorn's own types are narrower
+        config = uvicorn.Config(
+            app, http="h11", ws="none", lifespan="off", interface="asgi3",
+            log_config=_log_config() if self.verbose else None,
+            access_log=self.verbose, proxy_headers=False, server_header=False,
+            headers=[("Server", SERVER_HEADER)], backlog=BACKLOG,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
+        server = uvicorn.Server(config)
+        config.load()
+        server.lifespan = config.lifespan_class(config)
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        await server.startup(sockets=[self.socket])
+        self._ready.set()
+        try:
+            while not self._stop.is_set():
+                await server.on_tick(0)  # renews the Date header
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), _TICK_SECONDS)
+        finally:
+            await _shutdown(server)
+
+
+async def _shutdown(server: Any) -> None:
+    """Close the listener and every connection now; requests still running are cancelled
+    (the app drops their connections): what stopping a rehearsal means."""
+    for listener in server.servers:
+        listener.close()
+    for connection in list(server.server_state.connections):
+        connection.shutdown()
+    tasks = list(server.server_state.tasks)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=2.0)
+    for connection in list(server.server_state.connections):
+        transport = getattr(connection, "transport", None)
+        if transport is not None:
+            transport.close()
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's own logging set-up: one line per request on stderr (``--verbose``)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    return LOGGING_CONFIG

@@ -8,13 +8,17 @@ shapes them into each operation's response schema.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+import shutil
+import tempfile
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from runway_dynamic._constants import (
@@ -143,14 +147,25 @@ class Task:
 
 @dataclass
 class Upload:
-    """An upload slot created by ``POST /v1/uploads``; ``data`` once the file arrived."""
+    """An upload slot created by ``POST /v1/uploads``; ``path`` once the file arrived (the
+    file is kept on disk, in the state's upload directory, never in memory)."""
 
     id: str
     filename: str
     runway_uri: str
-    data: bytes | None = None
+    path: Path | None = None
+    size: int = 0
     content_type: str | None = None
     created_wall: float = field(default_factory=time.time)
+
+    @property
+    def received(self) -> bool:
+        return self.path is not None
+
+    @property
+    def data(self) -> bytes | None:
+        """The received bytes, read from disk (for tests; ``None`` before the file came)."""
+        return self.path.read_bytes() if self.path is not None else None
 
 
 @dataclass
@@ -179,6 +194,23 @@ class SandboxState:
         self.spent = 0.0
         self._slots: dict[str, list[float]] = {}
         self._generations: dict[str, deque[float]] = {}
+        self._upload_dir: Path | None = None
+
+    def upload_dir(self) -> Path:
+        """A private temporary directory for uploaded files (made on first use)."""
+        with self.lock:
+            if self._upload_dir is None:
+                self._upload_dir = Path(tempfile.mkdtemp(prefix="runway-sandbox-uploads-"))
+            return self._upload_dir
+
+    def close(self) -> None:
+        """Remove the uploaded files (the state stays readable, its uploads are gone)."""
+        with self.lock:
+            directory, self._upload_dir = self._upload_dir, None
+            for upload in self.uploads.values():
+                upload.path = None
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
 
     # ---- request log
 
@@ -267,20 +299,27 @@ class SandboxState:
             self.uploads[upload_id] = upload
         return upload
 
-    def receive_upload(self, upload_id: str, data: bytes, content_type: str | None) -> bool:
+    def receive_upload(
+        self, upload_id: str, path: Path, size: int, content_type: str | None
+    ) -> bool:
+        """Keep the file at ``path`` (in :meth:`upload_dir`) as the upload's content; a file
+        sent again to the same slot replaces the earlier one."""
         with self.lock:
             upload = self.uploads.get(upload_id)
             if upload is None:
                 return False
-            upload.data = data
-            upload.content_type = content_type
-            return True
+            previous, upload.path = upload.path, path
+            upload.size, upload.content_type = size, content_type
+        if previous is not None and previous != path:
+            with contextlib.suppress(OSError):
+                previous.unlink()
+        return True
 
     def resolve_uri(self, uri: str) -> Upload | None:
         """The completed upload a ``runway://`` URI names, if any."""
         with self.lock:
             for upload in self.uploads.values():
-                if upload.runway_uri == uri and upload.data is not None:
+                if upload.runway_uri == uri and upload.received:
                     return upload
         return None
 

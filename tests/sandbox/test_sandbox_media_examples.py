@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import wave
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,8 +17,9 @@ from jsonschema import Draft202012Validator
 from sandbox_support import spec_headers
 
 from runway_dynamic.sandbox import media
+from runway_dynamic.sandbox.app import issue_path, output_kind, parse_ratio
 from runway_dynamic.sandbox.examples import conform, example, matches
-from runway_dynamic.sandbox.server import issue_path, output_kind, parse_multipart, parse_ratio
+from runway_dynamic.sandbox.multipart import read_form
 from runway_dynamic.spec import Spec
 
 # ---------------------------------------------------------------- media
@@ -172,13 +174,33 @@ def test_ratio_and_issue_paths() -> None:
     assert issue_path(None) == []
 
 
-def test_multipart_parser_is_binary_safe() -> None:
+def test_multipart_reader_is_binary_safe_and_stores_files_on_disk(tmp_path: Path) -> None:
     payload = bytes(range(256)) + b"\r\n--not-the-boundary\r\n"
     request = httpx.Request("POST", "http://x", data={"key": "k"},
                             files={"file": ("a.bin", payload, "application/octet-stream")})
-    parts = parse_multipart(request.read(), request.headers["Content-Type"])
-    assert parts["key"][0] == b"k"
-    assert parts["file"] == (payload, "a.bin", "application/octet-stream")
+    form = read_form(request.read(), request.headers["Content-Type"], tmp_path,
+                     max_file_bytes=len(payload))
+    assert form.error is None and not form.too_large and form.fields == {"key": "k"}
+    stored = form.file()
+    assert stored is not None and stored.path.parent == tmp_path
+    assert stored.path.read_bytes() == payload and stored.size == len(payload)
+    assert (stored.filename, stored.content_type) == ("a.bin", "application/octet-stream")
+
+
+def test_multipart_reader_stops_storing_past_the_cap(tmp_path: Path) -> None:
+    request = httpx.Request("POST", "http://x", data={"key": "k"},
+                            files={"file": ("a.png", b"x" * 1000, "image/png")})
+    form = read_form(request.read(), request.headers["Content-Type"], tmp_path,
+                     max_file_bytes=999)
+    assert form.too_large and form.file() is None
+    assert list(tmp_path.iterdir()) == [], "a refused file leaves nothing behind"
+
+
+def test_multipart_reader_names_a_malformed_body(tmp_path: Path) -> None:
+    form = read_form(b"no parts here", "multipart/form-data; boundary=XYZ", tmp_path,
+                     max_file_bytes=10)
+    assert form.error and "multipart" in form.error
+    assert read_form(b"", "application/json", tmp_path, max_file_bytes=10).error
 
 
 # ---------------------------------------------------------------- python -m

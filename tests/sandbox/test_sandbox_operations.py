@@ -21,6 +21,7 @@ from runway_dynamic.naming import endpoint_name
 from runway_dynamic.sandbox import Sandbox
 from runway_dynamic.sandbox.examples import example
 from runway_dynamic.spec import Spec
+from runway_dynamic.uploads import UPLOADS_ENDPOINT
 
 _ORDER = {"POST": 0, "GET": 2, "PATCH": 3, "PUT": 3, "DELETE": 4}
 
@@ -55,6 +56,8 @@ def _requests(spec: Spec, sb: Sandbox) -> Iterator[Planned]:
             for name in [p.name for p in op.params("path")]:
                 path = path.replace("{" + name + "}", quote(_existing_id(sb, op, name), safe=""))
             body = example(variant.schema) if variant is not None else None
+            if op.endpoint == UPLOADS_ENDPOINT and isinstance(body, dict):
+                body["filename"] = "example.png"  # an upload must name a media file
             yield op, variant.key if variant is not None else None, path, query, body
 
 
