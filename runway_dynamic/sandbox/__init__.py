@@ -55,7 +55,7 @@ What the spec states about media is enforced (:mod:`runway_dynamic.media_limits`
 upload slot is refused for a file name that is not of a media type the spec's media fields
 take, and an uploaded file of another type or larger than the upload cap is refused (413)
 before it is stored. Uploaded files are streamed to a temporary directory, never held in
-memory, and removed when the sandbox stops.
+memory, and removed when the sandbox stops. Model ids the spec does not list get a 400.
 
 Modules: :mod:`.app` (the API semantics, no sockets), :mod:`.asgi` (HTTP ↔ app),
 :mod:`.server` (uvicorn in a thread), :mod:`.multipart`, :mod:`.state`, :mod:`.faults`,

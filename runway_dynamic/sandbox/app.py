@@ -11,8 +11,9 @@ requires an ``id`` and has no such GET creates a task; ``GET /v1/X/{id}``, ``PAT
 ``DELETE`` read, update and delete; a GET whose answer has a ``data`` array lists. Only
 tasks, uploads and the organization get dedicated logic.
 
-Everything refused is refused because the spec says so: bodies the pre-flight rejects, and
-media beyond :func:`~runway_dynamic.media_limits.media_limits` (uploads of a
+Everything refused is refused because the spec says so: unknown model ids (400, as Runway
+answers, though the client lets them through with a warning), bodies the pre-flight
+rejects, and media beyond :func:`~runway_dynamic.media_limits.media_limits` (uploads of a
 type the spec's media fields do not take, or larger than the upload cap).
 """
 
@@ -75,6 +76,8 @@ _OUTPUT_COUNT_FIELDS = ("outputCount", "numberOfOutputs", "numOutputs")
 _RATIO_FIELDS = (RATIO_PROPERTY, "aspectRatio")
 _KIND_WORDS = (("video", ("video",)), ("image", ("image",)),
                ("audio", ("audio", "speech", "sound", "voice")))
+#: The pre-flight's problem kind for a model id the spec does not list.
+UNKNOWN_MODEL = "unknown_model"
 _PARAM = re.compile(r"\{([^}/]+)\}")
 _JSON = "application/json"
 
@@ -536,10 +539,12 @@ class SandboxApp:
             except orjson.JSONDecodeError as exc:
                 return None, self.error(route, 400, "the request body is not valid JSON",
                                         [{"code": "invalid_json", "path": [], "message": str(exc)}])
-        found = self.spec.validator.iter_problems(op.endpoint, body, method=op.method)
-        problems = [p for p in found if p.is_error]  # unknown models pass, as upstream decides
-        issues = [{"code": p.kind, "path": issue_path(p.field), "message": p.message}
-                  for p in problems]
+        issues = []
+        for p in self.spec.validator.iter_problems(op.endpoint, body, method=op.method):
+            if p.kind == UNKNOWN_MODEL:  # the client sends it with a warning; Runway refuses
+                issues.append(self._unknown_model_issue(op, body))
+            elif p.is_error:
+                issues.append({"code": p.kind, "path": issue_path(p.field), "message": p.message})
         if isinstance(body, Mapping):
             for where, text in _walk_strings(body):
                 if text.startswith("runway://") and self.state.resolve_uri(text) is None:
@@ -549,6 +554,15 @@ class SandboxApp:
         if issues:
             return None, self.error(route, 400, "Validation of body failed", issues)
         return body, None
+
+    @staticmethod
+    def _unknown_model_issue(op: Operation, body: Any) -> dict[str, Any]:
+        """The issue for a model id the spec does not list for this endpoint."""
+        name = op.discriminator or "model"
+        value = body.get(name) if isinstance(body, Mapping) else None
+        return {"code": UNKNOWN_MODEL, "path": [name],
+                "message": f"Invalid {name} {value!r} for {op.endpoint}. Expected one of: "
+                           + ", ".join(op.models)}
 
     # ------------------------------------------------------------------ tasks
 

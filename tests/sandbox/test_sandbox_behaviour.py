@@ -103,10 +103,21 @@ def test_unsupported_ratio_names_the_accepted_ones(api: httpx.Client, bundled_sp
     assert ratios and ratios[0] in ratio_issue["message"]
 
 
-def test_unknown_model_is_accepted_like_the_real_api_decides(api: httpx.Client) -> None:
-    body = {"model": "not-in-the-spec-yet", "promptText": "x"}
-    response = api.post("/v1/text_to_video", json=body)
-    assert response.status_code == 200
+def test_every_model_endpoint_refuses_a_model_its_spec_does_not_list(
+    api: httpx.Client, bundled_spec: Spec, sandbox: Sandbox
+) -> None:
+    """Runway answers 400 for a model id it does not know; so does the rehearsal, on every
+    model-discriminated endpoint of the spec (the client only warns and sends it)."""
+    endpoints = [op for op in bundled_spec.catalog.operations if op.is_model_endpoint]
+    assert endpoints
+    for op in endpoints:
+        unknown = op.models[0] + "fast-not-listed"
+        response = api.request(op.method, op.path, json={"model": unknown, "promptText": "x"})
+        assert response.status_code == 400, (op.path, response.text)
+        [issue] = [i for i in response.json()["issues"] if i["path"] == ["model"]]
+        assert issue["code"] == "unknown_model" and unknown in issue["message"]
+        assert all(model in issue["message"] for model in op.models)
+    assert not sandbox.state.tasks, "a refused model must not create a task"
 
 
 def test_invalid_json_is_a_400(api: httpx.Client) -> None:
@@ -372,3 +383,23 @@ def test_organization_reflects_spent_credits(api: httpx.Client, bundled_spec: Sp
     after = api.get("/v1/organization").json()
     assert after["creditBalance"] < before
     assert after["usage"]["models"]["gen4_image"]["dailyGenerations"] == 1
+
+
+def test_cli_rehearsal_of_an_unlisted_model_fails_like_the_real_api(bundled_spec: Spec) -> None:
+    """``runway --sandbox video --model <typo>``: the client warns and sends, the sandbox
+    answers Runway's 400 naming the models, and the command fails (it used to succeed)."""
+    import os
+    import subprocess
+    import sys
+
+    listed = bundled_spec.models("text_to_video")
+    typo = listed[0].replace("_", "") + "fast"
+    assert typo not in listed
+    result = subprocess.run(
+        [sys.executable, "-m", "runway_dynamic", "--sandbox", "video", "--model", typo,
+         "--prompt-text", "a fox"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "RUNWAY_SANDBOX_TASK_SECONDS": "0.1"})
+    assert result.returncode != 0, result.stdout
+    assert "400" in result.stderr and f"Invalid model {typo!r}" in result.stderr
+    assert all(model in result.stderr for model in listed)
