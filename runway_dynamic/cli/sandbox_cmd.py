@@ -50,7 +50,7 @@ def sandbox_session(invocation: Invocation) -> Iterator[str]:
     from runway_dynamic.sandbox import Sandbox
 
     sandbox = Sandbox(spec=invocation.spec(), task_seconds=_task_seconds())
-    sandbox.start()
+    sandbox.start(lazy=True)  # a command that sends nothing pays for no server
     invocation.sandbox_url = sandbox.base_url
     try:
         yield sandbox.base_url

@@ -64,14 +64,17 @@ Modules: :mod:`.app` (the API semantics, no sockets), :mod:`.asgi` (HTTP ↔ app
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from runway_dynamic.sandbox.faults import HEADER as FAULT_HEADER
+from runway_dynamic.sandbox.faults import parse_fault
 from runway_dynamic.sandbox.state import OrgLimits, SandboxState
 
 if TYPE_CHECKING:
     from runway_dynamic.sandbox.app import SandboxApp
+    from runway_dynamic.sandbox.asgi import ASGIApp
     from runway_dynamic.sandbox.server import SandboxServer
     from runway_dynamic.spec import Spec
 
@@ -80,6 +83,10 @@ __all__ = ["FAULT_HEADER", "OrgLimits", "Sandbox", "SandboxState"]
 
 class Sandbox:
     """The Runway API simulator on a loopback port. ``start()``/``stop()`` or ``with``.
+
+    The port is bound when the sandbox is made; the app built from the spec and the HTTP
+    server when it starts (or, with ``start(lazy=True)``, when the first client connects:
+    a ``runway --sandbox`` command that sends nothing pays for neither).
 
     >>> sb = Sandbox(task_seconds=0.5).start()     # doctest: +SKIP
     >>> sb.base_url                                 # doctest: +SKIP
@@ -99,8 +106,6 @@ class Sandbox:
         limits: OrgLimits | None = None,
         upload_max_bytes: int | None = None,
     ) -> None:
-        from runway_dynamic.sandbox.app import SandboxApp
-        from runway_dynamic.sandbox.asgi import build_asgi
         from runway_dynamic.sandbox.server import SandboxServer
         from runway_dynamic.spec import load_spec
 
@@ -109,18 +114,40 @@ class Sandbox:
         self.task_seconds = task_seconds
         self.require_auth = require_auth
         self.verbose = verbose
+        self.faults = list(faults or ())
+        for text in self.faults:
+            parse_fault(text)  # a malformed fault fails here, not on the first request
+        self.limits = limits
+        self.upload_max_bytes = upload_max_bytes
         #: Tasks, uploads, resources and the request log (read it in tests).
         self.state = SandboxState()
+        self._app: SandboxApp | None = None
+        self._app_lock = threading.Lock()
         # Bound (and listening) first: the port and base URL are known before the app seeds
         # its state and before serving starts.
-        self._server: SandboxServer = SandboxServer(host, port, verbose=verbose)
+        self._server: SandboxServer = SandboxServer(host, port, verbose=verbose,
+                                                    app_factory=self._asgi)
         self.port: int = self._server.port
-        self.app: SandboxApp = SandboxApp(
-            self.spec, self.state, base_url=lambda: self.base_url, task_seconds=task_seconds,
-            faults=list(faults or ()), require_auth=require_auth, limits=limits,
-            upload_max_bytes=upload_max_bytes,
-        )
-        self._server.app = build_asgi(self.app, verbose=verbose)
+
+    @property
+    def app(self) -> SandboxApp:
+        """The API semantics (built from the spec on first use; it seeds ``state``)."""
+        with self._app_lock:
+            if self._app is None:
+                from runway_dynamic.sandbox.app import SandboxApp
+
+                self._app = SandboxApp(
+                    self.spec, self.state, base_url=lambda: self.base_url,
+                    task_seconds=self.task_seconds, faults=self.faults,
+                    require_auth=self.require_auth, limits=self.limits,
+                    upload_max_bytes=self.upload_max_bytes,
+                )
+            return self._app
+
+    def _asgi(self) -> ASGIApp:
+        from runway_dynamic.sandbox.asgi import build_asgi
+
+        return build_asgi(self.app, verbose=self.verbose)
 
     @property
     def base_url(self) -> str:
@@ -131,9 +158,10 @@ class Sandbox:
     def url(self, path: str) -> str:
         return self.base_url + "/" + path.lstrip("/")
 
-    def start(self) -> Sandbox:
-        """Serve in a background thread; returns ``self`` once it accepts requests."""
-        self._server.start()
+    def start(self, *, lazy: bool = False) -> Sandbox:
+        """Serve in a background thread; returns ``self`` once it serves (``lazy``: at once,
+        and the server is made when the first client connects)."""
+        self._server.start(lazy=lazy)
         return self
 
     def serve_forever(self) -> None:

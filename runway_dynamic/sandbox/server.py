@@ -1,21 +1,29 @@
 """Serving: uvicorn on a socket bound at once, its event loop in a thread of its own.
 
 The socket is bound and listening when :class:`SandboxServer` is made, so the port (and the
-base URL) is known before anything is imported or served. :meth:`~SandboxServer.start` runs
-uvicorn's ``Server`` on that socket in a daemon thread and returns once it serves;
+base URL) is known before anything is imported or served, and a client may connect at any
+time after: the kernel holds the connection until it is accepted. :meth:`~SandboxServer.
+start` runs uvicorn's ``Server`` on that socket in a daemon thread and returns once it
+serves; with ``lazy=True`` it returns at once and the thread waits (without holding the
+GIL) for the first client before uvicorn, Starlette and the app are made: a
+``runway --sandbox`` command that never sends a request pays for none of it.
 :meth:`~SandboxServer.stop` closes every connection (requests still waiting, e.g. on a
 ``delay`` fault, end as dropped connections) and frees the port.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import select
 import socket
+import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import asyncio
+
     from runway_dynamic.sandbox.asgi import ASGIApp
 
 #: Pending connections the kernel queues: a thousand clients may connect at once.
@@ -29,12 +37,12 @@ _TICK_SECONDS = 1.0  # how often the Date header is renewed
 
 
 class SandboxServer:
-    """An ASGI app served by uvicorn on ``host:port`` (port 0: a free one); set ``app``
-    before :meth:`start` (the port is known first, for an app that needs its base URL)."""
+    """The ASGI app that ``app_factory`` makes, served by uvicorn on ``host:port`` (port 0:
+    a free one). The factory is called once, in the server thread, when a client comes."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False,
-                 app: ASGIApp | None = None) -> None:
-        self.app = app
+                 app_factory: Callable[[], ASGIApp]) -> None:
+        self.app_factory = app_factory
         self.verbose = verbose
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # IPPROTO_TCP named: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say
@@ -48,30 +56,30 @@ class SandboxServer:
             self.socket.close()
             raise
         self.port: int = self.socket.getsockname()[1]
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._stopping = threading.Event()
+        self._serving = threading.Event()
+        self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._failure: BaseException | None = None
         self._closed = False
 
-    def start(self) -> None:
-        """Serve in a daemon thread; returns when the server accepts requests."""
+    def start(self, *, lazy: bool = False) -> None:
+        """Serve from a daemon thread; returns once it serves, or at once when ``lazy``
+        (the server is then made when the first client connects)."""
         if self._closed:
             raise RuntimeError("this server was stopped; create a new one")
         if self._thread is not None:
             return
-        if self.app is None:
-            raise RuntimeError("no ASGI app to serve")
-        self._thread = threading.Thread(target=self._run, name=f"runway-sandbox:{self.port}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(lazy,), daemon=True,
+                                        name=f"runway-sandbox:{self.port}")
         self._thread.start()
-        self._ready.wait()
-        if self._failure is not None:
-            self._thread.join()
-            self._thread = None
-            self._close()
-            raise RuntimeError(f"the sandbox could not start: {self._failure}") from self._failure
+        if not lazy:
+            self._serving.wait()
+            if self._failure is not None:
+                self.stop()
+                raise RuntimeError(f"the sandbox could not start: {self._failure}")
 
     def serve_forever(self) -> None:
         """Serve until interrupted (Ctrl-C), then stop."""
@@ -86,33 +94,51 @@ class SandboxServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving, close open connections and free the port."""
-        thread, loop, stop = self._thread, self._loop, self._stop
-        if thread is not None and loop is not None and stop is not None:
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"x")
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
             with contextlib.suppress(RuntimeError):  # the loop already ended
                 loop.call_soon_threadsafe(stop.set)
-            thread.join(timeout)
-        self._thread = None
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
         self._close()
 
     def _close(self) -> None:
         if not self._closed:
             self._closed = True
-            self.socket.close()
+            for sock in (self.socket, self._wake_reader, self._wake_writer):
+                sock.close()
 
     # ---- the server thread
 
-    def _run(self) -> None:
+    def _run(self, lazy: bool) -> None:
         try:
+            if lazy:
+                readable, _, _ = select.select([self.socket, self._wake_reader], [], [])
+                if self.socket not in readable or self._stopping.is_set():
+                    return
+            import asyncio  # only now: a lazy sandbox nobody calls never loads it
+
             asyncio.run(self._serve())
-        except BaseException as exc:  # reported by start() when it happens before serving
+        except Exception as exc:
             self._failure = exc
+            if lazy:  # nobody to raise to: say it, and refuse clients from now on
+                print(f"runway sandbox: the server failed: {type(exc).__name__}: {exc}",
+                      file=sys.stderr)
+            with contextlib.suppress(OSError):
+                self.socket.shutdown(socket.SHUT_RDWR)
         finally:
-            self._ready.set()
+            self._serving.set()
 
     async def _serve(self) -> None:
+        import asyncio
+
         import uvicorn
 
-        app: Any = self.app  # an ASGI 3 callable; uvicorn's own types are narrower
+        app: Any = self.app_factory()  # an ASGI 3 callable; uvicorn's own types are narrower
         config = uvicorn.Config(
             app, http="h11", ws="none", lifespan="off", interface="asgi3",
             log_config=_log_config() if self.verbose else None,
@@ -124,8 +150,10 @@ class SandboxServer:
         config.load()
         server.lifespan = config.lifespan_class(config)
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        if self._stopping.is_set():  # stop() ran before the loop existed
+            return
         await server.startup(sockets=[self.socket])
-        self._ready.set()
+        self._serving.set()
         try:
             while not self._stop.is_set():
                 await server.on_tick(0)  # renews the Date header
@@ -138,6 +166,8 @@ class SandboxServer:
 async def _shutdown(server: Any) -> None:
     """Close the listener and every connection now; requests still running are cancelled
     (the app drops their connections): what stopping a rehearsal means."""
+    import asyncio
+
     for listener in server.servers:
         listener.close()
     for connection in list(server.server_state.connections):

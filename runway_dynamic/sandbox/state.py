@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -198,6 +196,8 @@ class SandboxState:
 
     def upload_dir(self) -> Path:
         """A private temporary directory for uploaded files (made on first use)."""
+        import tempfile
+
         with self.lock:
             if self._upload_dir is None:
                 self._upload_dir = Path(tempfile.mkdtemp(prefix="runway-sandbox-uploads-"))
@@ -210,6 +210,8 @@ class SandboxState:
             for upload in self.uploads.values():
                 upload.path = None
         if directory is not None:
+            import shutil
+
             shutil.rmtree(directory, ignore_errors=True)
 
     # ---- request log
