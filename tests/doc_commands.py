@@ -65,9 +65,6 @@ class Command:
     def is_runway(self) -> bool:
         return bool(self.argv) and self.argv[0] == "runway"
 
-    def __str__(self) -> str:
-        return f"{self.where}: {self.text}"
-
 
 @dataclass(frozen=True)
 class Extracted:

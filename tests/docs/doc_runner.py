@@ -51,11 +51,12 @@ TASK_SECONDS = 0.2
 COMMAND_TIMEOUT = 180.0
 
 #: Commands of the documents that are not ``runway`` commands and are not run, with why.
-#: Keyed by their first words; anything else that is not ``runway`` fails the suite.
+#: Keyed by their first words; anything else that is not ``runway`` fails the suite. (The
+#: README's "Run the tests" line is run verbatim on a clean clone by .ci/run.)
 NOT_RUN: dict[tuple[str, ...], str] = {
     ("python3", "-m", "venv"): "makes the virtual environment this suite already runs in",
     (".",): "activates that environment (a shell builtin, nothing of ours)",
-    ("pip", "install"): "installs this checkout, which the suite is running",
+    ("pip", "install"): "installs this checkout, which the suite is running from",
     ("python", "-m", "pytest"): "runs the test suite this test is part of",
 }
 
@@ -383,6 +384,8 @@ class Scenario:
                                          f"{command.expect_exit}", ran)
         if "Traceback (most recent call last)" in ran.stdout + ran.stderr:
             raise ExampleFailed(command, "printed a traceback", ran)
+        if KEY in ran.stdout + ran.stderr:
+            raise ExampleFailed(command, "printed the API key", ran)
         if command.shown is not None:
             got = [line.rstrip() for line in ran.stdout.rstrip("\n").splitlines()]
             if got != list(command.shown):
