@@ -8,7 +8,8 @@
     ├── CacheError                   the on-disk index could not be written (reported, never fatal)
     ├── FileWriteError               a file (config, credentials, plan, results) was not written
     ├── UsageError                   bad arguments from the caller                 exit 2
-    │   └── PreflightError           a request body failed pre-flight checks       exit 2
+    │   ├── PreflightError           a request body failed pre-flight checks       exit 2
+    │   └── SandboxBoundaryError     a sealed (--sandbox) run asked to reach out   exit 2
     ├── ConfigError                  missing key, unreadable config or credentials
     ├── JournalError                 a batch journal is damaged, locked, in use or not ours
     ├── APIError                     talking to the API went wrong
@@ -146,6 +147,21 @@ class PreflightError(UsageError):
             "endpoint": self.endpoint,
             "problems": [p.to_dict() for p in self.problems],
         }
+
+
+class SandboxBoundaryError(UsageError):
+    """A sealed run (``--sandbox``) was asked to reach a host that is not loopback."""
+
+    def __init__(self, purpose: str, target: str) -> None:
+        self.purpose = purpose
+        self.target = target
+        super().__init__(
+            f"{purpose}: refusing to reach {target} under --sandbox (nothing may leave this "
+            "machine); use a loopback URL, or run without --sandbox"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "purpose": self.purpose, "target": self.target}
 
 
 class APIError(RunwayError):

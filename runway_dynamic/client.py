@@ -67,6 +67,13 @@ from runway_dynamic._http import (
     should_resubmit,
 )
 from runway_dynamic.auth import resolve_api_key
+from runway_dynamic.boundary import (
+    PLACEHOLDER_KEY,
+    Boundary,
+    check_base_url,
+    guard_hooks,
+    trust_environment,
+)
 from runway_dynamic.catalog import Operation, flatten_object
 from runway_dynamic.downloads import (
     DEFAULT_PREFIX,
@@ -123,12 +130,18 @@ class _ClientCore:
         headers: Mapping[str, str] | None,
         rng: RandomSource | None,
         clock: Callable[[], float] | None,
+        allow_insecure_http: bool | None = None,
+        sealed: bool = False,
     ) -> None:
         if spec is None:
             from runway_dynamic.spec import load_spec
 
             spec = load_spec()
         self.spec = spec
+        #: A sandbox client: loopback only, and never the user's key (runway_dynamic.boundary).
+        self.boundary = Boundary(sealed=sealed, sandbox_url=base_url if sealed else None)
+        if sealed and not api_key:
+            api_key = PLACEHOLDER_KEY
         self._api_key, self.key_source = (
             (api_key, "api_key argument") if api_key else resolve_api_key(None)
         )
@@ -137,7 +150,13 @@ class _ClientCore:
             raise ConfigError(
                 f"no base URL: pass base_url, set {ENV_BASE_URL}, or use a spec with `servers`"
             )
+        check_base_url(url, allow_insecure=allow_insecure_http)
+        self.boundary.check_outbound(url, "the API base URL")
         self.base_url = url.rstrip("/")
+        #: Proxies from the environment apply only off loopback (see runway_dynamic.boundary).
+        self.trust_env = trust_environment(self.base_url)
+        #: Under ``sealed``, a hook that refuses any request that is not to loopback.
+        self.guard = self.boundary.request_guard("a sandbox client")
         self.timeout = timeout
         self.max_retries = max(0, int(max_retries))
         self.preflight = preflight
@@ -506,6 +525,10 @@ class RunwayClient:
         retry_on_internal_error: resubmissions of a task that fails with ``INTERNAL.*``.
         retry_backoff_seconds: pause before such a resubmission.
         headers: extra headers for every request (e.g. sandbox fault injection).
+        allow_insecure_http: allow a plain ``http://`` base URL to a host that is not loopback
+            (refused by default: the key would travel in cleartext).
+        sealed: a sandbox client: every request must go to loopback, and the key sent is a
+            placeholder unless ``api_key`` is given (see :mod:`runway_dynamic.boundary`).
         transport / http_client: for tests and custom networking; sleep, clock and rng too.
     """
 
@@ -527,16 +550,21 @@ class RunwayClient:
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
         rng: RandomSource | None = None,
+        allow_insecure_http: bool | None = None,
+        sealed: bool = False,
     ) -> None:
         self._core = _ClientCore(
             api_key=api_key, base_url=base_url, spec=spec, timeout=timeout,
             max_retries=max_retries, preflight=preflight, poll_interval=poll_interval,
             retry_on_internal_error=retry_on_internal_error,
             retry_backoff_seconds=retry_backoff_seconds, headers=headers, rng=rng, clock=clock,
+            allow_insecure_http=allow_insecure_http, sealed=sealed,
         )
         self._http = (
             http_client if http_client is not None
-            else httpx.Client(timeout=timeout, transport=transport)
+            else httpx.Client(timeout=timeout, transport=transport,
+                              trust_env=self._core.trust_env,
+                              event_hooks=guard_hooks(self._core.guard))
         )
         self._sleep: Callable[[float], None] = sleep if sleep is not None else time.sleep
         self.tasks = Tasks(self)
@@ -860,6 +888,7 @@ class AsyncRunwayClient:
 
     ``max_concurrent_requests`` bounds the requests on the wire at once (however many tasks
     are being followed): many concurrent waits then cost less CPU and finish sooner.
+    ``max_connections`` sizes the connection pool (and bounds the requests to match).
     """
 
     def __init__(
@@ -881,6 +910,9 @@ class AsyncRunwayClient:
         clock: Callable[[], float] | None = None,
         rng: RandomSource | None = None,
         max_concurrent_requests: int | None = None,
+        max_connections: int | None = None,
+        allow_insecure_http: bool | None = None,
+        sealed: bool = False,
     ) -> None:
         import asyncio
 
@@ -889,10 +921,19 @@ class AsyncRunwayClient:
             max_retries=max_retries, preflight=preflight, poll_interval=poll_interval,
             retry_on_internal_error=retry_on_internal_error,
             retry_backoff_seconds=retry_backoff_seconds, headers=headers, rng=rng, clock=clock,
+            allow_insecure_http=allow_insecure_http, sealed=sealed,
         )
+        if max_connections is not None:
+            # A pool as large as the requests allowed on the wire, and no more of them.
+            max_concurrent_requests = max_concurrent_requests or max_connections
+        limits = (httpx.Limits(max_connections=max_connections,
+                               max_keepalive_connections=max_connections)
+                  if max_connections is not None else httpx.Limits())
         self._http = (
             http_client if http_client is not None
-            else httpx.AsyncClient(timeout=timeout, transport=transport)
+            else httpx.AsyncClient(timeout=timeout, transport=transport, limits=limits,
+                                   trust_env=self._core.trust_env,
+                                   event_hooks=guard_hooks(self._core.guard, asynchronous=True))
         )
         self._sleep: Callable[[float], Awaitable[None]] = (
             sleep if sleep is not None else asyncio.sleep

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import json
 import logging
 import math
@@ -192,12 +191,13 @@ class _ProgressReporter:
 
 
 def _make_client(
-    spec: Spec, base_url: str | None, api_key: str | None, poll_interval: float | None
+    spec: Spec, base_url: str | None, api_key: str | None, poll_interval: float | None,
+    sealed: bool = False,
 ) -> AsyncRunwayClient:
     from runway_dynamic.client import AsyncRunwayClient
 
     extra: dict[str, Any] = {} if poll_interval is None else {"poll_interval": poll_interval}
-    return AsyncRunwayClient(api_key, base_url=base_url, spec=spec, **extra)
+    return AsyncRunwayClient(api_key, base_url=base_url, spec=spec, sealed=sealed, **extra)
 
 
 async def serve_stdio(
@@ -208,12 +208,13 @@ async def serve_stdio(
     endpoints: Sequence[str] | None = None,
     wait_timeout: float | None = None,
     poll_interval: float | None = None,
+    sealed: bool = False,
 ) -> None:
     """Serve over stdin/stdout until the client closes the connection."""
     _require_mcp()
     from mcp.server.stdio import stdio_server
 
-    async with _make_client(spec, base_url, api_key, poll_interval) as client:
+    async with _make_client(spec, base_url, api_key, poll_interval, sealed) as client:
         server = build_server(spec, client, endpoints=endpoints, wait_timeout=wait_timeout)
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
@@ -229,6 +230,7 @@ async def serve_http(
     endpoints: Sequence[str] | None = None,
     wait_timeout: float | None = None,
     poll_interval: float | None = None,
+    sealed: bool = False,
 ) -> None:
     """Serve streamable HTTP at ``http://host:port/mcp``; loopback hosts only.
 
@@ -239,7 +241,7 @@ async def serve_http(
     check_loopback(host)
     import uvicorn
 
-    async with _make_client(spec, base_url, api_key, poll_interval) as client:
+    async with _make_client(spec, base_url, api_key, poll_interval, sealed) as client:
         server = build_server(spec, client, endpoints=endpoints, wait_timeout=wait_timeout)
         app = server.streamable_http_app(streamable_http_path=HTTP_PATH, host=host)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning")
@@ -248,13 +250,9 @@ async def serve_http(
 
 def check_loopback(host: str) -> None:
     """Refuse to listen anywhere but this machine."""
-    if host == "localhost":
-        return
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    from runway_dynamic.boundary import is_loopback_host
+
+    if not is_loopback_host(host):
         raise UsageError(
             f"--host {host} is not a loopback address; the MCP HTTP endpoint has no "
             "authentication and spends your Runway key, so it listens on 127.0.0.1, ::1 or "
@@ -273,8 +271,12 @@ def serve(
     endpoints: Sequence[str] | None = None,
     wait_timeout: float | None = None,
     poll_interval: float | None = None,
+    sealed: bool = False,
 ) -> None:
-    """Run the server (blocking): stdio by default, streamable HTTP with ``http=True``."""
+    """Run the server (blocking): stdio by default, streamable HTTP with ``http=True``.
+
+    ``sealed``: the client is a sandbox client (loopback only; see runway_dynamic.boundary).
+    """
     import anyio
 
     if http:
@@ -285,11 +287,12 @@ def serve(
         if http:
             anyio.run(lambda: serve_http(spec, base_url=base_url, api_key=api_key, host=host,
                                          port=port, endpoints=endpoints,
-                                         wait_timeout=wait_timeout, poll_interval=poll_interval))
+                                         wait_timeout=wait_timeout, poll_interval=poll_interval,
+                                         sealed=sealed))
         else:
             anyio.run(lambda: serve_stdio(spec, base_url=base_url, api_key=api_key,
                                           endpoints=endpoints, wait_timeout=wait_timeout,
-                                          poll_interval=poll_interval))
+                                          poll_interval=poll_interval, sealed=sealed))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -82,12 +83,13 @@ def resolve_source(explicit: str | os.PathLike[str] | None = None) -> SpecSource
     return SpecSource("bundled", str(bundled_spec_path()))
 
 
-def read_source(source: SpecSource) -> SpecDocument:
+def read_source(source: SpecSource, guard: Callable[[Any], None] | None = None
+                ) -> SpecDocument:
     """Read the bytes of a source (file or URL), at most ``spec-max-bytes`` of them; errors
-    name the source."""
+    name the source. ``guard`` sees every request of a URL source (see :func:`fetch`)."""
     limits = _limits.current()
     if source.is_url:
-        return SpecDocument(source, fetch(source.location, limits=limits).content)
+        return SpecDocument(source, fetch(source.location, limits=limits, guard=guard).content)
     path = Path(source.location).expanduser()
     try:
         with path.open("rb") as handle:
@@ -103,9 +105,10 @@ def read_source(source: SpecSource) -> SpecDocument:
     return SpecDocument(source, data)
 
 
-def load_document(explicit: str | os.PathLike[str] | None = None) -> SpecDocument:
+def load_document(explicit: str | os.PathLike[str] | None = None,
+                  guard: Callable[[Any], None] | None = None) -> SpecDocument:
     """Resolve and read the spec in one step."""
-    return read_source(resolve_source(explicit))
+    return read_source(resolve_source(explicit), guard)
 
 
 @dataclass(frozen=True)
@@ -119,17 +122,22 @@ class Download:
 
 
 def fetch(url: str, *, headers: dict[str, str] | None = None,
-          limits: _limits.SpecLimits | None = None, raise_for_status: bool = True) -> Download:
+          limits: _limits.SpecLimits | None = None, raise_for_status: bool = True,
+          guard: Callable[[Any], None] | None = None) -> Download:
     """GET a spec, streaming: a body beyond ``spec-max-bytes`` stops the download.
 
-    ``raise_for_status=False`` returns non-2xx answers (``spec pull`` handles 304 itself).
+    ``raise_for_status=False`` returns non-2xx answers (``spec pull`` handles 304 itself);
+    ``guard`` sees every request, redirects included (the sandbox boundary's hook).
     """
     import httpx  # imported lazily: only URL sources need it
 
+    from runway_dynamic._net import guard_hooks, trust_environment
+
     limits = limits or _limits.current()
     try:
-        with httpx.stream("GET", url, headers=headers, follow_redirects=True,
-                          timeout=30.0) as response:
+        with httpx.Client(event_hooks=guard_hooks(guard), trust_env=trust_environment(url),
+                          timeout=30.0) as http, http.stream(
+                "GET", url, headers=headers, follow_redirects=True) as response:
             if raise_for_status:
                 response.raise_for_status()
             declared = response.headers.get("content-length", "")

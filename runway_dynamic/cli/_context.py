@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from runway_dynamic.boundary import Boundary
     from runway_dynamic.spec import Spec
 
 PROG = "runway"
@@ -37,12 +38,28 @@ class Invocation:
         self.sandbox_url: str | None = None
         self._spec: Spec | None = None
 
+    @property
+    def boundary(self) -> Boundary:
+        """What this run may reach: sealed under ``--sandbox`` (see runway_dynamic.boundary)."""
+        from runway_dynamic.boundary import Boundary
+
+        return Boundary(sealed=self.sandbox, sandbox_url=self.sandbox_url)
+
     def spec(self) -> Spec:
-        """The spec by the source chain (``--spec`` → ``RUNWAY_SPEC`` → pulled → bundled)."""
+        """The spec by the source chain (``--spec`` → ``RUNWAY_SPEC`` → pulled → bundled).
+
+        Under ``--sandbox`` a spec URL must be loopback (nothing leaves the machine).
+        """
         if self._spec is None:
+            from runway_dynamic.sources import load_document, resolve_source
             from runway_dynamic.spec import Spec
 
-            self._spec = Spec.load(self.spec_option)
+            source = resolve_source(self.spec_option)
+            boundary = self.boundary
+            if source.is_url:
+                boundary.check_outbound(source.location, "loading the spec")
+            guard = boundary.request_guard("loading the spec")
+            self._spec = Spec.from_document(load_document(self.spec_option, guard))
             if self._spec.cache_note:
                 warn(self._spec.cache_note)
         return self._spec

@@ -1,8 +1,7 @@
 """Shared pieces of the creative commands: an async client, multi-job progress, names.
 
-The key, base URL and extra headers come from :mod:`runway_dynamic.cli._run` (the same
-rules as every generation command); the client here is the asynchronous one because
-creative commands run many tasks at once.
+Their clients come from :mod:`runway_dynamic.cli._clients` (the same rules as every other
+command); they use the asynchronous one because creative commands run many tasks at once.
 """
 
 from __future__ import annotations
@@ -11,15 +10,11 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 
-from runway_dynamic._exceptions import ConfigError
 from runway_dynamic.cli._context import PROG, Invocation, is_terminal
-
-if TYPE_CHECKING:
-    from runway_dynamic.client import AsyncRunwayClient
 
 ConcurrencyOption = Annotated[int, typer.Option(
     "--concurrency", metavar="K", help="Run at most K generations at a time.")]
@@ -33,59 +28,6 @@ PollIntervalOption = Annotated[float | None, typer.Option(
     "--poll-interval", metavar="SECONDS", show_default=False,
     help="Seconds between status checks (default: 5).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-
-
-def _sandbox_url(invocation: Invocation) -> str | None:
-    return getattr(invocation, "sandbox_url", None)
-
-
-def api_key(invocation: Invocation) -> str:
-    """The key by the CLI's precedence (placeholder under ``--sandbox``); else ConfigError."""
-    from runway_dynamic.auth import NO_KEY_MESSAGE, find_api_key
-
-    found = find_api_key(getattr(invocation, "api_key", None))
-    if found is not None:
-        return found.key
-    if _sandbox_url(invocation):
-        from runway_dynamic.cli._run import SANDBOX_PLACEHOLDER_KEY
-
-        return SANDBOX_PLACEHOLDER_KEY
-    raise ConfigError(NO_KEY_MESSAGE)
-
-
-def make_async_client(invocation: Invocation, *, poll_interval: float | None = None,
-                      retry_backoff_seconds: float | None = None,
-                      connections: int | None = None) -> AsyncRunwayClient:
-    """An :class:`AsyncRunwayClient` set up like the CLI's other clients (same key, base URL
-    and headers); ``connections`` bounds the requests on the wire at once and sizes the
-    pool for them."""
-    from runway_dynamic.cli._run import SANDBOX_POLL_INTERVAL, base_url, extra_headers
-    from runway_dynamic.client import AsyncRunwayClient
-
-    key = api_key(invocation)
-    if poll_interval is not None and poll_interval <= 0:
-        from runway_dynamic._exceptions import UsageError
-
-        raise UsageError("--poll-interval must be more than 0 seconds")
-    poll = poll_interval
-    if poll is None and _sandbox_url(invocation):
-        poll = SANDBOX_POLL_INTERVAL
-    kwargs: dict[str, Any] = {}
-    if poll is not None:
-        kwargs["poll_interval"] = poll
-    if retry_backoff_seconds is not None:
-        kwargs["retry_backoff_seconds"] = retry_backoff_seconds
-    if connections is not None:
-        import httpx
-
-        from runway_dynamic._constants import DEFAULT_TIMEOUT
-
-        size = max(1, connections)
-        kwargs["http_client"] = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=httpx.Limits(
-            max_connections=size, max_keepalive_connections=size))
-        kwargs["max_concurrent_requests"] = size
-    return AsyncRunwayClient(key, base_url=base_url(invocation), spec=invocation.spec(),
-                             headers=extra_headers() or None, **kwargs)
 
 
 def slug(text: str, limit: int = 48) -> str:

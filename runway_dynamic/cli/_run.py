@@ -16,11 +16,7 @@ commands built on this module) does four things, each a function here:
     Takes those options out of the command function's keyword arguments.
 
 ``make_client(invocation, options=None, *, preflight=True) -> RunwayClient``
-    A client with the key (``--api-key`` → environment → ``.env`` → credentials file; a
-    placeholder under ``--sandbox``), the base URL (``--sandbox`` → ``RUNWAY_BASE_URL`` → the
-    spec's server), the loaded spec, the options' poll/resubmit settings, and the extra
-    headers of ``RUNWAY_EXTRA_HEADERS`` (a JSON object; meant for sandbox fault injection in
-    tests). No key → :class:`ConfigError` naming every way to give one (exit 1).
+    In :mod:`runway_dynamic.cli._clients`, the one client factory (the sandbox boundary).
 
 ``submit(invocation, client, endpoint, body, options, *, extra_headers=None) -> int``
     Create the task and, with ``--wait``/``--download``, follow it to the end (resubmitting
@@ -56,12 +52,11 @@ import typer
 
 from runway_dynamic._constants import (
     DEFAULT_WAIT_TIMEOUT,
-    ENV_BASE_URL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     RESUBMIT_BACKOFF,
 )
-from runway_dynamic._exceptions import ConfigError, TaskTimeoutError, UsageError
+from runway_dynamic._exceptions import TaskTimeoutError, UsageError
 from runway_dynamic.cli._context import PROG, Invocation, echo, emit_json, is_terminal
 
 if TYPE_CHECKING:
@@ -70,12 +65,6 @@ if TYPE_CHECKING:
 
 #: Where ``--download`` saves files unless ``--output-dir`` says otherwise (relative to cwd).
 DEFAULT_OUTPUT_DIR = "runway-output"
-#: Poll interval under ``--sandbox`` when none is given: its tasks take seconds, not minutes.
-SANDBOX_POLL_INTERVAL = 0.25
-#: A JSON object of extra headers for every API request (tests: ``X-Sandbox-Fault``).
-ENV_EXTRA_HEADERS = "RUNWAY_EXTRA_HEADERS"
-#: The key sent to an in-process sandbox when no key is configured. Not a secret.
-SANDBOX_PLACEHOLDER_KEY = "sandbox-placeholder-key"
 
 #: Option names of the run set; a spec-derived flag may not take them.
 RUN_OPTIONS = frozenset({
@@ -183,76 +172,6 @@ def run_parameters(*, wait_default: bool = False) -> list[inspect.Parameter]:
     )
     return [inspect.Parameter(name, kw, default=default, annotation=annotation)
             for name, default, annotation in table]
-
-
-# --------------------------------------------------------------------------- the client
-
-
-def extra_headers() -> dict[str, str]:
-    """``RUNWAY_EXTRA_HEADERS`` as a dict (a JSON object of strings); empty when unset."""
-    raw = os.environ.get(ENV_EXTRA_HEADERS)
-    if not raw:
-        return {}
-    import orjson
-
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        data = None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{ENV_EXTRA_HEADERS} must be a JSON object of header names to values")
-    return {str(k): str(v) for k, v in data.items()}
-
-
-def api_key(invocation: Invocation) -> str | None:
-    """The key by precedence; the placeholder under ``--sandbox``; ``None`` when there is none."""
-    from runway_dynamic.auth import find_api_key
-
-    found = find_api_key(invocation.api_key)
-    if found is not None:
-        return found.key
-    return SANDBOX_PLACEHOLDER_KEY if invocation.sandbox_url else None
-
-
-def require_api_key(invocation: Invocation) -> str:
-    key = api_key(invocation)
-    if key is None:
-        from runway_dynamic.auth import NO_KEY_MESSAGE
-
-        raise ConfigError(NO_KEY_MESSAGE)
-    return key
-
-
-def base_url(invocation: Invocation) -> str | None:
-    """``--sandbox``'s URL, else the ``base-url`` setting unless ``RUNWAY_BASE_URL`` is set,
-    else ``None`` (the client then reads the env, then the spec)."""
-    if invocation.sandbox_url or os.environ.get(ENV_BASE_URL):
-        return invocation.sandbox_url
-    from runway_dynamic import config
-
-    configured = config.get("base-url")
-    return configured if isinstance(configured, str) else None
-
-
-def make_client(invocation: Invocation, options: RunOptions | None = None, *,
-                preflight: bool = True) -> RunwayClient:
-    """A :class:`RunwayClient` configured from the invocation and the run options."""
-    from runway_dynamic.client import RunwayClient
-
-    key = require_api_key(invocation)
-    opts = options or RunOptions()
-    poll = opts.poll_interval
-    if poll is None and invocation.sandbox_url:
-        poll = SANDBOX_POLL_INTERVAL
-    kwargs: dict[str, Any] = {}
-    if poll is not None:
-        kwargs["poll_interval"] = poll
-    return RunwayClient(
-        key, base_url=base_url(invocation), spec=invocation.spec(), preflight=preflight,
-        retry_on_internal_error=opts.retry_on_internal_error,
-        retry_backoff_seconds=opts.retry_backoff_seconds, headers=extra_headers() or None,
-        **kwargs,
-    )
 
 
 # --------------------------------------------------------------------------- progress

@@ -23,13 +23,13 @@ import typer
 
 from runway_dynamic._constants import EXIT_ERROR, EXIT_INTERRUPTED, RESUBMIT_BACKOFF
 from runway_dynamic._exceptions import UsageError
+from runway_dynamic.cli._clients import make_async_client
 from runway_dynamic.cli._context import PROG, current, echo, emit_json, is_terminal, warn
 from runway_dynamic.cli._creative import (
     JsonOption,
     PollIntervalOption,
     RetryBackoffOption,
     RetryInternalOption,
-    make_async_client,
     say,
 )
 
@@ -154,6 +154,7 @@ def run(
     if dry_run:
         return _dry_run(found, out, journal)
     _creative_key()
+    _reachable(journal)
     with Batch.create(found, output_dir=out, journal=journal, options=options,
                       spec=spec, name=batch_name) as batch:
         say(invocation, f"journal: {batch.path} ({len(found.jobs)} jobs; resume with: {PROG} batch "
@@ -342,6 +343,7 @@ def worker(
         raise UsageError("batch worker: give the shared journal with --journal postgresql://… "
                          f"(or {JOURNAL_URL_ENV}); a journal file belongs to one process")
     assert journal_url is not None
+    _reachable(journal_url)
     _creative_key()
     names = list(batch_name or PostgresJournal.batch_names(journal_url, with_work=True))
     if not names:
@@ -372,7 +374,16 @@ def _open(journal: str | None, journal_url: str | None, name: str | None, *,
     if not where:
         raise UsageError("name the batch's journal: a file (runway-output/NAME/journal.sqlite3)"
                          f", or --journal postgresql://… (or {JOURNAL_URL_ENV})")
+    _reachable(where)
     return Batch.open(where, readonly=readonly, name=name)
+
+
+def _reachable(journal: str | None) -> None:
+    """Under ``--sandbox`` a shared journal must be on this machine (nothing leaves it)."""
+    from runway_dynamic.batch.api import is_url
+
+    if journal and is_url(journal):
+        current().boundary.check_outbound(journal, "--journal")
 
 
 # --------------------------------------------------------------------------- running
@@ -401,9 +412,9 @@ def _options(stored: BatchOptions, concurrency: int | None, retry: int | None,
 
 def _creative_key() -> None:
     """Fail before anything starts when there is no key (a placeholder under --sandbox)."""
-    from runway_dynamic.cli._creative import api_key
+    from runway_dynamic.cli._clients import require_api_key
 
-    api_key(current())
+    require_api_key(current())
 
 
 def _configured_output_dir() -> Path | None:

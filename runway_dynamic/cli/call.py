@@ -18,8 +18,7 @@ from urllib.parse import unquote
 
 import typer
 
-from runway_dynamic._constants import ENV_BASE_URL
-from runway_dynamic._exceptions import ConfigError, PreflightError, UsageError
+from runway_dynamic._exceptions import PreflightError, UsageError
 from runway_dynamic.catalog import Catalog, Operation
 from runway_dynamic.cli._context import Invocation, current, dumps, echo, emit_json, warn
 from runway_dynamic.cli._flags import (
@@ -250,7 +249,7 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
             render: Callable[[Any], None] = emit_json) -> int:
     """Build, pre-flight and send one request; ``render`` prints the answer (resource
     commands pass their table/YAML renderer)."""
-    from runway_dynamic.cli import _run
+    from runway_dynamic.cli import _clients, _run
     from runway_dynamic.uploads import placeholder_uploader, resolve_body_media
 
     as_json = invocation.wants_json(values.pop("json"))
@@ -319,7 +318,7 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     if dry_run:
         show_request(prepared, as_json)
         return 0
-    with _run.make_client(invocation, options, preflight=False) as client:
+    with _clients.make_client(invocation, options, preflight=False) as client:
         # Pre-flight already ran here, so the client does not repeat it.
         body = resolve_body_media(operation, variant_key, raw_body, client.upload, flag_of)
         if options is not None:
@@ -396,32 +395,13 @@ def _report(operation: Operation, problems: list[Problem], as_json: bool) -> Non
         raise PreflightError(operation.endpoint, problems if as_json else errors)
 
 
-def base_url(spec: Spec) -> str:
-    """``RUNWAY_BASE_URL``, else the ``base-url`` setting, else the spec's first server."""
-    from runway_dynamic import config
-
-    configured = config.get("base-url")
-    url = os.environ.get(ENV_BASE_URL) or (configured if isinstance(configured, str) else None
-                                           ) or (spec.catalog.servers[0] if spec.catalog.servers
-                                                 else None)
-    if not url:
-        raise ConfigError(f"no base URL: the spec lists no servers; set {ENV_BASE_URL}")
-    return url
-
-
-def api_key() -> str | None:
-    """The key the client would use (same chain), shown redacted by ``--dry-run``."""
-    from runway_dynamic.cli._run import api_key as chained
-
-    return chained(current())  # --api-key, the env/.env/file chain, --sandbox's placeholder
-
-
 def _prepare(spec: Spec, operation: Operation, path_params: Mapping[str, Any],
              query: Mapping[str, Any], body: Any, headers: Mapping[str, str]
              ) -> PreparedRequest:
     from runway_dynamic._http import prepare_request
+    from runway_dynamic.cli._clients import api_key, base_url
 
-    url = current().sandbox_url or base_url(spec)
-    return prepare_request(operation, base_url=url, api_key=api_key(),
+    invocation = current()
+    return prepare_request(operation, base_url=base_url(invocation), api_key=api_key(invocation),
                            path_params=path_params, query=query, body=body,
                            extra_headers=headers)

@@ -427,7 +427,7 @@ def _router_help_command(kinds: list[str]) -> Any:
 def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
             aliases: list[Alias], values: dict[str, Any]) -> int:
     """Build the body, pre-flight it, then print it (``--dry-run``) or submit it."""
-    from runway_dynamic.cli import _run, call
+    from runway_dynamic.cli import _clients, _run, call
     from runway_dynamic.cli._flags import value_for
     from runway_dynamic.uploads import placeholder_uploader, resolve_body_media
 
@@ -490,7 +490,7 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     call._report(operation, problems, invocation.json)
     if dry_run:
         return _dry_run(invocation, spec, operation, checked)
-    with _run.make_client(invocation, options, preflight=False) as client:
+    with _clients.make_client(invocation, options, preflight=False) as client:
         final = resolve_body_media(operation, key, body, client.upload, flag_of)
         return _run.submit(invocation, client, operation.endpoint, final, options)
 
@@ -576,8 +576,9 @@ def _note(invocation: Invocation, message: str) -> None:
 def _dry_run(invocation: Invocation, spec: Spec, operation: Operation, body: Any) -> int:
     from runway_dynamic._http import prepare_request
     from runway_dynamic.cli import call
+    from runway_dynamic.cli._clients import api_key, base_url
 
-    url = getattr(invocation, "sandbox_url", None) or call.base_url(spec)
-    prepared = prepare_request(operation, base_url=url, api_key=call.api_key(), body=body)
+    prepared = prepare_request(operation, base_url=base_url(invocation),
+                               api_key=api_key(invocation), body=body)
     call.show_request(prepared, invocation.json)
     return 0

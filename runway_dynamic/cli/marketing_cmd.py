@@ -36,7 +36,8 @@ def webproducts_fetch(
     """Read a product page's title, description, images, price and brand (no API call)."""
     from runway_dynamic.creative.webproducts import fetch_product
 
-    product = fetch_product(url, max_bytes=max_bytes, time_limit=timeout)
+    product = fetch_product(url, max_bytes=max_bytes, time_limit=timeout,
+                            boundary=current().boundary)
     if current().wants_json(json):
         emit_json(product)
         return 0

@@ -32,13 +32,29 @@ def serve(
 ) -> int:
     """Serve the spec's tools and a runway://models resource over MCP.
 
-    The API key is found as for every other command ($RUNWAY_API_KEY first). Tool errors
+    The API key is found as for every other command ($RUNWAY_API_KEY first); with the
+    global --sandbox the tools run against an in-process sandbox (no key, nothing billed)
+    for as long as the server runs. Tool errors
     (pre-flight, API, failed tasks) come back as MCP tool errors naming the field to fix;
     long tasks send progress notifications. Needs: pip install 'runway-dynamic[mcp]'.
     """
+    from runway_dynamic.cli import _clients
+    from runway_dynamic.mcp_server import check_loopback
     from runway_dynamic.mcp_server import serve as run_server
 
+    invocation = current()
+    if http:
+        check_loopback(host)
+    if base_url is not None:
+        invocation.boundary.check_outbound(base_url, "mcp serve --base-url")
+        from runway_dynamic.boundary import check_base_url
+
+        check_base_url(base_url)
+    url = base_url or _clients.base_url(invocation)
+    key = _clients.require_api_key(invocation)
     wanted = [e for item in endpoints or () for e in item.split(",") if e.strip()] or None
-    run_server(current().spec(), base_url=base_url, http=http, host=host, port=port,
-               endpoints=wanted, wait_timeout=wait_timeout, poll_interval=poll_interval)
+    run_server(invocation.spec(), base_url=url, api_key=key, http=http, host=host, port=port,
+               endpoints=wanted, wait_timeout=wait_timeout,
+               poll_interval=_clients.poll_interval(invocation, poll_interval),
+               sealed=invocation.boundary.sealed)
     return 0

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from runway_dynamic._constants import RESUBMIT_BACKOFF
+from runway_dynamic.cli._clients import make_async_client
 from runway_dynamic.cli._context import current, echo, emit_json
 from runway_dynamic.cli._creative import (
     ConcurrencyOption,
@@ -18,7 +19,6 @@ from runway_dynamic.cli._creative import (
     PollIntervalOption,
     RetryBackoffOption,
     RetryInternalOption,
-    make_async_client,
     say,
     stamp,
 )

@@ -12,7 +12,8 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,10 +25,15 @@ from runway_dynamic._constants import (
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._context import PROG, Invocation, current, echo
 
+if TYPE_CHECKING:
+    from runway_dynamic.sandbox import Sandbox
+
 #: How long a task takes in the ``--sandbox`` (long enough to watch the progress bar).
 SANDBOX_TASK_SECONDS = 3.0
 #: Overrides :data:`SANDBOX_TASK_SECONDS` (tests make it short).
 ENV_SANDBOX_TASK_SECONDS = "RUNWAY_SANDBOX_TASK_SECONDS"
+#: A file to append the in-process sandbox's request log to (JSON lines, keys redacted).
+ENV_SANDBOX_REQUEST_LOG = "RUNWAY_SANDBOX_REQUEST_LOG"
 
 
 def _task_seconds() -> float:
@@ -46,7 +52,11 @@ def _task_seconds() -> float:
 
 @contextmanager
 def sandbox_session(invocation: Invocation) -> Iterator[str]:
-    """Serve a sandbox for the duration of one command; yields its base URL."""
+    """Serve a sandbox for the duration of one command; yields its base URL.
+
+    With ``RUNWAY_SANDBOX_REQUEST_LOG=FILE`` every request the sandbox saw is appended to
+    FILE as JSON lines when the command ends (keys redacted): what a rehearsal sent.
+    """
     from runway_dynamic.sandbox import Sandbox
 
     sandbox = Sandbox(spec=invocation.spec(), task_seconds=_task_seconds())
@@ -57,6 +67,20 @@ def sandbox_session(invocation: Invocation) -> Iterator[str]:
     finally:
         invocation.sandbox_url = None
         sandbox.stop()
+        log = os.environ.get(ENV_SANDBOX_REQUEST_LOG)
+        if log:
+            _append_request_log(Path(log), sandbox)
+
+
+def _append_request_log(path: Path, sandbox: Sandbox) -> None:
+    import dataclasses
+
+    import orjson
+
+    lines = b"".join(orjson.dumps(dataclasses.asdict(record), default=str) + b"\n"
+                     for record in sandbox.state.requests)
+    with path.open("ab") as handle:
+        handle.write(lines)
 
 
 def serve(

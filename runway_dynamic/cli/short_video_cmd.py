@@ -16,6 +16,7 @@ import typer
 
 from runway_dynamic._constants import RESUBMIT_BACKOFF
 from runway_dynamic._exceptions import UsageError
+from runway_dynamic.cli._clients import make_async_client
 from runway_dynamic.cli._context import current, echo, emit_json
 from runway_dynamic.cli._creative import (
     ConcurrencyOption,
@@ -25,7 +26,6 @@ from runway_dynamic.cli._creative import (
     RetryBackoffOption,
     RetryInternalOption,
     free_path,
-    make_async_client,
     say,
     slug,
     stamp,
@@ -109,6 +109,8 @@ def _plan(scenario: str, *, shots: int | None, duration: float | None, ratio: st
         say(invocation, f"using defaults from {brief.path}")
     if interactive:
         brief = ask_missing(brief)
+    if planner == "auto" and not invocation.boundary.agent_allowed(named=False):
+        planner = "deterministic"  # under --sandbox an agent runs only when named
     request = PlanRequest(scenario=scenario, shots=shots, duration=duration, ratio=ratio,
                           model=model, style=style, seed=seed, keyframes=keyframes,
                           audio=audio, brief=brief)
@@ -158,9 +160,9 @@ def short_video(
     if name and auto_name:
         raise UsageError("--name and --auto-name exclude each other")
     if not plan_only:
-        from runway_dynamic.cli._creative import api_key
+        from runway_dynamic.cli._clients import require_api_key
 
-        api_key(invocation)  # fail before planning (an external planner takes a while)
+        require_api_key(invocation)  # fail before planning (an external planner takes a while)
     plan = _plan(scenario, shots=shots, duration=duration, ratio=ratio, model=model,
                  style=style, seed=seed, keyframes=keyframes, audio=audio, planner=planner,
                  planner_model=planner_model, planner_timeout=planner_timeout_seconds,

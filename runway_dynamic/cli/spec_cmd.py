@@ -102,12 +102,16 @@ def pull(
 
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"--url must be an http:// or https:// URL, got {url!r}")
+    boundary = current().boundary
+    boundary.check_outbound(url, "spec pull")
     target = pulled_spec_path()
     etag = _read_etag(target, url)
     headers = {"If-None-Match": etag} if etag else {}
     try:
-        # Streamed and bounded by spec-max-bytes, like every spec source.
-        response = fetch(url, headers=headers, raise_for_status=False)
+        # Streamed and bounded by spec-max-bytes, like every spec source; under --sandbox
+        # every request (redirects too) must stay on loopback.
+        response = fetch(url, headers=headers, raise_for_status=False,
+                         guard=boundary.request_guard("spec pull"))
     except SpecError as exc:
         raise _cache_kept(exc, url) from None
     as_json = current().wants_json(json)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from runway_dynamic._constants import DEFAULT_WAIT_TIMEOUT
+from runway_dynamic.cli._clients import make_client
 from runway_dynamic.cli._context import PROG, current, emit_json
 from runway_dynamic.cli._run import (
     DownloadOption,
@@ -17,7 +18,6 @@ from runway_dynamic.cli._run import (
     TimeoutOption,
     WaitOption,
     follow,
-    make_client,
 )
 
 TaskId = Annotated[str, typer.Argument(metavar="ID", help="The task id.", show_default=False)]

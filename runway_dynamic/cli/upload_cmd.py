@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from runway_dynamic.cli._clients import make_client
 from runway_dynamic.cli._context import current, echo, emit_json
-from runway_dynamic.cli._run import make_client
 
 
 def create(

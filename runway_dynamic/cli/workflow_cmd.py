@@ -11,8 +11,9 @@ from typing import Annotated, Any
 import typer
 
 from runway_dynamic._exceptions import UsageError
+from runway_dynamic.cli._clients import make_async_client
 from runway_dynamic.cli._context import Invocation, current, echo, emit_json
-from runway_dynamic.cli._creative import JsonOption, PollIntervalOption, make_async_client, say
+from runway_dynamic.cli._creative import JsonOption, PollIntervalOption, say
 from runway_dynamic.cli._registry import Built
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", show_default=False,

@@ -6,7 +6,8 @@ validated before it is used. Each run has a deadline: on time-out the agent's wh
 process group is stopped (``start_new_session`` + ``os.killpg``), so no orphaned agent
 keeps working (or spending) in the background. Under ``--planner auto`` a planner that is
 missing, fails, times out or answers nonsense is skipped, and the deterministic planner
-writes the plan; the plan records what was tried.
+writes the plan; the plan records what was tried. An agent never inherits the API key
+(:func:`runway_dynamic.boundary.child_environment`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runway_dynamic._exceptions import RunwayError, UsageError
+from runway_dynamic.boundary import child_environment
 from runway_dynamic.catalog import Catalog
 from runway_dynamic.creative.plan import ROLES, ShortVideoPlan, Shot, plan_problems
 from runway_dynamic.creative.planner import (
@@ -148,7 +150,8 @@ def run_agent(name: str, prompt: str, *, model: str | None, timeout: float,
     try:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, encoding="utf-8",
-                                   errors="replace", start_new_session=True)
+                                   errors="replace", start_new_session=True,
+                                   env=child_environment())
     except OSError as exc:
         raise PlannerError(name, f"cannot start {found}: {exc.strerror}") from None
     try:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from runway_dynamic._exceptions import RunwayError, UsageError
+from runway_dynamic.boundary import child_environment
 
 ENV_FFMPEG = "FFMPEG_BINARY"
 #: Seconds a join may take before we give up (clips are short; this is generous).
@@ -131,6 +132,7 @@ def stream_signature(binary: str, clip: Path) -> tuple[str, ...]:
     """Codec, pixel format and size / sample rate and layout of each stream (``ffmpeg -i``)."""
     try:
         done = subprocess.run([binary, "-hide_banner", "-nostdin", "-i", str(clip)],
+                              env=child_environment(),
                               capture_output=True, text=True, timeout=60,
                               stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
@@ -155,6 +157,7 @@ def _run(argv: list[str]) -> str | None:
     """``None`` on success, else ffmpeg's complaint."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=CONCAT_TIMEOUT,
+                              env=child_environment(),
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return f"timed out after {CONCAT_TIMEOUT:g}s"

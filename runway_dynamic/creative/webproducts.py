@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from runway_dynamic._exceptions import APIConnectionError, UsageError
+from runway_dynamic.boundary import Boundary, guard_hooks, trust_environment
 
 MAX_BYTES = 3 * 1024 * 1024
 TIME_LIMIT = 15.0
@@ -189,17 +190,24 @@ def parse_product(text: str, base_url: str) -> dict[str, Any]:
     }
 
 
-def fetch_page(url: str, *, max_bytes: int = MAX_BYTES, time_limit: float = TIME_LIMIT
-               ) -> tuple[str, str]:
-    """(final URL, text) of a page, refusing more than ``max_bytes`` or ``time_limit`` s."""
+def fetch_page(url: str, *, max_bytes: int = MAX_BYTES, time_limit: float = TIME_LIMIT,
+               boundary: Boundary | None = None) -> tuple[str, str]:
+    """(final URL, text) of a page, refusing more than ``max_bytes`` or ``time_limit`` s.
+
+    A sealed ``boundary`` (``--sandbox``) refuses any non-loopback URL, redirects included.
+    """
     import httpx
 
     if urlsplit(url).scheme not in ("http", "https"):
         raise UsageError(f"--url {url!r}: only http:// and https:// pages can be read")
+    boundary = boundary or Boundary()
+    boundary.check_outbound(url, "webproducts fetch")
+    hooks = guard_hooks(boundary.request_guard("webproducts fetch"))
     deadline = time.monotonic() + time_limit
     try:
         with httpx.Client(follow_redirects=True, max_redirects=5,
-                          timeout=httpx.Timeout(time_limit),
+                          timeout=httpx.Timeout(time_limit), event_hooks=hooks,
+                          trust_env=trust_environment(url),
                           headers={"User-Agent": _USER_AGENT, "Accept": "text/html,*/*"}
                           ) as http, http.stream("GET", url) as response:
             if response.status_code >= 400:
@@ -224,7 +232,8 @@ def fetch_page(url: str, *, max_bytes: int = MAX_BYTES, time_limit: float = TIME
         raise APIConnectionError(f"cannot read {url}: {exc}") from None
 
 
-def fetch_product(url: str, *, max_bytes: int = MAX_BYTES, time_limit: float = TIME_LIMIT
-                  ) -> dict[str, Any]:
-    final, text = fetch_page(url, max_bytes=max_bytes, time_limit=time_limit)
+def fetch_product(url: str, *, max_bytes: int = MAX_BYTES, time_limit: float = TIME_LIMIT,
+                  boundary: Boundary | None = None) -> dict[str, Any]:
+    final, text = fetch_page(url, max_bytes=max_bytes, time_limit=time_limit,
+                             boundary=boundary)
     return parse_product(text, final)

@@ -7,9 +7,8 @@ RUNNING → SUCCEEDED over ``task_seconds`` and their outputs are real PNG/WAV/M
 served by the sandbox.
 
 >>> from runway_dynamic.sandbox import Sandbox
->>> with Sandbox(task_seconds=0.2) as sb:          # doctest: +SKIP
-...     httpx.post(sb.base_url + "/v1/text_to_video", json={...},
-...                headers={"Authorization": "Bearer any", "X-Runway-Version": "..."})
+>>> with Sandbox(task_seconds=0.2) as sb, sb.client() as client:   # doctest: +SKIP
+...     task = client.run("text_to_image", {"model": "gen4_image", ...})
 
 Any non-empty ``Authorization: Bearer`` key is accepted (missing → 401 when
 ``require_auth``); header parameters the spec pins (``X-Runway-Version``) must be sent
@@ -66,13 +65,14 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runway_dynamic.sandbox.faults import HEADER as FAULT_HEADER
 from runway_dynamic.sandbox.faults import parse_fault
 from runway_dynamic.sandbox.state import OrgLimits, SandboxState
 
 if TYPE_CHECKING:
+    from runway_dynamic.client import AsyncRunwayClient, RunwayClient
     from runway_dynamic.sandbox.app import SandboxApp
     from runway_dynamic.sandbox.asgi import ASGIApp
     from runway_dynamic.sandbox.server import SandboxServer
@@ -157,6 +157,19 @@ class Sandbox:
 
     def url(self, path: str) -> str:
         return self.base_url + "/" + path.lstrip("/")
+
+    def client(self, **kwargs: Any) -> RunwayClient:
+        """A sealed :class:`RunwayClient` for this sandbox: loopback only, no proxy, and a
+        placeholder key (your key is never read). Other arguments go to the client."""
+        from runway_dynamic.client import RunwayClient
+
+        return RunwayClient(base_url=self.base_url, spec=self.spec, sealed=True, **kwargs)
+
+    def async_client(self, **kwargs: Any) -> AsyncRunwayClient:
+        """The asynchronous twin of :meth:`client`."""
+        from runway_dynamic.client import AsyncRunwayClient
+
+        return AsyncRunwayClient(base_url=self.base_url, spec=self.spec, sealed=True, **kwargs)
 
     def start(self, *, lazy: bool = False) -> Sandbox:
         """Serve in a background thread; returns ``self`` once it serves (``lazy``: at once,

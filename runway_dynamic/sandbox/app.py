@@ -967,9 +967,19 @@ def _seconds(value: float | None) -> str:
 
 
 def _safe_headers(headers: Mapping[str, str]) -> Headers:
-    """Headers for the log: the Authorization value is replaced, never stored."""
-    return Headers((key, "<redacted>" if key.lower() in ("authorization", "cookie") else value)
-                   for key, value in headers.items())
+    """Headers for the log: the Authorization value is kept redacted as ``redact`` shows keys
+    (its last four characters at most: enough to tell which key was sent), never whole."""
+    return Headers((key, _redacted(key, value)) for key, value in headers.items())
+
+
+def _redacted(name: str, value: str) -> str:
+    from runway_dynamic._http import redact
+
+    lowered = name.lower()
+    if lowered == "authorization":
+        scheme, _, secret = value.partition(" ")
+        return f"{scheme} {redact(secret)}" if secret else redact(scheme)
+    return "<redacted>" if lowered == "cookie" else value
 
 
 def _output_node_id(task_id: str) -> str:

@@ -21,6 +21,8 @@ from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
+from runway_dynamic.boundary import child_environment
+
 #: Output kind → (file extension, Content-Type).
 KINDS: dict[str, tuple[str, str]] = {
     "image": ("png", "image/png"),
@@ -195,7 +197,8 @@ def _mp4_ffmpeg(width: int, height: int, seconds: float) -> bytes | None:
                        f"testsrc2=size={width}x{height}:rate={VIDEO_FPS * 2}:duration={seconds}",
                        *codec, "-movflags", "+faststart", str(target)]
             try:
-                subprocess.run(command, check=True, capture_output=True, timeout=30)
+                subprocess.run(command, check=True, capture_output=True, timeout=30,
+                               env=child_environment())
             except (OSError, subprocess.SubprocessError):
                 continue
             data = target.read_bytes()

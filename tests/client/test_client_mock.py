@@ -489,8 +489,8 @@ def test_client_configuration(bundled_spec: Spec, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("RUNWAY_BASE_URL", "http://127.0.0.1:9/")
     with RunwayClient(spec=bundled_spec, max_retries=0) as client:
         assert client.base_url == "http://127.0.0.1:9"
-    with RunwayClient(spec=bundled_spec, base_url="http://explicit") as client:
-        assert client.base_url == "http://explicit"
+    with RunwayClient(spec=bundled_spec, base_url="https://explicit.example") as client:
+        assert client.base_url == "https://explicit.example"
 
 
 def test_default_spec_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:

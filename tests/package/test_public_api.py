@@ -15,12 +15,12 @@ PACKAGE = Path(runway_dynamic.__file__).resolve().parent
 # A module may import only modules of its own layer or lower ones.
 LAYERS: dict[str, int] = {
     "_constants": 0, "_version": 0, "_exceptions": 0, "_paths": 0, "_files": 0, "naming": 0,
-    "coerce": 0, "_limits": 0,
+    "coerce": 0, "_limits": 0, "_net": 0,
     "sources": 1, "_refs": 1, "pack": 1,
     "catalog": 2, "cache": 2, "media_limits": 2,
     "validation": 3, "spec_diff": 3,
     "spec": 4,
-    "_http": 5, "tasks": 5, "auth": 5, "uploads": 5, "downloads": 5,
+    "_http": 5, "tasks": 5, "auth": 5, "boundary": 5, "uploads": 5, "downloads": 5,
     "client": 6, "sandbox": 6, "config": 6,
     "tools": 7, "creative": 7, "batch": 7,
     "mcp_server": 8,

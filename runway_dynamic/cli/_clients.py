@@ -1,0 +1,138 @@
+"""The CLI's one client factory: key, base URL and headers of every client a command makes.
+
+Every command that talks to the API gets its client here, sync or async, so the sandbox
+boundary (:mod:`runway_dynamic.boundary`) is applied in one place: under ``--sandbox`` the
+client talks to the in-process sandbox on loopback, ignores proxies, and sends a placeholder
+key (the user's key is not even read).
+
+Outside the sandbox:
+
+- key: ``--api-key`` → ``RUNWAY_API_KEY``/``RUNWAYML_API_SECRET`` → ``.env`` → credentials
+  file (:mod:`runway_dynamic.auth`); none → :class:`ConfigError` naming every way to give one;
+- base URL: ``RUNWAY_BASE_URL`` → the ``base-url`` setting → the spec's first server;
+- headers: ``RUNWAY_EXTRA_HEADERS`` (a JSON object; meant for sandbox fault injection).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from runway_dynamic._constants import ENV_BASE_URL
+from runway_dynamic._exceptions import ConfigError, UsageError
+from runway_dynamic.cli._context import Invocation
+
+if TYPE_CHECKING:
+    from runway_dynamic.cli._run import RunOptions
+    from runway_dynamic.client import AsyncRunwayClient, RunwayClient
+
+#: Poll interval under ``--sandbox`` when none is given: its tasks take seconds, not minutes.
+SANDBOX_POLL_INTERVAL = 0.25
+#: A JSON object of extra headers for every API request (tests: ``X-Sandbox-Fault``).
+ENV_EXTRA_HEADERS = "RUNWAY_EXTRA_HEADERS"
+
+
+def extra_headers() -> dict[str, str]:
+    """``RUNWAY_EXTRA_HEADERS`` as a dict (a JSON object of strings); empty when unset."""
+    raw = os.environ.get(ENV_EXTRA_HEADERS)
+    if not raw:
+        return {}
+    import orjson
+
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{ENV_EXTRA_HEADERS} must be a JSON object of header names to values")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def api_key(invocation: Invocation) -> str | None:
+    """The key a request would carry (the placeholder under ``--sandbox``), or ``None``."""
+    return invocation.boundary.api_key(invocation.api_key)
+
+
+def require_api_key(invocation: Invocation) -> str:
+    """:func:`api_key`, or :class:`ConfigError` naming every way to give one (exit 1)."""
+    key = api_key(invocation)
+    if key is None:
+        from runway_dynamic.auth import NO_KEY_MESSAGE
+
+        raise ConfigError(NO_KEY_MESSAGE)
+    return key
+
+
+def base_url(invocation: Invocation) -> str:
+    """The sandbox's URL under ``--sandbox``; else ``RUNWAY_BASE_URL``, the ``base-url``
+    setting, the spec's first server. Plain ``http://`` to another host is refused."""
+    boundary = invocation.boundary
+    if boundary.sealed:
+        if boundary.sandbox_url is None:
+            raise UsageError("this command cannot run under --sandbox")
+        return boundary.sandbox_url
+    url = os.environ.get(ENV_BASE_URL)
+    if not url:
+        from runway_dynamic import config
+
+        configured = config.get("base-url")
+        url = configured if isinstance(configured, str) and configured else None
+    if not url:
+        servers = invocation.spec().catalog.servers
+        url = servers[0] if servers else None
+    if not url:
+        raise ConfigError(f"no base URL: the spec lists no servers; set {ENV_BASE_URL}")
+    from runway_dynamic.boundary import check_base_url
+
+    check_base_url(url)
+    return url.rstrip("/")
+
+
+def poll_interval(invocation: Invocation, given: float | None) -> float | None:
+    """``given``, else the sandbox's short interval under ``--sandbox``, else ``None``."""
+    if given is not None and given <= 0:
+        raise UsageError("--poll-interval must be more than 0 seconds")
+    if given is None and invocation.boundary.sealed:
+        return SANDBOX_POLL_INTERVAL
+    return given
+
+
+def _client_kwargs(invocation: Invocation, poll: float | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "base_url": base_url(invocation), "spec": invocation.spec(),
+        "headers": extra_headers() or None, "sealed": invocation.boundary.sealed,
+    }
+    interval = poll_interval(invocation, poll)
+    if interval is not None:
+        kwargs["poll_interval"] = interval
+    return kwargs
+
+
+def make_client(invocation: Invocation, options: RunOptions | None = None, *,
+                preflight: bool = True) -> RunwayClient:
+    """A :class:`RunwayClient` for this invocation, with the run options' poll and resubmit
+    settings."""
+    from runway_dynamic.client import RunwayClient
+
+    key = require_api_key(invocation)
+    kwargs = _client_kwargs(invocation, options.poll_interval if options else None)
+    if options is not None:
+        kwargs["retry_on_internal_error"] = options.retry_on_internal_error
+        kwargs["retry_backoff_seconds"] = options.retry_backoff_seconds
+    return RunwayClient(key, preflight=preflight, **kwargs)
+
+
+def make_async_client(invocation: Invocation, *, poll_interval: float | None = None,
+                      retry_backoff_seconds: float | None = None,
+                      connections: int | None = None) -> AsyncRunwayClient:
+    """An :class:`AsyncRunwayClient` for this invocation; ``connections`` bounds the requests
+    on the wire at once and sizes the pool for them."""
+    from runway_dynamic.client import AsyncRunwayClient
+
+    key = require_api_key(invocation)
+    kwargs = _client_kwargs(invocation, poll_interval)
+    if retry_backoff_seconds is not None:
+        kwargs["retry_backoff_seconds"] = retry_backoff_seconds
+    if connections is not None:
+        kwargs["max_connections"] = max(1, connections)
+    return AsyncRunwayClient(key, **kwargs)
