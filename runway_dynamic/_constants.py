@@ -59,3 +59,5 @@ EXIT_TIMEOUT = 4
 #: A batch stopped at a limit (daily generations, credits): run it again later (EX_TEMPFAIL).
 EXIT_PAUSED = 75
 EXIT_INTERRUPTED = 130
+#: Stopped by SIGTERM (128 + 15, as shells report it).
+EXIT_TERMINATED = 143

@@ -9,6 +9,7 @@
     ├── FileWriteError               a file (config, credentials, plan, results) was not written
     ├── UsageError                   bad arguments from the caller                 exit 2
     │   ├── PreflightError           a request body failed pre-flight checks       exit 2
+    │   ├── LocalPathError           a local path the command needs is unusable    exit 2
     │   └── SandboxBoundaryError     a sealed (--sandbox) run asked to reach out   exit 2
     ├── ConfigError                  missing key, unreadable config or credentials
     ├── JournalError                 a batch journal is damaged, locked, in use or not ours
@@ -149,6 +150,20 @@ class PreflightError(UsageError):
         }
 
 
+class LocalPathError(UsageError):
+    """A local file or directory a command needs cannot be used (checked before sending)."""
+
+    def __init__(self, what: str, path: str | os.PathLike[str], reason: str) -> None:
+        self.what = what
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"{what} {self.path}: {reason}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "what": self.what, "path": self.path,
+                "reason": self.reason}
+
+
 class SandboxBoundaryError(UsageError):
     """A sealed run (``--sandbox``) was asked to reach a host that is not loopback."""
 
@@ -225,9 +240,7 @@ class APIStatusError(APIError):
 
 
 class BadRequestError(APIStatusError):
-    """400."""
-
-    exit_code = EXIT_USAGE
+    """400. Exit 1, not 2: the request was sent (exit 2 promises that nothing was)."""
 
 
 class AuthenticationError(APIStatusError):
@@ -247,9 +260,7 @@ class ConflictError(APIStatusError):
 
 
 class UnprocessableEntityError(APIStatusError):
-    """422."""
-
-    exit_code = EXIT_USAGE
+    """422 (exit 1: the request was sent)."""
 
 
 class RateLimitError(APIStatusError):

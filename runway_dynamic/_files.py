@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from runway_dynamic._exceptions import FileWriteError
+from runway_dynamic._exceptions import FileWriteError, LocalPathError
 
 
 def ordinary_file_mode() -> int:
@@ -74,3 +74,38 @@ def link_new(finished: Path, target: Path) -> None:
         os.replace(finished, target)
         return
     finished.unlink()
+
+
+# --------------------------------------------------------------------------- checks first
+
+
+def check_writable_dir(directory: Path, what: str = "directory") -> None:
+    """Create ``directory`` if needed and prove a file can be made in it (and removed).
+
+    Commands call this before anything is sent, so a bad ``--output-dir`` costs nothing:
+    :class:`LocalPathError` (exit 2) says what is wrong with it.
+    """
+    import tempfile
+
+    if directory.exists() and not directory.is_dir():
+        raise LocalPathError(what, directory, "is a file, not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".runway-write-check.", dir=directory)
+    except OSError as exc:
+        raise LocalPathError(what, directory, _why(exc)) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_writable_file(path: Path, what: str = "file") -> None:
+    """The file ``path`` can be written (its folder is usable and it is not a folder)."""
+    if path.is_dir():
+        raise LocalPathError(what, path, "is a directory, not a file")
+    check_writable_dir(path.parent if str(path.parent) else Path("."), f"{what}'s folder")
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return "a part of the path is a file, not a directory"
+    return (exc.strerror or str(exc)).lower()

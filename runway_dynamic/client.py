@@ -89,6 +89,7 @@ from runway_dynamic.tasks import (
     Task,
     apoll_until_terminal,
     poll_until_terminal,
+    request_timeout,
     terminal_statuses,
 )
 from runway_dynamic.uploads import (
@@ -365,6 +366,18 @@ class _ClientCore:
 
     # ---- tasks, resources
 
+    def deadline(self, timeout: float | None) -> float | None:
+        """When a wait of ``timeout`` seconds started now must end (clock time)."""
+        return None if timeout is None else self._clock() + timeout
+
+    def time_left(self, deadline: float | None) -> float | None:
+        """Seconds until ``deadline`` (``None``: no deadline); never negative."""
+        return None if deadline is None else max(0.0, deadline - self._clock())
+
+    def poll_timeout(self, deadline: float | None) -> float:
+        """One poll's request timeout: never past the wait's deadline."""
+        return request_timeout(deadline, self._clock(), self.timeout)
+
     def task_request(self, task_id: str, method: str) -> tuple[str, dict[str, str]]:
         """The tasks endpoint and its path parameter, whatever the spec names it."""
         op = self.operation_for(TASK_ENDPOINT, method, False)
@@ -398,6 +411,11 @@ def _single_path_param(op: Operation) -> str:
     if len(names) != 1:
         raise UsageError(f"{op.method} {op.path} takes {len(names)} path parameters, not 1")
     return names[0]
+
+
+def _timeout_kwargs(timeout: float | None) -> dict[str, Any]:
+    """``build_request`` arguments for a per-request timeout (none: the client's own)."""
+    return {} if timeout is None else {"timeout": timeout}
 
 
 def _safe_url(url: str) -> str:
@@ -456,10 +474,12 @@ class Tasks:
     def __init__(self, client: RunwayClient) -> None:
         self._client = client
 
-    def get(self, task: Task | str, *, extra_headers: Mapping[str, str] | None = None) -> Task:
+    def get(self, task: Task | str, *, extra_headers: Mapping[str, str] | None = None,
+            timeout: float | None = None, max_retries: int | None = None) -> Task:
         endpoint, params = self._client._core.task_request(_as_id(task), "GET")
         data = self._client.request(
-            endpoint, method="GET", path_params=params, extra_headers=extra_headers
+            endpoint, method="GET", path_params=params, extra_headers=extra_headers,
+            timeout=timeout, max_retries=max_retries,
         )
         return Task.from_json(data or {})
 
@@ -487,15 +507,22 @@ class Tasks:
         """
         task_id = _as_id(task)
         core = self._client._core
+        deadline = core.deadline(timeout)
+
+        def fetch() -> Mapping[str, Any]:
+            # one try per poll: the waiter backs off and retries until the deadline
+            return self.get(task_id, timeout=core.poll_timeout(deadline), max_retries=0).raw
+
         try:
             data = poll_until_terminal(
-                lambda: self.get(task_id).raw,
+                fetch,
                 terminal=core.terminal_for(TASK_ENDPOINT),
                 interval=core.poll_interval if poll_interval is None else poll_interval,
                 timeout=timeout,
                 on_progress=on_progress,
                 clock=core._clock,
                 sleep=self._client._sleep,
+                resource_id=task_id,
             )
         except KeyboardInterrupt:
             if cancel_on_interrupt:
@@ -599,6 +626,7 @@ class RunwayClient:
         stream: bool = False,
         creates: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """Send with the retry policy; the only place the sync client touches the network."""
         core = self._core
@@ -606,7 +634,8 @@ class RunwayClient:
         attempt = 0
         while True:
             request = build() if build else self._http.build_request(
-                prepared.method, prepared.url, headers=dict(prepared.headers), json=prepared.json
+                prepared.method, prepared.url, headers=dict(prepared.headers), json=prepared.json,
+                **_timeout_kwargs(timeout),
             )
             try:
                 response = self._http.send(request, stream=stream, follow_redirects=stream)
@@ -636,11 +665,13 @@ class RunwayClient:
         body: Any = None,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
     ) -> Any:
         """Call any operation; the decoded JSON answer (``None`` for 204).
 
         ``max_retries`` overrides the client's retry budget for this call (0: the caller
-        handles 429s and connection failures itself, as a batch does).
+        handles 429s and connection failures itself, as a batch does); ``timeout`` its
+        per-request timeout (seconds).
 
         >>> client.request("avatars/{id}", path_params={"id": avatar_id})
         """
@@ -648,7 +679,7 @@ class RunwayClient:
             endpoint, method=method, path_params=path_params, query=query, body=body,
             extra_headers=extra_headers,
         )
-        return self._core.decode(self._send(prepared, max_retries=max_retries))
+        return self._core.decode(self._send(prepared, max_retries=max_retries, timeout=timeout))
 
     # ---- generation
 
@@ -706,13 +737,15 @@ class RunwayClient:
             retry_backoff_seconds
         )
         resubmitted = 0
+        deadline = core.deadline(timeout)  # one deadline for every resubmission's wait
         while True:
             task = self.create_task(endpoint, body, extra_headers=extra_headers)
             if on_submit is not None:
                 on_submit(task)
             try:
                 return self.tasks.wait(
-                    task, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress,
+                    task, timeout=core.time_left(deadline), poll_interval=poll_interval,
+                    on_progress=on_progress,
                     cancel_on_interrupt=cancel_on_interrupt,
                 )
             except TaskFailedError as exc:
@@ -740,8 +773,11 @@ class RunwayClient:
         core = self._core
         op = core.operation_for(endpoint, "GET", False)
         params = {_single_path_param(op): resource_id}
+        deadline = core.deadline(timeout)
         return poll_until_terminal(
-            lambda: self.request(op.endpoint, method="GET", path_params=params) or {},
+            lambda: self.request(op.endpoint, method="GET", path_params=params, max_retries=0,
+                                 timeout=core.poll_timeout(deadline)) or {},
+            resource_id=resource_id,
             terminal=terminal or core.terminal_for(op.endpoint),
             interval=core.poll_interval if poll_interval is None else poll_interval,
             timeout=timeout,
@@ -826,11 +862,13 @@ class AsyncTasks:
         self._client = client
 
     async def get(
-        self, task: Task | str, *, extra_headers: Mapping[str, str] | None = None
+        self, task: Task | str, *, extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None, max_retries: int | None = None,
     ) -> Task:
         endpoint, params = self._client._core.task_request(_as_id(task), "GET")
         data = await self._client.request(
-            endpoint, method="GET", path_params=params, extra_headers=extra_headers
+            endpoint, method="GET", path_params=params, extra_headers=extra_headers,
+            timeout=timeout, max_retries=max_retries,
         )
         return Task.from_json(data or {})
 
@@ -859,13 +897,17 @@ class AsyncTasks:
 
         task_id = _as_id(task)
         core = self._client._core
+        deadline = core.deadline(timeout)
 
         async def fetch() -> Mapping[str, Any]:
-            return (await self.get(task_id)).raw
+            # one try per poll: the waiter backs off and retries until the deadline
+            return (await self.get(task_id, timeout=core.poll_timeout(deadline),
+                                   max_retries=0)).raw
 
         try:
             data = await apoll_until_terminal(
                 fetch,
+                resource_id=task_id,
                 terminal=core.terminal_for(TASK_ENDPOINT),
                 interval=core.poll_interval if poll_interval is None else poll_interval,
                 timeout=timeout,
@@ -975,13 +1017,15 @@ class AsyncRunwayClient:
         stream: bool = False,
         creates: bool | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         core = self._core
         creates = core.creates_task(prepared) if creates is None else creates
         attempt = 0
         while True:
             request = build() if build else self._http.build_request(
-                prepared.method, prepared.url, headers=dict(prepared.headers), json=prepared.json
+                prepared.method, prepared.url, headers=dict(prepared.headers), json=prepared.json,
+                **_timeout_kwargs(timeout),
             )
             try:
                 if self._gate is None:
@@ -1015,12 +1059,14 @@ class AsyncRunwayClient:
         body: Any = None,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
+        timeout: float | None = None,
     ) -> Any:
         prepared = self._core.prepare(
             endpoint, method=method, path_params=path_params, query=query, body=body,
             extra_headers=extra_headers,
         )
-        return self._core.decode(await self._send(prepared, max_retries=max_retries))
+        return self._core.decode(
+            await self._send(prepared, max_retries=max_retries, timeout=timeout))
 
     async def create_task(
         self,
@@ -1068,13 +1114,15 @@ class AsyncRunwayClient:
             retry_backoff_seconds
         )
         resubmitted = 0
+        deadline = core.deadline(timeout)  # one deadline for every resubmission's wait
         while True:
             task = await self.create_task(endpoint, body, extra_headers=extra_headers)
             if on_submit is not None:
                 on_submit(task)
             try:
                 return await self.tasks.wait(
-                    task, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress,
+                    task, timeout=core.time_left(deadline), poll_interval=poll_interval,
+                    on_progress=on_progress,
                     cancel_on_interrupt=cancel_on_interrupt,
                 )
             except TaskFailedError as exc:
@@ -1098,12 +1146,15 @@ class AsyncRunwayClient:
         core = self._core
         op = core.operation_for(endpoint, "GET", False)
         params = {_single_path_param(op): resource_id}
+        deadline = core.deadline(timeout)
 
         async def fetch() -> Mapping[str, Any]:
-            return await self.request(op.endpoint, method="GET", path_params=params) or {}
+            return await self.request(op.endpoint, method="GET", path_params=params,
+                                      max_retries=0, timeout=core.poll_timeout(deadline)) or {}
 
         return await apoll_until_terminal(
             fetch,
+            resource_id=resource_id,
             terminal=terminal or core.terminal_for(op.endpoint),
             interval=core.poll_interval if poll_interval is None else poll_interval,
             timeout=timeout,

@@ -17,7 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runway_dynamic._constants import DEFAULT_POLL_INTERVAL
-from runway_dynamic._exceptions import TaskCancelledError, TaskFailedError, TaskTimeoutError
+from runway_dynamic._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    InternalServerError,
+    RateLimitError,
+    RunwayError,
+    TaskCancelledError,
+    TaskFailedError,
+    TaskTimeoutError,
+)
 from runway_dynamic.catalog import Catalog, Operation, Schema, flatten_object, schema_choices
 
 TASK_ENDPOINT = "tasks/{id}"
@@ -31,6 +40,9 @@ IN_PROGRESS_STATUSES = frozenset(
 )
 FAILED_STATUSES = frozenset({"FAILED", "ERROR", "ERRORED"})
 CANCELLED_STATUSES = frozenset({"CANCELLED", "CANCELED"})
+
+#: The longest pause between polls while the API keeps failing (no answer, 5xx, 429).
+MAX_POLL_BACKOFF = 30.0
 
 #: ``on_progress(status, progress, elapsed_seconds)`` — called after every poll.
 ProgressCallback = Callable[[str, "float | None", float], None]
@@ -104,6 +116,27 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def is_transient(error: BaseException) -> bool:
+    """Whether a failed read may succeed if asked again later: no answer, a timeout, a 5xx,
+    a 408 or a 429. Anything else (401, 404, a bad answer) ends a wait at once."""
+    if isinstance(error, (APIConnectionError, InternalServerError, RateLimitError)):
+        return True
+    return isinstance(error, APIStatusError) and error.status_code == 408
+
+
+def request_timeout(deadline: float | None, now: float, per_request: float) -> float:
+    """The timeout of one poll: the client's per-request timeout, cut to what is left of the
+    wait (at least a moment, so a late request still fails cleanly rather than instantly)."""
+    if deadline is None:
+        return per_request
+    return max(0.1, min(per_request, deadline - now))
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:200] + ("…" if len(text) > 200 else "")
+
+
 # --------------------------------------------------------------------------- Task
 
 
@@ -175,7 +208,40 @@ class Poller:
     label: str = "task"
     started: float = 0.0
 
+    #: The id being waited for (named in a time-out before any answer arrived).
+    resource_id: str | None = None
+    #: Fetches that failed in a row (connection errors, 5xx, 429): they set the backoff.
+    failures: int = 0
+    last: Mapping[str, Any] | None = None
+
+    def remaining(self, now: float) -> float | None:
+        """Seconds left before the deadline (``None``: no deadline)."""
+        if self.timeout is None:
+            return None
+        return self.timeout - max(0.0, now - self.started)
+
+    def after_error(self, error: BaseException, now: float) -> float:
+        """A fetch failed in a way that may pass (the API is down, slow or busy): seconds to
+        back off before the next one — doubling from the poll interval up to
+        :data:`MAX_POLL_BACKOFF` — or :class:`TaskTimeoutError` when the wait's time is up."""
+        self.failures += 1
+        remaining = self.remaining(now)
+        if remaining is not None and remaining <= 0:
+            rid = str((self.last or {}).get("id") or self.resource_id or "?")
+            status = str((self.last or {}).get("status") or "unknown")
+            raise TaskTimeoutError(
+                f"{self.label} {rid}: no answer from the API for the last {self.failures} "
+                f"tries ({_one_line(error)}); last status {status}; wait again later with "
+                "its id",
+                task_id=rid,
+                task=self.last or {"id": rid},
+            )
+        delay = min(MAX_POLL_BACKOFF, max(self.interval, 0.05) * 2 ** (self.failures - 1))
+        return delay if remaining is None else min(delay, remaining)
+
     def after_poll(self, resource: Mapping[str, Any], now: float) -> float | None:
+        self.failures = 0
+        self.last = resource
         elapsed = max(0.0, now - self.started)
         status = str(resource.get("status") or "")
         if self.on_progress is not None:
@@ -210,11 +276,24 @@ def poll_until_terminal(
     sleep: Callable[[float], None] = time.sleep,
     label: str = "task",
     raise_on_failure: bool = True,
+    resource_id: str | None = None,
 ) -> Mapping[str, Any]:
-    """Fetch until the status is terminal; then raise on FAILED/CANCELLED or return the JSON."""
-    poller = Poller(terminal, interval, timeout, on_progress, label, clock())
+    """Fetch until the status is terminal; then raise on FAILED/CANCELLED or return the JSON.
+
+    A fetch that fails transiently (:func:`is_transient`) is retried with backoff until the
+    deadline, so a wait rides out minutes of API trouble; ``fetch`` should bound its own
+    request by the same deadline (see :func:`request_timeout`) so the wait never outlives
+    ``timeout``.
+    """
+    poller = Poller(terminal, interval, timeout, on_progress, label, clock(), resource_id)
     while True:
-        resource = fetch()
+        try:
+            resource = fetch()
+        except RunwayError as exc:
+            if not is_transient(exc):
+                raise
+            sleep(poller.after_error(exc, clock()))
+            continue
         delay = poller.after_poll(resource, clock())
         if delay is None:
             break
@@ -235,15 +314,22 @@ async def apoll_until_terminal(
     sleep: Callable[[float], Awaitable[None]] | None = None,
     label: str = "task",
     raise_on_failure: bool = True,
+    resource_id: str | None = None,
 ) -> Mapping[str, Any]:
     """The async twin of :func:`poll_until_terminal` (same :class:`Poller` decisions)."""
     if sleep is None:
         import asyncio
 
         sleep = asyncio.sleep
-    poller = Poller(terminal, interval, timeout, on_progress, label, clock())
+    poller = Poller(terminal, interval, timeout, on_progress, label, clock(), resource_id)
     while True:
-        resource = await fetch()
+        try:
+            resource = await fetch()
+        except RunwayError as exc:
+            if not is_transient(exc):
+                raise
+            await sleep(poller.after_error(exc, clock()))
+            continue
         delay = poller.after_poll(resource, clock())
         if delay is None:
             break

@@ -125,3 +125,35 @@ def report_error(payload: dict[str, Any], message: str) -> None:
         sys.stderr.write(orjson.dumps(payload).decode() + "\n")
     else:
         sys.stderr.write(f"{PROG}: error: {message}\n")
+
+
+# --------------------------------------------------------------------------- signals
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so a wait says how to resume (exit 143).
+
+    A :class:`KeyboardInterrupt` so that every place that stops cleanly on Ctrl-C stops
+    cleanly on SIGTERM too.
+    """
+
+
+def signal_exit_code(exc: BaseException) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM."""
+    from runway_dynamic._constants import EXIT_INTERRUPTED, EXIT_TERMINATED
+
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
+def raise_on_sigterm() -> None:
+    """Turn SIGTERM into :class:`Terminated` for this process (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)

@@ -22,8 +22,10 @@ from runway_dynamic.cli._context import (
     Invocation,
     current,
     echo,
+    raise_on_sigterm,
     report_error,
     set_current,
+    signal_exit_code,
 )
 
 HELP_NAMES = ("-h", "--help")
@@ -115,14 +117,18 @@ def run(argv: Sequence[str] | None = None) -> int:
     # cycles; collecting while they are made is wasted time. Re-enabled before the
     # command itself runs (run_command), so long-running commands collect as usual.
     gc.disable()
+    if argv is None:
+        raise_on_sigterm()  # the console script: SIGTERM stops it like Ctrl-C, exit 143
     try:
         return _run(args, invocation)
     except RunwayError as exc:
         report_error(exc.to_dict(), str(exc))
         return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write(f"{PROG}: interrupted\n")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        code = signal_exit_code(exc)
+        word = "terminated" if code != EXIT_INTERRUPTED else "interrupted"
+        sys.stderr.write(f"{PROG}: {word}\n")
+        return code
     except BrokenPipeError:
         # The reader went away (`runway models | head`): not an error worth a traceback.
         sys.stderr = open(_devnull(), "w")  # noqa: SIM115 - silences the interpreter's flush
@@ -265,8 +271,8 @@ def top_level_help() -> str:
         lines += ["", "Resources (one command per operation of the spec: RESOURCE VERB):"]
         lines += _table(_grouped(derived))
     lines += ["", f"Run '{PROG} COMMAND --help' for a command's options.",
-              "Exit codes: 0 ok, 1 error, 2 usage/pre-flight, 3 task failed, 4 timeout, "
-              f"130 interrupted ('{PROG} help exit-codes')."]
+              "Exit codes: 0 ok, 1 error, 2 usage/pre-flight (nothing sent), 3 task failed, "
+              f"4 timeout, 75 batch paused, 130/143 interrupted ('{PROG} help exit-codes')."]
     return "\n".join(lines)
 
 

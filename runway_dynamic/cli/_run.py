@@ -44,7 +44,8 @@ import inspect
 import os
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
@@ -52,12 +53,25 @@ import typer
 
 from runway_dynamic._constants import (
     DEFAULT_WAIT_TIMEOUT,
-    EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_TERMINATED,
     RESUBMIT_BACKOFF,
 )
-from runway_dynamic._exceptions import TaskTimeoutError, UsageError
-from runway_dynamic.cli._context import PROG, Invocation, echo, emit_json, is_terminal
+from runway_dynamic._exceptions import (
+    RunwayError,
+    TaskCancelledError,
+    TaskFailedError,
+    TaskTimeoutError,
+    UsageError,
+)
+from runway_dynamic.cli._context import (
+    PROG,
+    Invocation,
+    echo,
+    emit_json,
+    is_terminal,
+    signal_exit_code,
+)
 
 if TYPE_CHECKING:
     from runway_dynamic.client import RunwayClient
@@ -74,12 +88,14 @@ RUN_OPTIONS = frozenset({
 
 EXIT_CODES = (
     (0, "success"),
-    (1, "error (API, network, configuration such as a missing key)"),
-    (2, "usage error or failed pre-flight check (nothing was sent)"),
+    (1, "error (API, network, configuration such as a missing key; an API that refused the "
+        "request with a 4xx)"),
+    (2, "usage error, failed pre-flight or local check (nothing was sent)"),
     (3, "the task failed or was cancelled (failure and failureCode are printed)"),
     (4, "the wait timed out (the task may still finish: resume with 'runway task get ID --wait')"),
     (75, "a batch paused at a limit (daily generations, credits): 'runway batch resume' later"),
-    (130, "interrupted (Ctrl-C); while waiting, the task id and the resume command are printed"),
+    (130, "interrupted (Ctrl-C); once a task exists, its id and the resume command are printed"),
+    (143, "terminated (SIGTERM); once a task exists, its id and the resume command are printed"),
 )
 EXIT_CODES_TEXT = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES)
 
@@ -277,21 +293,31 @@ def resume_command(invocation: Invocation, task_id: str, options: RunOptions) ->
     return shlex.join(words)
 
 
-def _interrupted(invocation: Invocation, task_id: str | None, options: RunOptions) -> int:
+def check_local(options: RunOptions) -> None:
+    """Everything local the run will need, checked before anything is sent (exit 2)."""
+    if options.download:
+        from runway_dynamic._files import check_writable_dir
+
+        check_writable_dir(options.directory, "--output-dir")
+
+
+def _interrupted(invocation: Invocation, task_id: str | None, options: RunOptions,
+                 signal_exit: int) -> int:
+    word = "terminated" if signal_exit == EXIT_TERMINATED else "interrupted"
     if task_id is None:
-        message = ("interrupted before Runway answered; a task may have been created. Check "
+        message = (f"{word} before Runway answered; a task may have been created. Check "
                    "your recent tasks in the Runway dashboard before trying again.")
-        payload: dict[str, Any] = {"error": "Interrupted", "message": message}
+        payload: dict[str, Any] = {"error": word.capitalize(), "message": message}
     else:
         resume = resume_command(invocation, task_id, options)
         where = (" (in the --sandbox, which stops with this command)"
                  if invocation.sandbox_url else " on Runway")
-        message = (f"interrupted; task {task_id} keeps running{where}. "
+        message = (f"{word}; task {task_id} keeps running{where}. "
                    f"Resume waiting with:\n  {resume}")
-        payload = {"error": "Interrupted", "message": message, "taskId": task_id,
+        payload = {"error": word.capitalize(), "message": message, "taskId": task_id,
                    "resume": resume}
     _report(invocation, payload, message)
-    return EXIT_INTERRUPTED
+    return signal_exit
 
 
 def _report(invocation: Invocation, payload: dict[str, Any], message: str) -> None:
@@ -304,16 +330,41 @@ def _report(invocation: Invocation, payload: dict[str, Any], message: str) -> No
     sys.stderr.flush()
 
 
-def _timed_out(invocation: Invocation, exc: TaskTimeoutError, options: RunOptions) -> None:
-    if not invocation.json:
-        resume = resume_command(invocation, exc.task_id, options)
-        sys.stderr.write(f"{PROG}: to keep waiting: {resume}\n")
+@contextmanager
+def _after_create(invocation: Invocation, display: WaitDisplay, options: RunOptions
+                  ) -> Iterator[list[int]]:
+    """Every way a run can end once a task may exist says which task and how to go on.
+
+    Ctrl-C (130) and SIGTERM (143) print the resume command; any other error after the
+    task id is known prints the id and the command before the error itself. Yields a
+    one-item list that receives the exit code of an interrupt.
+    """
+    code: list[int] = []
+    try:
+        yield code
+    except KeyboardInterrupt as exc:
+        code.append(_interrupted(invocation, display.task_id, options, signal_exit_code(exc)))
+    except (TaskFailedError, TaskCancelledError):
+        raise  # the task ended: its message names it, there is nothing to resume
+    except RunwayError as exc:
+        if display.task_id is not None:
+            resume = resume_command(invocation, display.task_id, options)
+            what = "still running" if isinstance(exc, TaskTimeoutError) else "created"
+            _report(invocation, {"info": f"task {display.task_id} {what}",
+                                 "taskId": display.task_id, "resume": resume},
+                    f"task {display.task_id} was {what}; to go on: {resume}"
+                    if what == "created" else f"to keep waiting: {resume}")
+        raise
 
 
 def submit(invocation: Invocation, client: RunwayClient, endpoint: str,
            body: Mapping[str, Any], options: RunOptions, *,
            extra_headers: Mapping[str, str] | None = None) -> int:
-    """Create a task; with ``--wait``/``--download`` follow it to the end. The exit code."""
+    """Create a task; with ``--wait``/``--download`` follow it to the end. The exit code.
+
+    Local checks (the output folder) run first: a failure there sends nothing (exit 2).
+    """
+    check_local(options)
     if not options.wait:
         task = client.create_task(endpoint, body, extra_headers=extra_headers)
         emit_json(task.raw)
@@ -322,7 +373,7 @@ def submit(invocation: Invocation, client: RunwayClient, endpoint: str,
                              f"{resume_command(invocation, task.id, options)}\n")
         return EXIT_OK
     display = WaitDisplay(quiet=invocation.json)
-    try:
+    with _after_create(invocation, display, options) as interrupted:
         with display:
             task = client.run(
                 endpoint, body, timeout=options.timeout, poll_interval=options.poll_interval,
@@ -332,33 +383,26 @@ def submit(invocation: Invocation, client: RunwayClient, endpoint: str,
                 extra_headers=extra_headers,
             )
         return _finish(invocation, client, task, options)
-    except KeyboardInterrupt:
-        return _interrupted(invocation, display.task_id, options)
-    except TaskTimeoutError as exc:
-        _timed_out(invocation, exc, options)
-        raise
+    return interrupted[0]
 
 
 def follow(invocation: Invocation, client: RunwayClient, task_id: str,
            options: RunOptions) -> int:
     """Show, wait for and/or download an existing task. The exit code."""
+    check_local(options)
     if not options.wait:
         task = client.tasks.get(task_id)
         emit_json(task.raw)
         return EXIT_OK
     display = WaitDisplay(quiet=invocation.json)
     display.watching(task_id)
-    try:
+    with _after_create(invocation, display, options) as interrupted:
         with display:
             task = client.tasks.wait(task_id, timeout=options.timeout,
                                      poll_interval=options.poll_interval,
                                      on_progress=display.update)
         return _finish(invocation, client, task, options)
-    except KeyboardInterrupt:
-        return _interrupted(invocation, task_id, options)
-    except TaskTimeoutError as exc:
-        _timed_out(invocation, exc, options)
-        raise
+    return interrupted[0]
 
 
 def _finish(invocation: Invocation, client: RunwayClient, task: Task,

@@ -82,6 +82,9 @@ def _recipe(kind: str, mode: str, *, product: str, model: str | None, ratio: str
         emit_json(plan)
         return 0
     out_dir = Path(output_dir or f"{kind}-{mode}-{stamp()}").expanduser()
+    from runway_dynamic._files import check_writable_dir
+
+    check_writable_dir(out_dir, "--output-dir")  # before anything is paid for
     labels = {str(job["index"]): job["label"] for job in plan["jobs"]}
 
     async def go() -> Any:

@@ -310,6 +310,11 @@ def _execute(plan: ShortVideoPlan, target: Path, plan_file: Path | None, *,
         from runway_dynamic.creative.ffmpeg import find_ffmpeg
 
         find_ffmpeg(ffmpeg)  # say so now, not after paying for every shot
+    from runway_dynamic._files import check_writable_dir, check_writable_file
+    from runway_dynamic.creative.executor import clips_dir_for
+
+    check_writable_file(target, "the video")  # local things first: nothing is paid yet
+    check_writable_dir(clips_dir_for(target), "the clips folder")
     labels = {str(s.index): f"shot {s.index}" for s in plan.shots}
 
     async def go() -> Any:

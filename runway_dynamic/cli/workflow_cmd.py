@@ -151,6 +151,9 @@ def _run_workflow(entry: Any, given: dict[Any, Any], out_dir: Path, poll_interva
     if json:
         invocation.json = True
     catalog = invocation.spec().catalog
+    from runway_dynamic._files import check_writable_dir
+
+    check_writable_dir(out_dir, "--output-dir")  # before the run is paid for
 
     async def go() -> tuple[dict[str, Any], list[Path]]:
         async with make_async_client(invocation, poll_interval=poll_interval) as client:
