@@ -4,14 +4,17 @@ Precedence (first hit wins):
 
 1. the explicit key (``--api-key`` / ``RunwayClient(api_key=...)``)
 2. ``RUNWAY_API_KEY``, then ``RUNWAYML_API_SECRET`` (the official SDK's name)
-3. the nearest ``.env`` from the working directory upward (same two names)
-4. ``<config dir>/credentials.json`` (written by :func:`save_api_key`, mode 0600)
+3. the nearest trustworthy ``.env`` (same two names; see :func:`find_dotenv`)
+4. ``<config dir>/credentials.json`` (written by :func:`save_api_key`, mode 0600 in a
+   0700 folder)
 5. ``~/.runway-cli/credentials.json`` (the C# CLI's file, read only; ``RUNWAY_CLI_HOME``
    moves it as it does for that CLI)
 
-``.env`` files are read with a small parser here rather than python-dotenv: we need only
-``KEY=VALUE`` lines (optional ``export``, quotes, comments), not interpolation, and one
-less dependency keeps start-up lean. Keys are never printed whole: :func:`describe` masks them.
+A ``.env`` is looked for from the working directory upward, but never above the user's home
+or the repository root, and only one owned by the current user that no one else may write
+is read: a ``.env`` dropped in a shared folder (``/tmp``) must not choose whose key is
+spent. It is parsed by python-dotenv (escapes, multi-line values, ``export``), imported only
+when a ``.env`` exists. Keys are never printed whole: :func:`describe` masks them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 
 from runway_dynamic import _paths
 from runway_dynamic._constants import ENV_API_KEY, ENV_API_KEY_LEGACY
-from runway_dynamic._exceptions import ConfigError
+from runway_dynamic._exceptions import ConfigError, FileWriteError
 from runway_dynamic._files import atomic_write_bytes
 from runway_dynamic._http import redact
 
@@ -40,10 +43,15 @@ NO_KEY_MESSAGE = (
 
 @dataclass(frozen=True)
 class KeySource:
-    """A key and where it was found (the key itself is kept out of the repr)."""
+    """A key and where it was found (the key itself is kept out of the repr).
+
+    ``notes`` are what a person should know about the choice: a ``.env`` skipped as
+    untrustworthy, or a ``.env`` key that differs from the one saved by ``auth set``.
+    """
 
     key: str
     source: str
+    notes: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"KeySource(key={redact(self.key)}, source={self.source!r})"
@@ -64,36 +72,55 @@ def legacy_credentials_path() -> Path:
 
 
 def parse_dotenv(text: str) -> dict[str, str]:
-    """``KEY=VALUE`` pairs of a ``.env`` text: ``export`` prefixes, quotes and comments allowed."""
-    out: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        name, sep, value = line.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            continue
-        value = value.strip()
-        if value[:1] in ("'", '"'):
-            quote = value[0]
-            end = value.find(quote, 1)
-            value = value[1:end] if end > 0 else value[1:]
-        else:
-            value = value.split(" #", 1)[0].strip()
-        out[name] = value
-    return out
+    """The variables of a ``.env`` text (python-dotenv's reading; nothing is interpolated)."""
+    from io import StringIO
+
+    from dotenv import dotenv_values
+
+    values = dotenv_values(stream=StringIO(text), interpolate=False)
+    return {name: value for name, value in values.items() if value is not None}
 
 
-def find_dotenv(start: Path | None = None) -> Path | None:
-    """The nearest ``.env`` file from ``start`` (default: the cwd) up to the root."""
+def dotenv_candidates(start: Path | None = None) -> list[Path]:
+    """The folders searched for a ``.env``: from ``start`` (the cwd) up to and including the
+    user's home or a repository root (a folder with ``.git``), whichever comes first; just
+    ``start`` when it is under neither."""
     here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
+    home = Path.home().resolve()
+    chain = [here, *here.parents]
+    for index, directory in enumerate(chain):
+        if directory == home or (directory / ".git").exists():
+            return chain[: index + 1]
+    return [here]
+
+
+def untrusted_reason(path: Path) -> str | None:
+    """Why a ``.env`` must not be read (another owner, writable by others), or ``None``."""
+    import stat
+
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return "it belongs to another user"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return "others may write to it"
+    return None
+
+
+def find_dotenv(start: Path | None = None, notes: list[str] | None = None) -> Path | None:
+    """The nearest trustworthy ``.env`` (see :func:`dotenv_candidates`); a ``.env`` that is
+    skipped for being untrustworthy is said in ``notes``."""
+    for directory in dotenv_candidates(start):
         candidate = directory / ".env"
-        if candidate.is_file():
+        if not candidate.is_file():
+            continue
+        reason = untrusted_reason(candidate)
+        if reason is None:
             return candidate
+        if notes is not None:
+            notes.append(f"ignoring {candidate}: {reason}")
     return None
 
 
@@ -128,7 +155,8 @@ def find_api_key(
         value = (env.get(name) or "").strip()
         if value:
             return KeySource(value, f"environment variable {name}")
-    dotenv = find_dotenv(cwd)
+    notes: list[str] = []
+    dotenv = find_dotenv(cwd, notes)
     if dotenv is not None:
         try:
             values = parse_dotenv(dotenv.read_text(encoding="utf-8"))
@@ -137,11 +165,15 @@ def find_api_key(
         for name in KEY_NAMES:
             value = values.get(name, "").strip()
             if value:
-                return KeySource(value, f"{name} in {dotenv}")
+                saved = _read_credentials(credentials_path())
+                if saved and saved != value:
+                    notes.append(f"using {name} from {dotenv}; it differs from the key saved "
+                                 f"by 'runway auth set' ({redact(saved)}), which is not used")
+                return KeySource(value, f"{name} in {dotenv}", tuple(notes))
     for path in (credentials_path(), legacy_credentials_path()):
         found = _read_credentials(path)
         if found:
-            return KeySource(found, f"credentials file {path}")
+            return KeySource(found, f"credentials file {path}", tuple(notes))
     return None
 
 
@@ -168,6 +200,11 @@ def save_api_key(key: str) -> Path:
         raise ConfigError("refusing to save an empty API key")
     payload = {"apiKey": key, "updatedAt": datetime.now(timezone.utc).isoformat()}
     path = credentials_path()
+    try:  # the folder that holds the key is the user's alone
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path.parent, 0o700)
+    except OSError as exc:
+        raise FileWriteError(path.parent, exc.strerror) from None
     atomic_write_bytes(path, json.dumps(payload, indent=2).encode(), mode=0o600)
     return path
 

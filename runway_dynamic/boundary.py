@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import ENV_API_KEY, ENV_API_KEY_LEGACY
 from runway_dynamic._exceptions import SandboxBoundaryError
@@ -40,6 +40,9 @@ __all__ = [
     "check_base_url", "child_environment", "guard_hooks", "is_loopback_host",
     "is_loopback_url", "trust_environment",
 ]
+
+if TYPE_CHECKING:
+    from runway_dynamic.auth import KeySource
 
 #: The key sent to a sandbox. Not a secret: any non-empty key works there.
 PLACEHOLDER_KEY = "sandbox-placeholder-key"
@@ -62,14 +65,19 @@ class Boundary:
     sealed: bool = False
     sandbox_url: str | None = None
 
-    def api_key(self, explicit: str | None = None) -> str | None:
-        """The key to send: the placeholder when sealed (the user's key is not even read),
-        else the first by precedence (:func:`runway_dynamic.auth.find_api_key`)."""
-        if self.sealed:
-            return PLACEHOLDER_KEY
-        from runway_dynamic.auth import find_api_key
+    def key_source(self, explicit: str | None = None) -> KeySource | None:
+        """The key to send and where it came from: the placeholder when sealed (the user's
+        key is not even read), else the first by precedence
+        (:func:`runway_dynamic.auth.find_api_key`)."""
+        from runway_dynamic.auth import KeySource, find_api_key
 
-        found = find_api_key(explicit)
+        if self.sealed:
+            return KeySource(PLACEHOLDER_KEY, "the sandbox's placeholder")
+        return find_api_key(explicit)
+
+    def api_key(self, explicit: str | None = None) -> str | None:
+        """:meth:`key_source`'s key (``None`` when there is none)."""
+        found = self.key_source(explicit)
         return found.key if found is not None else None
 
     def check_outbound(self, url: str, purpose: str) -> None:

@@ -107,6 +107,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("runway_dynamic")
 
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid")
+#: Keys shorter than this are not masked in answers (no real key is that short, and masking a
+#: one-letter test key would corrupt every answer that contains the letter).
+MIN_MASKED_KEY_LENGTH = 8
 
 # Who may receive what: the Runway key goes only to the API's base URL (prepare_request
 # adds it); output downloads and pre-signed upload URLs get no key at all.
@@ -340,29 +343,42 @@ class _ClientCore:
 
     # ---- secrets
 
+    @property
+    def _secret(self) -> str | None:
+        """The key as something to mask in answers: a key too short to be a real one (a test's
+        ``"k"``) is not masked, or every ``k`` in an answer would be."""
+        key = self._api_key
+        return key if key and len(key) >= MIN_MASKED_KEY_LENGTH else None
+
     def scrub(self, text: str) -> str:
         """``text`` with the key masked (in case a server or proxy echoes it back)."""
-        key = self._api_key
+        key = self._secret
         return text.replace(key, redact(key)) if key and key in text else text
 
     def scrub_value(self, value: Any) -> Any:
-        if not self._api_key:
+        if not self._secret:
             return value
         dumped = json.dumps(value)
-        if self._api_key not in dumped:
+        if self._secret not in dumped:
             return value
         return json.loads(self.scrub(dumped))
 
     # ---- decoding
 
-    @staticmethod
-    def decode(response: httpx.Response) -> Any:
-        if response.status_code == 204 or not response.content:
+    def decode(self, response: httpx.Response) -> Any:
+        """The answer's JSON (text when it is not JSON; ``None`` when empty), with the key
+        masked wherever the server echoed it (a task's ``failure``, an error detail)."""
+        content = response.content
+        if response.status_code == 204 or not content:
             return None
         try:
-            return response.json()
+            value = response.json()
         except ValueError:
-            return response.text
+            value = response.text
+        key = self._secret
+        if key and key.encode() in content:
+            return self.scrub_value(value)
+        return value
 
     # ---- tasks, resources
 

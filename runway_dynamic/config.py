@@ -71,8 +71,36 @@ def load() -> dict[str, Any]:
 
 
 def get(key: str, default: Any = None) -> Any:
-    """One setting, or ``default``: the read-only accessor for the CLI and its run options."""
-    return load().get(key, default)
+    """One setting, or ``default``: the read-only accessor for the CLI and its run options.
+
+    A value of the wrong kind (edited by hand: ``"poll-interval": "soon"``) is a
+    :class:`ConfigError` naming the key and how to fix it, never a crash further on.
+    """
+    data = load()
+    if key not in data:
+        return default
+    value = data[key]
+    problem = _wrong_kind(key, value)
+    if problem:
+        raise ConfigError(f"{path()}: setting {key!r} is {value!r}, but it must be {problem}; "
+                          f"fix it with 'runway config set {key} VALUE' or "
+                          f"'runway config unset {key}'")
+    return value
+
+
+def _wrong_kind(key: str, value: Any) -> str | None:
+    """What ``value`` should have been for ``key``, or ``None`` when it is fine."""
+    if key == "poll-interval":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+        return None if ok else "a number of seconds above 0"
+    if key == "output-format":
+        return None if value in OUTPUT_FORMATS else f"one of {', '.join(OUTPUT_FORMATS)}"
+    if key == "base-url":
+        ok = isinstance(value, str) and value.startswith(("http://", "https://"))
+        return None if ok else "an http(s) URL"
+    if key == "output-dir" or key.startswith(DEFAULT_MODEL_PREFIX):
+        return None if isinstance(value, str) and value.strip() else "a non-empty text"
+    return None
 
 
 def default_model(endpoint: str) -> str | None:

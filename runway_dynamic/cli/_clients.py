@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import ENV_BASE_URL
 from runway_dynamic._exceptions import ConfigError, UsageError
-from runway_dynamic.cli._context import Invocation
+from runway_dynamic.cli._context import Invocation, warn
 
 if TYPE_CHECKING:
     from runway_dynamic.cli._run import RunOptions
@@ -49,8 +49,23 @@ def extra_headers() -> dict[str, str]:
 
 
 def api_key(invocation: Invocation) -> str | None:
-    """The key a request would carry (the placeholder under ``--sandbox``), or ``None``."""
-    return invocation.boundary.api_key(invocation.api_key)
+    """The key a request would carry (the placeholder under ``--sandbox``), or ``None``.
+
+    What a person should know about the choice (a ``.env`` skipped as untrustworthy, or
+    one whose key differs from the saved key) is said once, as a warning.
+    """
+    found = invocation.boundary.key_source(invocation.api_key)
+    if found is None:
+        return None
+    for note in found.notes:
+        if note not in _SAID:
+            _SAID.add(note)
+            warn(note)
+    return found.key
+
+
+#: Key notes already shown in this process (a command may make several clients).
+_SAID: set[str] = set()
 
 
 def require_api_key(invocation: Invocation) -> str:

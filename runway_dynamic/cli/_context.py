@@ -6,6 +6,7 @@ and orjson only: rich stays off every path so start-up and output stay cheap.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -83,6 +84,24 @@ def set_current(invocation: Invocation) -> None:
 
 # --------------------------------------------------------------------------- output
 
+#: What must not reach a terminal from text we did not write (a server's message, a web
+#: page's title, a task's failure): escape sequences (CSI, OSC, DCS/SOS/PM/APC, two-byte
+#: ESC forms) and C0/C1 control characters other than tab and newline. A carriage return
+#: goes too: it would let a line overwrite what came before it.
+_UNSAFE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"            # CSI: colours, cursor moves, clearing
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks, clipboard
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"      # DCS, SOS, PM, APC
+    r"|\x1b[\x20-\x7e]?"                  # other ESC forms, or a lone ESC
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"       # C0 (but tab, newline), DEL, C1
+)
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without terminal control sequences (see :data:`_UNSAFE`)."""
+    return _UNSAFE.sub("", text) if not text.isprintable() else text
+
+
 
 def dumps(data: Any) -> str:
     """Pretty JSON for people and scripts: indented, key order kept, UTF-8 as is."""
@@ -104,7 +123,7 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 def echo(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(terminal_safe(text) + "\n")
 
 
 def warn(message: str) -> None:
@@ -114,7 +133,7 @@ def warn(message: str) -> None:
 
         sys.stderr.write(orjson.dumps({"warning": message}).decode() + "\n")
     else:
-        sys.stderr.write(f"{PROG}: warning: {message}\n")
+        sys.stderr.write(f"{PROG}: warning: {terminal_safe(message)}\n")
 
 
 def report_error(payload: dict[str, Any], message: str) -> None:
@@ -124,7 +143,7 @@ def report_error(payload: dict[str, Any], message: str) -> None:
 
         sys.stderr.write(orjson.dumps(payload).decode() + "\n")
     else:
-        sys.stderr.write(f"{PROG}: error: {message}\n")
+        sys.stderr.write(f"{PROG}: error: {terminal_safe(message)}\n")
 
 
 # --------------------------------------------------------------------------- signals

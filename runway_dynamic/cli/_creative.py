@@ -14,7 +14,7 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from runway_dynamic.cli._context import PROG, Invocation, is_terminal
+from runway_dynamic.cli._context import PROG, Invocation, is_terminal, terminal_safe
 
 ConcurrencyOption = Annotated[int, typer.Option(
     "--concurrency", metavar="K", help="Run at most K generations at a time.")]
@@ -97,19 +97,19 @@ class JobsDisplay:
             return
         self._last[(key, step)] = mark
         shown = f" {progress:.0%}" if progress is not None and status == "RUNNING" else ""
-        self.stream.write(f"{PROG}: {label} {step}: {status}{shown}\n")
+        self.stream.write(f"{PROG}: {terminal_safe(f'{label} {step}: {status}{shown}')}\n")
         self.stream.flush()
 
     def note(self, text: str) -> None:
         if self._progress is not None:
-            self._progress.console.print(text)
+            self._progress.console.print(terminal_safe(text), markup=False)
         elif not self.quiet:
-            self.stream.write(f"{PROG}: {text}\n")
+            self.stream.write(f"{PROG}: {terminal_safe(text)}\n")
             self.stream.flush()
 
 
 def say(invocation: Invocation, text: str) -> None:
     """A progress note on stderr (silent under ``--json``)."""
     if not invocation.json:
-        sys.stderr.write(f"{PROG}: {text}\n")
+        sys.stderr.write(f"{PROG}: {terminal_safe(text)}\n")
         sys.stderr.flush()

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.cli._context import emit_json
+from runway_dynamic.cli._context import emit_json, terminal_safe
 
 FORMATS = ("json", "yaml", "table")
 #: Columns a list table shows at most (the rest is in --output json).
@@ -63,6 +63,8 @@ def list_items(data: Any) -> list[Any] | None:
 
 
 def _cell(value: Any) -> str:
+    """A value as table text: JSON for structures, cut to the column width, and stripped of
+    terminal control sequences (the data comes from a server)."""
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
@@ -70,7 +72,7 @@ def _cell(value: Any) -> str:
 
         text = orjson.dumps(value).decode()
     else:
-        text = str(value)
+        text = terminal_safe(str(value))
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
@@ -93,20 +95,21 @@ def _render_rich(data: Any) -> None:
     console = Console(file=sys.stdout, soft_wrap=False)
     items = list_items(data)
     if items is not None and all(isinstance(i, Mapping) for i in items):
+        from rich.markup import escape
         from rich.table import Table
 
         names = columns(items)
         table = Table(show_edge=False, header_style="bold")
         for name in names:
-            table.add_column(name, overflow="fold")
+            table.add_column(escape(terminal_safe(name)), overflow="fold")
         for item in items:
-            table.add_row(*(_cell(item.get(n)) for n in names))
+            table.add_row(*(escape(_cell(item.get(n))) for n in names))
         console.print(table)
         if isinstance(data, Mapping):
             extra = {k: v for k, v in data.items() if not isinstance(v, list) and v is not None}
             if extra:
                 console.print(" ".join(f"{k}={_cell(v)}" for k, v in extra.items()),
-                              style="dim")
+                              style="dim", markup=False)
         return
     from rich.tree import Tree
 

@@ -71,6 +71,7 @@ from runway_dynamic.cli._context import (
     emit_json,
     is_terminal,
     signal_exit_code,
+    terminal_safe,
 )
 
 if TYPE_CHECKING:
@@ -265,13 +266,13 @@ class WaitDisplay:
         if self._bar is not None:
             self._progress.update(self._bar, description=f"{self.task_id} {status}",
                                   completed=progress)
-            self._progress.console.print(text)
+            self._progress.console.print(terminal_safe(text), markup=False)
         elif not self.quiet:
             self._last = None
             self._line(text)
 
     def _line(self, text: str) -> None:
-        self.stream.write(f"{PROG}: {text}\n")
+        self.stream.write(f"{PROG}: {terminal_safe(text)}\n")
         self.stream.flush()
 
 
@@ -326,7 +327,7 @@ def _report(invocation: Invocation, payload: dict[str, Any], message: str) -> No
 
         sys.stderr.write(orjson.dumps(payload).decode() + "\n")
     else:
-        sys.stderr.write(f"{PROG}: {message}\n")
+        sys.stderr.write(f"{PROG}: {terminal_safe(message)}\n")
     sys.stderr.flush()
 
 

@@ -11,7 +11,7 @@ import typer
 
 from runway_dynamic._constants import RESUBMIT_BACKOFF
 from runway_dynamic.cli._clients import make_async_client
-from runway_dynamic.cli._context import current, echo, emit_json
+from runway_dynamic.cli._context import current, echo, emit_json, terminal_safe
 from runway_dynamic.cli._creative import (
     ConcurrencyOption,
     JobsDisplay,
@@ -107,7 +107,8 @@ def _recipe(kind: str, mode: str, *, product: str, model: str | None, ratio: str
         for path in files:
             echo(path)
         for key, result in sorted(failed.items(), key=lambda kv: int(kv[0])):
-            sys.stderr.write(f"runway: job {key} ({labels[key]}) failed: {result.error}\n")
+            sys.stderr.write("runway: " + terminal_safe(
+                f"job {key} ({labels[key]}) failed: {result.error}") + "\n")
     if failed:
         return max(r.exit_code for r in failed.values()) or 1
     return 0

@@ -17,7 +17,7 @@ import typer
 from runway_dynamic._constants import RESUBMIT_BACKOFF
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._clients import make_async_client
-from runway_dynamic.cli._context import current, echo, emit_json
+from runway_dynamic.cli._context import current, echo, emit_json, terminal_safe
 from runway_dynamic.cli._creative import (
     ConcurrencyOption,
     JobsDisplay,
@@ -339,8 +339,8 @@ def _execute(plan: ShortVideoPlan, target: Path, plan_file: Path | None, *,
     else:
         report = outcome.report()
         if report:
-            sys.stderr.write("\n".join(f"runway: {line}" for line in report.splitlines())
-                             + "\n")
+            sys.stderr.write("\n".join(f"runway: {terminal_safe(line)}"
+                                       for line in report.splitlines()) + "\n")
         if outcome.final is not None:
             echo(str(outcome.final))
         elif not outcome.failed and not outcome.missing:

@@ -12,7 +12,7 @@ import typer
 
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._clients import make_async_client
-from runway_dynamic.cli._context import Invocation, current, echo, emit_json
+from runway_dynamic.cli._context import Invocation, current, echo, emit_json, terminal_safe
 from runway_dynamic.cli._creative import JsonOption, PollIntervalOption, say
 from runway_dynamic.cli._registry import Built
 
@@ -183,6 +183,6 @@ def _run_workflow(entry: Any, given: dict[Any, Any], out_dir: Path, poll_interva
         for path in paths:
             echo(str(path))
         if not paths:
-            sys.stderr.write(f"runway: invocation {finished.get('id')} finished without "
-                             "output files\n")
+            sys.stderr.write("runway: " + terminal_safe(
+                f"invocation {finished.get('id')} finished without output files") + "\n")
     return 0

@@ -184,6 +184,8 @@ def load_plan(source: str | Path, stdin_text: str | None = None) -> ShortVideoPl
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read plan {where}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise PlanError(where, ["not a text file (a plan is JSON in UTF-8)"]) from None
     try:
         data = json.loads(text)
     except ValueError as exc:

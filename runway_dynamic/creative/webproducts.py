@@ -224,12 +224,25 @@ def fetch_page(url: str, *, max_bytes: int = MAX_BYTES, time_limit: float = TIME
                 if time.monotonic() > deadline:
                     raise APIConnectionError(f"{url} took longer than {time_limit:g}s; stopped")
                 chunks.append(chunk)
-            encoding = response.charset_encoding or "utf-8"
-            return str(response.url), b"".join(chunks).decode(encoding, errors="replace")
+            return str(response.url), _decode(b"".join(chunks), response.charset_encoding)
     except httpx.TimeoutException:
         raise APIConnectionError(f"{url} took longer than {time_limit:g}s; stopped") from None
     except httpx.HTTPError as exc:
         raise APIConnectionError(f"cannot read {url}: {exc}") from None
+
+
+def _decode(data: bytes, charset: str | None) -> str:
+    """The page's text in its declared charset; UTF-8 when it names none or one Python does
+    not know (a page saying ``charset=x-unknown`` is still read, never a traceback)."""
+    import codecs
+
+    encoding = "utf-8"
+    if charset:
+        try:
+            encoding = codecs.lookup(charset).name
+        except LookupError:
+            encoding = "utf-8"
+    return data.decode(encoding, errors="replace")
 
 
 def fetch_product(url: str, *, max_bytes: int = MAX_BYTES, time_limit: float = TIME_LIMIT,

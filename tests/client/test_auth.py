@@ -28,6 +28,7 @@ def test_precedence_walks_the_whole_chain(tmp_path: Path, monkeypatch: pytest.Mo
     project = tmp_path / "project"
     deep = project / "a" / "b"
     deep.mkdir(parents=True)
+    (project / ".git").mkdir()  # the repository root bounds the .env search
     monkeypatch.chdir(deep)
     legacy = write_legacy(home, "key_from_legacy_cli_file")
     assert auth.resolve_api_key() == ("key_from_legacy_cli_file", f"credentials file {legacy}")
@@ -121,3 +122,86 @@ def test_describe_masks_the_key() -> None:
 )
 def test_dotenv_parser(text: str, expected: dict[str, str]) -> None:
     assert auth.parse_dotenv(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('A="line one\nline two"\n', {"A": "line one\nline two"}),
+        ("A='$HOME stays as written'\n", {"A": "$HOME stays as written"}),
+        ('A="escaped \\" quote"\n', {"A": 'escaped " quote'}),
+    ],
+)
+def test_dotenv_edge_cases_as_python_dotenv_reads_them(text: str, expected: dict[str, str]
+                                                       ) -> None:
+    assert auth.parse_dotenv(text) == expected
+
+
+def test_dotenv_search_stops_at_the_repository_root(tmp_path: Path) -> None:
+    """A .env above the repository (a shared parent folder) is never read."""
+    (tmp_path / ".env").write_text("RUNWAY_API_KEY=key_above_the_repo_0001\n")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    inner = repo / "src"
+    inner.mkdir()
+    assert auth.find_dotenv(inner) is None
+    (repo / ".env").write_text("RUNWAY_API_KEY=key_of_the_repo_0002\n")
+    assert auth.find_dotenv(inner) == repo / ".env"
+
+
+def test_dotenv_search_stops_at_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    work = home / "work" / "here"
+    work.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    (tmp_path / ".env").write_text("RUNWAY_API_KEY=key_above_home_0003\n")
+    assert auth.find_dotenv(work) is None
+    (home / ".env").write_text("RUNWAY_API_KEY=key_at_home_0004\n")
+    assert auth.find_dotenv(work) == home / ".env"
+
+
+def test_outside_home_and_repos_only_the_working_directory_counts(tmp_path: Path) -> None:
+    """e.g. a folder in /tmp: a .env in /tmp itself (anyone can put one there) is ignored."""
+    (tmp_path / ".env").write_text("RUNWAY_API_KEY=key_in_a_shared_parent_0005\n")
+    inner = tmp_path / "mine"
+    inner.mkdir()
+    assert auth.find_api_key(cwd=inner) is None
+
+
+def test_a_dotenv_others_may_write_is_skipped_and_said(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("RUNWAY_API_KEY=key_group_writable_0006\n")
+    dotenv.chmod(0o664)
+    auth.save_api_key("key_saved_instead_0007")
+    found = auth.find_api_key(cwd=tmp_path)
+    assert found is not None and found.key == "key_saved_instead_0007"
+    assert any("others may write" in note and str(dotenv) in note for note in found.notes)
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0,
+                    reason="giving a file to another user needs root")
+def test_a_dotenv_of_another_user_is_skipped(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("RUNWAY_API_KEY=key_of_someone_else_0008\n")
+    dotenv.chmod(0o600)
+    os.chown(dotenv, 65534, 65534)
+    found = auth.find_api_key(cwd=tmp_path)
+    assert found is None or found.key != "key_of_someone_else_0008"
+    assert auth.find_dotenv(tmp_path) is None
+
+
+def test_a_dotenv_key_that_differs_from_the_saved_one_says_which_won(tmp_path: Path) -> None:
+    auth.save_api_key("key_saved_by_auth_set_0009")
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("RUNWAY_API_KEY=key_from_the_dotenv_0010\n")
+    dotenv.chmod(0o600)
+    found = auth.find_api_key(cwd=tmp_path)
+    assert found is not None and found.key == "key_from_the_dotenv_0010"
+    (note,) = found.notes
+    assert str(dotenv) in note and "differs" in note and "****0009" in note
+    assert "key_saved_by_auth_set" not in note
+
+
+def test_the_credentials_folder_is_private() -> None:
+    path = auth.save_api_key("key_saved_0123456789")
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
