@@ -136,12 +136,16 @@ def serve(
     except OSError as exc:
         raise UsageError(f"sandbox serve: cannot listen on {host}:{port} "
                          f"({exc.strerror or exc})") from None
-    echo(sandbox.base_url)
-    sys.stdout.flush()
-    sys.stderr.write(
-        f"{PROG}: sandbox listening on {sandbox.base_url} (Ctrl-C to stop). Use it with:\n"
-        f"  export RUNWAY_BASE_URL={sandbox.base_url} RUNWAY_API_KEY=any-key\n")
-    sys.stderr.flush()
-    sandbox.serve_forever()
+    try:  # Ctrl-C at any moment, even while it starts, is a normal stop (exit 0)
+        sandbox.start()  # serving before the URL is printed: a client may use it at once
+        echo(sandbox.base_url)
+        sys.stdout.flush()
+        sys.stderr.write(
+            f"{PROG}: sandbox listening on {sandbox.base_url} (Ctrl-C to stop). Use it with:\n"
+            f"  export RUNWAY_BASE_URL={sandbox.base_url} RUNWAY_API_KEY=any-key\n")
+        sys.stderr.flush()
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        sandbox.stop()
     sys.stderr.write(f"{PROG}: sandbox stopped\n")
     return 0
