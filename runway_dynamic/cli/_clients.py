@@ -104,9 +104,14 @@ def base_url(invocation: Invocation) -> str:
 
 
 def poll_interval(invocation: Invocation, given: float | None) -> float | None:
-    """``given``, else the sandbox's short interval under ``--sandbox``, else ``None``."""
+    """``--poll-interval``, else the ``poll-interval`` setting, else the sandbox's short
+    interval under ``--sandbox``, else ``None`` (the client's default)."""
     if given is not None and given <= 0:
         raise UsageError("--poll-interval must be more than 0 seconds")
+    if given is None:
+        from runway_dynamic import config
+
+        given = config.get("poll-interval")
     if given is None and invocation.boundary.sealed:
         return SANDBOX_POLL_INTERVAL
     return given
