@@ -23,6 +23,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -102,6 +103,7 @@ from runway_dynamic.uploads import (
 )
 
 if TYPE_CHECKING:
+    from runway_dynamic.media_limits import MediaLimits
     from runway_dynamic.spec import Spec
 
 logger = logging.getLogger("runway_dynamic")
@@ -381,6 +383,20 @@ class _ClientCore:
         return value
 
     # ---- tasks, resources
+
+    @cached_property
+    def media_limits(self) -> MediaLimits:
+        """What the spec says media may be (derived once per client)."""
+        from runway_dynamic.media_limits import media_limits
+
+        return media_limits(self.spec.catalog)
+
+    def check_upload(self, file: Path) -> None:
+        """Refuse, before anything is sent, a file the spec's media limits would refuse."""
+        size = check_readable(file)
+        problem = self.media_limits.upload_problem(size, guess_mime(file))
+        if problem:
+            raise UsageError(f"{file}: {problem}")
 
     def deadline(self, timeout: float | None) -> float | None:
         """When a wait of ``timeout`` seconds started now must end (clock time)."""
@@ -806,9 +822,13 @@ class RunwayClient:
     # ---- files
 
     def upload(self, path: str | os.PathLike[str]) -> str:
-        """Upload a local file; its ``runway://`` URI for any media field."""
+        """Upload a local file; its ``runway://`` URI for any media field.
+
+        A file the spec's limits refuse (not image, video or audio; too large) is a
+        :class:`UsageError` before anything is sent.
+        """
         file = Path(path)
-        check_readable(file)
+        self._core.check_upload(file)
         op = self._core.operation_for(UPLOADS_ENDPOINT, "POST", True)
         slot = parse_upload_slot(self.request(op.endpoint, method="POST",
                                               body=upload_body(op, file.name)))
@@ -1182,7 +1202,7 @@ class AsyncRunwayClient:
 
     async def upload(self, path: str | os.PathLike[str]) -> str:
         file = Path(path)
-        check_readable(file)
+        self._core.check_upload(file)
         op = self._core.operation_for(UPLOADS_ENDPOINT, "POST", True)
         slot = parse_upload_slot(await self.request(op.endpoint, method="POST",
                                                     body=upload_body(op, file.name)))

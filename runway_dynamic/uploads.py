@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runway_dynamic._constants import UPLOAD_MAX_BYTES
 from runway_dynamic._constants import UPLOADS_ENDPOINT as UPLOADS_ENDPOINT  # re-exported
 from runway_dynamic._exceptions import APIError, UsageError
 from runway_dynamic.catalog import MediaFacts, Operation, flatten_object, media_facts, schema_kind
@@ -111,11 +112,31 @@ def media_action(path: Path, facts: MediaFacts | None, *, label: str = "file") -
         if type_ok and size_ok:
             return "inline"
     if "runway" in schemes:
+        problem = upload_problem(path, size, mime, facts)
+        if problem:
+            raise UsageError(f"{label}: {path}: {problem}")
         return "upload"
     raise UsageError(
         f"{label}: {path} cannot be sent as a local file here (this field takes "
         f"{', '.join(s + ':' for s in schemes)} URIs only); give a URL instead"
     )
+
+
+def upload_problem(path: Path, size: int, mime: str | None, facts: MediaFacts | None,
+                   max_bytes: int = UPLOAD_MAX_BYTES) -> str | None:
+    """Why a file cannot be uploaded for a field, checked before anything is sent: not the
+    media family the field takes (its ``data:`` branch names it), or larger than an upload
+    takes (:func:`runway_dynamic.media_limits.media_limits` gives the spec's cap)."""
+    from runway_dynamic.media_limits import human_size
+
+    family = facts.data_mime_prefix if facts else None
+    if family and family.endswith("/") and not (mime or "").startswith(family):
+        kind = mime or "of no media type its name shows"
+        return f"is {kind}; this field takes {family.rstrip('/')} files"
+    if size > max_bytes:
+        return (f"the file is {human_size(size)}; an upload takes at most "
+                f"{human_size(max_bytes)}")
+    return None
 
 
 def plan_media(value: str, facts: MediaFacts | None, *, label: str = "file") -> MediaPlan:

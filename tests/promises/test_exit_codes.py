@@ -279,3 +279,44 @@ def test_a_signal_while_waiting_prints_the_task_and_how_to_resume(
     assert process.returncode == code, err
     assert word in err and task_id.group(1) in err
     assert f"runway task get {task_id.group(1)} --wait" in err
+
+
+# --------------------------------------------------------------------------- media limits
+
+
+def _sparse(path: Path, size: int) -> Path:
+    with path.open("wb") as handle:
+        handle.truncate(size)
+    return path
+
+
+def test_an_upload_too_large_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    """The limit is named; the sandbox sees no request (the file is sparse: 0 bytes on disk)."""
+    from runway_dynamic._constants import UPLOAD_MAX_BYTES
+
+    _sparse(tmp_path / "huge.png", UPLOAD_MAX_BYTES + 1)
+    outcome = run_sandboxed(tmp_path, "upload", "create", "huge.png")
+    assert outcome.code == 2, outcome.err
+    assert "an upload takes at most" in outcome.err
+    assert outcome.requests == []
+
+
+def test_a_media_file_of_the_wrong_family_is_refused_before_the_create(tmp_path: Path) -> None:
+    """A text file where the field takes images: exit 2, nothing sent (was: uploaded, then a
+    paid task that fails)."""
+    from runway_dynamic.naming import GENERATION_COMMANDS
+
+    endpoint = GENERATION_COMMANDS[("image-to-video",)]
+    model = SPEC.models(endpoint)[0]
+    variant = SPEC.catalog.variant(endpoint, model)
+    assert variant is not None
+    image_field = next(f for f in variant.fields if f.media and f.media.data_mime_prefix ==
+                       "image/" and "runway" in f.media.schemes)
+    (tmp_path / "notes.txt").write_text("not a picture " * 2_000_000)  # too big to inline
+    flag = "--" + __import__("runway_dynamic.naming", fromlist=["kebab"]).kebab(
+        image_field.name)
+    outcome = run_sandboxed(tmp_path, "image-to-video", "--model", model, flag, "notes.txt",
+                            "--prompt-text", "x", "--dry-run")
+    assert outcome.code == 2, outcome.err
+    assert "takes image files" in outcome.err
+    assert outcome.requests == []
