@@ -587,8 +587,10 @@ class SandboxApp:
         outputs = max(1, min(MAX_OUTPUTS, int(count)))
         credits = float(round(seconds * 5 * outputs))
         lane = _lane(route, body)
-        queued = self.state.reserve(lane, credits, self.task_seconds, self.limits)
+        created = time.monotonic()
+        queued = self.state.reserve(lane, credits, self.task_seconds, self.limits, created)
         task = Task(
+            created=created,
             id=str(uuid.uuid4()),
             collection=collection,
             endpoint=route.op.endpoint,

@@ -236,11 +236,17 @@ class SandboxState:
             self.created_tasks += 1
         return task
 
-    def reserve(self, lane: str, credits: float, seconds: float, limits: OrgLimits) -> float:
+    def reserve(self, lane: str, credits: float, seconds: float, limits: OrgLimits,
+                now: float | None = None) -> float:
         """Admit one new task of ``lane`` (its model) under ``limits``; how long it waits
-        THROTTLED before a concurrency slot is free. :class:`LimitReached` refuses it."""
+        THROTTLED before a concurrency slot is free. :class:`LimitReached` refuses it.
+
+        ``now`` is the task's ``created`` instant: its slot must be counted from the same
+        clock reading as its schedule, or a task made a moment after its reservation runs
+        past the slot the next task was given (six running where five may)."""
         with self.lock:
-            wall, now = time.time(), time.monotonic()
+            wall = time.time()
+            now = time.monotonic() if now is None else now
             made = self._generations.setdefault(lane, deque())
             while made and made[0] <= wall - DAY_SECONDS:
                 made.popleft()
