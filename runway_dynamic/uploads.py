@@ -130,9 +130,9 @@ def upload_problem(path: Path, size: int, mime: str | None, facts: MediaFacts | 
     from runway_dynamic.media_limits import human_size
 
     family = facts.data_mime_prefix if facts else None
-    if family and family.endswith("/") and not (mime or "").startswith(family):
-        kind = mime or "of no media type its name shows"
-        return f"is {kind}; this field takes {family.rstrip('/')} files"
+    # A name that shows no media type (.heic on an old mimetypes table) is the server's call.
+    if family and family.endswith("/") and mime and not mime.startswith(family):
+        return f"is {mime}; this field takes {family.rstrip('/')} files"
     if size > max_bytes:
         return (f"the file is {human_size(size)}; an upload takes at most "
                 f"{human_size(max_bytes)}")

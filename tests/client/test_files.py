@@ -167,10 +167,13 @@ def test_file_over_the_data_limit_is_uploaded(tmp_path: Path) -> None:
     assert uploaded == [path]
 
 
-def test_wrong_mime_type_is_uploaded_not_inlined(tmp_path: Path) -> None:
+def test_media_of_another_family_is_refused_before_upload(tmp_path: Path) -> None:
+    """A video for an image field fails locally, naming both; a name that shows no media
+    type is uploaded and left to the server."""
     path = tmp_path / "clip.mp4"
     path.write_bytes(b"\0" * 10)
-    assert plan_media(str(path), IMAGE).action == "upload"
+    with pytest.raises(UsageError, match=r"clip\.mp4: is video/mp4; this field takes image"):
+        plan_media(str(path), IMAGE)
     unknown = tmp_path / "blob.unknownext"
     unknown.write_bytes(b"\0")
     assert plan_media(str(unknown), IMAGE).action == "upload"
