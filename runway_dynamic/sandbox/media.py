@@ -185,7 +185,7 @@ def mp4_handbuilt(width: int, height: int, seconds: float = 1.0, fps: int = VIDE
     return ftyp + moov(offset) + _box(b"mdat", *frames)
 
 
-def _mp4_ffmpeg(width: int, height: int, seconds: float) -> bytes | None:
+def _mp4_ffmpeg(width: int, height: int, seconds: float, fps: int) -> bytes | None:
     """An H.264 MP4 from ffmpeg's test source, or ``None`` when ffmpeg is absent or fails."""
     binary = shutil.which("ffmpeg")
     if binary is None:
@@ -194,7 +194,7 @@ def _mp4_ffmpeg(width: int, height: int, seconds: float) -> bytes | None:
         target = Path(tmp) / "out.mp4"
         for codec in (["-c:v", "libx264", "-pix_fmt", "yuv420p"], ["-c:v", "mpeg4"]):
             command = [binary, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                       f"testsrc2=size={width}x{height}:rate={VIDEO_FPS * 2}:duration={seconds}",
+                       f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}",
                        *codec, "-movflags", "+faststart", str(target)]
             try:
                 subprocess.run(command, check=True, capture_output=True, timeout=30,
@@ -207,16 +207,21 @@ def _mp4_ffmpeg(width: int, height: int, seconds: float) -> bytes | None:
     return None
 
 
-_MP4_CACHE: dict[tuple[int, int, float], bytes] = {}
+_MP4_CACHE: dict[tuple[int, int, float, int | None], bytes] = {}
 
 
-def mp4(width: int, height: int, seconds: float = 1.0) -> bytes:
-    """A small MP4: ffmpeg's H.264 when available, else the hand-built RGB one."""
-    key = (width, height, seconds)
+def mp4(width: int, height: int, seconds: float = 1.0, fps: int | None = None) -> bytes:
+    """A small MP4: ffmpeg's H.264 when available, else the hand-built RGB one.
+
+    ``fps``: the realtime bridge plays this video as a session's avatar track, at a
+    live-call rate.
+    """
+    key = (width, height, seconds, fps)
     with _LOCK:
         cached = _MP4_CACHE.get(key)
         if cached is None:
-            cached = _mp4_ffmpeg(width, height, seconds) or mp4_handbuilt(width, height, seconds)
+            cached = (_mp4_ffmpeg(width, height, seconds, fps or VIDEO_FPS * 2)
+                      or mp4_handbuilt(width, height, seconds, fps or VIDEO_FPS))
             _MP4_CACHE[key] = cached
         return cached
 
