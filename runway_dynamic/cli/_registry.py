@@ -169,6 +169,11 @@ COMMANDS: tuple[Command, ...] = (
             "Drain the batches of a shared PostgreSQL journal, beside any other workers.",
             uses_spec=True),
 
+    # --- realtime avatar bridge (issue 20)
+    Command(("realtime", "bridge"), f"{_M}.realtime_cmd:bridge",
+            "Relay a realtime avatar session as fMP4 or JPEG/PNG frames over HTTP, or to a "
+            "file.", uses_spec=True),
+
     # --- tasks, uploads, auth, sandbox (issue 4)
     Command(("task", "get"), f"{_M}.task_cmd:get",
             "Show a task; --wait follows it, --download saves its outputs.", uses_spec=True),
@@ -198,7 +203,8 @@ GROUPS: dict[str, str] = {
     "avatar": "Avatars (the reference CLI's verbs, aliases of the 'avatars' commands).",
     "document": "Knowledge documents (aliases of the 'documents' commands).",
     "voice": "Voices (aliases of the 'voices' commands).",
-    "realtime": "Realtime sessions (aliases of the 'realtime-sessions' commands).",
+    "realtime": "Realtime sessions (aliases of the 'realtime-sessions' commands) and the "
+                "bridge that relays one to clients without WebRTC.",
     "workflow": "Workflows (aliases of the 'workflows' and 'workflow-invocations' commands).",
     "task": "Follow, download, cancel and delete tasks.",
     "batch": "Batch runs: thousands of generations from a file, resumable, never paid twice.",
