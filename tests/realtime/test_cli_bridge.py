@@ -240,3 +240,32 @@ def test_help_names_every_option() -> None:
                    "--bitrate", "--quality", "--preset", "--output", "--host", "--port",
                    "--create", "--duration"):
         assert option in proc.stdout
+
+
+# --------------------------------------------------------------------------- the README
+
+
+def readme_bridge_examples() -> list[str]:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Realtime avatar bridge", 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines()
+            if line.startswith("runway --sandbox realtime bridge")]
+
+
+def test_readme_has_bridge_examples() -> None:
+    assert len(readme_bridge_examples()) >= 2
+
+
+@pytest.mark.parametrize("line", readme_bridge_examples())
+def test_readme_bridge_examples_run_under_sandbox(line: str, tmp_path: Path) -> None:
+    import shlex
+
+    proc = runway(*shlex.split(line)[1:], cwd=tmp_path, env=poisoned_livekit(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "bridge stopped (ended)" in proc.stderr
+    if " -o " in line:
+        written = tmp_path / shlex.split(line.split(" -o ", 1)[1])[0]
+        with av.open(str(written)) as container:
+            assert container.streams.video[0].frames > 0
+    else:
+        assert proc.stdout.startswith("http://127.0.0.1:")
