@@ -28,6 +28,8 @@ from typing import Any, Protocol
 import av
 import av.filter
 
+from runway_dynamic._exceptions import FileWriteError
+from runway_dynamic._files import temp_file_beside
 from runway_dynamic.realtime.fmp4 import BoxSplitter, starts_with_sync_sample
 from runway_dynamic.realtime.settings import BridgeSettings, FramePacer
 
@@ -232,13 +234,13 @@ class StreamEncoder:
 
 
 class FileEncoder:
-    """Encode into a media file (MP4/MOV), written beside the target and renamed on close,
-    so a half-written file is never left under the target's name."""
+    """Encode into a media file (MP4/MOV), written beside the target (``_files``' temporary
+    file) and renamed on close, so a half-written file never has the target's name."""
 
     def __init__(self, path: str | os.PathLike[str], settings: BridgeSettings) -> None:
         self.path = Path(path)
         self.settings = settings
-        self.partial = self.path.with_name(f".{self.path.name}.partial")
+        self.partial: Path | None = None
         self._container: Any = None
         self._stream: Any = None
         self.size: tuple[int, int] | None = None
@@ -249,6 +251,11 @@ class FileEncoder:
             self.size = (frame.width, frame.height)
             fmt = "mov" if self.path.suffix.lower() == ".mov" else "mp4"
             options = {"movflags": "+faststart"} if fmt == "mp4" else {}
+            try:
+                fd, self.partial = temp_file_beside(self.path, ".partial")
+            except OSError as exc:
+                raise FileWriteError(self.path.parent, exc.strerror) from None
+            os.close(fd)
             self._container = av.open(str(self.partial), "w", format=fmt, options=options)
             self._stream = self._container.add_stream(self.settings.encoder,
                                                       rate=_rate(self.settings.fps))
@@ -265,15 +272,15 @@ class FileEncoder:
             self._container.mux(packet)
         self._container.close()
         self._container = None
-        os.replace(self.partial, self.path)
+        assert self.partial is not None
+        try:
+            with open(self.partial, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(self.partial, self.path)
+        except OSError as exc:
+            self.partial.unlink(missing_ok=True)
+            raise FileWriteError(self.path, exc.strerror) from None
         return []
-
-    def discard(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._container is not None:
-                self._container.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.partial.unlink()
 
 
 # --------------------------------------------------------------------------- sinks
