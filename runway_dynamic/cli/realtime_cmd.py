@@ -152,7 +152,7 @@ def bridge(
                              f"'Authorization: Bearer {token}' (set {ENV_BRIDGE_TOKEN} to "
                              "choose it)\n")
         relay = Relay(settings, bind(host, port), token)
-    from runway_dynamic.cli._creative import make_async_client
+    from runway_dynamic.cli._clients import make_async_client
 
     client = make_async_client(invocation)
     return asyncio.run(_run(client, session_id, settings, body=body, target=target,

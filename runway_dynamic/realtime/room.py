@@ -55,6 +55,7 @@ async def consume(client: Any, session: Mapping[str, Any]) -> RoomCredentials:
     import httpx
 
     from runway_dynamic._http import prepare_request
+    from runway_dynamic._net import guard_hooks
 
     key = session.get("sessionKey")
     if not isinstance(key, str) or not key:
@@ -65,7 +66,11 @@ async def consume(client: Any, session: Mapping[str, Any]) -> RoomCredentials:
         raise UsageError(f"this spec has no GET {SESSION_ENDPOINT}")
     prepared = prepare_request(operation, base_url=client.base_url, api_key=key,
                                path_params={"id": session["id"]})
-    async with httpx.AsyncClient(timeout=30.0) as http:
+    # The client's own boundary: proxies only where it trusts them, and under a sealed
+    # sandbox the guard refuses anything that is not loopback.
+    core = client._core
+    async with httpx.AsyncClient(timeout=30.0, trust_env=core.trust_env,
+                                 event_hooks=guard_hooks(core.guard, asynchronous=True)) as http:
         try:
             response = await http.post(prepared.url + CONSUME_SUFFIX,
                                        headers=dict(prepared.headers))
