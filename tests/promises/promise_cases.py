@@ -136,6 +136,9 @@ STATIC_STEPS: dict[tuple[str, ...], list[Step]] = {
     ("auth", "show"): [Step(["auth", "show"])],
     ("auth", "clear"): [Step(["auth", "clear"])],
     ("help", "exit-codes"): [Step(["help", "exit-codes"])],
+    # A session created by the bridge itself, relayed to a file for a second.
+    ("realtime", "bridge"): [Step(["realtime", "bridge", "--create", "{realtime_body}",
+                                   "-o", "bridge.mp4", "--duration", "1"], sends=True)],
 }
 
 
@@ -181,7 +184,16 @@ def values(catalog: Catalog, *, pages: str, spec: str, jobs: str,
         "model": model, "ratio": ratios[0], "image_endpoint": endpoint,
         "image_body": json.dumps(body), "pages": pages, "spec": spec, "jobs": jobs,
         "uuid": str(uuid.UUID(int=7)), "stdin_key": stdin_key,
+        "realtime_body": json.dumps(_realtime_body(catalog)),
     }
+
+
+def _realtime_body(catalog: Catalog) -> dict[str, Any]:
+    """A body for the realtime session create that ``realtime bridge --create`` sends."""
+    from runway_dynamic.realtime.bridge import SESSION_ENDPOINT
+
+    create = catalog.operation(SESSION_ENDPOINT.rsplit("/", 1)[0], "POST")
+    return example_body(create) if create is not None else {}
 
 
 def jobs_lines(catalog: Catalog) -> str:
