@@ -532,10 +532,12 @@ class Tasks:
         poll_interval: float | None = None,
         on_progress: ProgressCallback | None = None,
         cancel_on_interrupt: bool = False,
+        first_poll_after: float = 0.0,
     ) -> Task:
         """Poll until SUCCEEDED (returned) or FAILED/CANCELLED/timeout (raised).
 
-        With ``cancel_on_interrupt`` a Ctrl-C cancels the task before re-raising.
+        With ``cancel_on_interrupt`` a Ctrl-C cancels the task before re-raising;
+        ``first_poll_after`` waits before the first look (a task created just now).
         """
         task_id = _as_id(task)
         core = self._client._core
@@ -555,6 +557,7 @@ class Tasks:
                 clock=core._clock,
                 sleep=self._client._sleep,
                 resource_id=task_id,
+                first_poll_after=first_poll_after,
             )
         except KeyboardInterrupt:
             if cancel_on_interrupt:
@@ -779,6 +782,9 @@ class RunwayClient:
                     task, timeout=core.time_left(deadline), poll_interval=poll_interval,
                     on_progress=on_progress,
                     cancel_on_interrupt=cancel_on_interrupt,
+                    # just created: not done yet, so the first poll waits one interval
+                    first_poll_after=core.poll_interval if poll_interval is None
+                    else poll_interval,
                 )
             except TaskFailedError as exc:
                 if not core.resubmit_decision(exc, resubmitted, retry_on_internal_error):
@@ -923,6 +929,7 @@ class AsyncTasks:
         poll_interval: float | None = None,
         on_progress: ProgressCallback | None = None,
         cancel_on_interrupt: bool = False,
+        first_poll_after: float = 0.0,
     ) -> Task:
         """Poll until SUCCEEDED (returned) or FAILED/CANCELLED/timeout (raised).
 
@@ -950,6 +957,7 @@ class AsyncTasks:
                 on_progress=on_progress,
                 clock=core._clock,
                 sleep=self._client._sleep,
+                first_poll_after=first_poll_after,
             )
         except (KeyboardInterrupt, asyncio.CancelledError):
             if cancel_on_interrupt:
@@ -1160,6 +1168,8 @@ class AsyncRunwayClient:
                     task, timeout=core.time_left(deadline), poll_interval=poll_interval,
                     on_progress=on_progress,
                     cancel_on_interrupt=cancel_on_interrupt,
+                    first_poll_after=core.poll_interval if poll_interval is None
+                    else poll_interval,
                 )
             except TaskFailedError as exc:
                 if not core.resubmit_decision(exc, resubmitted, retry_on_internal_error):

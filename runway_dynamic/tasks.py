@@ -220,6 +220,11 @@ class Poller:
             return None
         return self.timeout - max(0.0, now - self.started)
 
+    def first_delay(self, wanted: float, now: float) -> float:
+        """The sleep before the first fetch: ``wanted``, cut to the time left."""
+        remaining = self.remaining(now)
+        return max(0.0, wanted if remaining is None else min(wanted, remaining))
+
     def after_error(self, error: BaseException, now: float) -> float:
         """A fetch failed in a way that may pass (the API is down, slow or busy): seconds to
         back off before the next one — doubling from the poll interval up to
@@ -277,8 +282,12 @@ def poll_until_terminal(
     label: str = "task",
     raise_on_failure: bool = True,
     resource_id: str | None = None,
+    first_poll_after: float = 0.0,
 ) -> Mapping[str, Any]:
     """Fetch until the status is terminal; then raise on FAILED/CANCELLED or return the JSON.
+
+    ``first_poll_after``: sleep that long (within the deadline) before the first fetch; a
+    task created a moment ago is not done yet, so asking at once is a wasted request.
 
     A fetch that fails transiently (:func:`is_transient`) is retried with backoff until the
     deadline, so a wait rides out minutes of API trouble; ``fetch`` should bound its own
@@ -286,6 +295,8 @@ def poll_until_terminal(
     ``timeout``.
     """
     poller = Poller(terminal, interval, timeout, on_progress, label, clock(), resource_id)
+    if first_poll_after > 0:
+        sleep(poller.first_delay(first_poll_after, clock()))
     while True:
         try:
             resource = fetch()
@@ -315,6 +326,7 @@ async def apoll_until_terminal(
     label: str = "task",
     raise_on_failure: bool = True,
     resource_id: str | None = None,
+    first_poll_after: float = 0.0,
 ) -> Mapping[str, Any]:
     """The async twin of :func:`poll_until_terminal` (same :class:`Poller` decisions)."""
     if sleep is None:
@@ -322,6 +334,8 @@ async def apoll_until_terminal(
 
         sleep = asyncio.sleep
     poller = Poller(terminal, interval, timeout, on_progress, label, clock(), resource_id)
+    if first_poll_after > 0:
+        await sleep(poller.first_delay(first_poll_after, clock()))
     while True:
         try:
             resource = await fetch()

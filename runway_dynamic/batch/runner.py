@@ -445,7 +445,7 @@ class Runner:
                     return
                 if self.stop.is_set():
                     return
-                outcome, task = await self._follow(record, lane, task_id)
+                outcome, task = await self._follow(record, lane, task_id, just_created=True)
                 if outcome == "resubmit":
                     await asyncio.sleep(self.options.retry_backoff_seconds)
                     record = self._jobs[record.key]
@@ -649,10 +649,15 @@ class Runner:
             self._uploads[path] = known
         return await asyncio.shield(known)
 
-    async def _follow(self, record: JobRecord, lane: Lane,
-                      task_id: str) -> tuple[str, Task | None]:
+    async def _follow(self, record: JobRecord, lane: Lane, task_id: str, *,
+                      just_created: bool = False) -> tuple[str, Task | None]:
         """Poll until the task settles: ``succeeded`` (with the task), ``failed``,
-        ``resubmit`` or ``stopped``."""
+        ``resubmit`` or ``stopped``. A task ``just_created`` is first looked at after one
+        poll interval (asking at once costs a request and never finds it done)."""
+        interval = self.options.poll_interval
+        if interval is None:
+            interval = self.client._core.poll_interval
+        first_poll_after = interval if just_created else 0.0
         key = record.key
 
         def observe(status: str, _progress: float | None, _elapsed: float) -> None:
@@ -677,7 +682,8 @@ class Runner:
         while True:
             try:
                 task = await self.client.tasks.wait(task_id, timeout=None, on_progress=observe,
-                                                    poll_interval=self.options.poll_interval)
+                                                    poll_interval=self.options.poll_interval,
+                                                    first_poll_after=first_poll_after)
                 return "succeeded", task
             except TaskFailedError as exc:
                 return await self._failed(record, exc), None

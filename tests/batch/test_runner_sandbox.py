@@ -61,6 +61,27 @@ def test_a_thousand_jobs_complete_with_every_output_downloaded(
     assert all(len(r["taskIds"]) == 1 for r in rows)
 
 
+def test_a_new_task_is_first_polled_one_interval_after_its_create(
+    bundled_spec: Spec, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """No poll in the instant after a create (it never finds the task done): 3 requests a
+    task (create, poll, download), not 4."""
+    batch = new_batch(tmp_path, bundled_spec, image_jobs(bundled_spec, 20))
+    report = run_batch(batch, sandbox, bundled_spec, BatchOptions(concurrency=8),
+                       poll_interval=0.2)
+    assert report.exit_code == 0, report.status.report()
+    with sandbox.state.lock:
+        created = {t.id: t.created_wall for t in sandbox.state.tasks.values()}
+        first_get: dict[str, float] = {}
+        for r in sandbox.state.requests:
+            task_id = r.path.rsplit("/", 1)[-1]
+            if r.method == "GET" and r.path.startswith("/v1/tasks/") and task_id in created:
+                first_get.setdefault(task_id, r.time)
+    assert len(first_get) == len(created) == 20
+    gaps = sorted(first_get[t] - created[t] for t in created)
+    assert gaps[0] >= 0.18, gaps
+
+
 def test_throttled_tasks_keep_the_window_near_the_models_concurrency(
     bundled_spec: Spec, tmp_path: Path
 ) -> None:

@@ -118,6 +118,49 @@ def test_generate_wait_download_async(
     assert paths[0].read_bytes().startswith(PNG_MAGIC)
 
 
+def test_run_waits_one_interval_before_its_first_poll(
+    sandbox: Sandbox, bundled_spec: Spec, image_body: dict[str, Any]
+) -> None:
+    """A task created a moment ago is never done: run() sleeps one poll interval before the
+    first GET (a request per task saved); wait() on a finished task asks at once."""
+
+    def task_gets() -> int:
+        return sum(1 for r in sandbox.state.requests
+                   if r.method == "GET" and r.path.startswith("/v1/tasks/"))
+
+    class Watching(Sleeps):
+        """Notes how many task GETs had been made at each sleep."""
+
+        gets_at_sleep: list[int]
+
+        def __call__(self, seconds: float) -> None:
+            self.gets_at_sleep = [*getattr(self, "gets_at_sleep", []), task_gets()]
+            super().__call__(seconds)
+
+        async def asleep(self, seconds: float) -> None:
+            self.gets_at_sleep = [*getattr(self, "gets_at_sleep", []), task_gets()]
+            await super().asleep(seconds)
+
+    sleeps = Watching()
+    with sync_client(sandbox, bundled_spec, sleeps) as client:
+        done = client.run("text_to_image", image_body)
+        assert sleeps[0] == 0.05 and sleeps.gets_at_sleep[0] == 0, "slept before the 1st GET"
+        before = (len(sleeps), task_gets())
+        client.tasks.wait(done.id)
+    assert (len(sleeps), task_gets()) == (before[0], before[1] + 1), (
+        "a wait on a finished task asks once, without sleeping first")
+
+    async def scenario() -> Watching:
+        asleeps = Watching()
+        async with async_client(sandbox, bundled_spec, asleeps) as client:
+            await client.run("text_to_image", image_body)
+        return asleeps
+
+    gets = task_gets()
+    asleeps = asyncio.run(scenario())
+    assert asleeps[0] == 0.05 and asleeps.gets_at_sleep[0] == gets
+
+
 def test_many_concurrent_async_tasks(
     sandbox: Sandbox, bundled_spec: Spec, image_body: dict[str, Any]
 ) -> None:
