@@ -107,15 +107,19 @@ def write_stream(chunks: Iterable[bytes], target: Path) -> Path:
 
 
 async def awrite_stream(chunks: AsyncIterable[bytes], target: Path) -> Path:
-    """The async twin of :func:`write_stream` (the disk writes stay synchronous: small, local)."""
+    """The async twin of :func:`write_stream`. Chunk writes stay on the loop (they land in
+    the page cache); the fsync and the rename wait for the disk, so they run in a thread
+    and a batch's other downloads and polls go on meanwhile."""
+    import asyncio
+
     fd, tmp = temp_file_beside(target, ".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             async for chunk in chunks:
                 handle.write(chunk)
             handle.flush()
-            os.fsync(handle.fileno())
-        return place_without_overwrite(tmp, target)
+            await asyncio.to_thread(os.fsync, handle.fileno())
+        return await asyncio.to_thread(place_without_overwrite, tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
