@@ -268,26 +268,37 @@ _CORRUPT = st.one_of(
 
 
 @examples(40)
-@given(junk=_CORRUPT)
-def test_corrupt_index_is_rebuilt_not_fatal(junk: bytes, tmp_path_factory: Any) -> None:
-    """Whatever bytes sit in the index file, loading never fails; an index that does not
-    decode into a catalog is rebuilt and rewritten.
-
-    (A well-formed catalog dict is trusted: the index is keyed by the spec's sha256 and the
-    package version and written atomically, so only hand-editing can make it lie.)
+@given(junk=_CORRUPT, with_header=st.booleans())
+def test_corrupt_index_is_rebuilt_not_fatal(
+    junk: bytes, with_header: bool, tmp_path_factory: Any
+) -> None:
+    """Whatever bytes sit in the index file, loading never fails and never uses them unless
+    they are an index written for this spec: without a matching header (spec hash and
+    payload digest) the index is rebuilt and rewritten; with one, a payload that does not
+    decode into a catalog is rebuilt too.
     """
+    import hashlib
+
     tmp = tmp_path_factory.mktemp("corrupt")
     path = _write_spec(tmp)
     first = Spec.load(path, use_cache=False)
     index = cache.index_path(first.sha256)
     index.parent.mkdir(parents=True, exist_ok=True)
     junk = junk.replace(b"SHA", first.sha256.encode())
-    index.write_bytes(junk)
+    if with_header and b"\n" not in junk:
+        header = {"format": cache.INDEX_FORMAT, "sha256": first.sha256,
+                  "digest": hashlib.sha256(junk).hexdigest()}
+        index.write_bytes(orjson.dumps(header) + b"\n" + junk)
+    else:
+        with_header = False
+        index.write_bytes(junk)
     spec = Spec.load(path)
     try:
+        if not with_header:
+            raise ValueError("no header: never trusted")
         catalog.Catalog.from_dict(orjson.loads(junk)).facts()
-    except Exception:  # undecodable in any way: must have been rebuilt
+    except Exception:  # not ours, or undecodable in any way: must have been rebuilt
         assert spec.catalog.to_dict() == first.catalog.to_dict()
-        assert orjson.loads(index.read_bytes()) == first.catalog.to_dict()
+        assert cache.load_index(first.sha256) == first.catalog.to_dict()
     else:
         spec.catalog.facts()
