@@ -147,9 +147,34 @@ class RefResolver:
             if ref in self._recursive:
                 self.defs[def_name(ref)] = result
         if siblings and isinstance(result, dict):
-            result = {**result, **self._inline(siblings, stack, depth, descents)}
+            return self._with_siblings(result, self._inline(siblings, stack, depth, descents))
         return result
 
+    def _with_siblings(self, target: dict[str, Any], siblings: dict[str, Any]) -> dict[str, Any]:
+        """A reference with keywords beside it.
+
+        OpenAPI 3.1 (JSON Schema 2020-12) applies them together with the target, like
+        ``allOf``: ``{"$ref": X, "required": ["seed"]}`` keeps X's required list too. They
+        are merged into one object when that means the same (no keyword on both sides, none
+        that reads its neighbours), else kept apart under ``allOf``. OpenAPI 3.0 says such
+        siblings are ignored; specs put ``nullable`` or a ``default`` there meaning "this
+        use of X", so 3.0 documents keep reading them as overrides.
+        """
+        if self.legacy or not (
+            siblings.keys() & target.keys() or siblings.keys() & _ADJACENT_KEYS
+            or (target.keys() & _ADJACENT_KEYS and siblings.keys() & _APPLICATOR_KEYS)
+        ):
+            return {**target, **siblings}
+        return {"allOf": [target, siblings]}
+
+
+# Keywords whose meaning depends on other keywords of the same object (additionalProperties
+# on properties, items on prefixItems, then on if…): never merged across a $ref boundary.
+_ADJACENT_KEYS = frozenset({
+    "additionalProperties", "unevaluatedProperties", "unevaluatedItems", "items",
+    "prefixItems", "contains", "minContains", "maxContains", "if", "then", "else",
+    "properties", "patternProperties", "dependentSchemas", "discriminator"})
+_APPLICATOR_KEYS = _ADJACENT_KEYS | {"allOf", "anyOf", "oneOf", "not", "$ref"}
 
 # A chain of references being inlined: (reference, value levels entered when it was met).
 _Stack = tuple[tuple[str, int], ...]

@@ -15,7 +15,7 @@ Terms:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -27,7 +27,7 @@ from runway_dynamic._limits import ExpansionBudget
 from runway_dynamic._refs import RefResolver
 from runway_dynamic.naming import closest, endpoint_name, flag_for
 
-CATALOG_FORMAT = 1
+CATALOG_FORMAT = 2
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
 _SCALAR_TYPES = ("string", "integer", "number", "boolean")
 
@@ -50,6 +50,25 @@ def flatten_object(schema: Schema) -> tuple[dict[str, Schema], tuple[str, ...]]:
         properties.update(part.get("properties") or {})
         required.extend(part.get("required") or ())
     return properties, tuple(dict.fromkeys(required))
+
+
+def variant_object(schema: Schema) -> tuple[dict[str, Schema], tuple[str, ...]]:
+    """:func:`flatten_object` for a variant, which may be several alternatives for one
+    model (``{"anyOf": [...]}``, valid if any accepts): every property any of them has
+    (its schema, or ``anyOf`` the different ones), required when every one requires it."""
+    alternatives = schema.get("anyOf")
+    if set(schema) != {"anyOf"} or not isinstance(alternatives, list) or not alternatives:
+        return flatten_object(schema)
+    flat = [flatten_object(alt) for alt in alternatives if isinstance(alt, Mapping)]
+    merged: dict[str, list[Schema]] = {}
+    for properties, _ in flat:
+        for name, sub in properties.items():
+            seen = merged.setdefault(name, [])
+            if sub not in seen:
+                seen.append(sub)
+    required = [name for name in merged if all(name in req for _, req in flat)]
+    return ({name: subs[0] if len(subs) == 1 else {"anyOf": subs}
+             for name, subs in merged.items()}, tuple(required))
 
 
 def literal_value(schema: Schema) -> Any:
@@ -289,7 +308,7 @@ class Variant:
 
     @cached_property
     def fields(self) -> tuple[Field, ...]:
-        properties, required = flatten_object(self.schema)
+        properties, required = variant_object(self.schema)
         return tuple(Field(name, name in required, sub) for name, sub in properties.items())
 
     @cached_property
@@ -689,7 +708,7 @@ def _build_operation(
             raw = {} if raw is None else raw
             schema = resolver.inline(raw, f"{method.upper()} {path} request body")
             schema = {k: v for k, v in schema.items() if k != "$schema"}
-            discriminator, keyed = split_variants(schema, mapped_keys(resolver.deref(raw)))
+            discriminator, keyed = split_variants(schema, raw, resolver, resolver.budget)
             variants = tuple(Variant(endpoint, method.upper(), key, s) for key, s in keyed)
     responses: dict[str, Schema | None] = {}
     for status, response in (op.get("responses") or {}).items():
@@ -724,69 +743,185 @@ def _pick_media(content: Mapping[str, Any]) -> tuple[str | None, Mapping[str, An
     return None, None
 
 
-def mapped_keys(schema: Any) -> list[str | None]:
-    """Discriminator values of a raw (not inlined) body's ``$ref`` branches, by position.
-
-    OpenAPI keys a ``$ref`` branch by its ``discriminator.mapping`` entry, else by the
-    referenced schema's name; inlining loses the ``$ref``, so read them first.
-    """
-    if not isinstance(schema, Mapping):
-        return []
-    declared = schema.get("discriminator")
-    branches = schema.get("oneOf", schema.get("anyOf"))
-    if not isinstance(declared, Mapping) or not isinstance(branches, list):
-        return []
-    by_ref: dict[str, str] = {}
-    for value, target in (declared.get("mapping") or {}).items():
-        target = str(target)
-        by_ref.setdefault(target if "#" in target else f"#/components/schemas/{target}", str(value))
-    keys: list[str | None] = []
-    for branch in branches:
-        ref = branch.get("$ref") if isinstance(branch, Mapping) else None
-        if not isinstance(ref, str):
-            keys.append(None)
-        else:
-            keys.append(by_ref.get(ref) or unquote(ref.rsplit("/", 1)[-1]) or None)
-    return keys
-
-
 def split_variants(
-    schema: Schema, keys: Sequence[str | None] = ()
+    schema: Schema, raw: Any = None, resolver: RefResolver | None = None,
+    budget: ExpansionBudget | None = None,
 ) -> tuple[str | None, list[tuple[str | None, Schema]]]:
     """Split a body schema into (discriminator property, [(key, variant schema)]).
 
-    Branches come from ``oneOf``/``anyOf`` (keyed by ``discriminator.propertyName``, or by a
-    ``model`` property pinned with ``const`` or a one-value ``enum``); a plain object is one
-    variant, keyed by its pinned ``model`` when it has one. ``keys`` are the branches'
-    mapping keys (see :func:`mapped_keys`), used where a branch pins no value itself.
+    Every alternative of the body counts, however it is written: branches of ``oneOf`` or
+    ``anyOf``, nested ones (their siblings apply to each), and an ``allOf`` with one
+    branching part. An alternative serves the values its discriminator property allows
+    (``const``, an ``enum`` of one or more, any of those through ``allOf``), else its
+    ``discriminator.mapping`` keys or implicit name when it is a ``$ref`` (``raw`` is the
+    body before inlining, where the ``$ref`` is still visible). The property is the declared
+    ``discriminator.propertyName``, else ``model`` when any alternative pins one.
+
+    - an alternative that pins several values (``enum: [a, b]``) serves each of them;
+    - alternatives for the same value are one variant, valid if any accepts it
+      (``{"anyOf": [...]}``);
+    - alternatives that pin nothing serve every other value: one variant keyed ``None``;
+    - one odd alternative never hides the others; a body with no pinned value at all is
+      one plain, unkeyed variant.
     """
-    branches_key = "oneOf" if "oneOf" in schema else "anyOf" if "anyOf" in schema else None
-    if branches_key is None:
-        properties, _ = flatten_object(schema)
-        pinned = literal_value(properties.get(MODEL_PROPERTY) or {})
-        if isinstance(pinned, str):
-            return MODEL_PROPERTY, [(pinned, schema)]
-        return None, [(None, schema)]
-    branches = [b for b in schema[branches_key] if isinstance(b, dict)]
-    base = {k: v for k, v in schema.items() if k not in (branches_key, "discriminator")}
-    declared = schema.get("discriminator") or {}
-    prop = declared.get("propertyName")
-    if prop is None:
-        prop = MODEL_PROPERTY if branches and all(
-            isinstance(literal_value(flatten_object(b)[0].get(MODEL_PROPERTY) or {}), str)
-            for b in branches
-        ) else None
+    alternatives = list(_alternatives(schema, raw, resolver, {}, declared=False, budget=budget))
+    declared = _declared_property(schema, raw, resolver)
+    prop = declared
+    if prop is None and any(
+        _pinned_values(alt, MODEL_PROPERTY) for alt, _ in alternatives
+    ):
+        prop = MODEL_PROPERTY
     if prop is None:
         return None, [(None, schema)]
-    out: list[tuple[str | None, Schema]] = []
-    for index, branch in enumerate(branches):
-        properties, _ = flatten_object(branch)
-        key = literal_value(properties.get(prop) or {})
-        if key is None and index < len(keys):
-            key = keys[index]
-        merged = {"allOf": [base, branch]} if _has_keywords(base) else branch
-        out.append((None if key is None else str(key), merged))
+    served: dict[str, list[Schema]] = {}
+    unpinned: list[Schema] = []
+    used: set[int] = set()
+    for alt, mapped in alternatives:
+        values = _pinned_values(alt, prop) or list(mapped)
+        if not values:
+            unpinned.append(alt)
+            continue
+        for value in values:
+            if budget is not None and id(alt) in used:
+                budget.charge(alt)  # one more variant writes it out again
+            used.add(id(alt))
+            group = served.setdefault(str(value), [])
+            if not any(alt is known for known in group):
+                group.append(alt)
+    if not served:
+        return None, [(None, schema)]
+    out: list[tuple[str | None, Schema]] = [
+        (key, group[0] if len(group) == 1 else {"anyOf": group}) for key, group in served.items()
+    ]
+    if unpinned:
+        out.append((None, unpinned[0] if len(unpinned) == 1 else {"anyOf": unpinned}))
     return prop, out
+
+
+def _declared_property(schema: Any, raw: Any, resolver: RefResolver | None) -> str | None:
+    """``discriminator.propertyName`` of the body, or of its first branching part."""
+    for node in (schema, _deref(raw, resolver)):
+        if not isinstance(node, Mapping):
+            continue
+        declared = node.get("discriminator")
+        if isinstance(declared, Mapping) and isinstance(declared.get("propertyName"), str):
+            return str(declared["propertyName"])
+        for part in node.get("allOf") or ():
+            found = _declared_property(part, None, None) if isinstance(part, Mapping) else None
+            if found:
+                return found
+    return None
+
+
+def _deref(raw: Any, resolver: RefResolver | None) -> Any:
+    if resolver is None or raw is None:
+        return raw
+    try:
+        return resolver.deref(raw)
+    except SpecError:
+        return None  # the inlined schema already says what is wrong
+
+
+def _alternatives(
+    schema: Any, raw: Any, resolver: RefResolver | None,
+    mapping: Mapping[str, list[str]], *, declared: bool, budget: ExpansionBudget | None,
+) -> Iterator[tuple[Schema, tuple[str, ...]]]:
+    """``(alternative, mapping keys)`` of a body: each branch of ``oneOf``/``anyOf`` (and of
+    nested ones) with its siblings merged in, or the schema itself."""
+    if not isinstance(schema, Mapping):
+        return
+    raw_node = _deref(raw, resolver)
+    raw_node = raw_node if isinstance(raw_node, Mapping) else {}
+    own = schema.get("discriminator")
+    if isinstance(own, Mapping):
+        declared = True
+        if isinstance(own.get("mapping"), Mapping):
+            mapping = _mapping_by_ref(own["mapping"])
+    key = "oneOf" if "oneOf" in schema else "anyOf" if "anyOf" in schema else None
+    if key is not None and isinstance(schema[key], list):
+        base = {k: v for k, v in schema.items() if k not in (key, "discriminator")}
+        raw_branches = raw_node.get(key)
+        if not isinstance(raw_branches, list) or len(raw_branches) != len(schema[key]):
+            raw_branches = [None] * len(schema[key])
+        for branch, raw_branch in zip(schema[key], raw_branches, strict=True):
+            keys = _ref_keys(raw_branch, mapping, declared)
+            for alt, inner in _alternatives(branch, raw_branch, resolver, mapping,
+                                            declared=declared, budget=budget):
+                yield _with_base(base, alt, budget), inner or keys
+        return
+    parts = schema.get("allOf")
+    if isinstance(parts, list):
+        branching = [i for i, part in enumerate(parts)
+                     if isinstance(part, Mapping) and ("oneOf" in part or "anyOf" in part)]
+        if len(branching) == 1:
+            index = branching[0]
+            raw_parts = raw_node.get("allOf")
+            raw_part = raw_parts[index] if isinstance(raw_parts, list) and len(raw_parts) == len(
+                parts) else None
+            rest = {**schema, "allOf": [p for i, p in enumerate(parts) if i != index]}
+            if not rest["allOf"]:
+                del rest["allOf"]
+            for alt, inner in _alternatives(parts[index], raw_part, resolver, mapping,
+                                            declared=declared, budget=budget):
+                yield _with_base(rest, alt, budget), inner
+            return
+    yield schema, ()
+
+
+def _with_base(base: Mapping[str, Any], alt: Schema, budget: ExpansionBudget | None) -> Schema:
+    """A branch with the keywords around its ``oneOf`` applied too (the base is written out
+    once per branch: charged to the budget)."""
+    if not _has_keywords(base):
+        return alt
+    if budget is not None:
+        budget.charge(base)
+    return {"allOf": [base, alt]}
+
+
+def _mapping_by_ref(mapping: Mapping[str, Any]) -> dict[str, list[str]]:
+    """``discriminator.mapping`` turned around: reference → every value that names it."""
+    by_ref: dict[str, list[str]] = {}
+    for value, target in mapping.items():
+        target = str(target)
+        ref = target if "#" in target else f"#/components/schemas/{target}"
+        by_ref.setdefault(ref, []).append(str(value))
+    return by_ref
+
+
+def _ref_keys(raw: Any, mapping: Mapping[str, list[str]], declared: bool) -> tuple[str, ...]:
+    """The discriminator values of a ``$ref`` branch: its mapping entries, else (with a
+    declared discriminator) the referenced schema's name, as OpenAPI's implicit mapping."""
+    ref = raw.get("$ref") if isinstance(raw, Mapping) else None
+    if not isinstance(ref, str):
+        return ()
+    if ref in mapping:
+        return tuple(mapping[ref])
+    name = unquote(ref.rsplit("/", 1)[-1])
+    return (name,) if declared and name else ()
+
+
+def _pinned_values(schema: Any, prop: str) -> list[Any]:
+    """The values an alternative allows for ``prop``, when it limits them to a known set
+    (through ``allOf`` too: every part that limits them must agree)."""
+    found: list[Any] | None = None
+    for sub in _property_schemas(schema, prop):
+        choices = schema_choices(sub)
+        if choices is None:
+            continue
+        values = [v for v in choices if isinstance(v, (str, int)) and not isinstance(v, bool)]
+        found = values if found is None else [v for v in found if v in values]
+    return found or []
+
+
+def _property_schemas(schema: Any, prop: str) -> Iterator[Schema]:
+    if not isinstance(schema, Mapping):
+        return
+    sub = (schema.get("properties") or {}).get(prop) if isinstance(
+        schema.get("properties"), Mapping) else None
+    if isinstance(sub, Mapping):
+        yield sub
+    for part in schema.get("allOf") or ():
+        yield from _property_schemas(part, prop)
 
 
 def _has_keywords(schema: Schema) -> bool:

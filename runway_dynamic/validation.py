@@ -157,6 +157,9 @@ class Validator:
         chosen = op.variant(str(value)) if isinstance(value, str) else None
         if chosen is not None:
             return chosen
+        unpinned = op.variant(None)
+        if unpinned is not None:
+            return unpinned  # a branch that takes any value the others do not name
         if not op.is_model_endpoint or not isinstance(value, str):
             yield Problem(
                 "invalid_value",

@@ -234,3 +234,80 @@ def test_a_boolean_request_body_schema_loads(run_cli, tmp_path: Path, body_schem
     media["schema"] = body_schema
     result = run_cli("--spec", str(_write(tmp_path, "b.json", document)), "spec", "show")
     assert result.code == 0, result.err
+
+
+# ---------------------------------------------------------------------------- branch shapes
+
+
+def _shapes_spec() -> dict[str, Any]:
+    """One endpoint per valid branch shape that used to hide every model of its endpoint."""
+    def branch(model: Any, **props: Any) -> dict[str, Any]:
+        return {"type": "object", "required": ["model"],
+                "properties": {"model": model, **props}}
+
+    def endpoint(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"post": {"requestBody": {"required": True, "content": {
+            "application/json": {"schema": schema}}},
+            "responses": {"200": {"description": "ok"}}}}
+
+    x = {"type": "string", "const": "x"}
+    return {
+        "openapi": "3.1.0", "info": {"title": "shapes", "version": "1"},
+        "servers": [{"url": "https://api.example.test"}],
+        "paths": {
+            # model: enum [a, b] in one branch, beside an ordinary one
+            "/v1/multi": endpoint({"oneOf": [
+                branch({"type": "string", "enum": ["a", "b"]}, n={"type": "integer"}), branch(x)]}),
+            # a branch that pins no model, beside a pinned one
+            "/v1/open": endpoint({"oneOf": [
+                branch(x, n={"type": "integer", "maximum": 3}),
+                branch({"type": "string"}, free={"type": "string"})]}),
+            # a nested oneOf
+            "/v1/nested": endpoint({"oneOf": [
+                {"oneOf": [branch({"const": "a"}), branch({"const": "b"})]}, branch(x)]}),
+            # $ref with siblings: X's required list holds, and so does the sibling's
+            "/v1/sibling": endpoint({"oneOf": [
+                {"$ref": "#/components/schemas/X", "required": ["seed"]}, branch(x)]}),
+            # two branches for one model: valid if either accepts
+            "/v1/twice": endpoint({"oneOf": [
+                branch({"const": "a"}, size={"type": "integer"}),
+                branch({"const": "a"}, size={"type": "string"})]}),
+        },
+        "components": {"schemas": {"X": {
+            "type": "object", "required": ["model", "prompt"],
+            "properties": {"model": {"const": "a"}, "prompt": {"type": "string"},
+                           "seed": {"type": "integer"}}}}},
+    }
+
+
+def test_every_branch_shape_shows_its_models(run_cli, tmp_path: Path) -> None:
+    path = _write(tmp_path, "shapes.json", _shapes_spec())
+    result = run_cli("--spec", str(path), "models", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["endpoints"] == {
+        "multi": ["a", "b", "x"], "open": ["x"], "nested": ["a", "b", "x"],
+        "sibling": ["a", "x"], "twice": ["a"]}
+
+
+@pytest.mark.parametrize(("args", "code", "needle"), [
+    (("multi", "--model", "b", "--n", "2"), 0, '"model": "b"'),
+    (("open", "--model", "x", "--n", "9"), 2, "at most 3"),
+    (("open", "--model", "anything-else", "--free", "yes"), 0, '"free": "yes"'),
+    (("nested", "--model", "b"), 0, '"model": "b"'),
+    (("sibling", "--model", "a", "--prompt", "p"), 2, "seed"),
+    (("sibling", "--model", "a", "--seed", "1"), 2, "prompt"),
+    (("sibling", "--model", "a", "--seed", "1", "--prompt", "p"), 0, '"seed": 1'),
+    (("twice", "--body", '{"model": "a", "size": "big"}'), 0, '"size": "big"'),
+    (("twice", "--body", '{"model": "a", "size": 3}'), 0, '"size": 3'),
+    (("twice", "--body", '{"model": "a", "size": []}'), 2, "size"),
+])
+def test_every_branch_shape_is_checked_as_the_spec_says(
+    run_cli, tmp_path: Path, args: tuple[str, ...], code: int, needle: str
+) -> None:
+    """--model is an option on each endpoint; pre-flight applies the branch (or branches)
+    the model routes to, the reference's siblings together with its target."""
+    path = _write(tmp_path, "shapes.json", _shapes_spec())
+    result = run_cli("--spec", str(path), "call", *args, "--dry-run")
+    assert result.code == code, result.err
+    assert needle in (result.out if code == 0 else result.err)
+    assert "Traceback" not in result.err
