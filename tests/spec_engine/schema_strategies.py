@@ -28,6 +28,7 @@ import os
 import re
 import string
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -67,6 +68,34 @@ def examples(n: int) -> settings:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                HealthCheck.data_too_large],
     )
+
+
+@dataclass
+class FieldPlan:
+    """One body field a generated document will declare (shared by the spec-shape tests)."""
+
+    name: str
+    kind: str
+    required: bool
+    nullable: bool = False
+    low: int | None = None
+    high: int | None = None
+    exclusive: bool = False
+    choices: list[str] = field(default_factory=list)
+
+
+def make_nullable(schema: dict[str, Any], legacy: bool) -> None:
+    """Let ``schema`` also accept null, written the way its OpenAPI version says it.
+
+    3.0 writes ``nullable: true``; 3.1+ adds "null" to ``type`` and, since an enum is
+    checked on its own, to the enum too.
+    """
+    if legacy:
+        schema["nullable"] = True
+        return
+    schema["type"] = [schema["type"], "null"]
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
 
 
 # ---------------------------------------------------------------------------- values

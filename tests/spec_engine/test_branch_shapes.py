@@ -19,14 +19,14 @@ plan; a model no branch names goes to the branches that pin nothing (or is not c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-from schema_strategies import any_json, bodies, examples
+from schema_strategies import FieldPlan, any_json, bodies, examples, make_nullable
 
 from runway_dynamic.spec import Spec
 from runway_dynamic.validation import errors
@@ -35,17 +35,6 @@ PINS = ("const", "enum", "allof", "mapping", "implicit", "open")
 KINDS = ("string", "integer", "number", "boolean", "enum", "array", "object", "any", "never",
          "ratio")
 UNKNOWN = "zz_unknown_model"
-
-
-@dataclass
-class FieldPlan:
-    name: str
-    kind: str
-    required: bool
-    nullable: bool = False
-    low: int | None = None
-    high: int | None = None
-    choices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -208,12 +197,7 @@ class Renderer:
         else:
             schema = {"type": "boolean"}
         if f.nullable:
-            if self.legacy:
-                schema["nullable"] = True
-            else:
-                schema["type"] = [schema["type"], "null"]
-                if "enum" in schema:
-                    schema["enum"] = [*schema["enum"], None]
+            make_nullable(schema, self.legacy)
         return schema
 
     def model_schema(self, b: BranchPlan) -> dict[str, Any]:

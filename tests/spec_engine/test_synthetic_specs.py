@@ -11,14 +11,14 @@ endpoint a discriminator form — ``discriminator.propertyName``, a ``const`` mo
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-from schema_strategies import examples
+from schema_strategies import FieldPlan, examples, make_nullable
 
 from runway_dynamic.catalog import Catalog, build_catalog
 from runway_dynamic.pack import pack_document
@@ -29,18 +29,6 @@ SCALAR_KINDS = ("string", "integer", "number", "boolean", "enum", "array", "obje
 # "implicit": $ref branches keyed by their component's name (OpenAPI's implicit mapping).
 # Both leave the branch's model property unpinned, as OpenAPI 3.0 (no const) specs do.
 FORMS = ("discriminator", "const", "enum", "allof", "mapping", "implicit", "plain")
-
-
-@dataclass
-class FieldPlan:
-    name: str
-    kind: str
-    required: bool
-    nullable: bool = False
-    low: int | None = None
-    high: int | None = None
-    exclusive: bool = False
-    choices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -184,12 +172,7 @@ class Renderer:
         else:
             schema = {"type": "boolean"}
         if f.nullable:
-            if self.legacy:
-                schema["nullable"] = True
-            else:
-                schema["type"] = [schema["type"], "null"]
-                if "enum" in schema:
-                    schema["enum"] = [*schema["enum"], None]
+            make_nullable(schema, self.legacy)
         schema["description"] = "prose that must not matter"
         return schema
 
