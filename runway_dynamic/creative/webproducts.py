@@ -166,9 +166,16 @@ def parse_product(text: str, base_url: str) -> dict[str, Any]:
 
     og_price = first("product:price:amount", "og:price:amount", "product:sale_price:amount")
     og_currency = first("product:price:currency", "og:price:currency")
-    images = pick("images", ld.get("images"),
-                  ("open-graph", meta.get("og:image") or meta.get("og:image:url")),
-                  ("twitter", meta.get("twitter:image") or meta.get("twitter:image:src"))) or []
+    # Every image the page names, in order of trust: a shop often gives its product shot as
+    # og:image and a lifestyle shot as twitter:image, and both are worth offering.
+    image_sources = [("json-ld", ld.get("images") or []),
+                     ("open-graph", [*meta.get("og:image", []), *meta.get("og:image:url", [])]),
+                     ("twitter", [*meta.get("twitter:image", []),
+                                  *meta.get("twitter:image:src", [])])]
+    images = [u for _, found in image_sources for u in found]
+    used = [name for name, found in image_sources if found]
+    if used:
+        sources["images"] = "+".join(used)
     base = urljoin(base_url, parser.canonical) if parser.canonical else base_url
     absolute = list(dict.fromkeys(urljoin(base, html.unescape(u.strip())) for u in images
                                   if u and u.strip()))[:MAX_IMAGES]

@@ -84,7 +84,10 @@ def test_json_ld_wins_and_entities_are_decoded() -> None:
     assert got["title"] == "Café Kettle"
     assert got["brand"] == "Ketl"
     assert got["price"] == {"amount": "89.50", "currency": "EUR"}
-    assert got["images"] == ["https://cdn.example/k1.jpg", "https://shop.example/img/k2.jpg"]
+    # JSON-LD's images first, then the page's og:image: every image is offered
+    assert got["images"] == ["https://cdn.example/k1.jpg", "https://shop.example/img/k2.jpg",
+                             "https://shop.example/img/og.jpg"]
+    assert got["sources"]["images"] == "json-ld+open-graph"
     assert got["url"] == "https://shop.example/p/kettle"
     assert got["sources"]["title"] == "json-ld"
 
@@ -95,6 +98,16 @@ def test_open_graph_fallback() -> None:
     assert got["images"] == ["https://cdn.example/a.jpg", "https://cdn.example/b.jpg"]
     assert got["price"] == {"amount": "25", "currency": "USD"}
     assert got["brand"] == "Linen Co" and got["sources"]["brand"] == "site"
+
+
+def test_twitter_image_is_kept_beside_og_image() -> None:
+    page = OG_ONLY.replace("</head>", '<meta name="twitter:image" content="/t.jpg">'
+                           '<meta name="twitter:image" content="https://cdn.example/a.jpg">'
+                           "</head>")
+    got = parse_product(page, "https://linen.example/")
+    assert got["images"] == ["https://cdn.example/a.jpg", "https://cdn.example/b.jpg",
+                             "https://linen.example/t.jpg"]
+    assert got["sources"]["images"] == "open-graph+twitter"
 
 
 def test_cli_fetch_follows_redirects_and_enforces_limits(cli: Any, site: str) -> None:
