@@ -256,24 +256,22 @@ def run_command(
 
 
 def diff_command(
-    a: Annotated[str, typer.Argument(metavar="A", help="A plan file.", show_default=False)],
-    b: Annotated[str, typer.Argument(metavar="B", help="Another plan file.", show_default=False)],
+    a: Annotated[str, typer.Argument(metavar="A", help="A plan file ('-' reads stdin).",
+                                     show_default=False)],
+    b: Annotated[str, typer.Argument(metavar="B", help="Another plan file ('-' reads stdin).",
+                                     show_default=False)],
     json: JsonOption = False,
 ) -> int:
-    """Compare two plans shot by shot (exit 1 when they differ)."""
-    import json as jsonlib
+    """Compare two plans shot by shot (exit 1 when they differ, 2 when one is invalid)."""
+    from runway_dynamic.creative.plan import diff_plans, format_diff, load_plan
 
-    from runway_dynamic.creative.plan import diff_plans, format_diff
-
-    docs = []
-    for name in (a, b):
-        try:
-            docs.append(jsonlib.loads(Path(name).read_text(encoding="utf-8")))
-        except OSError as exc:
-            raise UsageError(f"cannot read {name}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise UsageError(f"{name} is not JSON: {exc}") from None
-    changes = diff_plans(docs[0], docs[1])
+    if a == b == "-":
+        raise UsageError("only one of A and B can be '-' (stdin is read once)")
+    stdin = sys.stdin.read() if "-" in (a, b) else None
+    # Both are checked as plans first: an invalid plan (duplicate shot indices, a missing
+    # field) is reported as invalid, never compared as if it were one.
+    plans = [load_plan(name, stdin) for name in (a, b)]
+    changes = diff_plans(plans[0].to_dict(), plans[1].to_dict())
     if current().wants_json(json):
         emit_json({"same": not changes, "changes": changes})
     else:

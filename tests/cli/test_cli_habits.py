@@ -1,0 +1,39 @@
+"""Issue 15 habits, through the real CLI in a subprocess: what a new user tries first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SCENARIO = "a barista opens the cafe at dawn"
+
+
+def _plan(run_cli: Any, tmp_path: Path, name: str, *extra: str) -> Path:
+    path = tmp_path / name
+    done = run_cli("short-video", "plan", SCENARIO, "--planner", "deterministic", "--shots",
+                   "3", "-o", str(path), *extra)
+    assert done.code == 0, done.err
+    return path
+
+
+def test_short_video_diff_refuses_an_invalid_plan_and_reads_stdin(run_cli: Any,
+                                                                   tmp_path: Path) -> None:
+    a = _plan(run_cli, tmp_path, "a.json")
+    broken = json.loads(a.read_text())
+    broken["shots"][1]["index"] = broken["shots"][0]["index"]  # two shots numbered 1
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(broken))
+
+    invalid = run_cli("short-video", "diff", str(bad), str(bad))
+    assert invalid.code == 2 and "not a valid short-video plan" in invalid.err, invalid
+    assert "indices" in invalid.err and "same" not in invalid.out
+
+    from_stdin = run_cli("short-video", "diff", "-", str(a), input=a.read_text())
+    assert from_stdin.code == 0 and "same" in from_stdin.out, from_stdin
+    b = _plan(run_cli, tmp_path, "b.json", "--style", "noir")
+    differ = run_cli("short-video", "diff", str(a), "-", "--json", input=b.read_text())
+    assert differ.code == 1 and "style" in [c["path"] for c in json.loads(differ.out)["changes"]]
+
+    twice = run_cli("short-video", "diff", "-", "-", input=a.read_text())
+    assert twice.code == 2 and "stdin" in twice.err
