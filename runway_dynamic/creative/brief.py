@@ -36,7 +36,10 @@ _KEYS = {
     "cta": "cta",
 }
 _LINE = re.compile(
-    r"^\s*(?:[-*+]\s*)?(?:\*\*|__)?([A-Za-z][A-Za-z ]{0,30}?)(?:\*\*|__)?\s*:\s*(.+)$")
+    r"^\s*(?:[-*+]\s*)?(?:\*\*|__)?([A-Za-z][A-Za-z _()\-]{0,40}?)(?:\*\*|__)?\s*:\s*(.+)$")
+#: A unit in a key (``Length seconds: 30``, ``Duration (min): 1``): said of the bare value.
+_KEY_UNIT = re.compile(r"\s*\(?\b(?:in\s+)?(seconds|second|secs|sec|s|minutes|minute|mins|min)"
+                       r"\b\)?\s*$")
 _HEADING = re.compile(r"^\s*#{1,6}\s*(.+?)\s*#*\s*$")
 
 
@@ -58,7 +61,7 @@ class Brief:
             match = re.search(r"(\d+(?:\.\d+)?)\s*[:x/]\s*(\d+(?:\.\d+)?)", ratio)
             if match:
                 return f"{match.group(1)}:{match.group(2)}"
-        platform = (self.platform or "").strip().lower()
+        platform = re.sub(r"[-_]+", " ", self.platform or "").strip().lower()
         if platform in PLATFORM_SHAPES:
             return PLATFORM_SHAPES[platform]
         for name in sorted(PLATFORM_SHAPES, key=len, reverse=True):
@@ -111,15 +114,31 @@ def parse_brief(text: str, path: str | None = None) -> Brief:
             continue
         match = _LINE.match(line)
         if match:
-            key = _KEYS.get(match.group(1).strip().lower())
-            if key and key not in values:
-                values[key] = _clean(match.group(2))
+            key, value = _key_and_value(match.group(1), match.group(2))
+            if key is None and pending and pending not in values:
+                # "## Product" then "One-liner: a copper kettle": the label is not the text
+                values[pending] = _clean(value)
+            elif key and key not in values:
+                values[key] = _clean(value)
             pending = None
             continue
         if pending and pending not in values:
             values[pending] = _clean(line.lstrip("-*+ "))
             pending = None
     return Brief(values, path)
+
+
+def _key_and_value(label: str, value: str) -> tuple[str | None, str]:
+    """The brief key a label names (``youtube-shorts``-style hyphens and a trailing unit
+    allowed), and the value with the key's unit added when the value has none."""
+    name = re.sub(r"[-_]+", " ", label).strip().lower()
+    unit = _KEY_UNIT.search(name)
+    if unit and name[: unit.start()].strip() in _KEYS:
+        key = _KEYS[name[: unit.start()].strip()]
+        if key == "length" and re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
+            value = f"{value.strip()} {unit.group(1)}"
+        return key, value
+    return _KEYS.get(name), value
 
 
 def _clean(text: str) -> str:

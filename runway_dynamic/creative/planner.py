@@ -204,10 +204,14 @@ def fit_text(text: str, limit: int | None) -> str:
     return cut.rstrip(" ,;:") or text[:max(1, limit)]
 
 
+_DOUBLED_STOP = re.compile(r"([.!?…])[.:](?=\s|$)")
+
+
 def _compose(parts: list[str], beat: str, limit: int | None) -> str:
     """Join the prompt parts around ``beat``; shorten the beat first, then the whole."""
     def build(b: str) -> str:
-        return " ".join(p.replace("{beat}", b) for p in parts if p)
+        # a beat that ends in its own mark keeps it: "coffee!" not "coffee!."
+        return _DOUBLED_STOP.sub(r"\1", " ".join(p.replace("{beat}", b) for p in parts if p))
 
     full = build(beat)
     if limit is None or len(full) <= limit:

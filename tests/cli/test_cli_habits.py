@@ -37,3 +37,28 @@ def test_short_video_diff_refuses_an_invalid_plan_and_reads_stdin(run_cli: Any,
 
     twice = run_cli("short-video", "diff", "-", "-", input=a.read_text())
     assert twice.code == 2 and "stdin" in twice.err
+
+
+def test_a_brief_as_people_write_it(tmp_path: Path) -> None:
+    """``youtube-shorts`` is vertical, ``Length seconds: 30`` is the length, a label under a
+    heading is not part of its text, and a scenario's own marks are not doubled."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "MARKETING.md").write_text(
+        "Platform: youtube-shorts\nLength seconds: 30\n\n## Product\n"
+        "One-liner: a hand-hammered copper kettle\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "runway_dynamic", "short-video", "plan",
+         "Fresh coffee! The first customer smiles?", "--planner", "deterministic"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    w, _, h = plan["ratio"].partition(":")
+    assert int(w) < int(h), plan["ratio"]
+    assert plan["duration"] == 30
+    assert plan["brief"]["product"] == "a hand-hammered copper kettle"
+    prompts = " ".join(s["video_prompt"] for s in plan["shots"])
+    assert "coffee!" in prompts and not any(
+        mark in prompts for mark in ("!.", "?.", "!:", "..")), prompts
