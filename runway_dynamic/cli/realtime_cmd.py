@@ -107,7 +107,7 @@ def bridge(
     json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> int:
     """Relay a realtime avatar session as fMP4 or JPEG/PNG frames over HTTP, or to a file."""
-    from runway_dynamic.realtime.relay import is_loopback
+    from runway_dynamic._net import is_loopback_host
     from runway_dynamic.realtime.settings import BridgeSettings
 
     invocation = current()
@@ -133,7 +133,7 @@ def bridge(
     if output is None:
         require_extras(("starlette", "uvicorn"))
     token: str | None = None
-    loopback = is_loopback(host)
+    loopback = is_loopback_host(host)
     if output is None and not loopback:
         if sandbox:
             raise UsageError(f"--host {host}: under --sandbox the bridge serves loopback "

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import secrets
 import socket
 from collections.abc import AsyncIterator
@@ -30,15 +29,6 @@ IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
 #: Chunks a client may have waiting before it starts losing them (~2 s at 8 fps).
 CLIENT_QUEUE = 16
 _END = Chunk("end", b"")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -47,6 +47,23 @@ def recording_api(bundled_spec: Spec):  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- exit 2, nothing sent
 
 
+@pytest.mark.parametrize("missing", [("av",), ("livekit",), ("av", "livekit")])
+def test_without_the_extra_it_says_what_to_install(recording_api: Sandbox, tmp_path: Path,
+                                                   missing: tuple[str, ...]) -> None:
+    """No traceback when PyAV or LiveKit is absent: one line naming the extra, exit 2."""
+    block = "; ".join(f"sys.modules[{name!r}] = None" for name in missing)
+    code = (f"import sys; {block}; from runway_dynamic.cli import main; "
+            f"sys.exit(main(['realtime', 'bridge', {SESSION!r}, '-o', 'out.mp4']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path,
+                          env={**os.environ, "RUNWAY_BASE_URL": recording_api.base_url,
+                               "RUNWAY_API_KEY": KEY})
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "runway-dynamic[realtime]" in proc.stderr
+    assert all(name in proc.stderr for name in missing)
+    assert not recording_api.state.requests
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--codec", "vp9"], "--codec must be one of h264, h265, jpeg, png"),
     (["--resize", "zoom", "--width", "64", "--height", "64"], "--resize must be one of"),

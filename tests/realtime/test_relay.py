@@ -12,7 +12,7 @@ from realtime_support import run
 
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.realtime.pipeline import ChunkSink, run_pipeline
-from runway_dynamic.realtime.relay import BOUNDARY, Relay, bind, is_loopback
+from runway_dynamic.realtime.relay import BOUNDARY, Relay, bind
 from runway_dynamic.realtime.settings import BridgeSettings
 from runway_dynamic.realtime.sources import file_frames, sandbox_media
 
@@ -169,11 +169,3 @@ def test_binding_a_taken_port_is_a_usage_error() -> None:
             bind("127.0.0.1", first.getsockname()[1])
     finally:
         first.close()
-
-
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("127.0.0.1", True), ("::1", True), ("localhost", True), ("127.8.0.1", True),
-    ("0.0.0.0", False), ("192.168.1.20", False), ("::", False), ("example.org", False),
-])
-def test_loopback_hosts(host: str, loopback: bool) -> None:
-    assert is_loopback(host) is loopback
