@@ -122,6 +122,26 @@ def schema_choices(schema: Schema) -> tuple[Any, ...] | None:
     return None
 
 
+def schema_suggestions(schema: Schema) -> tuple[Any, ...] | None:
+    """The known values of an *open* enum, else ``None``.
+
+    Newer schemas write "one of these, or any string" as ``anyOf: [{enum: [...]},
+    {type: string}]``: the values are what to suggest and complete, but any value of the
+    free branch is valid, so they are not a closed set (:func:`schema_choices` is ``None``).
+    """
+    branches = [b for b in (*schema.get("anyOf", ()), *schema.get("oneOf", ()))
+                if isinstance(b, Mapping)]
+    if not branches or schema_choices(schema) is not None:
+        return None
+    known: list[Any] = []
+    for branch in branches:
+        values = schema_choices(branch)
+        if values is None:
+            values = schema_suggestions(branch)  # nested: anyOf [anyOf [enum, string]]
+        known.extend(values or ())
+    return tuple(dict.fromkeys(known)) or None
+
+
 def json_type(value: Any) -> str:
     """The JSON Schema type name of a decoded JSON value (``bool`` is not an integer here)."""
     if value is None:
@@ -241,6 +261,17 @@ class Field:
         return schema_choices(self.schema)
 
     @cached_property
+    def suggestions(self) -> tuple[Any, ...] | None:
+        """The values the spec names for this field: its closed set, or an open enum's known
+        values (see :attr:`open_values`); what help shows and completion offers."""
+        return self.choices if self.choices is not None else schema_suggestions(self.schema)
+
+    @property
+    def open_values(self) -> bool:
+        """The spec names values but accepts others too ("one of these, or any string")."""
+        return self.choices is None and self.suggestions is not None
+
+    @cached_property
     def media(self) -> MediaFacts | None:
         return media_facts(self.schema)
 
@@ -267,6 +298,9 @@ class Field:
                                "type": self.kind}
         if self.choices is not None:
             out["enum"] = list(self.choices)
+        elif self.suggestions is not None:
+            out["suggestions"] = list(self.suggestions)
+            out["open"] = True
         if self.has_default:
             out["default"] = self.default
         out.update(self.bounds())
@@ -330,6 +364,21 @@ class Variant:
         if ratio is None or ratio.choices is None:
             return None
         return tuple(str(r) for r in ratio.choices)
+
+    @cached_property
+    def known_ratios(self) -> tuple[str, ...] | None:
+        """The ratios the spec names for this variant, closed set or open enum (see
+        :attr:`ratios_open`); ``None`` when it names none."""
+        ratio = self.field_map.get(RATIO_PROPERTY)
+        if ratio is None or ratio.suggestions is None:
+            return None
+        return tuple(str(r) for r in ratio.suggestions)
+
+    @property
+    def ratios_open(self) -> bool:
+        """The named ratios are suggestions: any other string is accepted too."""
+        ratio = self.field_map.get(RATIO_PROPERTY)
+        return ratio is not None and ratio.open_values
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "schema": self.schema}
@@ -516,16 +565,18 @@ class Catalog:
         return list(found.ratios)
 
     def ratio_matrix(self) -> dict[str, dict[str, list[str]]]:
-        """``{endpoint: {model: [ratios]}}`` for every variant with a closed ratio set."""
+        """``{endpoint: {model: [ratios]}}`` for every variant that names its ratios (a
+        closed set, or an open enum's known values: :meth:`Variant.ratios_open`)."""
         out: dict[str, dict[str, list[str]]] = {}
         for name, op in self._model_ops.items():
             for v in op.variants:
-                if v.key is not None and v.ratios is not None:
-                    out.setdefault(name, {})[v.key] = list(v.ratios)
+                if v.key is not None and v.known_ratios is not None:
+                    out.setdefault(name, {})[v.key] = list(v.known_ratios)
         return out
 
     def models_accepting(self, ratio: str, endpoint: str | None = None) -> dict[str, list[str]]:
-        """``{endpoint: [models]}`` whose ratio enum contains ``ratio``."""
+        """``{endpoint: [models]}`` that name ``ratio`` (closed set or open enum); a model
+        whose ratio is any string without named values is not listed."""
         out: dict[str, list[str]] = {}
         for name, by_model in self.ratio_matrix().items():
             if endpoint is not None and name != endpoint:

@@ -82,6 +82,12 @@ class FlagSpec:
             found.extend(f.choices)
         return tuple(dict.fromkeys(found))
 
+    def suggestions(self) -> tuple[Any, ...] | None:
+        """The values any variant names (closed sets and open enums' known values), for
+        completion; ``None`` when no variant names any."""
+        found = [v for f in self.fields.values() for v in f.suggestions or ()]
+        return tuple(dict.fromkeys(found)) or None
+
     def python_type(self) -> Any:
         """The type typer parses the flag as; JSON-ish and mixed flags stay text."""
         if self.kind in ("string", "integer", "number", "boolean"):
@@ -120,6 +126,13 @@ class FlagSpec:
         choices = self.choices()
         if choices is not None:
             return _one_of(choices)
+        suggested = self.suggestions()
+        if suggested is not None:
+            opened = [str(k) for k, f in self.fields.items() if f.open_values]
+            if len(opened) == len(self.fields):
+                return _suggested(suggested)
+            return (f"One of: {_listing(suggested, _MAX_LISTED)}, by model; open (other "
+                    f"values accepted) for {_listing(opened)}.")
         kinds = sorted({f.kind for f in self.fields.values()})
         if len(kinds) == 1:
             return _kind_text(self.first) + "; limits vary by model."
@@ -137,12 +150,20 @@ def _one_of(choices: Sequence[Any]) -> str:
     return f"One of: {_listing(choices, _MAX_LISTED)}."
 
 
+def _suggested(values: Sequence[Any]) -> str:
+    """An open enum: the known values, and that others pass too."""
+    return f"Suggested: {_listing(values, _MAX_LISTED)} (open: other values accepted)."
+
+
 def describe_field(field: Field, *, ratios_listed: bool = False) -> str:
     """What a field accepts, in a few words (type, limits, choices, media schemes)."""
-    if ratios_listed and field.name == RATIO_PROPERTY and field.choices is not None:
-        return "One of the ratios below."
+    if ratios_listed and field.name == RATIO_PROPERTY and field.suggestions is not None:
+        return ("One of the ratios below." if field.choices is not None else
+                "Text: the ratios below are suggestions (open: other values accepted).")
     if field.choices is not None:
         return _one_of(field.choices)
+    if field.suggestions is not None:
+        return _suggested(field.suggestions)
     bounds = field.bounds()
     kind = field.kind
     text = _kind_text(field)

@@ -204,10 +204,10 @@ def _values_for(spec: Any, operation: Any) -> ValueSource:
         def ratios(words: list[str]) -> list[str]:
             chosen = _value_after(words, "--model")
             variants = [v for v in operation.variants if chosen in (None, v.key)]
-            found = [r for v in variants for r in (v.ratios or ())]
+            found = [r for v in variants for r in (v.known_ratios or ())]
             return list(dict.fromkeys(found))
         return ratios
-    choices = spec.choices()
+    choices = spec.suggestions()  # closed sets, and an open enum's known values
     if choices is not None:
         return lambda _words: [str(c) for c in choices]
     return None

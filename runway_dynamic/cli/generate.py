@@ -53,7 +53,10 @@ DEFAULT_MODEL_RULE = (
     "the default-model.{endpoint} setting of 'runway config' if set; otherwise the first "
     "model, in the order listed below, that takes every field you gave, whose required "
     "flags you all gave (flags and --body{soul}) and that accepts --ratio if you gave one; "
-    "if none does, or you gave no field at all, the first model listed ({first})")
+    "if none does, or you gave no field at all, the first model listed ({first}){open}")
+#: The rule's clause for operations where a model's ratios are open suggestions.
+OPEN_RATIOS_CLAUSE = ("; a model whose ratios are open suggestions is chosen for a ratio it "
+                      "does not name only when every model's are")
 #: The rule's clause for commands that have --soul-id.
 SOUL_ID_CLAUSE = "; with --soul-id, its reference-image field counts as given"
 
@@ -140,14 +143,22 @@ def choose_model(operation: Operation, given: Collection[str], ratio: str | None
             return variant.key, why
     asked = " and takes reference images" if soul_id else ""
     asked += f" and accepts {ratio}" if ratio is not None else ""
-    return variants[0].key, (f"the first model the spec lists for {endpoint}: none has all "
-                             f"its required fields given{asked}")
+    fallback = variants[0]
+    if ratio is not None and fallback.ratios_open and not accepts_ratio(fallback, ratio):
+        # It would take a mistyped ratio unchecked: the first model that checks ratios
+        # lets pre-flight say which ones are known.
+        fallback = next((v for v in variants if not v.ratios_open), fallback)
+    first = "the first model" if fallback is variants[0] else "the first model without open ratios"
+    return fallback.key, (f"{first} the spec lists for {endpoint}: none has all "
+                          f"its required fields given{asked}")
 
 
 def accepts_ratio(variant: Variant, ratio: str) -> bool:
-    """The variant lists ``ratio``, or has a ratio field with no closed set of values."""
-    if variant.ratios is not None:
-        return ratio in variant.ratios
+    """The variant names ``ratio`` (closed set or open enum), or has a ratio field that
+    names no values. An open enum that does not name it does not count: a mistyped ratio
+    must not pick a model only because that model takes any text."""
+    if variant.known_ratios is not None:
+        return ratio in variant.known_ratios
     return RATIO_PROPERTY in variant.field_map
 
 
@@ -223,8 +234,10 @@ def _help(catalog: Catalog, operation: Operation, command: tuple[str, ...] | Non
     lines = [f"Create a task with {operation.method} {operation.path} and, with --wait or "
              "--download, follow it to the end."]
     if operation.is_model_endpoint and operation.models:
+        any_open = any(v.ratios_open for v in operation.variants)
         rule = DEFAULT_MODEL_RULE.format(endpoint=operation.endpoint, first=operation.models[0],
-                                         soul=SOUL_ID_CLAUSE if soul_id else "")
+                                         soul=SOUL_ID_CLAUSE if soul_id else "",
+                                         open=OPEN_RATIOS_CLAUSE if any_open else "")
         lines.append(f"--model picks the model; without it: {rule}. The command says which "
                      "it used. The flags are the union over the models, listed below with "
                      "what each requires. Media flags also take a local file (inlined or "

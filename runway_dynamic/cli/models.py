@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from runway_dynamic._exceptions import RunwayError
-from runway_dynamic.catalog import Catalog, closest_ratios, ratio_aspect
+from runway_dynamic.catalog import Catalog, Variant, closest_ratios, ratio_aspect
 from runway_dynamic.cli._context import current, echo, emit_json
 from runway_dynamic.naming import closest
 
@@ -63,7 +63,8 @@ def schema(
             out[endpoint] = {
                 "required": sorted(variant.required),
                 "optional": sorted(variant.optional),
-                "ratios": sorted(variant.ratios or ()),
+                "ratios": sorted(variant.known_ratios or ()),
+                "ratiosOpen": variant.ratios_open,
             }
         emit_json({"model": model, "endpoints": out})
         return 0
@@ -112,11 +113,11 @@ def _schema_text(catalog: Catalog, model: str, endpoints: list[str]) -> str:
             lines.append(f"  {title}:" + ("" if chosen else " (none)"))
             lines += [f"    {n.ljust(name_width)}{flag.ljust(flag_width)}{text}"
                       for n, flag, text, _ in chosen]
-        ratios = variant.ratios
+        ratios = variant.known_ratios
         if ratios is None:
             lines.append("  ratios: (none: this model takes no ratio enum)")
         else:
-            lines.append(f"  ratios: {', '.join(sorted(ratios))}")
+            lines.append(f"  ratios: {', '.join(sorted(ratios))}{_open_mark(variant)}")
     return "\n".join(lines)
 
 
@@ -129,21 +130,23 @@ def ratios(
     """Show the ratio matrix, or which models accept one ratio.
 
     Without RATIO: every endpoint's models and the ratios each accepts (models without a
-    ratio enum show none). With RATIO: the models, per endpoint, that accept it; if none
-    does, the closest ratios by aspect (distance of log(width/height)).
+    ratio enum show none; an open enum's ratios are marked: other values pass too). With
+    RATIO: the models, per endpoint, that name it; if none does, the closest ratios by
+    aspect (distance of log(width/height)) and the models whose open ratio takes any text.
     """
     catalog = current().spec().catalog
     as_json = current().wants_json(json)
+    open_ratios = _open_ratio_models(catalog)
     if ratio is None:
         matrix = {
-            endpoint: {m: sorted(catalog.ratios(endpoint, m) or ())
+            endpoint: {m: sorted(_known_ratios(catalog, endpoint, m))
                        for m in catalog.models(endpoint)}
             for endpoint in catalog.endpoints()
         }
         if as_json:
-            emit_json({"endpoints": matrix})
+            emit_json({"endpoints": matrix, "open": open_ratios})
         else:
-            echo(_matrix_text(matrix))
+            echo(_matrix_text(matrix, open_ratios))
         return 0
     accepting = {e: sorted(ms) for e, ms in sorted(catalog.models_accepting(ratio).items())}
     if accepting:
@@ -159,13 +162,37 @@ def ratios(
     near = closest_ratios(ratio, known) if ratio_aspect(ratio) is not None else closest(
         ratio, known)
     if as_json:
-        emit_json({"ratio": ratio, "endpoints": {}, "closest": near})
+        emit_json({"ratio": ratio, "endpoints": {}, "closest": near, "open": open_ratios})
         return 1
     hint = f"; closest ratios: {', '.join(near)}" if near else ""
-    raise NotInSpecError("ratio", ratio, near, f"no model accepts ratio {ratio!r}{hint}")
+    if open_ratios:
+        takers = "; ".join(f"{e}: {', '.join(ms)}" for e, ms in open_ratios.items())
+        hint += f"; open ratios (any value passes, unchecked): {takers}"
+    raise NotInSpecError("ratio", ratio, near, f"no model lists ratio {ratio!r}{hint}")
 
 
-def _matrix_text(matrix: dict[str, dict[str, list[str]]]) -> str:
+def _known_ratios(catalog: Catalog, endpoint: str, model: str) -> tuple[str, ...]:
+    variant = catalog.variant(endpoint, model)
+    return (variant.known_ratios or ()) if variant is not None else ()
+
+
+def _open_ratio_models(catalog: Catalog) -> dict[str, list[str]]:
+    """``{endpoint: [models]}`` whose ratio is an open enum (named values, others pass)."""
+    out: dict[str, list[str]] = {}
+    for endpoint in catalog.endpoints():
+        for model in catalog.models(endpoint):
+            variant = catalog.variant(endpoint, model)
+            if variant is not None and variant.ratios_open:
+                out.setdefault(endpoint, []).append(model)
+    return out
+
+
+def _open_mark(variant: Variant) -> str:
+    return " (open: suggestions; other values accepted)" if variant.ratios_open else ""
+
+
+def _matrix_text(matrix: dict[str, dict[str, list[str]]],
+                 open_ratios: dict[str, list[str]]) -> str:
     lines: list[str] = []
     for endpoint, by_model in matrix.items():
         if lines:
@@ -174,5 +201,7 @@ def _matrix_text(matrix: dict[str, dict[str, list[str]]]) -> str:
         width = max(len(m) for m in by_model) + 2
         for model, accepted in by_model.items():
             shown = ", ".join(accepted) if accepted else "(no ratio enum)"
+            if model in open_ratios.get(endpoint, ()):
+                shown += " (open: other values accepted)"
             lines.append(f"  {model.ljust(width)}{shown}")
     return "\n".join(lines)

@@ -78,14 +78,15 @@ def test_schema_json_is_exactly_the_catalog(run_cli, bundled_spec: Spec) -> None
         endpoint: {
             "required": sorted(catalog.variant(endpoint, "gen4.5").required),
             "optional": sorted(catalog.variant(endpoint, "gen4.5").optional),
-            "ratios": sorted(catalog.variant(endpoint, "gen4.5").ratios or ()),
+            "ratios": sorted(catalog.variant(endpoint, "gen4.5").known_ratios or ()),
+            "ratiosOpen": catalog.variant(endpoint, "gen4.5").ratios_open,
         }
         for endpoint in catalog.endpoints_for("gen4.5")
     }
     assert data == {"model": "gen4.5", "endpoints": expected}
     assert list(data) == ["model", "endpoints"]
     for entry in data["endpoints"].values():
-        assert list(entry) == ["required", "optional", "ratios"]
+        assert list(entry) == ["required", "optional", "ratios", "ratiosOpen"]
         assert "model" in entry["required"]
 
 

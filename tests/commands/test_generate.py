@@ -59,7 +59,7 @@ def _rule(endpoint: str, given: set[str], ratio: str | None = None) -> str:
             continue
         if not set(variant.required) - {"model"} <= given:
             continue
-        if ratio is not None and ratio not in (variant.ratios or ()):
+        if ratio is not None and ratio not in (variant.known_ratios or ()):
             continue
         return model
     return models[0]

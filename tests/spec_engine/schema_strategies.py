@@ -82,6 +82,7 @@ class FieldPlan:
     high: int | None = None
     exclusive: bool = False
     choices: list[str] = field(default_factory=list)
+    open: bool = False  # the choices are an open enum: anyOf [{enum: choices}, {type: string}]
 
 
 def make_nullable(schema: dict[str, Any], legacy: bool) -> None:

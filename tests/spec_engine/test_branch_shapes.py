@@ -87,7 +87,8 @@ def field_plans(draw: st.DrawFn, name: str, legacy: bool) -> FieldPlan:
     if kind in ("enum", "ratio"):
         pool = ["16:9", "1:1", "9:16", "4:3"] if kind == "ratio" else ["a", "b", "c", "d"]
         plan.choices = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
-    if kind in ("string", "integer", "enum"):
+        plan.open = draw(st.booleans())
+    if kind in ("string", "integer") or (kind == "enum" and not plan.open):
         plan.nullable = draw(st.booleans())
     if kind == "never":
         plan.required = False
@@ -171,6 +172,11 @@ class Renderer:
         if f.kind == "never":
             return False
         schema: dict[str, Any]
+        if f.kind in ("enum", "ratio") and f.open:
+            closed_first = len(f.choices) % 2 == 1  # either order of the two branches
+            known = {"type": "string", "enum": list(f.choices)}
+            return {"anyOf": [known, {"type": "string"}] if closed_first
+                    else [{"type": "string"}, known]}
         if f.kind in ("enum", "ratio"):
             schema = {"type": "string", "enum": list(f.choices)}
         elif f.kind == "array":
