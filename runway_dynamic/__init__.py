@@ -28,10 +28,12 @@ from runway_dynamic._exceptions import (
     JournalError,
     NotFoundError,
     PermissionDeniedError,
+    PreflightBadRequestError,
     PreflightError,
     RateLimitError,
     RequestMayHaveSucceededError,
     RunwayError,
+    RunwayMLError,
     SandboxBoundaryError,
     SpecError,
     SpecLimitError,
@@ -48,17 +50,20 @@ if TYPE_CHECKING:
     from runway_dynamic.catalog import Catalog, Field, Operation, Variant
     from runway_dynamic.client import AsyncRunwayClient, RunwayClient
     from runway_dynamic.sandbox import Sandbox
+    from runway_dynamic.sdk import AsyncRunwayML, RunwayML
     from runway_dynamic.spec import Spec, load_spec
     from runway_dynamic.tasks import Task
     from runway_dynamic.validation import Problem
 
 _LAZY = {
     "AsyncRunwayClient": "runway_dynamic.client",
+    "AsyncRunwayML": "runway_dynamic.sdk",
     "Catalog": "runway_dynamic.catalog",
     "Field": "runway_dynamic.catalog",
     "Operation": "runway_dynamic.catalog",
     "Problem": "runway_dynamic.validation",
     "RunwayClient": "runway_dynamic.client",
+    "RunwayML": "runway_dynamic.sdk",
     "Sandbox": "runway_dynamic.sandbox",
     "Spec": "runway_dynamic.spec",
     "Task": "runway_dynamic.tasks",
@@ -72,6 +77,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncRunwayClient",
+    "AsyncRunwayML",
     "AuthenticationError",
     "BadRequestError",
     "CacheError",
@@ -85,12 +91,15 @@ __all__ = [
     "NotFoundError",
     "Operation",
     "PermissionDeniedError",
+    "PreflightBadRequestError",
     "PreflightError",
     "Problem",
     "RateLimitError",
     "RequestMayHaveSucceededError",
     "RunwayClient",
     "RunwayError",
+    "RunwayML",
+    "RunwayMLError",
     "Sandbox",
     "SandboxBoundaryError",
     "Spec",

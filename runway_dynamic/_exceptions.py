@@ -9,6 +9,8 @@
     ├── FileWriteError               a file (config, credentials, plan, results) was not written
     ├── UsageError                   bad arguments from the caller                 exit 2
     │   ├── PreflightError           a request body failed pre-flight checks       exit 2
+    │   │   └── PreflightBadRequestError   the same on the official SDK's surface, also a
+    │   │                            BadRequestError (what the API would have answered)
     │   ├── LocalPathError           a local path the command needs is unusable    exit 2
     │   └── SandboxBoundaryError     a sealed (--sandbox) run asked to reach out   exit 2
     ├── ConfigError                  missing key, unreadable config or credentials
@@ -27,6 +29,7 @@
         └── TaskTimeoutError         still running when the wait gave up           exit 4
 
 Every exception carries data (``to_dict()`` for ``--json``) and a message for people.
+``RunwayMLError`` is another name for ``RunwayError``: the official SDK's root.
 """
 
 from __future__ import annotations
@@ -179,6 +182,10 @@ class SandboxBoundaryError(UsageError):
         return {**super().to_dict(), "purpose": self.purpose, "target": self.target}
 
 
+#: The official SDK's name for the root (``except runwayml.RunwayMLError`` keeps working).
+RunwayMLError = RunwayError
+
+
 class APIError(RunwayError):
     """Something went wrong talking to the API."""
 
@@ -263,6 +270,36 @@ class UnprocessableEntityError(APIStatusError):
     """422 (exit 1: the request was sent)."""
 
 
+class PreflightBadRequestError(PreflightError, BadRequestError):
+    """Pre-flight failed on the official SDK's surface (``runway_dynamic.RunwayML``).
+
+    Nothing was sent. Code written for the official SDK, which sends bad requests and gets
+    the API's 400, catches it as :class:`BadRequestError` (``status_code`` 400); it is a
+    :class:`PreflightError` too. ``messages`` name every problem by its Python argument.
+    """
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, endpoint: str, problems: Sequence[Problem],
+                 messages: Sequence[str]) -> None:
+        self.endpoint = endpoint
+        self.problems = list(problems)
+        self.messages = list(messages)
+        text = "\n".join([f"pre-flight check failed for {endpoint} (nothing was sent):",
+                          *(f"  - {m}" for m in self.messages)])
+        RunwayError.__init__(self, text)
+        self.status_code = 400
+        self.body = {"error": "pre-flight check failed", "issues": list(self.messages)}
+        self.request_id = None
+        self.method = None
+        self.url = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": type(self).__name__, "message": self.message, "status": 400,
+                "endpoint": self.endpoint, "issues": list(self.messages),
+                "problems": [p.to_dict() for p in self.problems]}
+
+
 class RateLimitError(APIStatusError):
     """429: concurrency, daily or spend limits of the organization."""
 
@@ -299,6 +336,9 @@ class TaskError(RunwayError):
     """A task did not succeed."""
 
     exit_code = EXIT_TASK_FAILED
+    #: The task as the official SDK's surface shows it (attribute access: ``.status``,
+    #: ``.failure_code``); set by ``runway_dynamic.RunwayML``'s waiters.
+    task_details: Any = None
 
     def __init__(
         self, message: str, *, task_id: str, task: Mapping[str, Any] | None = None

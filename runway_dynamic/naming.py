@@ -31,6 +31,23 @@ def camel(kebab_name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+def snake(name: str) -> str:
+    """``promptText`` → ``prompt_text``; ``X-Runway-Version`` → ``x_runway_version``."""
+    spaced = _CAMEL_BOUNDARY.sub("_", name)
+    return re.sub(r"[^A-Za-z0-9]+", "_", spaced).strip("_").lower()
+
+
+def python_name(name: str) -> str:
+    """The Python argument or attribute for a spec name: :func:`snake`, made an identifier
+    (``from`` → ``from_``, as the official SDK spells keywords; ``4k`` → ``_4k``)."""
+    import keyword
+
+    out = snake(name) or "_"
+    if out[0].isdigit():
+        out = "_" + out
+    return out + "_" if keyword.iskeyword(out) else out
+
+
 def endpoint_name(path: str) -> str:
     """An API path without its version prefix: ``/v1/tasks/{id}`` → ``tasks/{id}``."""
     return _VERSION_PREFIX.sub("", path).strip("/")

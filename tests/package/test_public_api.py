@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     "spec": 4,
     "_http": 5, "tasks": 5, "auth": 5, "boundary": 5, "uploads": 5, "downloads": 5,
     "client": 6, "sandbox": 6, "config": 6,
-    "tools": 7, "creative": 7, "batch": 7, "realtime": 7,
+    "tools": 7, "creative": 7, "batch": 7, "realtime": 7, "sdk": 7,
     "mcp_server": 8,
     "cli": 9,
 }
