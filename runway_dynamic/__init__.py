@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from runway_dynamic._exceptions import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -43,6 +44,8 @@ from runway_dynamic._exceptions import (
     TaskTimeoutError,
     UnprocessableEntityError,
     UsageError,
+    WorkflowInvocationFailedError,
+    WorkflowInvocationTimeoutError,
 )
 from runway_dynamic._version import __version__
 
@@ -74,6 +77,7 @@ _LAZY = {
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AsyncRunwayClient",
@@ -113,6 +117,8 @@ __all__ = [
     "UnprocessableEntityError",
     "UsageError",
     "Variant",
+    "WorkflowInvocationFailedError",
+    "WorkflowInvocationTimeoutError",
     "__version__",
     "load_spec",
 ]

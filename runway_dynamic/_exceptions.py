@@ -27,6 +27,9 @@
         ├── TaskFailedError          FAILED (failure, failureCode)                 exit 3
         ├── TaskCancelledError       CANCELLED                                     exit 3
         └── TaskTimeoutError         still running when the wait gave up           exit 4
+    (WorkflowInvocationFailedError and WorkflowInvocationTimeoutError, the official SDK's
+    names for a workflow invocation's wait, subclass TaskFailedError and TaskTimeoutError;
+    APIResponseValidationError, its name for an answer off the schema, is an APIError.)
 
 Every exception carries data (``to_dict()`` for ``--json``) and a message for people.
 ``RunwayMLError`` is another name for ``RunwayError``: the official SDK's root.
@@ -215,6 +218,11 @@ class RequestMayHaveSucceededError(APIError):
         )
 
 
+class APIResponseValidationError(APIError):
+    """An answer that does not match the spec's schema: the official SDK's name, for code that
+    catches it. This library reads answers leniently and does not raise it today."""
+
+
 class APIStatusError(APIError):
     """The API answered with an error status."""
 
@@ -383,3 +391,20 @@ class TaskTimeoutError(TaskError):
     """The task was still running when the wait timed out."""
 
     exit_code = EXIT_TIMEOUT
+
+
+class WorkflowInvocationFailedError(TaskFailedError):
+    """A workflow invocation ended FAILED or CANCELLED (the official SDK's name for it)."""
+
+    @property
+    def invocation_details(self) -> Any:
+        """The invocation, as the official SDK's surface shows it."""
+        return self.task_details
+
+
+class WorkflowInvocationTimeoutError(TaskTimeoutError):
+    """A workflow invocation was still running when the wait timed out."""
+
+    @property
+    def invocation_details(self) -> Any:
+        return self.task_details

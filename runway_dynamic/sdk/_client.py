@@ -25,7 +25,10 @@ from runway_dynamic._exceptions import (
     TaskCancelledError,
     TaskError,
     TaskFailedError,
+    TaskTimeoutError,
     UsageError,
+    WorkflowInvocationFailedError,
+    WorkflowInvocationTimeoutError,
 )
 from runway_dynamic.naming import closest, python_name
 from runway_dynamic.sdk._arguments import (
@@ -76,6 +79,11 @@ SANDBOX_POLL_INTERVAL = 0.1
 #: Methods whose behaviour is more than one request (the official SDK's upload helper).
 UPLOAD_METHOD = ("uploads", "create_ephemeral")
 _UPLOAD_ARGS = ("file", "file_metadata")
+#: What the official SDK raises when a wait on this reader ends badly, where it names it
+#: otherwise than TaskFailedError / TaskTimeoutError: ``(failed, timed out)``.
+OFFICIAL_WAIT_ERRORS: Mapping[str, tuple[type[TaskFailedError], type[TaskTimeoutError]]] = {
+    "workflow_invocations/{id}": (WorkflowInvocationFailedError, WorkflowInvocationTimeoutError),
+}
 
 
 # =========================================================================== the surface
@@ -96,6 +104,12 @@ class Surface:
                     if depth:
                         self.children.setdefault(path[:depth], set())
         self._arguments: dict[tuple[str, ...], Arguments] = {}
+        catalog = spec.catalog
+        #: Endpoints that read what a create made (``tasks/{id}``): what they answer can
+        #: be waited on, as what the create answered can.
+        self.readers = frozenset(
+            reader for op in catalog.operations
+            if (reader := result_endpoint(catalog, op)) is not None)
 
     def is_namespace(self, path: tuple[str, ...]) -> bool:
         return path in self.children and path not in self.methods
@@ -338,9 +352,11 @@ class _Base:
                 cursor_value = data.get(cursor) if cursor else None
                 return page_cls([wrap(r, item_schema) for r in rows],
                                 str(cursor_value) if cursor_value else None, next_page, data)
-        reader = result_endpoint(self.spec.catalog, op)
-        if (placement.kind in (CREATES_TASK, CREATES_RESOURCE) and reader
-                and isinstance(data, Mapping) and "id" in data):
+        if placement.kind in (CREATES_TASK, CREATES_RESOURCE):
+            reader = result_endpoint(self.spec.catalog, op)
+        else:  # tasks.retrieve(id).wait_for_task_output() waits too
+            reader = op.endpoint if op.endpoint in self._surface.readers else None
+        if reader and isinstance(data, Mapping) and "id" in data:
             return TaskResult(data, schema, functools.partial(self._wait, reader))
         return wrap(data, schema)
 
@@ -363,6 +379,13 @@ class _Base:
     def _wait(self, reader: str, resource_id: str, timeout: float | None) -> Any:
         raise NotImplementedError
 
+    def _waitable(self, reader: str, data: Any) -> Any:
+        """What a reader answered, with ``wait_for_task_output()`` when it names an id."""
+        schema = self._reader_schema(reader)
+        if isinstance(data, Mapping) and "id" in data:
+            return TaskResult(data, schema, functools.partial(self._wait, reader))
+        return wrap(data, schema)
+
     def _reader_schema(self, reader: str) -> Any:
         op = self.spec.catalog.operation(reader, "GET")
         return op.success_schema() if op else None
@@ -370,9 +393,15 @@ class _Base:
     def _settled(self, reader: str, error: TaskError) -> TaskError:
         """The error to raise for a wait that ended badly, with ``task_details`` set. A
         cancelled task is a :class:`TaskFailedError`, as in the official SDK's waiter."""
+        failed, timed_out = OFFICIAL_WAIT_ERRORS.get(reader, (TaskFailedError, TaskTimeoutError))
         if isinstance(error, TaskCancelledError):
-            error = TaskFailedError(task_id=error.task_id, failure="the task was cancelled",
-                                    failure_code=None, task=error.task)
+            error = failed(task_id=error.task_id, failure="the task was cancelled",
+                           failure_code=None, task=error.task)
+        elif isinstance(error, TaskFailedError) and type(error) is not failed:
+            error = failed(task_id=error.task_id, failure=error.failure,
+                           failure_code=error.failure_code, task=error.task)
+        elif isinstance(error, TaskTimeoutError) and type(error) is not timed_out:
+            error = timed_out(str(error), task_id=error.task_id, task=error.task)
         error.task_details = wrap(error.task, self._reader_schema(reader))
         return error
 
@@ -603,7 +632,7 @@ class RunwayML(_Base):
             if settled is exc:
                 raise
             raise settled from exc
-        return wrap(data, self._reader_schema(reader))
+        return self._waitable(reader, data)
 
 
 # =========================================================================== async
@@ -734,4 +763,4 @@ class AsyncRunwayML(_Base):
             if settled is exc:
                 raise
             raise settled from exc
-        return wrap(data, self._reader_schema(reader))
+        return self._waitable(reader, data)

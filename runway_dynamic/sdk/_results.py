@@ -25,6 +25,9 @@ def wrap(value: Any, schema: Schema | None) -> Any:
     """A JSON value as the surface shows it: objects as :class:`Result`, lists item by item."""
     schema = schema or {}
     if isinstance(value, Mapping):
+        values = _map_values(schema)
+        if values is not None:  # a free-form map (keyed by node ids…): a dict, as JSON has it
+            return {key: wrap(item, values) for key, item in value.items()}
         return Result(value, schema)
     if isinstance(value, list):
         items = array_items(schema)
@@ -32,6 +35,20 @@ def wrap(value: Any, schema: Schema | None) -> Any:
     if isinstance(value, str) and any(b.get("format") == "date-time" for b in branches(schema)):
         return _datetime(value)
     return value
+
+
+def _map_values(schema: Schema) -> Schema | None:
+    """The value schema of a map (an object the schema gives no properties, only
+    ``additionalProperties`` or ``propertyNames``); ``None`` for anything else."""
+    for branch in branches(schema):
+        if object_properties(branch):
+            return None
+        extra = branch.get("additionalProperties")
+        if isinstance(extra, Mapping):
+            return extra
+        if extra is True or "propertyNames" in branch or "patternProperties" in branch:
+            return {}
+    return None
 
 
 def _datetime(text: str) -> Any:

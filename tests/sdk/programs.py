@@ -167,3 +167,40 @@ async def main() -> None:
 
 asyncio.run(main())
 '''
+
+PROGRAMS["retrieve_then_wait"] = '''
+from runwayml import RunwayML
+
+client = RunwayML()
+created = client.text_to_image.create(
+    model="gen4_image",
+    prompt_text="A paper boat on a puddle",
+    ratio="1920:1080",
+)
+task = client.tasks.retrieve(created.id)
+print(task.status in ("PENDING", "THROTTLED", "RUNNING", "SUCCEEDED"))
+done = task.wait_for_task_output(timeout=60)
+print(done.status, done.id == created.id, len(done.output))
+'''
+
+# WORKFLOW_ID names a workflow the sandbox holds (see test_compat.py).
+PROGRAMS["workflow_run_and_failure"] = '''
+import os
+
+from runwayml import RunwayML, WorkflowInvocationFailedError
+
+client = RunwayML()
+workflow_id = os.environ["WORKFLOW_ID"]
+run = client.workflows.run(workflow_id, node_outputs={})
+done = client.workflow_invocations.retrieve(run.id).wait_for_task_output()
+print(done.status, len(done.output))
+failing = client.workflows.run(
+    workflow_id,
+    node_outputs={},
+    extra_headers={"X-Sandbox-Fault": "task-fail=INTERNAL.BAD_OUTPUT.CODE01"},
+)
+try:
+    client.workflow_invocations.retrieve(failing.id).wait_for_task_output()
+except WorkflowInvocationFailedError as e:
+    print("failed:", e.invocation_details.status, e.invocation_details.failure_code)
+'''

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,10 @@ def run_program(source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.chdir(work)
     config.set_value("poll-interval", "0.05")
     with Sandbox(task_seconds=0.1) as sandbox:
+        workflow_id = str(uuid.uuid4())  # what a user made in Runway's web app
+        sandbox.app.state.add_record("workflows", workflow_id,
+                                     {"id": workflow_id, "name": "compat"})
+        monkeypatch.setenv("WORKFLOW_ID", workflow_id)
         monkeypatch.setenv("RUNWAYML_API_SECRET", "key_compat_test_0123456789")
         monkeypatch.setenv("RUNWAYML_BASE_URL", sandbox.base_url)
         printed = io.StringIO()
@@ -86,6 +91,24 @@ def test_the_official_waiter_with_its_own_interval(tmp_path: Path,
     source = PROGRAMS["create_wait_read_output"]
     official = run_program(source, tmp_path, monkeypatch)
     assert official == run_program(as_runway_dynamic(source), tmp_path, monkeypatch)
+
+
+def test_every_official_exception_is_here_in_the_same_relations() -> None:
+    """Each exception class the official SDK exports exists at our top level under its
+    name, and wherever one official class is a subclass of another, ours is too."""
+    import runway_dynamic
+
+    official = {name: getattr(runwayml, name) for name in runwayml.__all__
+                if isinstance(getattr(runwayml, name), type)
+                and issubclass(getattr(runwayml, name), BaseException)}
+    assert len(official) >= 14
+    missing = [name for name in official if not hasattr(runway_dynamic, name)]
+    assert not missing
+    for name, cls in official.items():
+        for other, base in official.items():
+            if issubclass(cls, base):
+                assert issubclass(getattr(runway_dynamic, name), getattr(runway_dynamic, other)), (
+                    f"{name} should be a {other}")
 
 
 def test_only_the_import_changes() -> None:

@@ -203,3 +203,18 @@ def test_results_read_by_attribute_and_keep_the_json(bundled_spec: Spec) -> None
     with pytest.raises(AttributeError, match="no attribute 'colour'"):
         _ = succeeded.colour
     assert "failure_code" in dir(task)
+
+
+def test_free_form_maps_in_answers_are_dicts_and_objects_are_results(
+        bundled_spec: Spec) -> None:
+    """A map keyed by node ids reads as a dict (as the official SDK gives it); an object
+    the schema names properties of reads by attribute."""
+    from runway_dynamic.sdk._results import wrap
+
+    op = bundled_spec.catalog.operation("workflow_invocations/{id}", "GET")
+    assert op is not None
+    node = "7d1f3a52-6c1e-4b8e-9a3f-2f0c8d9e1a01"
+    done = wrap({"id": "i1", "status": "SUCCEEDED", "output": {node: ["https://x/y.mp4"]},
+                 "createdAt": "2026-01-02T03:04:05.000Z"}, op.success_schema())
+    assert isinstance(done, Result) and done.status == "SUCCEEDED"
+    assert done.output == {node: ["https://x/y.mp4"]} and type(done.output) is dict
