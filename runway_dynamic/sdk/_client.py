@@ -19,7 +19,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runway_dynamic._constants import DEFAULT_MAX_RETRIES, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT
+from runway_dynamic._constants import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TIMEOUT,
+    ENV_API_KEY_LEGACY,
+    ENV_BASE_URL_OFFICIAL,
+)
 from runway_dynamic._exceptions import (
     PreflightBadRequestError,
     TaskCancelledError,
@@ -69,9 +75,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("runway_dynamic")
 
-#: The official SDK's environment variables (read before our own key chain and base URL).
-ENV_OFFICIAL_KEY = "RUNWAYML_API_SECRET"
-ENV_OFFICIAL_BASE_URL = "RUNWAYML_BASE_URL"
 #: The official SDK's default wait for ``wait_for_task_output`` (seconds).
 DEFAULT_TASK_WAIT = 600.0
 #: Seconds between polls against an in-process sandbox (its tasks take about a second).
@@ -210,18 +213,18 @@ class _Base:
         self.max_retries = max_retries
         self.timeout = DEFAULT_TIMEOUT if timeout is NOT_GIVEN or timeout is None else timeout
         self._surface = Surface(spec)
-        kwargs: dict[str, Any] = {
+        sealed = self._sandbox is not None
+        return {
             "base_url": str(base_url) if base_url is not None else (
-                os.environ.get(ENV_OFFICIAL_BASE_URL) or None),
+                os.environ.get(ENV_BASE_URL_OFFICIAL) or None),
             "spec": spec, "timeout": self.timeout, "max_retries": max_retries,
             "preflight": False,  # run here, so problems name Python arguments
             "poll_interval": poll_interval, "headers": headers, "http_client": http_client,
+            # the official SDK's variable first, then our key chain; a sandbox client is
+            # sealed: loopback only, and a placeholder key unless one is given
+            "api_key": api_key or (None if sealed else os.environ.get(ENV_API_KEY_LEGACY)),
+            "sealed": sealed,
         }
-        if self._sandbox is not None:
-            kwargs["api_key"] = api_key or _sandbox_key()
-        else:
-            kwargs["api_key"] = api_key or os.environ.get(ENV_OFFICIAL_KEY) or None
-        return kwargs
 
     # ---- names
 
@@ -336,8 +339,13 @@ class _Base:
             raise PreflightBadRequestError(op.endpoint, blocking, messages)
         return body
 
-    def _query(self, request: Request) -> dict[str, Any]:
-        return {**self._default_query, **request.query}
+    def _prepare(self, placement: Placement, request: Request, body: Any) -> Any:
+        """The engine's request for a call (headers, key, URL; pre-flight already ran)."""
+        op = placement.operation
+        return self._engine._core.prepare(
+            op.endpoint, method=op.method, path_params=request.path_params,
+            query={**self._default_query, **request.query}, body=body,
+            extra_headers=request.headers)
 
     def _shape(self, placement: Placement, data: Any,
                next_page: Callable[[str], Any] | None) -> Any:
@@ -426,15 +434,6 @@ def _configured_interval() -> float:
         return DEFAULT_POLL_INTERVAL
     return float(value) if isinstance(value, (int, float)) and value > 0 else (
         DEFAULT_POLL_INTERVAL)
-
-
-def _sandbox_key() -> str:
-    """The key a sandbox client sends: a placeholder, never the user's."""
-    try:
-        from runway_dynamic.boundary import PLACEHOLDER_KEY
-    except ImportError:
-        return "sandbox-placeholder-key"
-    return str(PLACEHOLDER_KEY)
 
 
 def _pinned_headers(spec: Spec) -> list[str]:
@@ -565,18 +564,8 @@ class RunwayML(_Base):
     # ---- sending
 
     def _send(self, placement: Placement, request: Request, body: Any) -> Any:
-        engine = self._engine
-        op = placement.operation
-        prepared = engine._core.prepare(
-            op.endpoint, method=op.method, path_params=request.path_params,
-            query=self._query(request), body=body, extra_headers=request.headers)
-        build = None
-        if request.timeout is not None:
-            def build() -> Any:
-                return engine._http.build_request(
-                    prepared.method, prepared.url, headers=dict(prepared.headers),
-                    json=prepared.json, timeout=request.timeout)
-        return engine._send(prepared, build=build)
+        prepared = self._prepare(placement, request, body)
+        return self._engine._send(prepared, timeout=request.timeout)
 
     def _perform(self, placement: Placement, arguments: Arguments, request: Request,
                  raw: bool) -> Any:
@@ -685,18 +674,8 @@ class AsyncRunwayML(_Base):
         await self.close()
 
     async def _send(self, placement: Placement, request: Request, body: Any) -> Any:
-        engine = self._engine
-        op = placement.operation
-        prepared = engine._core.prepare(
-            op.endpoint, method=op.method, path_params=request.path_params,
-            query=self._query(request), body=body, extra_headers=request.headers)
-        build = None
-        if request.timeout is not None:
-            def build() -> Any:
-                return engine._http.build_request(
-                    prepared.method, prepared.url, headers=dict(prepared.headers),
-                    json=prepared.json, timeout=request.timeout)
-        return await engine._send(prepared, build=build)
+        prepared = self._prepare(placement, request, body)
+        return await self._engine._send(prepared, timeout=request.timeout)
 
     async def _perform(self, placement: Placement, arguments: Arguments, request: Request,
                        raw: bool) -> Any:

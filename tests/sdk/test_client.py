@@ -160,11 +160,15 @@ def test_dir_help_and_signature_come_from_the_spec(client: RunwayML) -> None:
 
 def test_sandbox_true_needs_no_key_and_stops_its_sandbox(
         monkeypatch: pytest.MonkeyPatch) -> None:
+    from runway_dynamic.boundary import PLACEHOLDER_KEY
+
     monkeypatch.setenv("RUNWAY_API_KEY", "key_of_the_user_never_sent_0123")
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "key_of_the_user_never_sent_4567")
     client = RunwayML(sandbox=True)
     try:
         assert client.base_url.startswith("http://127.0.0.1:")
-        assert "key_of_the_user" not in client.api_key
+        assert client.api_key == PLACEHOLDER_KEY
+        assert client.engine._core.boundary.sealed  # loopback only
         done = client.text_to_image.create(model="gen4_image", prompt_text="a",
                                            ratio="1920:1080").wait_for_task_output(timeout=30)
         assert done.status == "SUCCEEDED"
