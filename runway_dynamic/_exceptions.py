@@ -19,6 +19,8 @@
     │   ├── APIConnectionError       no response (refused, reset, DNS)
     │   │   └── APITimeoutError
     │   ├── RequestMayHaveSucceededError   a non-idempotent POST lost its response
+    │   │   (on the official SDK's surface also an APIConnectionError or InternalServerError:
+    │   │    LostResponseError, ServerErrorAfterSendError)
     │   └── APIStatusError           the API answered 4xx/5xx (one class per status)
     │       ├── BadRequestError (400), AuthenticationError (401), PermissionDeniedError (403),
     │       ├── NotFoundError (404), ConflictError (409), UnprocessableEntityError (422),
@@ -207,11 +209,15 @@ class RequestMayHaveSucceededError(APIError):
     Runway has no idempotency key, so the request is not resent.
     """
 
-    def __init__(self, method: str, url: str, cause: str) -> None:
+    def __init__(self, method: str, url: str, cause: str, *,
+                 status_code: int | None = None) -> None:
         self.method = method
         self.url = url
         self.cause = cause
-        super().__init__(
+        #: The 5xx status that answered it; ``None`` when the connection was lost.
+        self.status_code = status_code
+        RunwayError.__init__(
+            self,
             f"{method} {url} lost its response ({cause}); the request may have reached "
             "Runway and created a billed task, so it was not resent. Check your recent "
             "tasks in the Runway dashboard before trying again."
@@ -318,6 +324,34 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """5xx."""
+
+
+class LostResponseError(RequestMayHaveSucceededError, APIConnectionError):
+    """:class:`RequestMayHaveSucceededError` after a lost connection, as the official SDK's
+    surface raises it: also the :class:`APIConnectionError` its callers catch."""
+
+
+# Both bases carry method/url/status_code, typed a little differently (str vs str | None).
+class ServerErrorAfterSendError(RequestMayHaveSucceededError, InternalServerError):  # type: ignore[misc]
+    """:class:`RequestMayHaveSucceededError` after a 5xx, as the official SDK's surface
+    raises it: also the :class:`InternalServerError` its callers catch."""
+
+    def __init__(self, method: str, url: str, cause: str, *, status_code: int | None = None,
+                 body: Any = None) -> None:
+        RequestMayHaveSucceededError.__init__(self, method, url, cause,
+                                              status_code=status_code)
+        self.status_code = status_code or 500
+        self.body = body
+        self.request_id = None
+
+
+def as_official(error: RequestMayHaveSucceededError) -> RequestMayHaveSucceededError:
+    """The same error, also of the class code written for the official SDK catches (it
+    resends such a request and raises that class once its retries are spent). Only
+    ``runway_dynamic.RunwayML`` raises these: our own callers read a plain
+    :class:`APIConnectionError` as "not sent"."""
+    cls = LostResponseError if error.status_code is None else ServerErrorAfterSendError
+    return cls(error.method, error.url, error.cause, status_code=error.status_code)
 
 
 _STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {

@@ -277,7 +277,8 @@ class _ClientCore:
             return delay
         if action == MAY_HAVE_SUCCEEDED:
             raise RequestMayHaveSucceededError(
-                prepared.method, _safe_url(prepared.url), f"HTTP {status} {response.reason_phrase}"
+                prepared.method, _safe_url(prepared.url), f"HTTP {status} {response.reason_phrase}",
+                status_code=status,
             )
         raise self.status_error(prepared, response)
 

@@ -28,6 +28,7 @@ from runway_dynamic._constants import (
 )
 from runway_dynamic._exceptions import (
     PreflightBadRequestError,
+    RequestMayHaveSucceededError,
     TaskCancelledError,
     TaskError,
     TaskFailedError,
@@ -35,6 +36,7 @@ from runway_dynamic._exceptions import (
     UsageError,
     WorkflowInvocationFailedError,
     WorkflowInvocationTimeoutError,
+    as_official,
 )
 from runway_dynamic.naming import closest, python_name
 from runway_dynamic.sdk._arguments import (
@@ -565,7 +567,10 @@ class RunwayML(_Base):
 
     def _send(self, placement: Placement, request: Request, body: Any) -> Any:
         prepared = self._prepare(placement, request, body)
-        return self._engine._send(prepared, timeout=request.timeout)
+        try:
+            return self._engine._send(prepared, timeout=request.timeout)
+        except RequestMayHaveSucceededError as exc:
+            raise as_official(exc) from exc
 
     def _perform(self, placement: Placement, arguments: Arguments, request: Request,
                  raw: bool) -> Any:
@@ -675,7 +680,10 @@ class AsyncRunwayML(_Base):
 
     async def _send(self, placement: Placement, request: Request, body: Any) -> Any:
         prepared = self._prepare(placement, request, body)
-        return await self._engine._send(prepared, timeout=request.timeout)
+        try:
+            return await self._engine._send(prepared, timeout=request.timeout)
+        except RequestMayHaveSucceededError as exc:
+            raise as_official(exc) from exc
 
     async def _perform(self, placement: Placement, arguments: Arguments, request: Request,
                        raw: bool) -> Any:

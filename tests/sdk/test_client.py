@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from runway_dynamic import (
-    APIError,
+    APIConnectionError,
     AsyncRunwayML,
     BadRequestError,
+    InternalServerError,
     PreflightError,
     RequestMayHaveSucceededError,
     RunwayML,
@@ -119,8 +120,19 @@ def test_a_task_creating_call_whose_answer_is_lost_is_not_resent(sandbox: Sandbo
     with RunwayML(api_key=KEY, base_url=sandbox.base_url, max_retries=2) as ours, \
             pytest.raises(RequestMayHaveSucceededError) as caught:
         ours.text_to_image.create(**args)
-    assert isinstance(caught.value, APIError)
+    assert isinstance(caught.value, APIConnectionError)  # what its callers catch
+    assert "not resent" in str(caught.value)
     assert sandbox.state.created_tasks == 4  # one more, not three
+
+
+def test_a_create_answered_5xx_is_not_resent_and_is_an_internal_server_error(
+        client: RunwayML, sandbox: Sandbox) -> None:
+    with pytest.raises(RequestMayHaveSucceededError) as caught:
+        client.text_to_image.create(model="gen4_image", prompt_text="a", ratio="1920:1080",
+                                    extra_headers={"X-Sandbox-Fault": "status=503"})
+    assert isinstance(caught.value, InternalServerError)
+    assert caught.value.status_code == 503
+    assert _creates(sandbox, "text_to_image") == 1
 
 
 def test_with_raw_response_gives_status_headers_and_the_parsed_result(
