@@ -66,6 +66,11 @@ def operation_kind(catalog: Catalog, op: Operation) -> str:
 
     The catalog is the one home of this decision (``Operation.kind``); until a catalog
     carries it, the same rule is applied here from the spec's shapes.
+
+    When the catalog carries it (branch arch-ops), this interim copy goes: commit 752a7fb
+    (branch ``sdk-after-arch-ops``, tested on main + arch-ops) removes it, takes
+    ``TASK_ENDPOINT`` from ``_constants``, renders problems' field parts as Python
+    arguments, and exempts the SDK's Python signatures from the command-builder rule.
     """
     kind = getattr(op, "kind", None)
     if isinstance(kind, str):
