@@ -32,6 +32,10 @@ KINDS: dict[str, tuple[str, str]] = {
 MAX_SIDE = 64
 SAMPLE_RATE = 8000
 VIDEO_FPS = 4
+#: The tone an example video carries when asked (the realtime bridge's avatar "voice"):
+#: 48 kHz mono, LiveKit's own rate, at a frequency that is easy to find in a spectrum.
+TONE_RATE = 48_000
+TONE_HZ = 440
 _LOCK = threading.Lock()
 
 
@@ -185,17 +189,22 @@ def mp4_handbuilt(width: int, height: int, seconds: float = 1.0, fps: int = VIDE
     return ftyp + moov(offset) + _box(b"mdat", *frames)
 
 
-def _mp4_ffmpeg(width: int, height: int, seconds: float, fps: int) -> bytes | None:
-    """An H.264 MP4 from ffmpeg's test source, or ``None`` when ffmpeg is absent or fails."""
+def _mp4_ffmpeg(width: int, height: int, seconds: float, fps: int,
+                tone: bool = False) -> bytes | None:
+    """An H.264 MP4 from ffmpeg's test source (with ``tone``: and an AAC sine tone as long
+    as the picture), or ``None`` when ffmpeg is absent or fails."""
     binary = shutil.which("ffmpeg")
     if binary is None:
         return None
     with tempfile.TemporaryDirectory(prefix="runway-sandbox-") as tmp:
         target = Path(tmp) / "out.mp4"
+        sound = (["-f", "lavfi", "-i",
+                  f"sine=frequency={TONE_HZ}:sample_rate={TONE_RATE}:duration={seconds}",
+                  "-c:a", "aac", "-ac", "1", "-b:a", "64k"] if tone else [])
         for codec in (["-c:v", "libx264", "-pix_fmt", "yuv420p"], ["-c:v", "mpeg4"]):
             command = [binary, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
                        f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}",
-                       *codec, "-movflags", "+faststart", str(target)]
+                       *sound, *codec, "-movflags", "+faststart", str(target)]
             try:
                 subprocess.run(command, check=True, capture_output=True, timeout=30,
                                env=child_environment())
@@ -207,20 +216,21 @@ def _mp4_ffmpeg(width: int, height: int, seconds: float, fps: int) -> bytes | No
     return None
 
 
-_MP4_CACHE: dict[tuple[int, int, float, int | None], bytes] = {}
+_MP4_CACHE: dict[tuple[int, int, float, int | None, bool], bytes] = {}
 
 
-def mp4(width: int, height: int, seconds: float = 1.0, fps: int | None = None) -> bytes:
+def mp4(width: int, height: int, seconds: float = 1.0, fps: int | None = None,
+        tone: bool = False) -> bytes:
     """A small MP4: ffmpeg's H.264 when available, else the hand-built RGB one.
 
-    ``fps``: the realtime bridge plays this video as a session's avatar track, at a
-    live-call rate.
+    ``fps`` and ``tone``: the realtime bridge plays this video as a session's avatar, at
+    a live-call rate and with a voice (a sine tone; the hand-built fallback has none).
     """
-    key = (width, height, seconds, fps)
+    key = (width, height, seconds, fps, tone)
     with _LOCK:
         cached = _MP4_CACHE.get(key)
         if cached is None:
-            cached = (_mp4_ffmpeg(width, height, seconds, fps or VIDEO_FPS * 2)
+            cached = (_mp4_ffmpeg(width, height, seconds, fps or VIDEO_FPS * 2, tone)
                       or mp4_handbuilt(width, height, seconds, fps or VIDEO_FPS))
             _MP4_CACHE[key] = cached
         return cached
