@@ -27,6 +27,7 @@ from runway_dynamic.tasks import check_outcome
 
 if TYPE_CHECKING:
     from runway_dynamic.client import AsyncRunwayClient
+    from runway_dynamic.realtime.audio import SourceAudio
     from runway_dynamic.realtime.pipeline import PipelineStats, SourceFrame
     from runway_dynamic.realtime.relay import Relay
 
@@ -103,7 +104,7 @@ async def bridge(
     relay: Relay | None = None,
     create: Mapping[str, Any] | None = None,
     sandbox: bool = False,
-    source: AsyncIterator[SourceFrame] | None = None,
+    source: AsyncIterator[SourceFrame | SourceAudio] | None = None,
     duration: float | None = None,
     stop: asyncio.Event | None = None,
     timeout: float | None = DEFAULT_WAIT_TIMEOUT,
@@ -147,16 +148,17 @@ async def bridge(
         assert session_id is not None
         session = await wait_until_ready(client, session_id, timeout=timeout, on_event=on_event)
         emit("ready", id=session_id)
-        frames = source
-        if frames is None:
-            frames = await _session_frames(client, session, settings, sandbox=sandbox,
-                                           participant=participant)
-        emit("joined", id=session_id, sandbox=sandbox)
         if target is not None:
             sink: Any = FileSink(target, settings)
         else:
             assert relay is not None
             sink = ChunkSink(settings, relay.deliver)
+        frames = source
+        if frames is None:
+            frames = await _session_frames(client, session, settings, sandbox=sandbox,
+                                           participant=participant, audio=sink.carries_audio)
+        emit("joined", id=session_id, sandbox=sandbox)
+        if relay is not None:
             await relay.start()
             result.url = relay.url
             emit("serving", url=relay.url + "/stream")
@@ -176,16 +178,19 @@ async def bridge(
 
 
 async def _session_frames(client: AsyncRunwayClient, session: Mapping[str, Any],
-                          settings: BridgeSettings, *, sandbox: bool,
-                          participant: str | None) -> AsyncIterator[SourceFrame]:
+                          settings: BridgeSettings, *, sandbox: bool, participant: str | None,
+                          audio: bool) -> AsyncIterator[SourceFrame | SourceAudio]:
+    """The session's pictures, and its sound when the output carries it (else the sound
+    is not even subscribed to or decoded)."""
     if sandbox:
         from runway_dynamic.realtime.sources import sandbox_frames
 
-        return sandbox_frames(str(session["id"]))
+        return sandbox_frames(str(session["id"]), audio=audio)
     from runway_dynamic.realtime.room import consume, room_frames
 
     credentials = await consume(client, session)
-    return room_frames(credentials, keep_alpha=settings.codec == "png", participant=participant)
+    return room_frames(credentials, keep_alpha=settings.codec == "png", audio=audio,
+                       participant=participant)
 
 
 async def _delete_quietly(client: AsyncRunwayClient, session_id: str) -> bool:

@@ -48,8 +48,9 @@ def children(data: bytes, start: int = 8) -> Iterator[tuple[str, int, int]]:
         position += size
 
 
-def starts_with_sync_sample(moof: bytes) -> bool:
-    """Whether a ``moof``'s first sample is a sync (key) frame.
+def starts_with_sync_sample(moof: bytes, track: int | None = None) -> bool:
+    """Whether a ``moof``'s first sample (of track ID ``track``, when given) is a sync (key)
+    frame; a fragment without a sample of ``track`` does not start with one.
 
     The first sample's flags are ``trun``'s first-sample flags, else its per-sample flags,
     else ``tfhd``'s defaults; without any, a sample counts as sync.
@@ -63,6 +64,8 @@ def starts_with_sync_sample(moof: bytes) -> bool:
             flags = int.from_bytes(traf[at + 9:at + 12], "big")
             body = at + 12
             if sub == "tfhd":
+                if track is not None and struct.unpack(">I", traf[body:body + 4])[0] != track:
+                    break  # another track's samples
                 body += 4  # track_ID
                 body += 8 if flags & 0x01 else 0
                 body += 4 if flags & 0x02 else 0
@@ -82,4 +85,4 @@ def starts_with_sync_sample(moof: bytes) -> bool:
                     first = struct.unpack(">I", traf[body:body + 4])[0]
                     return not first & NON_SYNC
                 return default is None or not default & NON_SYNC
-    return True
+    return track is None

@@ -1,7 +1,11 @@
 """Frames in, encoded media out: source → crop → resize → encode → sink, with PyAV.
 
-A *source* is any async iterator of :class:`SourceFrame` (a LiveKit track, a local media
-file, the sandbox's example video); the pipeline does not know which. The geometry is
+A *source* is any async iterator of :class:`SourceFrame` pictures and, when it has sound,
+:class:`~.audio.SourceAudio` runs (a LiveKit room, a local media file, the sandbox's
+example video); the pipeline does not know which. A source with sound yields some before
+its first picture: the output then carries an AAC track (an fMP4 stream, a file; not the
+one-image-per-frame streams), placed by :class:`~.audio.AudioTrack` on the picture's
+timeline. The geometry is
 ffmpeg's own ``crop``/``scale``/``pad`` filters in a PyAV filter graph, built from
 :meth:`BridgeSettings.geometry` and rebuilt when the source's size changes (a WebRTC
 track can change resolution mid-call). Encoding is PyAV's: libx264/libx265 into
@@ -30,8 +34,17 @@ import av.filter
 
 from runway_dynamic._exceptions import FileWriteError
 from runway_dynamic._files import temp_file_beside
-from runway_dynamic.realtime.fmp4 import BoxSplitter, starts_with_sync_sample
+from runway_dynamic.realtime.audio import (
+    PREROLL_SECONDS,
+    AudioTrack,
+    SourceAudio,
+    add_audio_stream,
+)
+from runway_dynamic.realtime.fmp4 import BoxSplitter, children, starts_with_sync_sample
 from runway_dynamic.realtime.settings import BridgeSettings, FramePacer
+
+#: Track IDs as the MP4 muxer numbers the streams: the picture is added first.
+VIDEO_TRACK, AUDIO_TRACK = 1, 2
 
 
 @dataclass
@@ -53,8 +66,9 @@ class SourceFrame:
 class Chunk:
     """Encoded bytes for a client: the stream header (``init``), or one frame's worth.
 
-    ``keyframe``: a client may start here. ``source_time`` is the source frame's time, so
-    a sink (or a benchmark) can tell how old the picture is.
+    ``keyframe``: a client may start here (for MP4, the fragment's picture starts with a
+    key frame). ``source_time`` is the newest source frame's time in it, so a sink (or a
+    benchmark) can tell how old the picture is.
     """
 
     kind: str  # "init" | "fragment" | "image"
@@ -174,25 +188,43 @@ class StreamEncoder:
         self.settings = settings
         self._container: Any = None
         self._stream: Any = None
+        self._audio: Any = None
         self._context: Any = None
         self._collector = _Collector()
         self._boxes = BoxSplitter()
         self._pending_init = b""
         self._times: list[float] = []
         self.size: tuple[int, int] | None = None
+        #: Add an AAC track when the stream opens (the pipeline decides, before it opens).
+        self.audio = False
 
     def _open(self, size: tuple[int, int]) -> None:
         self.size = size
         if self.settings.is_video:
-            self._container = av.open(self._collector, "w", format="mp4", options={
-                "movflags": "empty_moov+default_base_moof+frag_every_frame",
-                "flush_packets": "1"})
+            self._container = av.open(self._collector, "w", format="mp4",
+                                      options=self._mp4_options())
             self._stream = self._container.add_stream(self.settings.encoder,
                                                       rate=_rate(self.settings.fps))
             configure_stream(self._stream.codec_context, self.settings, size)
+            if self.audio:
+                self._audio = add_audio_stream(self._container, self.settings)
         else:
             self._context = av.CodecContext.create(self.settings.encoder, "w")
             configure_stream(self._context, self.settings, size)
+
+    def _mp4_options(self) -> dict[str, str]:
+        if not self.audio:
+            # One fragment per frame: a client gets each picture as soon as it is made.
+            return {"movflags": "empty_moov+default_base_moof+frag_every_frame",
+                    "flush_packets": "1"}
+        # With sound, one fragment per packet would be ~47 tiny audio fragments a second
+        # (~40 kbps of headers): cut one per frame interval instead, and before each key
+        # frame so a late client starts on one. The interleaver may hold a packet for the
+        # other track at most one frame interval (its default is 10 s).
+        interval = str(max(1, round(1_000_000 / self.settings.fps)))
+        return {"movflags": "empty_moov+default_base_moof+frag_keyframe",
+                "frag_duration": interval, "max_interleave_delta": interval,
+                "flush_packets": "1"}
 
     def encode(self, frame: av.VideoFrame, pts: int, source_time: float) -> list[Chunk]:
         if self.size is None:
@@ -206,13 +238,22 @@ class StreamEncoder:
             self._container.mux(packet)
         return self._drain()
 
+    def encode_audio(self, frame: av.AudioFrame) -> list[Chunk]:
+        if self._audio is None:
+            return []
+        for packet in self._audio.encode(frame):
+            self._container.mux(packet)
+        return self._drain()
+
     def close(self) -> list[Chunk]:
         if self.size is None:
             return []
         if not self.settings.is_video:
             return [Chunk("image", bytes(p), True) for p in self._context.encode(None)]
-        for packet in self._stream.encode(None):
-            self._container.mux(packet)
+        for stream in (self._stream, self._audio):
+            if stream is not None:
+                for packet in stream.encode(None):
+                    self._container.mux(packet)
         self._container.close()
         return self._drain()
 
@@ -228,9 +269,29 @@ class StreamEncoder:
                 self._pending_init = box  # reused as "the moof waiting for its mdat"
             elif kind == "mdat" and self._pending_init:
                 moof, self._pending_init = self._pending_init, b""
-                when = self._times.pop(0) if self._times else None
-                chunks.append(Chunk("fragment", moof + box, starts_with_sync_sample(moof), when))
+                pictures = _samples(moof, VIDEO_TRACK)
+                when = None
+                for _ in range(min(pictures, len(self._times))):
+                    when = self._times.pop(0)
+                chunks.append(Chunk("fragment", moof + box,
+                                    starts_with_sync_sample(moof, VIDEO_TRACK), when))
         return chunks
+
+
+def _samples(moof: bytes, track: int) -> int:
+    """How many samples of ``track`` a ``moof`` describes (its ``trun`` sample counts)."""
+    count = 0
+    for kind, offset, size in children(moof):
+        if kind != "traf":
+            continue
+        traf = moof[offset:offset + size]
+        ours = False
+        for sub, at, _ in children(traf):
+            if sub == "tfhd":
+                ours = int.from_bytes(traf[at + 12:at + 16], "big") == track
+            elif sub == "trun" and ours:
+                count += int.from_bytes(traf[at + 12:at + 16], "big")
+    return count
 
 
 class FileEncoder:
@@ -243,8 +304,11 @@ class FileEncoder:
         self.partial: Path | None = None
         self._container: Any = None
         self._stream: Any = None
+        self._audio: Any = None
         self.size: tuple[int, int] | None = None
         self.frames = 0
+        #: Add an AAC track when the file opens (the pipeline decides, before it opens).
+        self.audio = False
 
     def encode(self, frame: av.VideoFrame, pts: int, source_time: float) -> list[Chunk]:
         if self._container is None:
@@ -260,16 +324,26 @@ class FileEncoder:
             self._stream = self._container.add_stream(self.settings.encoder,
                                                       rate=_rate(self.settings.fps))
             configure_stream(self._stream.codec_context, self.settings, self.size)
+            if self.audio:
+                self._audio = add_audio_stream(self._container, self.settings)
         for packet in self._stream.encode(_fresh(frame, pts, self.settings)):
             self._container.mux(packet)
         self.frames += 1
         return []
 
+    def encode_audio(self, frame: av.AudioFrame) -> list[Chunk]:
+        if self._audio is not None:
+            for packet in self._audio.encode(frame):
+                self._container.mux(packet)
+        return []
+
     def close(self) -> list[Chunk]:
         if self._container is None:
             return []
-        for packet in self._stream.encode(None):
-            self._container.mux(packet)
+        for stream in (self._stream, self._audio):
+            if stream is not None:
+                for packet in stream.encode(None):
+                    self._container.mux(packet)
         self._container.close()
         self._container = None
         assert self.partial is not None
@@ -287,13 +361,20 @@ class FileEncoder:
 
 
 class FileSink:
-    """Write the output to a file (``-o``)."""
+    """Write the output to a file (``-o``); MP4 and MOV carry sound with any picture codec."""
 
     def __init__(self, path: str | os.PathLike[str], settings: BridgeSettings) -> None:
         self.encoder = FileEncoder(path, settings)
+        self.carries_audio = settings.audio
+
+    def add_audio(self) -> None:
+        self.encoder.audio = True
 
     def encode(self, frame: av.VideoFrame, pts: int, source_time: float) -> list[Chunk]:
         return self.encoder.encode(frame, pts, source_time)
+
+    def encode_audio(self, frame: av.AudioFrame) -> list[Chunk]:
+        return self.encoder.encode_audio(frame)
 
     def close(self) -> list[Chunk]:
         return self.encoder.close()
@@ -309,9 +390,16 @@ class ChunkSink:
                  deliver: Callable[[Chunk], Any]) -> None:
         self.encoder = StreamEncoder(settings)
         self.deliver = deliver
+        self.carries_audio = settings.streams_audio
+
+    def add_audio(self) -> None:
+        self.encoder.audio = True
 
     def encode(self, frame: av.VideoFrame, pts: int, source_time: float) -> list[Chunk]:
         return self.encoder.encode(frame, pts, source_time)
+
+    def encode_audio(self, frame: av.AudioFrame) -> list[Chunk]:
+        return self.encoder.encode_audio(frame)
 
     def close(self) -> list[Chunk]:
         return self.encoder.close()
@@ -338,13 +426,24 @@ class PipelineStats:
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
     output_seconds: float = 0.0
+    #: Seconds of sound encoded (0.0: the output has no audio track).
+    audio_seconds: float = 0.0
+    #: Whether the output carries an audio track.
+    audio: bool = False
 
 
 class Sink(Protocol):
-    """Where encoded output goes: ``encode``/``close`` run on the pipeline's worker thread,
-    ``publish`` on the event loop."""
+    """Where encoded output goes: ``encode``/``encode_audio``/``close`` run on the
+    pipeline's worker thread, ``publish`` on the event loop. ``carries_audio``: the output
+    can hold sound; ``add_audio`` is called before the first ``encode`` when it will."""
+
+    carries_audio: bool
+
+    def add_audio(self) -> None: ...
 
     def encode(self, frame: av.VideoFrame, pts: int, source_time: float) -> list[Chunk]: ...
+
+    def encode_audio(self, frame: av.AudioFrame) -> list[Chunk]: ...
 
     def close(self) -> list[Chunk]: ...
 
@@ -352,7 +451,7 @@ class Sink(Protocol):
 
 
 async def run_pipeline(
-    source: AsyncIterator[SourceFrame],
+    source: AsyncIterator[SourceFrame | SourceAudio],
     settings: BridgeSettings,
     sinks: Sequence[Sink],
     *,
@@ -363,7 +462,11 @@ async def run_pipeline(
 ) -> PipelineStats:
     """Pull frames from ``source`` until it ends, ``duration`` seconds of output are made,
     ``stop`` is set (Ctrl-C) or the task is cancelled; every sink is closed (files
-    finished) in all these cases."""
+    finished) in all these cases.
+
+    Sound that comes before the first picture decides that the output has an audio track
+    (in the sinks that can carry one, unless ``settings.audio`` is off); its timeline
+    starts at the first picture, like the picture's."""
     stats = PipelineStats()
     pacer = FramePacer(settings.fps)
     transform = Transform(settings)
@@ -371,6 +474,10 @@ async def run_pipeline(
     loop = asyncio.get_running_loop()
     cpu_start, wall_start = time.process_time(), clock()
     limit = None if duration is None else max(1, round(duration * settings.fps))
+    waiting: list[SourceAudio] = []  # sound before the first picture
+    listeners: list[Sink] = []  # the sinks given an audio track
+    track: AudioTrack | None = None
+    started = False
 
     def work(frame: SourceFrame, pts: int) -> list[list[Chunk]]:
         image = transform(frame.image)
@@ -379,30 +486,65 @@ async def run_pipeline(
         stats.size = (image.width, image.height)
         return made
 
+    def sound(items: list[SourceAudio]) -> list[list[Chunk]]:
+        assert track is not None
+        frames = [out for item in items for out in track.push(item)]
+        return [[chunk for out in frames for chunk in sink.encode_audio(out)]
+                if sink in listeners else [] for sink in sinks]
+
+    def finish() -> list[list[Chunk]]:
+        tail = track.flush() if track is not None else []
+        return [[chunk for out in tail for chunk in sink.encode_audio(out)]
+                + sink.close() if sink in listeners else sink.close() for sink in sinks]
+
+    async def publish(made: list[list[Chunk]]) -> None:
+        for sink, chunks in zip(sinks, made, strict=False):
+            await sink.publish(chunks)
+
     try:
-        async for frame in _until(source, stop):
+        async for item in _until(source, stop):
+            if isinstance(item, SourceAudio):
+                if track is not None:
+                    await publish(await loop.run_in_executor(worker, sound, [item]))
+                elif settings.audio and not started:
+                    waiting.append(item)
+                    while waiting[0].end < item.time - PREROLL_SECONDS:
+                        waiting.pop(0)
+                continue
+            frame = item
             stats.frames_in += 1
             pts = pacer.admit(frame.time)
             if pts is None:
                 continue
             if limit is not None and pts >= limit:
                 break
+            if not started:
+                started = True
+                listeners = [sink for sink in sinks if sink.carries_audio] if waiting else []
+                if listeners:
+                    for sink in listeners:
+                        sink.add_audio()
+                    track = AudioTrack(frame.time,
+                                       None if limit is None else limit / settings.fps)
             made = await loop.run_in_executor(worker, work, frame, pts)
             stats.frames_out += 1
             stats.output_seconds = (pts + 1) / settings.fps
-            for sink, chunks in zip(sinks, made, strict=False):
-                await sink.publish(chunks)
+            await publish(made)
+            if waiting and track is not None:
+                await publish(await loop.run_in_executor(worker, sound, waiting))
+            waiting.clear()
             if on_frame is not None:
                 on_frame(stats)
     finally:
-        closing = [await asyncio.shield(loop.run_in_executor(worker, sink.close))
-                   for sink in sinks]
+        closing = await asyncio.shield(loop.run_in_executor(worker, finish))
         for sink, chunks in zip(sinks, closing, strict=False):
             with contextlib.suppress(Exception):
                 await sink.publish(chunks)
         worker.shutdown(wait=True)
         stats.cpu_seconds = time.process_time() - cpu_start
         stats.wall_seconds = clock() - wall_start
+        stats.audio = track is not None
+        stats.audio_seconds = track.seconds if track is not None else 0.0
         aclose = getattr(source, "aclose", None)
         if aclose is not None:
             with contextlib.suppress(Exception):
@@ -410,8 +552,8 @@ async def run_pipeline(
     return stats
 
 
-async def _until(source: AsyncIterator[SourceFrame],
-                 stop: asyncio.Event | None) -> AsyncIterator[SourceFrame]:
+async def _until(source: AsyncIterator[SourceFrame | SourceAudio],
+                 stop: asyncio.Event | None) -> AsyncIterator[SourceFrame | SourceAudio]:
     """``source``'s frames until it ends or ``stop`` is set (even while it is waiting)."""
     if stop is None:
         async for frame in source:

@@ -4,9 +4,11 @@ Runway's READY session carries a one-time ``sessionKey``; a POST to the session'
 ``/consume`` path with it as the bearer answers the LiveKit room's ``url``, ``token`` and
 ``roomName`` (the spec names the key's purpose; the path is not one of its operations, so
 it is built here next to the session's own GET). The room is joined with LiveKit's own
-SDK (``livekit.rtc``): the first remote video track subscribed is the avatar's; its
-frames are handed to the pipeline as PyAV frames. The room and the stream factories are
-parameters, so tests drive this code with a stand-in room and real ``rtc.VideoFrame``s.
+SDK (``livekit.rtc``): the first remote video track subscribed is the avatar's, and the
+same participant's audio track its voice; pictures and sound are handed to the pipeline
+as PyAV frames (``rtc.AudioStream`` resamples to 48 kHz mono on LiveKit's side). The room
+and the stream factories are parameters, so tests drive this code with a stand-in room
+and real ``rtc.VideoFrame``s and ``rtc.AudioFrame``s.
 """
 
 from __future__ import annotations
@@ -19,13 +21,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from runway_dynamic._exceptions import APIError, RunwayError, UsageError
+from runway_dynamic.realtime.audio import SourceAudio
 from runway_dynamic.realtime.pipeline import SourceFrame
+from runway_dynamic.realtime.settings import AUDIO_RATE
 
 SESSION_ENDPOINT = "realtime_sessions/{id}"
 #: Appended to the session's own URL (see the module docstring).
 CONSUME_SUFFIX = "/consume"
 #: How long to wait, once in the room, for the avatar to publish its video.
 TRACK_TIMEOUT = 30.0
+#: Once the video is found: how long to wait for the avatar's audio track, and then for
+#: its first sound (an avatar publishes both at once; a silent one costs this at start).
+AUDIO_WAIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,21 @@ def to_av_frame(frame: Any, *, keep_alpha: bool) -> Any:
                                       format="yuv420p")
 
 
+def to_av_audio(frame: Any) -> Any:
+    """An ``rtc.AudioFrame`` (interleaved 16-bit samples) as a PyAV frame."""
+    import av
+    import numpy as np
+
+    samples = np.frombuffer(frame.data, np.int16).reshape(1, -1)
+    layout = "mono" if frame.num_channels == 1 else "stereo" if frame.num_channels == 2 else None
+    if layout is None:  # more than two channels: keep the first
+        samples = np.ascontiguousarray(samples.reshape(-1, frame.num_channels)[:, :1].T)
+        layout = "mono"
+    out = av.AudioFrame.from_ndarray(samples, format="s16", layout=layout)
+    out.sample_rate = frame.sample_rate
+    return out
+
+
 class NoVideoError(RunwayError):
     """The room never offered a video track (the avatar did not join, or left)."""
 
@@ -110,32 +132,48 @@ async def room_frames(
     credentials: RoomCredentials,
     *,
     keep_alpha: bool = False,
+    audio: bool = True,
     participant: str | None = None,
     room_factory: Callable[[], Any] | None = None,
     video_stream: Callable[..., Any] | None = None,
+    audio_stream: Callable[..., Any] | None = None,
     track_timeout: float = TRACK_TIMEOUT,
+    audio_wait: float = AUDIO_WAIT,
     clock: Callable[[], float] = time.monotonic,
-) -> AsyncIterator[SourceFrame]:
-    """Join the room and yield the avatar's video frames until it leaves or the room closes.
+) -> AsyncIterator[SourceFrame | SourceAudio]:
+    """Join the room and yield the avatar's pictures (and, with ``audio``, its sound) until
+    it leaves or the room closes.
 
-    ``participant`` picks whose track (default: the first remote video track subscribed).
-    Each frame is stamped with the clock when it arrives: the latency figures measure the
-    bridge, not the network before it.
+    ``participant`` picks whose tracks (default: the first remote video track subscribed,
+    and the audio track of the same participant). Each frame and each run of sound is
+    stamped with the clock when it arrives: the latency figures measure the bridge, not
+    the network before it. When the avatar has an audio track, pictures start once its
+    first sound has come (up to ``audio_wait`` seconds), so the output knows it has sound.
     """
     from livekit import rtc
 
     room = room_factory() if room_factory is not None else rtc.Room()
     make_stream = video_stream or rtc.VideoStream.from_track
-    tracks: asyncio.Queue[Any] = asyncio.Queue()
+    make_audio_stream = audio_stream or rtc.AudioStream.from_track
+    tracks: asyncio.Queue[tuple[Any, Any]] = asyncio.Queue()
+    sounds: list[tuple[Any, Any]] = []
+    sound_found = asyncio.Event()
     ended = asyncio.Event()
 
-    def wanted(track: Any, owner: Any) -> bool:
-        return (track.kind == rtc.TrackKind.KIND_VIDEO
-                and (participant is None or getattr(owner, "identity", None) == participant))
+    def whose(owner: Any) -> bool:
+        return participant is None or getattr(owner, "identity", None) == participant
+
+    def offer(track: Any, owner: Any) -> None:
+        if not whose(owner):
+            return
+        if track.kind == rtc.TrackKind.KIND_VIDEO:
+            tracks.put_nowait((track, owner))
+        elif audio and track.kind == rtc.TrackKind.KIND_AUDIO:
+            sounds.append((track, owner))
+            sound_found.set()
 
     def on_subscribed(track: Any, publication: Any, owner: Any) -> None:
-        if wanted(track, owner):
-            tracks.put_nowait(track)
+        offer(track, owner)
 
     def on_unsubscribed(track: Any, publication: Any, owner: Any) -> None:
         if current and track is current[0]:
@@ -148,7 +186,8 @@ async def room_frames(
     room.on("track_subscribed", on_subscribed)
     room.on("track_unsubscribed", on_unsubscribed)
     room.on("disconnected", on_disconnected)
-    stream: Any = None
+    streams: list[Any] = []
+    pending: dict[asyncio.Future[Any], str] = {}
     try:
         try:
             await room.connect(credentials.url, credentials.token,
@@ -159,38 +198,79 @@ async def room_frames(
         for owner in list(room.remote_participants.values()):  # published before we joined
             for publication in list(owner.track_publications.values()):
                 published = getattr(publication, "track", None)
-                if published is not None and wanted(published, owner):
-                    tracks.put_nowait(published)
+                if published is not None:
+                    offer(published, owner)
         try:
-            track = await asyncio.wait_for(tracks.get(), track_timeout)
+            track, owner = await asyncio.wait_for(tracks.get(), track_timeout)
         except asyncio.TimeoutError:
             raise NoVideoError(f"no avatar video in the room after {track_timeout:g} s") from None
         current.append(track)
         buffer = rtc.VideoBufferType.RGBA if keep_alpha else rtc.VideoBufferType.I420
-        stream = make_stream(track=track, format=buffer)
-        iterator = stream.__aiter__()
+        streams.append(make_stream(track=track, format=buffer))
+        iterators = {"video": streams[0].__aiter__()}
+        voice = await _voice(sounds, sound_found, owner, audio_wait) if audio else None
+        if voice is not None:
+            streams.append(make_audio_stream(track=voice, sample_rate=AUDIO_RATE,
+                                             num_channels=1))
+            iterators["audio"] = streams[1].__aiter__()
+        heard = voice is None
+        deadline = clock() + audio_wait
+
+        def pull(kind: str) -> None:
+            pending[asyncio.ensure_future(iterators[kind].__anext__())] = kind
+
+        for kind in iterators:
+            pull(kind)
+        stop = asyncio.ensure_future(ended.wait())
+        pending[stop] = "stop"
         while not ended.is_set():
-            next_event = asyncio.ensure_future(iterator.__anext__())
-            stop = asyncio.ensure_future(ended.wait())
-            done, _ = await asyncio.wait({next_event, stop},
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if next_event not in done:
-                next_event.cancel()
-                with contextlib.suppress(BaseException):
-                    await next_event
+            done, _ = await asyncio.wait(set(pending), return_when=asyncio.FIRST_COMPLETED)
+            if stop in done:
                 break
-            stop.cancel()
-            try:
-                event = next_event.result()
-            except StopAsyncIteration:
-                break
-            yield SourceFrame(to_av_frame(event.frame, keep_alpha=keep_alpha), clock())
+            # Sound first: a picture and a sound arriving together keep that order.
+            for future in sorted(done, key=lambda f: pending[f] != "audio"):
+                kind = pending.pop(future)
+                try:
+                    event = future.result()
+                except StopAsyncIteration:
+                    if kind == "video":
+                        return
+                    heard = True  # the voice ended: pictures need not wait for it
+                    continue
+                pull(kind)
+                if kind == "audio":
+                    heard = True
+                    yield SourceAudio(to_av_audio(event.frame), clock())
+                elif heard or clock() >= deadline:
+                    heard = True
+                    yield SourceFrame(to_av_frame(event.frame, keep_alpha=keep_alpha), clock())
     finally:
-        if stream is not None:
+        for future in pending:
+            future.cancel()
+            with contextlib.suppress(BaseException):
+                await future
+        for stream in streams:
             with contextlib.suppress(Exception):
                 await stream.aclose()
         with contextlib.suppress(Exception):
             await room.disconnect()
+
+
+async def _voice(sounds: list[tuple[Any, Any]], found: asyncio.Event, owner: Any,
+                 wait: float) -> Any:
+    """The audio track of the video's participant, waiting up to ``wait`` seconds for it."""
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        for track, its_owner in sounds:
+            if its_owner is owner or getattr(its_owner, "identity", None) == getattr(
+                    owner, "identity", None):
+                return track
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            return None
+        found.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(found.wait(), left)
 
 
 def _safe(exc: BaseException, secret: str) -> str:

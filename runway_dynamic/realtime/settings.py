@@ -52,6 +52,15 @@ MAX_FPS = 60.0
 MIN_BITRATE = 16_000
 MAX_BITRATE = 50_000_000
 
+#: The sound the bridge relays: AAC (what MP4/MOV players and MSE all take), mono at
+#: LiveKit's own rate (an avatar speaks in one voice; no resampling on the live path).
+AUDIO_CODEC = "aac"
+AUDIO_RATE = 48_000
+AUDIO_LAYOUT = "mono"
+DEFAULT_AUDIO_BITRATE = 64_000
+MIN_AUDIO_BITRATE = 16_000
+MAX_AUDIO_BITRATE = 320_000
+
 
 @dataclass(frozen=True)
 class Geometry:
@@ -87,6 +96,11 @@ class BridgeSettings:
     #: JPEG quality 1-100 (``None``: :data:`DEFAULT_JPEG_QUALITY`).
     quality: int | None = None
     keyframe_seconds: float = field(default=KEYFRAME_SECONDS)
+    #: Relay the avatar's sound where the output can carry it (fMP4, a file); ``False``
+    #: is ``--no-audio``.
+    audio: bool = True
+    #: AAC bits per second.
+    audio_bitrate: int = DEFAULT_AUDIO_BITRATE
 
     @classmethod
     def from_preset(cls, name: str | None, **overrides: Any) -> BridgeSettings:
@@ -137,6 +151,10 @@ class BridgeSettings:
                 found.append(f"--quality applies to jpeg, not {self.codec}")
             elif not 1 <= self.quality <= 100:
                 found.append(f"--quality must be 1..100, got {self.quality}")
+        if not MIN_AUDIO_BITRATE <= self.audio_bitrate <= MAX_AUDIO_BITRATE:
+            found.append(f"--audio-bitrate must be {MIN_AUDIO_BITRATE // 1000}k.."
+                         f"{MAX_AUDIO_BITRATE // 1000}k bits per second, "
+                         f"got {self.audio_bitrate}")
         if self.keyframe_seconds <= 0:
             found.append("the key frame interval must be above 0 seconds")
         return found
@@ -147,6 +165,11 @@ class BridgeSettings:
     def is_video(self) -> bool:
         """Streamed as fragmented MP4 (else one image per frame)."""
         return self.codec in VIDEO_CODECS
+
+    @property
+    def streams_audio(self) -> bool:
+        """The live stream carries sound (fMP4 does; one image per frame cannot)."""
+        return self.audio and self.is_video
 
     @property
     def encoder(self) -> str:

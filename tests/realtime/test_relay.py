@@ -77,6 +77,34 @@ def test_ten_clients_read_the_fmp4_stream_at_once(example_video: bytes) -> None:
     assert relay.broadcaster.dropped == 0
 
 
+@pytest.mark.parametrize("audio", [True, False])
+def test_the_fmp4_stream_over_http_carries_the_voice_unless_told_not_to(
+        example_video: bytes, audio: bool) -> None:
+    """Read over real HTTP: a video track and an AAC 48 kHz mono track whose sound is as
+    long as the picture (±0.1 s: the client joins and leaves at fragment boundaries);
+    with ``audio=False`` (--no-audio) the picture alone."""
+    settings = BridgeSettings.from_preset("watch", audio=audio)
+
+    async def clients(url: str, relay: Relay) -> bytes:
+        return await read_stream(url)
+
+    data, _ = run(relay_session(settings, example_video, clients))
+    with av.open(BytesIO(data)) as container:
+        kinds = sorted(stream.type for stream in container.streams)
+        pictures = sum(1 for _ in container.decode(video=0))
+    assert pictures >= 8
+    if not audio:
+        assert kinds == ["video"]
+        return
+    assert kinds == ["audio", "video"]
+    with av.open(BytesIO(data)) as container:
+        sound = container.streams.audio[0]
+        assert (sound.codec_context.name, sound.sample_rate, sound.channels) == ("aac",
+                                                                                48_000, 1)
+        samples = sum(frame.samples for frame in container.decode(sound))
+    assert abs(samples / 48_000 - pictures / 8) < 0.1, (samples / 48_000, pictures / 8)
+
+
 def test_a_client_that_disconnects_does_not_stop_the_others(example_video: bytes) -> None:
     settings = BridgeSettings.from_preset("watch")
 

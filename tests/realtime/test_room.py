@@ -3,8 +3,10 @@
 No LiveKit server can run here, so ``rtc.Room`` is replaced by a double that speaks its
 public surface (``on``, ``connect``, ``disconnect``, ``remote_participants``, the
 ``track_subscribed``/``track_unsubscribed``/``disconnected`` events). The frames are real
-``rtc.VideoFrame``s, converted by the SDK's own code. The first tests check that the
-double matches the installed SDK, so a change in LiveKit's API fails here.
+``rtc.VideoFrame``s, converted by the SDK's own code, and the avatar's voice real
+``rtc.AudioFrame``s (a 440 Hz tone, 10 ms at a time, as ``rtc.AudioStream`` hands them
+out). The first tests check that the double matches the installed SDK, so a change in
+LiveKit's API fails here.
 What is not exercised: a real WebRTC connection, a server's tokens, network jitter.
 """
 
@@ -21,12 +23,13 @@ from livekit import rtc
 from realtime_support import decode_chunks, run
 
 from runway_dynamic._exceptions import APIError
-from runway_dynamic.realtime.pipeline import ChunkSink, run_pipeline
+from runway_dynamic.realtime.pipeline import ChunkSink, FileSink, run_pipeline
 from runway_dynamic.realtime.room import (
     NoVideoError,
     RoomCredentials,
     consume,
     room_frames,
+    to_av_audio,
     to_av_frame,
 )
 from runway_dynamic.realtime.settings import BridgeSettings
@@ -123,6 +126,45 @@ class FakeStream:
         self.closed = True
 
 
+TONE_HZ = 440
+
+
+class FakeAudioStream:
+    """What ``rtc.AudioStream.from_track`` returns: 10 ms runs of a tone, on the clock."""
+
+    made: typing.ClassVar[list[FakeAudioStream]] = []
+
+    def __init__(self, track: Any, sample_rate: int, num_channels: int) -> None:
+        self.track, self.sample_rate, self.num_channels = track, sample_rate, num_channels
+        self.closed = False
+        self.sent = 0
+        FakeAudioStream.made.append(self)
+
+    def __aiter__(self) -> FakeAudioStream:
+        self.start = asyncio.get_running_loop().time()
+        return self
+
+    async def __anext__(self) -> rtc.AudioFrameEvent:
+        due = self.start + self.sent * 0.01
+        await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
+        count = self.sample_rate // 100
+        at = (self.sent * count + np.arange(count)) / self.sample_rate
+        tone = (8000 * np.sin(2 * np.pi * TONE_HZ * at)).astype(np.int16)
+        self.sent += 1
+        frame = rtc.AudioFrame(np.repeat(tone, self.num_channels).tobytes(), self.sample_rate,
+                               self.num_channels, count)
+        return rtc.AudioFrameEvent(frame=frame)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def audio_factory() -> Any:
+    def make(*, track: Any, sample_rate: int, num_channels: int) -> FakeAudioStream:
+        return FakeAudioStream(track, sample_rate, num_channels)
+    return make
+
+
 VIDEO = FakeTrack(rtc.TrackKind.KIND_VIDEO, "TR_video")
 AUDIO = FakeTrack(rtc.TrackKind.KIND_AUDIO, "TR_audio")
 AVATAR = FakeParticipant("avatar", (VIDEO, AUDIO))
@@ -148,6 +190,11 @@ def test_the_double_speaks_the_installed_sdks_room_api() -> None:
     assert "auto_subscribe" in inspect.signature(rtc.RoomOptions).parameters
     stream = inspect.signature(rtc.VideoStream.from_track).parameters
     assert {"track", "format"} <= set(stream)
+    sound = inspect.signature(rtc.AudioStream.from_track).parameters
+    assert {"track", "sample_rate", "num_channels"} <= set(sound)
+    assert set(inspect.signature(rtc.AudioFrameEvent).parameters) == {"frame"}
+    assert {"data", "sample_rate", "num_channels", "samples_per_channel"} <= set(
+        dir(rtc.AudioFrame))
     assert {"frame", "timestamp_us", "rotation"} <= set(
         inspect.signature(rtc.VideoFrameEvent).parameters)
     assert {"identity", "track_publications"} <= set(dir(rtc.RemoteParticipant))
@@ -160,6 +207,7 @@ def relay_room(room: FakeRoom, settings: BridgeSettings, **kwargs: Any) -> tuple
     """Run the room's frames through the pipeline; the stream's 10 frames, then the room
     disconnects (the fake streams call ``after`` when they run out)."""
     chunks: list = []
+    kwargs.setdefault("audio_stream", audio_factory())
     source = room_frames(CREDENTIALS, keep_alpha=settings.codec == "png",
                          room_factory=lambda: room, **kwargs)
     stats = run(asyncio.wait_for(
@@ -259,6 +307,98 @@ def test_a_refused_connection_names_the_error_without_the_token() -> None:
         run(run_pipeline(source, settings, [ChunkSink(settings, lambda c: None)]))
     assert "ConnectError" in str(caught.value) and CREDENTIALS.token not in str(caught.value)
     assert CREDENTIALS.token not in repr(CREDENTIALS)
+
+
+# --------------------------------------------------------------------------- the voice
+
+
+def tone_peak(samples: np.ndarray, rate: int) -> float:
+    """The strongest frequency in ``samples`` (Hz)."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+def relay_room_to_file(room: FakeRoom, target: Any, settings: BridgeSettings,
+                       **kwargs: Any) -> Any:
+    kwargs.setdefault("audio_stream", audio_factory())
+    source = room_frames(CREDENTIALS, room_factory=lambda: room, **kwargs)
+    return run(asyncio.wait_for(run_pipeline(source, settings, [FileSink(target, settings)]),
+                                30))
+
+
+def test_the_avatars_voice_is_relayed_beside_its_video(tmp_path: Any) -> None:
+    """The same participant's audio track, asked of LiveKit as 48 kHz mono, lands in the
+    file as AAC whose length is the picture's (±0.15 s: the live clock decides both) and
+    whose tone is the one the avatar spoke."""
+    import av
+
+    FakeStream.made.clear()
+    FakeAudioStream.made.clear()
+    room = FakeRoom(script=[("track_subscribed", (VIDEO, None, AVATAR)),
+                            ("track_subscribed", (AUDIO, None, AVATAR))])
+    settings = BridgeSettings.from_preset(None, codec="h264", fps=30, width=32)
+    target = tmp_path / "avatar.mp4"
+    stats = relay_room_to_file(room, target, settings, video_stream=ending(room))
+    voice = FakeAudioStream.made[-1]
+    assert (voice.track, voice.sample_rate, voice.num_channels) == (AUDIO, 48_000, 1)
+    assert voice.closed and room.disconnected and stats.audio
+    with av.open(str(target)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert (audio.codec_context.name, audio.sample_rate, audio.channels) == ("aac", 48_000, 1)
+        picture = float(video.duration * video.time_base)
+        sound = np.concatenate([f.to_ndarray()[0] for f in container.decode(audio)])
+    assert abs(len(sound) / 48_000 - picture) < 0.15, (len(sound) / 48_000, picture)
+    assert abs(tone_peak(sound, 48_000) - TONE_HZ) < 10
+
+
+def test_no_audio_never_subscribes_to_the_voice(tmp_path: Any) -> None:
+    import av
+
+    FakeAudioStream.made.clear()
+    room = FakeRoom(script=[("track_subscribed", (VIDEO, None, AVATAR)),
+                            ("track_subscribed", (AUDIO, None, AVATAR))])
+    settings = BridgeSettings.from_preset(None, codec="h264", fps=30, width=32, audio=False)
+    target = tmp_path / "mute.mp4"
+    stats = relay_room_to_file(room, target, settings, video_stream=ending(room), audio=False)
+    assert not FakeAudioStream.made and not stats.audio
+    with av.open(str(target)) as container:
+        assert not container.streams.audio and container.streams.video[0].frames > 0
+
+
+def test_a_silent_avatar_is_relayed_without_a_sound_track(tmp_path: Any) -> None:
+    """No audio track within ``audio_wait``: the picture goes out alone (no empty track)."""
+    import av
+
+    FakeAudioStream.made.clear()
+    room = FakeRoom(script=[("track_subscribed", (VIDEO, None, AVATAR))])
+    settings = BridgeSettings.from_preset(None, codec="h264", fps=30, width=32)
+    target = tmp_path / "silent.mp4"
+    stats = relay_room_to_file(room, target, settings, video_stream=ending(room),
+                               audio_wait=0.2)
+    assert not FakeAudioStream.made and not stats.audio and stats.frames_in == 10
+    with av.open(str(target)) as container:
+        assert not container.streams.audio
+
+
+def test_someone_elses_voice_is_not_the_avatars(tmp_path: Any) -> None:
+    other_voice = FakeTrack(rtc.TrackKind.KIND_AUDIO, "TR_other_audio")
+    viewer = FakeParticipant("someone-else", (other_voice,))
+    FakeAudioStream.made.clear()
+    room = FakeRoom(script=[("track_subscribed", (other_voice, None, viewer)),
+                            ("track_subscribed", (VIDEO, None, AVATAR)),
+                            ("track_subscribed", (AUDIO, None, AVATAR))])
+    settings = BridgeSettings.from_preset(None, codec="jpeg", fps=30)
+    relay_room_to_file(room, tmp_path / "o.mov", settings, video_stream=ending(room))
+    assert [s.track for s in FakeAudioStream.made] == [AUDIO]
+
+
+def test_livekit_audio_frames_become_pyav_frames() -> None:
+    samples = np.arange(-480, 480, 2, dtype=np.int16)
+    stereo = rtc.AudioFrame(np.repeat(samples, 2).tobytes(), 48_000, 2, 480)
+    converted = to_av_audio(stereo)
+    assert (converted.samples, converted.sample_rate, converted.layout.name) == (
+        480, 48_000, "stereo")
+    assert converted.to_ndarray()[0, :4].tolist() == [-480, -480, -478, -478]
 
 
 def test_odd_sized_frames_go_through_rgba() -> None:
