@@ -26,7 +26,7 @@ ENV_BRIDGE_TOKEN = "RUNWAY_BRIDGE_TOKEN"
 EXTRA_HINT = "pip install 'runway-dynamic[realtime]'"
 
 
-def parse_bitrate(text: str | None) -> int | None:
+def parse_bitrate(text: str | None, flag: str = "--bitrate") -> int | None:
     """``200k``, ``1.5M`` or ``200000`` bits per second."""
     if text is None:
         return None
@@ -36,7 +36,7 @@ def parse_bitrate(text: str | None) -> int | None:
     try:
         value = float(number)
     except ValueError:
-        raise UsageError(f"--bitrate: {text!r} is not a rate; write e.g. 200k or 1.5M") from None
+        raise UsageError(f"{flag}: {text!r} is not a rate; write e.g. 200k or 1.5M") from None
     return int(value * scale)
 
 
@@ -87,6 +87,13 @@ def bridge(
     quality: Annotated[int | None, typer.Option(
         "--quality", metavar="1-100", show_default=False,
         help="JPEG quality (default 55; 45-60 suits small screens).")] = None,
+    audio: Annotated[bool, typer.Option(
+        "--audio/--no-audio",
+        help="Relay the avatar's voice as AAC (48 kHz mono) in the fMP4 stream and in -o "
+             "files; JPEG/PNG streams carry no sound. --no-audio leaves it out.")] = True,
+    audio_bitrate: Annotated[str | None, typer.Option(
+        "--audio-bitrate", metavar="RATE", show_default=False,
+        help="AAC bits per second, e.g. 32k (default 64k).")] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", metavar="PATH", show_default=False,
         help="Write to this file (.mp4/.mov) instead of serving HTTP.")] = None,
@@ -115,7 +122,8 @@ def bridge(
     sandbox = invocation.sandbox_url is not None
     settings = BridgeSettings.from_preset(
         preset, width=width, height=height, resize=resize, crop_top=crop_top, codec=codec,
-        fps=fps, bitrate=parse_bitrate(bitrate), quality=quality)
+        fps=fps, bitrate=parse_bitrate(bitrate), quality=quality, audio=audio,
+        audio_bitrate=parse_bitrate(audio_bitrate, "--audio-bitrate"))
     if duration is not None and duration <= 0:
         raise UsageError("--duration must be more than 0 seconds")
     if timeout <= 0:
@@ -266,6 +274,8 @@ async def _run(client: Any, session_id: str | None, settings: Any, *, body: Any,
         "seconds": round(stats.output_seconds, 2),
         "size": list(stats.size) if stats.size else None,
         "codec": settings.codec,
+        "audio": "aac" if stats.audio else None,
+        "audio_seconds": round(stats.audio_seconds, 2),
         "output": str(target) if target is not None and target.exists() else None,
         "stopped": "interrupted" if stopped else "ended",
     }
@@ -273,6 +283,7 @@ async def _run(client: Any, session_id: str | None, settings: Any, *, body: Any,
         emit_json(summary)
     else:
         where = f" to {summary['output']}" if summary["output"] else ""
+        sound = " with sound" if stats.audio else ""
         sys.stderr.write(f"{PROG}: bridge stopped ({summary['stopped']}): "
-                         f"{summary['frames']} frames, {summary['seconds']} s{where}\n")
+                         f"{summary['frames']} frames, {summary['seconds']} s{sound}{where}\n")
     return 0

@@ -80,6 +80,8 @@ def test_without_the_extra_it_says_what_to_install(recording_api: Sandbox, tmp_p
     (["--codec", "png", "-o", "out.mp4"], "png is written as .mov"),
     (["-o", "missing/out.mp4"], "does not exist"),
     (["--duration", "0"], "--duration must be more than 0"),
+    (["--audio-bitrate", "8k"], "--audio-bitrate must be 16k..320k"),
+    (["--audio-bitrate", "loud"], "--audio-bitrate: 'loud' is not a rate"),
 ])
 def test_bad_options_exit_2_before_anything_is_sent(recording_api: Sandbox, tmp_path: Path,
                                                     args: list[str], message: str) -> None:
@@ -167,11 +169,27 @@ def test_sandbox_bridge_writes_a_file_without_leaving_the_machine(tmp_path: Path
     summary = json.loads(proc.stdout)
     assert summary["frames"] == 16 and summary["size"] == [256, 256]
     assert summary["output"] == str(target) and summary["stopped"] == "ended"
+    assert summary["audio"] == "aac" and abs(summary["audio_seconds"] - 2.0) <= 0.05
     with av.open(str(target)) as container:
         stream = container.streams.video[0]
         assert (stream.codec_context.name, stream.width, stream.average_rate) == ("h264", 256, 8)
+        sound = container.streams.audio[0]  # the sandbox avatar's voice: a tone
+        assert (sound.codec_context.name, sound.sample_rate, sound.channels) == ("aac",
+                                                                                48_000, 1)
+        assert abs(float(sound.duration * sound.time_base) - 2.0) <= 0.05
     assert not list(tmp_path.glob(".*partial"))
     assert KEY not in proc.stdout + proc.stderr
+
+
+def test_no_audio_writes_the_picture_alone(tmp_path: Path) -> None:
+    target = tmp_path / "mute.mov"
+    proc = runway("--sandbox", "realtime", "bridge", "--create", BODY, "--codec", "jpeg",
+                  "--width", "160", "--no-audio", "-o", str(target), "--duration", "1",
+                  "--json", cwd=tmp_path, env=poisoned_livekit(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["audio"] is None
+    with av.open(str(target)) as container:
+        assert [s.type for s in container.streams] == ["video"]
 
 
 def read_url(proc: subprocess.Popen[str], timeout: float = 60) -> str:
@@ -255,8 +273,11 @@ def test_help_names_every_option() -> None:
     assert proc.returncode == 0
     for option in ("--width", "--height", "--resize", "--crop-top", "--codec", "--fps",
                    "--bitrate", "--quality", "--preset", "--output", "--host", "--port",
-                   "--create", "--duration"):
+                   "--create", "--duration", "--no-audio", "--audio-bitrate"):
         assert option in proc.stdout
+    import re
+
+    assert "JPEG/PNG streams carry no sound" in re.sub(r"[\s│]+", " ", proc.stdout)
 
 
 # --------------------------------------------------------------------------- the README
@@ -284,5 +305,7 @@ def test_readme_bridge_examples_run_under_sandbox(line: str, tmp_path: Path) -> 
         written = tmp_path / shlex.split(line.split(" -o ", 1)[1])[0]
         with av.open(str(written)) as container:
             assert container.streams.video[0].frames > 0
+            # The file carries the avatar's voice unless the example says --no-audio.
+            assert bool(container.streams.audio) == ("--no-audio" not in line)
     else:
         assert proc.stdout.startswith("http://127.0.0.1:")
