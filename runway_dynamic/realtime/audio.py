@@ -6,7 +6,9 @@ mono; a file: its decoder's frames), each placed on the same timeline as the pic
 :data:`~.settings.AUDIO_RATE` mono) stamped by *counting samples* from the picture's
 start, so the sound plays continuously even when the source's arrival times jitter. When
 the source's time runs ahead of the count (a gap: a muted or stalled track), silence
-fills it, so what is said stays with the picture it belongs to. Resampling is ffmpeg's
+fills it, so what is said stays with the picture it belongs to; sound that comes so late
+that the count is already past it (a burst after a stall the silence covered) is dropped,
+so the sound never drifts ahead of the picture either. Resampling is ffmpeg's
 (PyAV's ``AudioResampler``), the cutting PyAV's ``AudioFifo``.
 
 >>> track = AudioTrack(settings, origin=first_picture.time)
@@ -34,6 +36,9 @@ FRAME_SAMPLES = 1024
 #: How far the source's time may run ahead of the samples counted before the difference
 #: is a gap to fill with silence (live arrival jitter stays below this).
 GAP_SECONDS = 0.1
+#: How far the count may run ahead of the source's time before late sound is dropped:
+#: with GAP_SECONDS, the sound stays within ±0.1 s of where the source placed it.
+LATE_SECONDS = 0.1
 #: The longest gap filled at once; a source whose clock jumps further (a broken file's
 #: timestamps) is followed by re-counting from there, not by minutes of silence.
 MAX_GAP_SECONDS = 10.0
@@ -85,7 +90,9 @@ class AudioTrack:
         self.written = 0
         #: Samples handed to the encoder so far (the next frame's pts).
         self.read = 0
+        #: Samples of silence inserted for gaps, and of late sound dropped.
         self.silence = 0
+        self.dropped = 0
 
     @property
     def seconds(self) -> float:
@@ -96,6 +103,9 @@ class AudioTrack:
         if sound.end - self.origin <= 0:
             return []  # before the picture started
         gap = start - self.written / AUDIO_RATE
+        if gap < -LATE_SECONDS:
+            self.dropped += sound.samples.samples
+            return []  # its moment is already covered (by silence, or by earlier sound)
         if GAP_SECONDS < gap <= MAX_GAP_SECONDS:
             self._write_silence(round(gap * AUDIO_RATE))
         elif gap > MAX_GAP_SECONDS:

@@ -16,7 +16,12 @@ import numpy as np
 import pytest
 from realtime_support import card_frames, decode_chunks, make_card, run
 
-from runway_dynamic.realtime.audio import GAP_SECONDS, AudioTrack, SourceAudio
+from runway_dynamic.realtime.audio import (
+    GAP_SECONDS,
+    LATE_SECONDS,
+    AudioTrack,
+    SourceAudio,
+)
 from runway_dynamic.realtime.pipeline import ChunkSink, FileSink, SourceFrame, run_pipeline
 from runway_dynamic.realtime.settings import BridgeSettings
 from runway_dynamic.realtime.sources import file_frames, sandbox_media
@@ -234,6 +239,19 @@ def test_arrival_jitter_does_not_chop_the_sound() -> None:
     assert track.silence == 0 and sum(f.samples for f in frames) == 2 * RATE
     assert [f.pts for f in frames] == [i * 1024 for i in range(len(frames))]
     assert GAP_SECONDS > 0.04
+
+
+def test_a_burst_after_a_stall_does_not_push_the_sound_ahead() -> None:
+    """A live track stalls 0.5 s, then delivers the late runs all at once: the gap became
+    silence, so the late runs are dropped and the sound ends with the source's clock."""
+    runs = tone(0.0, 2.0, step=0.01)
+    for item in runs[100:150]:
+        item.time = 1.5  # runs due at 1.0-1.5 s all arrive at 1.5 s
+    track = AudioTrack(origin=0.0)
+    frames = [f for item in runs for f in track.push(item)] + track.flush()
+    total = sum(f.samples for f in frames) / RATE
+    assert track.silence > 0 and track.dropped > 0
+    assert abs(total - 2.0) <= LATE_SECONDS + 0.01, total  # + one 10 ms run
 
 
 def test_resampled_sound_keeps_its_length() -> None:
