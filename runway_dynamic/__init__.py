@@ -25,6 +25,7 @@ from runway_dynamic._exceptions import (
     ConfigError,
     ConflictError,
     FileWriteError,
+    HistoryError,
     InternalServerError,
     JournalError,
     NotFoundError,
@@ -52,6 +53,7 @@ from runway_dynamic._version import __version__
 if TYPE_CHECKING:
     from runway_dynamic.catalog import Catalog, Field, Operation, Variant
     from runway_dynamic.client import AsyncRunwayClient, RunwayClient
+    from runway_dynamic.history import HistoryStore
     from runway_dynamic.sandbox import Sandbox
     from runway_dynamic.sdk import AsyncRunwayML, RunwayML
     from runway_dynamic.spec import Spec, load_spec
@@ -63,6 +65,7 @@ _LAZY = {
     "AsyncRunwayML": "runway_dynamic.sdk",
     "Catalog": "runway_dynamic.catalog",
     "Field": "runway_dynamic.catalog",
+    "HistoryStore": "runway_dynamic.history",
     "Operation": "runway_dynamic.catalog",
     "Problem": "runway_dynamic.validation",
     "RunwayClient": "runway_dynamic.client",
@@ -90,6 +93,8 @@ __all__ = [
     "ConflictError",
     "Field",
     "FileWriteError",
+    "HistoryError",
+    "HistoryStore",
     "InternalServerError",
     "JournalError",
     "NotFoundError",

@@ -15,6 +15,7 @@
     │   └── SandboxBoundaryError     a sealed (--sandbox) run asked to reach out   exit 2
     ├── ConfigError                  missing key, unreadable config or credentials
     ├── JournalError                 a batch journal is damaged, locked, in use or not ours
+    ├── HistoryError                 the history file is damaged, locked, foreign or unreadable
     ├── APIError                     talking to the API went wrong
     │   ├── APIConnectionError       no response (refused, reset, DNS)
     │   │   └── APITimeoutError
@@ -123,6 +124,23 @@ class JournalError(RunwayError):
     ``runway batch`` runs it), ``unreachable`` (a shared journal's server cannot be
     reached) or ``claim_lost`` (a shared journal's job went to another worker after this
     one's lease lapsed; nothing was sent for it here).
+    """
+
+    def __init__(self, message: str, *, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "path": self.path, "reason": self.reason}
+
+
+class HistoryError(RunwayError):
+    """The history file (``runway history``) cannot be used as it is; it is never reset.
+
+    ``reason`` is one of ``not_history``, ``version``, ``damaged``, ``locked``,
+    ``unreadable`` or ``unusable``. Recording into the history never fails a request: the
+    client warns once and goes on without it.
     """
 
     def __init__(self, message: str, *, path: str, reason: str) -> None:

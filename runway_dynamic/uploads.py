@@ -15,6 +15,8 @@ import base64
 import mimetypes
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,8 +149,44 @@ def plan_media(value: str, facts: MediaFacts | None, *, label: str = "file") -> 
     if media_action(path, facts, label=label) == "inline":
         mime = guess_mime(path) or "application/octet-stream"
         payload = base64.b64encode(path.read_bytes()).decode("ascii")
-        return MediaPlan("inline", f"data:{mime};base64,{payload}", path)
+        inlined = f"data:{mime};base64,{payload}"
+        note_origin(inlined, path)
+        return MediaPlan("inline", inlined, path)
     return MediaPlan("upload", str(path), path)
+
+
+# --------------------------------------------------------------------------- origins
+#
+# A request body holds what was sent: a data: URI for an inlined file, a runway:// URI for
+# an uploaded one. Whoever keeps a record of the request (runway_dynamic.history) wants the
+# local file instead of the bytes, so the values this process made remember their file.
+
+#: How many media values the process remembers the file of (the most recent ones).
+ORIGINS_KEPT = 256
+_origins: OrderedDict[tuple[int, int], str] = OrderedDict()
+_origins_lock = threading.Lock()
+
+
+def _origin_key(value: str) -> tuple[int, int]:
+    # Length and hash, not the value: a remembered data: URI must not be kept alive. A str
+    # caches its hash, so asking again for a value already hashed costs nothing.
+    return len(value), hash(value)
+
+
+def note_origin(value: str, path: str | os.PathLike[str]) -> None:
+    """Remember that the media value ``value`` (a ``data:`` or ``runway://`` URI this
+    process made) stands for the local file ``path``."""
+    key = _origin_key(value)
+    with _origins_lock:
+        _origins[key] = os.path.abspath(path)
+        _origins.move_to_end(key)
+        while len(_origins) > ORIGINS_KEPT:
+            _origins.popitem(last=False)
+
+
+def origin_of(value: str) -> str | None:
+    """The absolute path of the local file ``value`` was made from, if this process made it."""
+    return _origins.get(_origin_key(value))
 
 
 def resolve_media(

@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "validation": 3, "spec_diff": 3,
     "spec": 4,
     "_http": 5, "tasks": 5, "auth": 5, "boundary": 5, "uploads": 5, "downloads": 5,
+    "history": 5,
     "client": 6, "sandbox": 6, "config": 6,
     "tools": 7, "creative": 7, "batch": 7, "realtime": 7, "sdk": 7,
     "mcp_server": 8,
