@@ -16,12 +16,13 @@ module is imported by the CLI only when a command sends something.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -98,11 +99,13 @@ from runway_dynamic.uploads import (
     UploadSlot,
     check_readable,
     guess_mime,
+    note_origin,
     parse_upload_slot,
     upload_body,
 )
 
 if TYPE_CHECKING:
+    from runway_dynamic.history import HistoryStore, Recorder
     from runway_dynamic.media_limits import MediaLimits
     from runway_dynamic.spec import Spec
 
@@ -138,6 +141,7 @@ class _ClientCore:
         clock: Callable[[], float] | None,
         allow_insecure_http: bool | None = None,
         sealed: bool = False,
+        history: bool | str | os.PathLike[str] | HistoryStore | None = None,
     ) -> None:
         if spec is None:
             from runway_dynamic.spec import load_spec
@@ -172,6 +176,9 @@ class _ClientCore:
         self.headers = dict(headers or {})
         self._rng: RandomSource = rng if rng is not None else random.Random()
         self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        #: Where create requests are recorded (``None``: nowhere); see runway_dynamic.history.
+        #: A sealed client's entries are sandbox rehearsals.
+        self.recorder, self._owns_history = self._make_recorder(history, sandbox=sealed)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={redact(self._api_key)})"
@@ -344,6 +351,63 @@ class _ClientCore:
             kwargs["retry_after"] = parse_retry_after(response.headers.get("retry-after"))
         return cls(self.scrub(message), **kwargs)
 
+    # ---- the history (one recording logic for both clients)
+
+    def _make_recorder(self, history: bool | str | os.PathLike[str] | HistoryStore | None, *,
+                       sandbox: bool) -> tuple[Recorder | None, bool]:
+        """The recorder for ``history=``, and whether this client made (and closes) its store."""
+        if history is None or history is False:
+            return None, False
+        from runway_dynamic.history import HistoryStore, Recorder
+
+        if isinstance(history, HistoryStore):
+            store, owned = history, False
+        else:
+            store, owned = HistoryStore(None if history is True else history), True
+        recorder = Recorder(store, self.spec.catalog, sandbox=sandbox,
+                            spec_sha=self.spec.sha256, scrub=self.scrub_value)
+        return recorder, owned
+
+    @contextlib.contextmanager
+    def recording(self, prepared: PreparedRequest) -> Iterator[Callable[[Any], None]]:
+        """Record a create request around its sending: the entry is written before it
+        leaves; the block calls the yielded function with the decoded answer. A lost answer
+        (or an interruption while waiting for it) leaves the entry ``ANSWER_LOST``."""
+        recorder = self.recorder
+        entry = recorder.begin(prepared) if recorder is not None else None
+        if recorder is None or entry is None:
+            yield _ignore
+            return
+        try:
+            yield lambda answer: recorder.answered(entry, answer)
+        except RequestMayHaveSucceededError as exc:
+            recorder.lost(entry, exc.cause)
+            raise
+        except APIStatusError as exc:
+            recorder.refused(entry, exc.message, f"HTTP {exc.status_code}")
+            raise
+        except APIConnectionError:  # a create that reached the server is "may have succeeded"
+            recorder.not_sent(entry)
+            raise
+        except BaseException as exc:
+            recorder.lost(entry, f"interrupted ({type(exc).__name__}) before the answer came")
+            raise
+
+    def observed(self, resource: Any) -> None:
+        """A poll's answer (a task, an invocation): the history notes a new status."""
+        if self.recorder is not None and isinstance(resource, Mapping):
+            self.recorder.observed(resource)
+
+    def saved(self, paths: Iterable[Path], *, task_id: str | None = None,
+              url: str | None = None) -> None:
+        """Outputs written to disk: the history notes where."""
+        if self.recorder is not None:
+            self.recorder.saved([str(p) for p in paths], task_id=task_id, url=url)
+
+    def close_history(self) -> None:
+        if self.recorder is not None and self._owns_history:
+            self.recorder.store.close()
+
     # ---- secrets
 
     @property
@@ -439,6 +503,10 @@ class _ClientCore:
         return choose
 
 
+def _ignore(answer: Any) -> None:
+    """The answer callback when nothing is recorded."""
+
+
 def _single_path_param(op: Operation) -> str:
     names = [p.name for p in op.params("path")]
     if len(names) != 1:
@@ -509,11 +577,13 @@ class Tasks:
 
     def get(self, task: Task | str, *, extra_headers: Mapping[str, str] | None = None,
             timeout: float | None = None, max_retries: int | None = None) -> Task:
-        endpoint, params = self._client._core.task_request(_as_id(task), "GET")
+        core = self._client._core
+        endpoint, params = core.task_request(_as_id(task), "GET")
         data = self._client.request(
             endpoint, method="GET", path_params=params, extra_headers=extra_headers,
             timeout=timeout, max_retries=max_retries,
         )
+        core.observed(data)
         return Task.from_json(data or {})
 
     def cancel(self, task: Task | str) -> None:
@@ -592,6 +662,10 @@ class RunwayClient:
             (refused by default: the key would travel in cleartext).
         sealed: a sandbox client: every request must go to loopback, and the key sent is a
             placeholder unless ``api_key`` is given (see :mod:`runway_dynamic.boundary`).
+        history: record every task-creating request and what became of it in a local
+            history (:mod:`runway_dynamic.history`): ``True`` for the user's history file,
+            a path, or a :class:`~runway_dynamic.history.HistoryStore`. Off by default; a
+            sealed client's entries are marked as sandbox rehearsals.
         transport / http_client: for tests and custom networking; sleep, clock and rng too.
     """
 
@@ -615,13 +689,14 @@ class RunwayClient:
         rng: RandomSource | None = None,
         allow_insecure_http: bool | None = None,
         sealed: bool = False,
+        history: bool | str | os.PathLike[str] | HistoryStore | None = None,
     ) -> None:
         self._core = _ClientCore(
             api_key=api_key, base_url=base_url, spec=spec, timeout=timeout,
             max_retries=max_retries, preflight=preflight, poll_interval=poll_interval,
             retry_on_internal_error=retry_on_internal_error,
             retry_backoff_seconds=retry_backoff_seconds, headers=headers, rng=rng, clock=clock,
-            allow_insecure_http=allow_insecure_http, sealed=sealed,
+            allow_insecure_http=allow_insecure_http, sealed=sealed, history=history,
         )
         self._http = (
             http_client if http_client is not None
@@ -647,6 +722,7 @@ class RunwayClient:
 
     def close(self) -> None:
         self._http.close()
+        self._core.close_history()
 
     def __enter__(self) -> RunwayClient:
         return self
@@ -711,11 +787,15 @@ class RunwayClient:
 
         >>> client.request("avatars/{id}", path_params={"id": avatar_id})
         """
-        prepared = self._core.prepare(
+        core = self._core
+        prepared = core.prepare(
             endpoint, method=method, path_params=path_params, query=query, body=body,
             extra_headers=extra_headers,
         )
-        return self._core.decode(self._send(prepared, max_retries=max_retries, timeout=timeout))
+        with core.recording(prepared) as answered:
+            data = core.decode(self._send(prepared, max_retries=max_retries, timeout=timeout))
+            answered(data)
+        return data
 
     # ---- generation
 
@@ -813,9 +893,15 @@ class RunwayClient:
         op = core.operation_for(endpoint, "GET", False)
         params = {_single_path_param(op): resource_id}
         deadline = core.deadline(timeout)
+
+        def fetch() -> Mapping[str, Any]:
+            resource = self.request(op.endpoint, method="GET", path_params=params,
+                                    max_retries=0, timeout=core.poll_timeout(deadline)) or {}
+            core.observed(resource)
+            return resource
+
         return poll_until_terminal(
-            lambda: self.request(op.endpoint, method="GET", path_params=params, max_retries=0,
-                                 timeout=core.poll_timeout(deadline)) or {},
+            fetch,
             resource_id=resource_id,
             terminal=terminal or core.terminal_for(op.endpoint),
             interval=core.poll_interval if poll_interval is None else poll_interval,
@@ -840,6 +926,7 @@ class RunwayClient:
         slot = parse_upload_slot(self.request(op.endpoint, method="POST",
                                               body=upload_body(op, file.name)))
         self._put_file(slot, file)
+        note_origin(slot.runway_uri, file)
         return slot.runway_uri
 
     def _put_file(self, slot: UploadSlot, file: Path) -> None:
@@ -862,11 +949,13 @@ class RunwayClient:
         stamp = when or datetime.now(timezone.utc)
         target_dir = Path(directory)
         several = len(found.output) > 1
-        return [
+        paths = [
             self._save(url, self._core.output_chooser(
                 found, url, target_dir, prefix, stamp, index if several else None))
             for index, url in enumerate(found.output, start=1)
         ]
+        self._core.saved(paths, task_id=found.id)
+        return paths
 
     def download_url(self, url: str, target: str | os.PathLike[str]) -> Path:
         """Stream one URL (no key is sent) to ``target``, atomically and never overwriting.
@@ -875,7 +964,9 @@ class RunwayClient:
         where the file went: ``target``, or the next free ``<stem>.<n><ext>``.
         """
         path = Path(target)
-        return self._save(url, lambda content_type: with_extension(path, content_type, url))
+        saved = self._save(url, lambda content_type: with_extension(path, content_type, url))
+        self._core.saved([saved], url=url)
+        return saved
 
     def _save(self, url: str, choose: Callable[[str | None], Path]) -> Path:
         prepared = PreparedRequest("GET", url, _PLAIN_HEADERS)
@@ -908,11 +999,13 @@ class AsyncTasks:
         self, task: Task | str, *, extra_headers: Mapping[str, str] | None = None,
         timeout: float | None = None, max_retries: int | None = None,
     ) -> Task:
-        endpoint, params = self._client._core.task_request(_as_id(task), "GET")
+        core = self._client._core
+        endpoint, params = core.task_request(_as_id(task), "GET")
         data = await self._client.request(
             endpoint, method="GET", path_params=params, extra_headers=extra_headers,
             timeout=timeout, max_retries=max_retries,
         )
+        core.observed(data)
         return Task.from_json(data or {})
 
     async def cancel(self, task: Task | str) -> None:
@@ -1000,6 +1093,7 @@ class AsyncRunwayClient:
         max_connections: int | None = None,
         allow_insecure_http: bool | None = None,
         sealed: bool = False,
+        history: bool | str | os.PathLike[str] | HistoryStore | None = None,
     ) -> None:
         import asyncio
 
@@ -1008,7 +1102,7 @@ class AsyncRunwayClient:
             max_retries=max_retries, preflight=preflight, poll_interval=poll_interval,
             retry_on_internal_error=retry_on_internal_error,
             retry_backoff_seconds=retry_backoff_seconds, headers=headers, rng=rng, clock=clock,
-            allow_insecure_http=allow_insecure_http, sealed=sealed,
+            allow_insecure_http=allow_insecure_http, sealed=sealed, history=history,
         )
         if max_connections is not None:
             # A pool as large as the requests allowed on the wire, and no more of them.
@@ -1044,6 +1138,7 @@ class AsyncRunwayClient:
 
     async def close(self) -> None:
         await self._http.aclose()
+        self._core.close_history()
 
     async def aclose(self) -> None:
         await self.close()
@@ -1106,12 +1201,16 @@ class AsyncRunwayClient:
         max_retries: int | None = None,
         timeout: float | None = None,
     ) -> Any:
-        prepared = self._core.prepare(
+        core = self._core
+        prepared = core.prepare(
             endpoint, method=method, path_params=path_params, query=query, body=body,
             extra_headers=extra_headers,
         )
-        return self._core.decode(
-            await self._send(prepared, max_retries=max_retries, timeout=timeout))
+        with core.recording(prepared) as answered:
+            data = core.decode(
+                await self._send(prepared, max_retries=max_retries, timeout=timeout))
+            answered(data)
+        return data
 
     async def create_task(
         self,
@@ -1196,8 +1295,11 @@ class AsyncRunwayClient:
         deadline = core.deadline(timeout)
 
         async def fetch() -> Mapping[str, Any]:
-            return await self.request(op.endpoint, method="GET", path_params=params,
-                                      max_retries=0, timeout=core.poll_timeout(deadline)) or {}
+            resource = await self.request(op.endpoint, method="GET", path_params=params,
+                                          max_retries=0,
+                                          timeout=core.poll_timeout(deadline)) or {}
+            core.observed(resource)
+            return resource
 
         return await apoll_until_terminal(
             fetch,
@@ -1220,6 +1322,7 @@ class AsyncRunwayClient:
         prepared = PreparedRequest("POST", slot.upload_url, _PLAIN_HEADERS)
         with _UploadBody(self._http, slot, file) as body:
             await self._send(prepared, build=body.build, creates=False)
+        note_origin(slot.runway_uri, file)
         return slot.runway_uri
 
     async def download(
@@ -1236,16 +1339,21 @@ class AsyncRunwayClient:
         stamp = when or datetime.now(timezone.utc)
         target_dir = Path(directory)
         several = len(found.output) > 1
-        return [
+        paths = [
             await self._save(url, self._core.output_chooser(
                 found, url, target_dir, prefix, stamp, index if several else None))
             for index, url in enumerate(found.output, start=1)
         ]
+        self._core.saved(paths, task_id=found.id)
+        return paths
 
     async def download_url(self, url: str, target: str | os.PathLike[str]) -> Path:
         """The async twin of :meth:`RunwayClient.download_url`."""
         path = Path(target)
-        return await self._save(url, lambda content_type: with_extension(path, content_type, url))
+        saved = await self._save(url,
+                                 lambda content_type: with_extension(path, content_type, url))
+        self._core.saved([saved], url=url)
+        return saved
 
     async def _save(self, url: str, choose: Callable[[str | None], Path]) -> Path:
         prepared = PreparedRequest("GET", url, _PLAIN_HEADERS)
