@@ -65,6 +65,8 @@ from runway_dynamic.batch.pacing import Lane, Pacer
 from runway_dynamic.batch.writer import JournalWriter
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from runway_dynamic.client import AsyncRunwayClient
     from runway_dynamic.tasks import Task
 
@@ -499,7 +501,8 @@ class Runner:
             try:
                 # no retries inside the client: a 429 or an unsent request comes straight
                 # here, where the lane is paused and the job requeued (nothing was created)
-                task = await self.client.create_task(record.endpoint, body, max_retries=0)
+                with _history_link(self.journal, key):
+                    task = await self.client.create_task(record.endpoint, body, max_retries=0)
             except RateLimitError as exc:
                 await self._move(key, states.PENDING, self.journal.mark_not_sent,
                                  f"429: {exc.message}")
@@ -826,3 +829,17 @@ class Runner:
                                  "later run")
             if parts:
                 self._note(f"{lane}: " + ", ".join(parts))
+
+
+# ---------------------------------------------------------------------- the history's link
+
+
+def _history_link(journal: JournalBase, key: str) -> AbstractContextManager[None]:
+    """A client recording into the history (runway_dynamic.history) links this job's create
+    to its journal instead of copying the body: a file journal by its absolute path, a
+    shared one by the words that name it (its URL redacted)."""
+    from runway_dynamic.history import batch_job
+
+    where = journal.path
+    named = str(where.absolute()) if isinstance(where, Path) else journal.reference
+    return batch_job(named, key)
