@@ -9,6 +9,9 @@ Keys (values are validated on ``set``; the file is rewritten atomically):
 ``poll-interval``              seconds between task status checks (a number > 0)
 ``base-url``                   the API's base URL (after ``--sandbox`` and ``RUNWAY_BASE_URL``)
 ``output-format``              ``json``, ``yaml`` or ``table`` for resource commands
+``history``                    ``on`` (default) or ``off``: record create requests in the
+                               local history (``runway history``)
+``history-max-mb``             the history's size cap in MB (oldest entries go first)
 =============================  ===========================================================
 
 >>> set_value("poll-interval", "2")          # doctest: +SKIP
@@ -42,7 +45,11 @@ KEYS: dict[str, str] = {
     "poll-interval": "Seconds between task status checks (a number > 0).",
     "base-url": "API base URL, used unless --sandbox or RUNWAY_BASE_URL say otherwise.",
     "output-format": "Output of resource commands on a terminal: " + ", ".join(OUTPUT_FORMATS),
+    "history": "on or off: record every task-creating request in 'runway history'.",
+    "history-max-mb": "The history's size cap in MB; past it the oldest entries go first.",
 }
+_ON = ("on", "true", "yes", "1")
+_OFF = ("off", "false", "no", "0")
 
 
 def path() -> Path:
@@ -109,6 +116,19 @@ def default_model(endpoint: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def history_enabled() -> bool:
+    """Whether create requests go into the local history (the ``history`` setting; on)."""
+    return get("history", True) is not False
+
+
+def history_max_bytes() -> int | None:
+    """The history's size cap (``history-max-mb``), or ``None`` for the store's default."""
+    value = get("history-max-mb")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return int(value * 1024 * 1024)
+    return None
+
+
 def _save(data: Mapping[str, Any]) -> Path:
     import orjson
 
@@ -167,6 +187,19 @@ def parse_value(key: str, raw: str, catalog: Catalog | None = None) -> tuple[Any
             raise UsageError(f"base-url must be an http(s) URL such as "
                              f"https://api.example.com, got {raw!r}")
         return raw.rstrip("/"), warnings
+    if key == "history":
+        word = raw.strip().lower()
+        if word not in _ON + _OFF:
+            raise UsageError(f"history must be on or off, got {raw!r}")
+        return word in _ON, warnings
+    if key == "history-max-mb":
+        try:
+            size = float(raw)
+        except ValueError:
+            raise UsageError(f"history-max-mb takes a number of megabytes, got {raw!r}") from None
+        if not size > 0:
+            raise UsageError(f"history-max-mb must be more than 0, got {raw!r}")
+        return size, warnings
     if key == "output-dir":
         if not raw.strip():
             raise UsageError("output-dir must not be empty")

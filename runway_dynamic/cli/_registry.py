@@ -193,6 +193,25 @@ COMMANDS: tuple[Command, ...] = (
             "Run the local Runway API simulator in the foreground.", uses_spec=True),
     Command(("help", "exit-codes"), f"{_M}.help_cmd:exit_codes",
             "What each exit status of runway means."),
+
+    # --- history (issue 18)
+    Command(("history",), f"{_M}.history_cmd:list_entries",
+            "List past create requests, newest first (a table, or JSON when piped)."),
+    Command(("history", "search"), f"{_M}.history_cmd:search",
+            "Find past create requests by the words of their prompt."),
+    Command(("history", "show"), f"{_M}.history_cmd:show",
+            "Show one entry: the body sent, task id, status, outputs, saved files."),
+    Command(("history", "rerun"), f"{_M}.history_cmd:build_rerun",
+            "Send an entry again through today's pre-flight (--model, flags, --sandbox).",
+            dynamic=True, uses_spec=True),
+    Command(("history", "open"), f"{_M}.history_cmd:open_outputs",
+            "Open an entry's saved outputs ($RUNWAY_OPENER, else the desktop's opener)."),
+    Command(("history", "uncertain"), f"{_M}.history_cmd:uncertain",
+            "List creates whose answer was lost, with what to look for in the dashboard."),
+    Command(("history", "clear"), f"{_M}.history_cmd:clear",
+            "Delete the history, or the entries made before a date."),
+    Command(("history", "path"), f"{_M}.history_cmd:path",
+            "Print where the history file lives."),
 )
 
 #: Help of command groups that have no command of their own (or whose listing needs a title).
@@ -212,6 +231,7 @@ GROUPS: dict[str, str] = {
     "auth": "The API key: save, show (masked), clear.",
     "sandbox": "The local Runway API simulator.",
     "help": "Reference topics.",
+    "history": "Every task-creating request, recorded: list, search, show, rerun, reconcile.",
 }
 
 

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 Key = Annotated[str, typer.Argument(
     metavar="KEY", show_default=False,
-    help="output-dir, poll-interval, base-url, output-format or default-model.ENDPOINT.")]
+    help="output-dir, poll-interval, base-url, output-format, history, history-max-mb or "
+         "default-model.ENDPOINT.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON output.")]
 
 
