@@ -24,12 +24,31 @@ def create(
         "--metadata", metavar="PLAN", show_default=False,
         help="A short-video or recipe plan: keyframe and clip side by side per shot/job, "
              "with model, ratio, prompt and a regenerate command.")] = None,
+    from_history: Annotated[bool, typer.Option(
+        "--from-history", help="One tile per history entry whose outputs were saved "
+                               "(--download), with its prompt and 'runway history rerun ID'.")
+    ] = False,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="WHEN", show_default=False,
+        help="With --from-history: entries since WHEN (1d, 12h, 2026-11-30).")] = None,
 ) -> int:
     """Write a self-contained HTML gallery of images, videos and audio; prints its path."""
+    from runway_dynamic._exceptions import UsageError
     from runway_dynamic.creative.gallery import create_gallery
 
+    entries = None
+    if from_history:
+        if metadata is not None:
+            raise UsageError("give --from-history or --metadata, not both")
+        from runway_dynamic.cli.history_cmd import filters, open_store
+
+        with open_store() as store:
+            entries = store.entries(filters(None, None, None, since, None, None))
+    elif since is not None:
+        raise UsageError("--since goes with --from-history")
     page = create_gallery(Path(input).expanduser(), Path(output).expanduser() if output else None,
                           recursive=recursive, title=title,
-                          metadata=Path(metadata).expanduser() if metadata else None)
+                          metadata=Path(metadata).expanduser() if metadata else None,
+                          entries=entries, since=since)
     echo(str(page))
     return 0

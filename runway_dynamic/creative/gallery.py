@@ -8,7 +8,8 @@ Two layouts:
   are parsed for their prefix, time and task id; other media files are shown too.
 - *paired* (``--metadata PLAN``): per shot of a short-video plan, or per job of a recipe
   plan, the keyframe beside the clip (or the job's outputs), with model, ratio, duration,
-  prompt and a regenerate command to copy.
+  prompt and a regenerate command to copy; or (``--from-history``) per history entry whose
+  outputs were saved, with ``runway history rerun ID`` to copy.
 
 The page is one file: CSS and the copy script are inline, media are linked relatively,
 light and dark follow ``prefers-color-scheme``.
@@ -24,9 +25,12 @@ import shlex
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._exceptions import UsageError
+
+if TYPE_CHECKING:
+    from runway_dynamic.history import Entry
 
 KINDS = {
     ".png": "image", ".jpg": "image", ".jpeg": "image", ".webp": "image", ".gif": "image",
@@ -171,8 +175,34 @@ def _plan_rows(plan: dict[str, Any], plan_path: Path) -> list[dict[str, Any]]:
 
 
 def paired_tiles(plan: dict[str, Any], plan_path: Path, page_dir: Path) -> list[str]:
+    return row_tiles(_plan_rows(plan, plan_path), page_dir)
+
+
+def history_rows(entries: list[Entry]) -> list[dict[str, Any]]:
+    """Rows of the paired layout from history entries (those with a saved file still there):
+    label, media, facts, prompt, and the command that runs it again."""
+    from runway_dynamic.history.when import local
+
+    rows = []
+    for entry in entries:
+        files = [Path(f) for f in entry.files if Path(f).is_file()]
+        if not files:
+            continue
+        rows.append({
+            "label": f"#{entry.id} · {local(entry.created)}",
+            "files": files,
+            "facts": {"model": entry.model, "endpoint": entry.endpoint,
+                      "status": entry.status, "task": entry.task_id,
+                      "sandbox": "yes" if entry.sandbox else None},
+            "prompts": [entry.prompt] if entry.prompt else [],
+            "command": shlex.join(["runway", "history", "rerun", str(entry.id)]),
+        })
+    return rows
+
+
+def row_tiles(rows: list[dict[str, Any]], page_dir: Path) -> list[str]:
     tiles = []
-    for row in _plan_rows(plan, plan_path):
+    for row in rows:
         media = "".join(_media_tag(p, page_dir) for p in row["files"] if p.is_file())
         if not media:
             media = '<div class="missing">no file yet</div>'
@@ -246,13 +276,20 @@ def render_page(title: str, subtitle: str, tiles: list[str], *, paired: bool) ->
 
 
 def create_gallery(input_dir: Path, output: Path | None = None, *, recursive: bool = False,
-                   title: str | None = None, metadata: Path | None = None) -> Path:
-    """Write the gallery page; its path."""
+                   title: str | None = None, metadata: Path | None = None,
+                   entries: list[Entry] | None = None, since: str | None = None) -> Path:
+    """Write the gallery page; its path. With ``entries`` (from the history), one tile per
+    entry whose saved files are still there; ``since`` says from when, for the subtitle."""
     from runway_dynamic._files import atomic_write_bytes
 
     page = (output or input_dir / DEFAULT_NAME).absolute()
     page_dir = page.parent
-    if metadata is not None:
+    if entries is not None:
+        rows = history_rows(entries)
+        sub = f"{len(rows)} generations from the history" + (f" since {since}" if since else "")
+        text = render_page(title or "Runway history", sub, row_tiles(rows, page_dir),
+                           paired=True)
+    elif metadata is not None:
         try:
             plan = json.loads(metadata.read_text(encoding="utf-8"))
         except OSError as exc:
