@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from mcp.server.lowlevel import Server
 
     from runway_dynamic.client import AsyncRunwayClient
+    from runway_dynamic.history import HistoryStore
     from runway_dynamic.spec import Spec
 
 SERVER_NAME = "runway-dynamic"
@@ -192,12 +193,13 @@ class _ProgressReporter:
 
 def _make_client(
     spec: Spec, base_url: str | None, api_key: str | None, poll_interval: float | None,
-    sealed: bool = False,
+    sealed: bool = False, history: HistoryStore | None = None,
 ) -> AsyncRunwayClient:
     from runway_dynamic.client import AsyncRunwayClient
 
     extra: dict[str, Any] = {} if poll_interval is None else {"poll_interval": poll_interval}
-    return AsyncRunwayClient(api_key, base_url=base_url, spec=spec, sealed=sealed, **extra)
+    return AsyncRunwayClient(api_key, base_url=base_url, spec=spec, sealed=sealed,
+                             history=history, **extra)
 
 
 async def serve_stdio(
@@ -209,12 +211,14 @@ async def serve_stdio(
     wait_timeout: float | None = None,
     poll_interval: float | None = None,
     sealed: bool = False,
+    history: HistoryStore | None = None,
 ) -> None:
     """Serve over stdin/stdout until the client closes the connection."""
     _require_mcp()
     from mcp.server.stdio import stdio_server
 
-    async with _make_client(spec, base_url, api_key, poll_interval, sealed) as client:
+    async with _make_client(spec, base_url, api_key, poll_interval, sealed,
+                            history) as client:
         server = build_server(spec, client, endpoints=endpoints, wait_timeout=wait_timeout)
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
@@ -231,6 +235,7 @@ async def serve_http(
     wait_timeout: float | None = None,
     poll_interval: float | None = None,
     sealed: bool = False,
+    history: HistoryStore | None = None,
 ) -> None:
     """Serve streamable HTTP at ``http://host:port/mcp``; loopback hosts only.
 
@@ -241,7 +246,8 @@ async def serve_http(
     check_loopback(host)
     import uvicorn
 
-    async with _make_client(spec, base_url, api_key, poll_interval, sealed) as client:
+    async with _make_client(spec, base_url, api_key, poll_interval, sealed,
+                            history) as client:
         server = build_server(spec, client, endpoints=endpoints, wait_timeout=wait_timeout)
         app = server.streamable_http_app(streamable_http_path=HTTP_PATH, host=host)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning")
@@ -272,10 +278,12 @@ def serve(
     wait_timeout: float | None = None,
     poll_interval: float | None = None,
     sealed: bool = False,
+    history: HistoryStore | None = None,
 ) -> None:
     """Run the server (blocking): stdio by default, streamable HTTP with ``http=True``.
 
     ``sealed``: the client is a sandbox client (loopback only; see runway_dynamic.boundary).
+    ``history``: where the tool calls' creates are recorded (see runway_dynamic.history).
     """
     import anyio
 
@@ -288,11 +296,12 @@ def serve(
             anyio.run(lambda: serve_http(spec, base_url=base_url, api_key=api_key, host=host,
                                          port=port, endpoints=endpoints,
                                          wait_timeout=wait_timeout, poll_interval=poll_interval,
-                                         sealed=sealed))
+                                         sealed=sealed, history=history))
         else:
             anyio.run(lambda: serve_stdio(spec, base_url=base_url, api_key=api_key,
                                           endpoints=endpoints, wait_timeout=wait_timeout,
-                                          poll_interval=poll_interval, sealed=sealed))
+                                          poll_interval=poll_interval, sealed=sealed,
+                                          history=history))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

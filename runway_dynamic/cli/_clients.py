@@ -10,7 +10,8 @@ Outside the sandbox:
 - key: ``--api-key`` → ``RUNWAY_API_KEY``/``RUNWAYML_API_SECRET`` → ``.env`` → credentials
   file (:mod:`runway_dynamic.auth`); none → :class:`ConfigError` naming every way to give one;
 - base URL: ``RUNWAY_BASE_URL`` → the ``base-url`` setting → the spec's first server;
-- headers: ``RUNWAY_EXTRA_HEADERS`` (a JSON object; meant for sandbox fault injection).
+- headers: ``RUNWAY_EXTRA_HEADERS`` (a JSON object; meant for sandbox fault injection);
+- history: every client records its creates in the user's history (:func:`history`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from runway_dynamic.cli._context import Invocation, warn
 if TYPE_CHECKING:
     from runway_dynamic.cli._run import RunOptions
     from runway_dynamic.client import AsyncRunwayClient, RunwayClient
+    from runway_dynamic.history import HistoryStore
 
 #: Poll interval under ``--sandbox`` when none is given: its tasks take seconds, not minutes.
 SANDBOX_POLL_INTERVAL = 0.25
@@ -117,10 +119,24 @@ def poll_interval(invocation: Invocation, given: float | None) -> float | None:
     return given
 
 
+def history(invocation: Invocation) -> HistoryStore | None:
+    """Where this run's creates are recorded: the user's history (``runway history``), with
+    the command line, unless ``--no-history`` or ``runway config set history off`` say not
+    to. Under ``--sandbox`` the client marks its entries as rehearsals."""
+    from runway_dynamic import config
+
+    if not invocation.history or not config.history_enabled():
+        return None
+    from runway_dynamic.cli.history_cmd import open_store
+
+    return open_store(invocation.command_line())
+
+
 def _client_kwargs(invocation: Invocation, poll: float | None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "base_url": base_url(invocation), "spec": invocation.spec(),
         "headers": extra_headers() or None, "sealed": invocation.boundary.sealed,
+        "history": history(invocation),
     }
     interval = poll_interval(invocation, poll)
     if interval is not None:

@@ -24,7 +24,8 @@ GLOBAL_OPTIONS = frozenset({"spec", "json", "version", "help"})
 class Invocation:
     """The global options of this run and the spec, loaded at most once."""
 
-    __slots__ = ("_spec", "api_key", "json", "path", "sandbox", "sandbox_url", "spec_option")
+    __slots__ = ("_spec", "api_key", "argv", "history", "json", "path", "sandbox", "sandbox_url",
+                 "spec_option")
 
     def __init__(self, *, spec_option: str | None = None, json: bool = False,
                  path: tuple[str, ...] = ()) -> None:
@@ -37,6 +38,10 @@ class Invocation:
         #: is set while it runs (runway_dynamic.cli.sandbox_cmd.sandbox_session).
         self.sandbox = False
         self.sandbox_url: str | None = None
+        #: ``--no-history`` turns this off: creates are not recorded (runway_dynamic.history).
+        self.history = True
+        #: The command line as given (recorded with each history entry, key masked).
+        self.argv: tuple[str, ...] = ()
         self._spec: Spec | None = None
 
     @property
@@ -67,6 +72,18 @@ class Invocation:
 
     def wants_json(self, flag: bool = False) -> bool:
         return flag or self.json
+
+    def command_line(self) -> str:
+        """The command as typed, ``--api-key``'s value masked (what the history records)."""
+        import shlex
+
+        words = list(self.argv)
+        for index, word in enumerate(words):
+            if word == "--api-key" and index + 1 < len(words):
+                words[index + 1] = "****"
+            elif word.startswith("--api-key="):
+                words[index] = "--api-key=****"
+        return shlex.join([PROG, *words])
 
 
 _current = Invocation()

@@ -41,18 +41,21 @@ _GLOBAL_HELP = (
                       "'runway auth set')"),
     ("--sandbox", "Run the command against a local, in-process sandbox API (no key, no "
                   "network, nothing billed)"),
+    ("--no-history", "Do not record this command's creates in 'runway history' (also: "
+                     "'runway config set history off')"),
     ("--version", "Print the version and exit"),
     ("-h, --help", "Show this message and exit"),
 )
 
 
 class Globals:
-    __slots__ = ("api_key", "help", "json", "sandbox", "spec", "version")
+    __slots__ = ("api_key", "help", "json", "no_history", "sandbox", "spec", "version")
 
     def __init__(self) -> None:
         self.spec: str | None = None
         self.api_key: str | None = None
         self.sandbox = False
+        self.no_history = False
         self.json = False
         self.version = False
         self.help = False
@@ -87,6 +90,8 @@ def parse_globals(args: Sequence[str]) -> tuple[Globals, list[str]]:
             found.json = True
         elif arg == "--sandbox":
             found.sandbox = True
+        elif arg == "--no-history":
+            found.no_history = True
         elif arg == "--api-key" or arg.startswith("--api-key="):
             value, index = _option_value(arg, args, index)
             if not value.strip():
@@ -101,8 +106,8 @@ def parse_globals(args: Sequence[str]) -> tuple[Globals, list[str]]:
         else:
             raise UsageError(
                 f"unknown global option {arg!r}; global options are --spec, --json, --api-key, "
-                f"--sandbox, --version and --help (a command's own options go after the "
-                f"command: {PROG} COMMAND --help)"
+                f"--sandbox, --no-history, --version and --help (a command's own options go "
+                f"after the command: {PROG} COMMAND --help)"
             )
         index += 1
     return found, list(args[index:])
@@ -175,6 +180,8 @@ def _run(args: list[str], invocation: Invocation) -> int:
     invocation.spec_option = options.spec
     invocation.api_key = options.api_key
     invocation.sandbox = options.sandbox
+    invocation.history = not options.no_history
+    invocation.argv = tuple(args)
     if options.version:
         from runway_dynamic._version import __version__
 

@@ -56,5 +56,5 @@ def serve(
     run_server(invocation.spec(), base_url=url, api_key=key, http=http, host=host, port=port,
                endpoints=wanted, wait_timeout=wait_timeout,
                poll_interval=_clients.poll_interval(invocation, poll_interval),
-               sealed=invocation.boundary.sealed)
+               sealed=invocation.boundary.sealed, history=_clients.history(invocation))
     return 0

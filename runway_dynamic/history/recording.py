@@ -65,10 +65,18 @@ def batch_job(journal: str, job: str) -> Iterator[None]:
 
 
 def records(catalog: Catalog, operation: Operation) -> bool:
-    """Whether a request to ``operation`` is recorded: one that creates a task."""
+    """Whether a request to ``operation`` is recorded: one that creates a task, or runs an
+    item (``POST workflows/{id}`` starts an invocation, followed until it settles)."""
+    from runway_dynamic.catalog import flatten_object
     from runway_dynamic.tasks import creates_task
 
-    return creates_task(catalog, operation)
+    if creates_task(catalog, operation):
+        return True
+    if operation.method != "POST" or not operation.endpoint.endswith("}"):
+        return False
+    success = operation.success_schema() or {}
+    branches = [*success.get("oneOf", ()), *success.get("anyOf", ())] or [success]
+    return any("id" in flatten_object(branch)[0] for branch in branches)
 
 
 # --------------------------------------------------------------------------- bodies
@@ -207,6 +215,7 @@ class Recorder:
             "endpoint": concrete_endpoint(prepared, operation), "method": operation.method,
             "model": model if isinstance(model, str) else None, "prompt": prompt_text(sent),
             "sandbox": self.sandbox, "spec_sha": self.spec_sha,
+            "command": self._scrub(self.store.command),
         }
         if link is not None:
             fields["batch_journal"], fields["batch_job"] = link
