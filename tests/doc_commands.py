@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 
 GLOBAL_WITH_VALUE = {"--spec", "--api-key"}
-GLOBAL_FLAGS = {"--json", "--version", "-h", "--help", "--sandbox"}
+GLOBAL_FLAGS = {"--json", "--version", "-h", "--help", "--sandbox", "--no-history"}
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console", "zsh"}
 _FENCE_OPEN = re.compile(r"^(```+|~~~+)\s*([\w+-]*)")
 _EXIT_SAID = re.compile(r"exits? with (?:code|status) (\d+)", re.IGNORECASE)

@@ -537,6 +537,18 @@ def _task(scenario: Scenario, before: list[str], name: str, token: str) -> str |
     return scenario.known_task()
 
 
+def _entry(scenario: Scenario, before: list[str], name: str, token: str) -> str | None:
+    """A history entry's id: the newest one an earlier example recorded (not a batch link,
+    whose body stays in its journal)."""
+    proc = subprocess.run([*RUNWAY, "history", "--json", "--limit", "20"], capture_output=True,
+                          text=True, env=scenario.env(shared=True), cwd=scenario.root,
+                          timeout=COMMAND_TIMEOUT)
+    if proc.returncode != 0:
+        return None
+    found = [e for e in json.loads(proc.stdout) if e.get("body") is not None]
+    return str(found[0]["id"]) if found else None
+
+
 def _workflow(scenario: Scenario, before: list[str], name: str, token: str) -> str | None:
     """A published workflow's id: the one the sandbox holds for this document."""
     return scenario.workflow_id
@@ -584,6 +596,7 @@ def _choice(scenario: Scenario, before: list[str], name: str, token: str) -> str
 
 PLACEHOLDERS: dict[str, Resolver] = {
     "TASK_ID": _task,
+    "ENTRY_ID": _entry,
     "WORKFLOW_ID": _workflow,
     "STILL": _printed_path,
     "INPUT": _workflow_input,
