@@ -85,7 +85,9 @@ STATIC_STEPS: dict[tuple[str, ...], list[Step]] = {
         Step(["marketing-studio", "webproducts", "fetch", "--url",
               "https://shop.runway.example/item"], USAGE),
         Step(["marketing-studio", "webproducts", "fetch", "--url", "{pages}/item"])],
-    ("gallery", "create"): [Step(["gallery", "create", "--input", ".", "-o", "gallery.html"])],
+    ("gallery", "create"): [Step(["gallery", "create", "--input", ".", "-o", "gallery.html"]),
+                            Step(["gallery", "create", "--from-history", "--since", "1d",
+                                  "-o", "history.html"])],
     ("soul-id", "create"): [Step(["soul-id", "create", "--name", "ana", "--image", "still.png"])],
     ("soul-id", "list"): [Step(["soul-id", "list"])],
     ("soul-id", "get"): [Step(["soul-id", "create", "--name", "bo", "--image", "still.png"]),
@@ -139,6 +141,20 @@ STATIC_STEPS: dict[tuple[str, ...], list[Step]] = {
     # A session created by the bridge itself, relayed to a file for a second.
     ("realtime", "bridge"): [Step(["realtime", "bridge", "--create", "{realtime_body}",
                                    "-o", "bridge.mp4", "--duration", "1"], sends=True)],
+    # history: a recorded rehearsal first (entry 1 of the world's fresh history)
+    ("history",): [Step(["image", "--body", "{image_body}"], sends=True), Step(["history"])],
+    ("history", "search"): [Step(["image", "--body", "{image_body}"], sends=True),
+                            Step(["history", "search", "kite"])],
+    ("history", "show"): [Step(["image", "--body", "{image_body}"], sends=True),
+                          Step(["history", "show", "1"])],
+    ("history", "rerun"): [Step(["image", "--body", "{image_body}"], sends=True),
+                           Step(["history", "rerun", "1", "--wait"], sends=True)],
+    ("history", "open"): [Step(["image", "--body", "{image_body}", "--download",
+                                "--output-dir", "out"], sends=True),
+                          Step(["history", "open", "1"])],
+    ("history", "uncertain"): [Step(["history", "uncertain"])],
+    ("history", "clear"): [Step(["history", "clear"])],
+    ("history", "path"): [Step(["history", "path"])],
 }
 
 
