@@ -36,6 +36,42 @@ def redact(secret: str | None) -> str:
     return f"****{tail}"
 
 
+#: Query parameters whose value is a credential (libpq's ``password``, API tokens).
+_SECRET_QUERY = frozenset({"password", "sslpassword", "passwd", "pwd", "secret", "token",
+                           "access_token", "api_key", "apikey", "key", "client_secret"})
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_url(url: str) -> str:
+    """The URL without its credentials: the password of its user part and the values of
+    query parameters that hold one (``?password=``, ``?token=``) become ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+        port = parts.port
+    except ValueError:  # not a URL after all (a bad port): nothing to keep it from showing
+        return url
+    if password is not None:
+        host = parts.hostname or ""
+        if port:
+            host += f":{port}"
+        user = f"{parts.username}:***@" if parts.username else "***@"
+        parts = parts._replace(netloc=user + host)
+    if parts.query:
+        pairs = [pair.partition("=") for pair in parts.query.split("&")]
+        parts = parts._replace(query="&".join(
+            name + eq + ("***" if eq and name.lower() in _SECRET_QUERY else value)
+            for name, eq, value in pairs))
+    return urlunsplit(parts)
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with every URL in it passed through :func:`redact_url`."""
+    return _URL.sub(lambda match: redact_url(match.group(0)), text) if "://" in text else text
+
+
 @dataclass(frozen=True)
 class PreparedRequest:
     """A request ready to send: what ``--dry-run`` prints and what the clients send."""

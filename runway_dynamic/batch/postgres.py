@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from runway_dynamic._exceptions import JournalError, UsageError
+from runway_dynamic._http import redact_url as redact
 from runway_dynamic.batch.journal import (
     FINAL_STATES,
     FORMAT,
@@ -161,20 +162,6 @@ _IN_FLIGHT_WHERE = (f"j.lane = l.name AND (j.state IN ('submitting', 'submitted'
                     f"(j.state = 'pending' AND j.owner IS NOT NULL AND {LIVE_OWNER}))")
 _IN_FLIGHT_COUNT = f"SELECT count(*) FROM jobs j WHERE {_IN_FLIGHT_WHERE}"
 _THROTTLED_COUNT = f"SELECT count(*) FROM jobs j WHERE j.throttled AND {_IN_FLIGHT_WHERE}"
-
-
-def redact(url: str) -> str:
-    """The URL without its password (for messages and next-step commands)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else "***@"
-    return urlunsplit(parts._replace(netloc=user + host))
 
 
 @dataclass(frozen=True)

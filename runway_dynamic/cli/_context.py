@@ -74,10 +74,13 @@ class Invocation:
         return flag or self.json
 
     def command_line(self) -> str:
-        """The command as typed, ``--api-key``'s value masked (what the history records)."""
+        """The command as typed, secrets masked (what the history records): ``--api-key``'s
+        value, and the credentials of any URL (``--journal postgresql://me:***@db/runs``)."""
         import shlex
 
-        words = list(self.argv)
+        from runway_dynamic._http import redact_urls
+
+        words = [redact_urls(word) for word in self.argv]
         for index, word in enumerate(words):
             if word == "--api-key" and index + 1 < len(words):
                 words[index + 1] = "****"
