@@ -153,6 +153,8 @@ def show(entry_id: EntryArgument, json: JsonOption = False) -> int:
     with open_store() as store:
         entry = find(store, entry_id)
     data = entry.to_dict()
+    if entry.uncertain:
+        data["lookFor"] = look_for(entry)
     current_state = _current_state(entry)
     if current_state is not None:
         data["current"] = current_state
@@ -434,6 +436,9 @@ def _say_rerun(entry: Entry, sealed: bool, notes: list[str], *, dry_run: bool,
         was = " (a sandbox rehearsal, now a real, billed run)" if (
             entry.sandbox and not sealed) else ""
         sys.stderr.write(f"{PROG}: rerunning entry {entry.id} {where}{was}\n")
+        if entry.uncertain and not entry.sandbox:
+            warn(f"entry {entry.id}'s answer was lost: its task may exist and be billed "
+                 f"('{PROG} history uncertain' says what to look for)")
     for note in notes:
         warn(note)
 

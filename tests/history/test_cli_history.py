@@ -165,6 +165,14 @@ def test_a_lost_answer_leaves_an_uncertain_entry_with_what_to_look_for(
     assert shown["id"] == entry.id and shown["status"] == ANSWER_LOST
     assert image_args[1] in shown["lookFor"] and "a lost kite" in shown["lookFor"]
     assert runway("history", "--status", "answer-lost", "--json").json()[0]["id"] == entry.id
+    assert runway("history", "show", str(entry.id)).json()["lookFor"] == shown["lookFor"]
+
+    # a rerun is allowed (the user decides) but says the first one may have been billed
+    again = runway("history", "rerun", str(entry.id), "--dry-run")
+    assert again.code == 0 and "answer was lost" not in again.err  # a dry run sends nothing
+    rerun = runway("history", "rerun", str(entry.id))
+    assert rerun.code == 0 and "answer was lost" in rerun.err and "billed" in rerun.err
+    assert len(created(sandbox)) == 2 and entries()[0].status == "SUBMITTED"
 
 
 def test_the_key_never_reaches_the_history_file(
