@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -277,7 +278,8 @@ class Recorder:
               url: str | None = None) -> None:
         """Outputs saved to disk, for ``task_id`` or for the output ``url``."""
         task_id = task_id or (self._by_output.get(url) if url else None)
-        files = [str(p) for p in paths]
+        # absolute: 'history open' and 'gallery --from-history' run from anywhere
+        files = [os.path.abspath(p) for p in paths]
         if task_id is None and url is None:
             return
         self._safely("saved", lambda: self.store.add_files(files, task_id=task_id, output=url))

@@ -33,10 +33,11 @@ def api_env(sandbox: Sandbox) -> dict[str, str]:
 def runway(api_env: dict[str, str]) -> Runner:
     """``runway(*args)`` in a subprocess against the sandbox; the key is never printed."""
 
-    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None,
+            cwd: Path | None = None) -> Result:
         done = subprocess.run([sys.executable, "-m", "runway_dynamic", *args],
                               capture_output=True, text=True, input=input, timeout=120,
-                              env={**os.environ, **api_env, **(env or {})})
+                              env={**os.environ, **api_env, **(env or {})}, cwd=cwd)
         result = Result(done.returncode, done.stdout, done.stderr)
         assert KEY not in result.out + result.err, "the API key was printed"
         return result

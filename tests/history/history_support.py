@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 KEY = "key_history_cli_s3cret_4d9e71"
@@ -27,7 +28,7 @@ class Result:
 
 class Runner(Protocol):
     def __call__(self, *args: str, env: dict[str, str] | None = None,
-                 input: str | None = None) -> Result: ...
+                 input: str | None = None, cwd: Path | None = None) -> Result: ...
 
 
 def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

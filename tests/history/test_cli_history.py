@@ -342,6 +342,21 @@ def test_a_sandbox_rehearsal_is_recorded_and_promoted_to_a_real_run(
 # --------------------------------------------------------------------------- outputs
 
 
+def test_saved_files_are_recorded_by_absolute_path_and_open_from_anywhere(
+        runway: Runner, entries: Any, image_args: list[str], tmp_path: Path) -> None:
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir()
+    elsewhere.mkdir()
+    made = runway("image", "--prompt", "a heron", *image_args, "--download", "--output-dir",
+                  "out", cwd=work)
+    assert made.code == 0, made.err
+    [entry] = entries()
+    assert entry.files and all(Path(f).is_absolute() and Path(f).is_file()
+                               and Path(f).parent == work / "out" for f in entry.files)
+    printed = runway("history", "open", str(entry.id), "--print", cwd=elsewhere)
+    assert printed.code == 0 and printed.out.split() == list(entry.files)
+
+
 def test_open_hands_saved_files_to_the_opener_without_the_key(
         runway: Runner, entries: Any, image_args: list[str], tmp_path: Path) -> None:
     assert runway("image", "--prompt", "an owl", *image_args, "--download", "--output-dir",
