@@ -208,6 +208,8 @@ COMMANDS: tuple[Command, ...] = (
             "Open an entry's saved outputs ($RUNWAY_OPENER, else the desktop's opener)."),
     Command(("history", "uncertain"), f"{_M}.history_cmd:uncertain",
             "List creates whose answer was lost, with what to look for in the dashboard."),
+    Command(("history", "reconcile"), f"{_M}.history_cmd:reconcile",
+            "Settle a lost answer: the task you found in the dashboard, or --none."),
     Command(("history", "clear"), f"{_M}.history_cmd:clear",
             "Delete the history, or the entries made before a date."),
     Command(("history", "path"), f"{_M}.history_cmd:path",

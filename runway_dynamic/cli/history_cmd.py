@@ -84,9 +84,10 @@ def _one_line(text: str | None, width: int) -> str:
 
 
 def _status(entry: Entry) -> str:
-    from runway_dynamic.history import ANSWER_LOST
+    from runway_dynamic.history import ANSWER_LOST, NO_TASK
 
-    return "answer lost" if entry.status == ANSWER_LOST else entry.status
+    return {ANSWER_LOST: "answer lost", NO_TASK: "no task made"}.get(entry.status,
+                                                                     entry.status)
 
 
 def table(entries: list[Entry]) -> list[str]:
@@ -158,6 +159,8 @@ def show(entry_id: EntryArgument, json: JsonOption = False) -> int:
     current_state = _current_state(entry)
     if current_state is not None:
         data["current"] = current_state
+        with open_store() as store:
+            note_state(store, entry.id, current_state)
     emit_json(data)
     return 0
 
@@ -176,10 +179,28 @@ def _current_state(entry: Entry) -> dict[str, Any] | None:
 
     try:
         with make_client(current()) as client:
-            return dict(client.tasks.get(entry.task_id).raw)
+            return _fetch_state(client, entry, entry.task_id)
     except RunwayError as exc:
         warn(f"the task's current state is not known: {exc}")
         return None
+
+
+def _fetch_state(client: Any, entry: Entry, resource_id: str) -> dict[str, Any]:
+    """What the API says now of the task (or, for a workflow run, the invocation) that
+    ``entry``'s create made: one GET, whose answer the client's history notes."""
+    from runway_dynamic.tasks import TASK_ENDPOINT
+
+    endpoint = TASK_ENDPOINT
+    if entry.endpoint.startswith("workflows/"):  # POST workflows/{id} starts an invocation
+        from runway_dynamic.creative.workflows import INVOCATION_ENDPOINT
+
+        endpoint = INVOCATION_ENDPOINT
+    data = client.request(endpoint, method="GET", path_params={"id": resource_id})
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        from runway_dynamic._exceptions import APIError
+
+        raise APIError(f"GET {endpoint.replace('{id}', resource_id)} answered no status")
+    return data
 
 
 #: A command that opens a file or URL (``mpv``, ``open -a Preview``): the paths are added
@@ -282,12 +303,82 @@ def look_for(entry: Entry) -> str:
     from runway_dynamic.history.when import local
 
     if entry.sandbox:
-        return "A sandbox rehearsal: nothing was billed and nothing is left to look for."
+        return ("A sandbox rehearsal: nothing was billed and nothing is left to look for "
+                f"('{PROG} history reconcile {entry.id} --none' settles the entry).")
     what = f"a {entry.model} task" if entry.model else f"a {entry.endpoint} task"
     prompt = f" with the prompt \"{_one_line(entry.prompt, 60)}\"" if entry.prompt else ""
     return (f"In the Runway dashboard's task list, look for {what} created around "
             f"{local(entry.created)}{prompt}; it may exist and be billed. Do not rerun it "
-            "before you know.")
+            f"before you know; then '{PROG} history reconcile {entry.id} TASK_ID' (or "
+            "--none) settles the entry.")
+
+
+def reconcile(
+    entry_id: EntryArgument,
+    task_id: Annotated[str | None, typer.Argument(
+        metavar="TASK_ID", show_default=False,
+        help="The id of the task you found in the dashboard (its state is fetched).")] = None,
+    none: Annotated[bool, typer.Option(
+        "--none", help="You looked and found no task: the create made nothing.")] = False,
+    json: JsonOption = False,
+) -> int:
+    """Settle an entry whose answer was lost ('runway history uncertain'): with the id of
+    the task you found in the dashboard, or with --none when there was none."""
+    from runway_dynamic.history import NO_TASK
+
+    if (task_id is None) == (not none):
+        raise UsageError("give the TASK_ID you found in the dashboard, or --none when the "
+                         "lost create made no task (not both)")
+    with open_store() as store:
+        entry = find(store, entry_id)
+        if not entry.uncertain:
+            raise UsageError(f"entry {entry.id} is not uncertain (status {_status(entry)}): "
+                             "only a create whose answer was lost needs reconciling")
+        if task_id is None:
+            store.update(entry.id, status=NO_TASK)
+        else:
+            _settle_with_task(store, entry, task_id.strip())
+        settled = find(store, entry.id)
+    if current().wants_json(json) or not is_terminal(sys.stdout):
+        emit_json(settled.to_dict())
+    else:
+        what = (f"task {settled.task_id}, {_status(settled)}" if settled.task_id
+                else "no task was made")
+        echo(f"entry {settled.id} settled: {what}")
+    return 0
+
+
+def _settle_with_task(store: HistoryStore, entry: Entry, task_id: str) -> None:
+    """Give ``entry`` the task found in the dashboard, once the API confirms it exists."""
+    if not task_id:
+        raise UsageError("TASK_ID is empty")
+    if entry.sandbox:
+        raise UsageError(f"entry {entry.id} was a sandbox rehearsal: its tasks ended with its "
+                         "command, so none can be found; use --none")
+    other = store.by_task(task_id)
+    if other is not None and other.id != entry.id:
+        raise UsageError(f"task {task_id} is already entry {other.id}'s")
+    from runway_dynamic.cli._clients import make_client
+
+    with make_client(current()) as client:
+        state = _fetch_state(client, entry, task_id)
+    note_state(store, entry.id, state, task_id=task_id)
+
+
+def note_state(store: HistoryStore, entry_id: int, state: dict[str, Any], *,
+               task_id: str | None = None) -> None:
+    """Write what the API said of an entry's task (its status, outputs, failure)."""
+    changes: dict[str, Any] = {"status": state["status"]}
+    if task_id is not None:
+        changes["task_id"] = task_id
+    output = state.get("output")
+    if isinstance(output, list):
+        changes["outputs"] = [str(u) for u in output]
+    failure, code = state.get("failure"), state.get("failureCode")
+    if failure is not None or code is not None:
+        changes["failure"] = None if failure is None else str(failure)
+        changes["failure_code"] = None if code is None else str(code)
+    store.update(entry_id, **changes)
 
 
 def clear(

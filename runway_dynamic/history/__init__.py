@@ -18,6 +18,7 @@ from __future__ import annotations
 from runway_dynamic.history.recording import Recorder, batch_job, records
 from runway_dynamic.history.store import (
     ANSWER_LOST,
+    NO_TASK,
     REJECTED,
     SENDING,
     SUBMITTED,
@@ -29,6 +30,7 @@ from runway_dynamic.history.store import (
 
 __all__ = [
     "ANSWER_LOST",
+    "NO_TASK",
     "REJECTED",
     "SENDING",
     "SUBMITTED",

@@ -3,7 +3,8 @@
 An entry is written *before* the create request leaves, with status ``SENDING``; the
 answer then fills in the task id (status ``SUBMITTED``), or marks the entry
 ``ANSWER_LOST`` (the request may have made a task nobody can name: see
-:meth:`HistoryStore.uncertain`) or ``REJECTED`` (the API refused it: nothing was made).
+:meth:`HistoryStore.uncertain`; ``runway history reconcile`` settles it with the task found
+in the dashboard, or as ``NO_TASK``) or ``REJECTED`` (the API refused it: nothing was made).
 Polls and downloads later fill in the task's status, failure, output URLs and the local
 paths they were saved to.
 
@@ -51,8 +52,10 @@ SENDING = "SENDING"
 SUBMITTED = "SUBMITTED"
 ANSWER_LOST = "ANSWER_LOST"
 REJECTED = "REJECTED"
+#: A lost answer settled by hand: the user found no task it made (``history reconcile``).
+NO_TASK = "NO_TASK"
 #: Statuses after which an entry needs nothing more from the API.
-SETTLED = frozenset({ANSWER_LOST, REJECTED, "SUCCEEDED", "FAILED", "CANCELLED"})
+SETTLED = frozenset({ANSWER_LOST, REJECTED, NO_TASK, "SUCCEEDED", "FAILED", "CANCELLED"})
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;

@@ -175,6 +175,33 @@ def test_a_lost_answer_leaves_an_uncertain_entry_with_what_to_look_for(
     assert len(created(sandbox)) == 2 and entries()[0].status == "SUBMITTED"
 
 
+def test_reconcile_settles_a_lost_answer_with_the_task_found_or_none(
+        runway: Runner, sandbox: Sandbox, entries: Any, image_args: list[str]) -> None:
+    lose = {"RUNWAY_EXTRA_HEADERS": json.dumps({FAULT_HEADER: "drop=after"})}
+    assert runway("image", "--prompt", "found later", *image_args, env=lose).code == 1
+    [made] = created(sandbox)  # what the user finds in the dashboard
+    assert runway("image", "--prompt", "never found", *image_args, env=lose).code == 1
+    found, lost = sorted(entries(), key=lambda e: e.id)
+    assert "history reconcile" in runway("history", "uncertain", "--json").json()[0]["lookFor"]
+
+    assert runway("history", "reconcile", str(found.id)).code == 2  # TASK_ID or --none
+    assert runway("history", "reconcile", str(found.id), made, "--none").code == 2
+    wrong = runway("history", "reconcile", str(found.id), str(uuid.uuid4()))
+    assert wrong.code == 1 and "404" in wrong.err
+    assert entries()[1].status == ANSWER_LOST  # a task the API does not know changes nothing
+
+    settled = runway("history", "reconcile", str(found.id), made)
+    assert settled.code == 0, settled.err
+    assert settled.json()["taskId"] == made and settled.json()["status"] == "SUCCEEDED"
+    assert settled.json()["outputs"]
+    assert runway("history", "reconcile", str(lost.id), made).code == 2  # found's task
+    nothing = runway("history", "reconcile", str(lost.id), "--none")
+    assert nothing.code == 0 and nothing.json()["status"] == "NO_TASK"
+    assert runway("history", "uncertain", "--json").json() == []
+    again = runway("history", "reconcile", str(lost.id), "--none")
+    assert again.code == 2 and "not uncertain" in again.err
+
+
 def test_the_key_never_reaches_the_history_file(
         runway: Runner, entries: Any, history_path: Path, image_args: list[str]) -> None:
     given = runway("--api-key", KEY, "image", "--prompt", f"echo {KEY} back", *image_args,

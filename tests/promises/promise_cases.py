@@ -153,6 +153,8 @@ STATIC_STEPS: dict[tuple[str, ...], list[Step]] = {
                                 "--output-dir", "out"], sends=True),
                           Step(["history", "open", "1"])],
     ("history", "uncertain"): [Step(["history", "uncertain"])],
+    ("history", "reconcile"): [Step(["image", "--body", "{image_body}"], sends=True),
+                               Step(["history", "reconcile", "1", "--none"], USAGE)],
     ("history", "clear"): [Step(["history", "clear"])],
     ("history", "path"): [Step(["history", "path"])],
 }
