@@ -12,9 +12,10 @@ client (both go through ``client._ClientCore``):
 
 What is kept of a body: the body as sent, except media values. A ``data:`` URI this
 process made from a local file becomes that file's path (the bytes are never kept; one it
-did not make becomes a short note of its type and size). ``runway://`` URIs and URLs are
-kept as sent, and the local file behind an upload is noted beside it in ``media``, so
-that ``runway history rerun`` can send the file again. The key is masked wherever it
+did not make becomes a short note of its type and size, and so does one typed into the
+command line). ``runway://`` URIs and URLs are kept as sent, and the local file behind an
+upload is noted beside it in ``media``, so that ``runway history rerun`` can send the file
+again. The key is masked wherever it
 appears (``scrub``).
 
 A history that cannot be written never fails a request: the recorder warns once and stops.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -117,6 +119,18 @@ def _data_note(value: str) -> str:
     mime = head[5:].split(";")[0] or "application/octet-stream"
     size = len(payload) * 3 // 4 if head.endswith(";base64") else len(payload)
     return f"<inlined {mime}, {size:,} bytes, not kept>"
+
+
+#: A ``data:`` URI typed into a command line (``--body '{"promptImage": "data:…"}'``).
+_DATA_URI = re.compile(r"data:[\w.+-]*/?[\w.+-]*(?:;[\w=.+-]+)*,[A-Za-z0-9+/=%_-]+")
+
+
+def keepable_command(command: str | None) -> str | None:
+    """A command line as the history keeps it: a ``data:`` URI typed into it becomes a note
+    of its type and size, as in the body (the bytes are never kept)."""
+    if command is None or "data:" not in command:
+        return command
+    return _DATA_URI.sub(lambda match: _data_note(match.group(0)), command)
 
 
 def keepable_body(body: Any) -> tuple[Any, list[dict[str, Any]]]:
@@ -216,7 +230,7 @@ class Recorder:
             "endpoint": concrete_endpoint(prepared, operation), "method": operation.method,
             "model": model if isinstance(model, str) else None, "prompt": prompt_text(sent),
             "sandbox": self.sandbox, "spec_sha": self.spec_sha,
-            "command": self._scrub(self.store.command),
+            "command": keepable_command(self._scrub(self.store.command)),
         }
         if link is not None:
             fields["batch_journal"], fields["batch_job"] = link

@@ -218,6 +218,32 @@ def test_the_key_never_reaches_the_history_file(
     assert "--api-key" in command and KEY not in command
 
 
+def test_inlined_bytes_never_reach_the_history_file(
+        runway: Runner, entries: Any, history_path: Path, bundled_spec: Spec,
+        still: Path) -> None:
+    import base64
+
+    model = next(m for m in bundled_spec.models("image_to_video")
+                 if {f.name for f in bundled_spec.fields("image_to_video", m)["required"]}
+                 <= {"model", "promptImage", "ratio"})
+    ratios = bundled_spec.ratios("image_to_video", model) or []
+    payload = base64.b64encode(still.read_bytes()).decode()
+    body = {"model": model, "promptImage": f"data:image/png;base64,{payload}",
+            **({"ratio": ratios[0]} if ratios else {})}
+    typed = runway("call", "image_to_video", "--body", json.dumps(body))
+    assert typed.code == 0, typed.err
+    flags = ["--ratio", ratios[0]] if ratios else []
+    from_file = runway("image-to-video", "--model", model, "--prompt-image", str(still), *flags)
+    assert from_file.code == 0, from_file.err
+
+    from_path, typed_in = entries()
+    assert from_path.body["promptImage"] == str(still)
+    assert typed_in.body["promptImage"].startswith("<inlined image/png")
+    assert "<inlined image/png" in (typed_in.command or "")
+    for path in history_path.parent.glob("history.sqlite3*"):
+        assert payload.encode() not in path.read_bytes(), path
+
+
 def test_no_history_and_the_setting_turn_recording_off(
         runway: Runner, sandbox: Sandbox, entries: Any, image_args: list[str]) -> None:
     assert runway("--no-history", "image", "--prompt", "unrecorded", *image_args).code == 0

@@ -6,7 +6,7 @@ import base64
 from pathlib import Path
 
 from runway_dynamic.catalog import MediaFacts
-from runway_dynamic.history.recording import keepable_body, prompt_text
+from runway_dynamic.history.recording import keepable_body, keepable_command, prompt_text
 from runway_dynamic.uploads import note_origin, origin_of, plan_media
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -52,3 +52,15 @@ def test_prompts_are_the_texts_under_prompt_and_text_keys_without_uris() -> None
             "shots": [{"prompt": "wide shot"}, {"prompt": "close-up"}], "seed": 4}
     assert prompt_text(body) == "Маяк на закате\nblur\nwide shot\nclose-up"
     assert prompt_text({"model": "m", "ratio": "1:1"}) is None
+
+
+def test_a_data_uri_typed_into_the_command_line_is_kept_as_a_note() -> None:
+    payload = base64.b64encode(b"y" * 3000).decode()
+    line = ("runway call image_to_video --body '{\"promptImage\": "
+            f"\"data:image/png;base64,{payload}\", \"model\": \"m\"}}' --wait")
+    kept = keepable_command(line)
+    assert kept is not None and payload[:32] not in kept
+    assert "<inlined image/png, 3,000 bytes, not kept>" in kept
+    assert kept.startswith("runway call image_to_video --body") and kept.endswith("--wait")
+    assert keepable_command("runway image --prompt 'data: a chart'") == (
+        "runway image --prompt 'data: a chart'")
