@@ -528,7 +528,9 @@ class HistoryStore:
         sql = f"SELECT {columns} FROM {source}"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY e.id DESC"
+        # newest first; when searching, in the index's own rowid order (the same order),
+        # which FTS5 walks backwards and stops at the limit instead of sorting every hit
+        sql += " ORDER BY prompts.rowid DESC" if search is not None else " ORDER BY e.id DESC"
         if filters.limit:
             sql += f" LIMIT {int(filters.limit)}"
         return [_entry(row) for row in self._read(sql, params)]
