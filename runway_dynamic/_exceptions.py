@@ -116,7 +116,19 @@ class ConfigError(RunwayError):
     """Configuration or credentials are missing or unreadable."""
 
 
-class JournalError(RunwayError):
+class _StoreError(RunwayError):
+    """A local store (a batch journal, the history) that cannot be used: where, and why."""
+
+    def __init__(self, message: str, *, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "path": self.path, "reason": self.reason}
+
+
+class JournalError(_StoreError):
     """A batch journal cannot be used as it is; it is never reset or rewritten to fix that.
 
     ``reason`` is one of ``exists``, ``missing``, ``not_a_journal``, ``version``,
@@ -126,30 +138,14 @@ class JournalError(RunwayError):
     one's lease lapsed; nothing was sent for it here).
     """
 
-    def __init__(self, message: str, *, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.reason = reason
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "path": self.path, "reason": self.reason}
-
-
-class HistoryError(RunwayError):
+class HistoryError(_StoreError):
     """The history file (``runway history``) cannot be used as it is; it is never reset.
 
     ``reason`` is one of ``not_history``, ``version``, ``damaged``, ``locked``,
     ``unreadable`` or ``unusable``. Recording into the history never fails a request: the
     client warns once and goes on without it.
     """
-
-    def __init__(self, message: str, *, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.reason = reason
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "path": self.path, "reason": self.reason}
 
 
 class UsageError(RunwayError):
