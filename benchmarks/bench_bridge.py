@@ -2,11 +2,14 @@
 
 Run: python benchmarks/bench_bridge.py [--seconds 10] [--repeat 3]
 
-Source: the sandbox's example video (ffmpeg's testsrc2) at 1280x720, 30 fps — a busier
-picture than a talking head, so the figures are on the high side. Two output shapes:
+Source: the sandbox's example video (ffmpeg's testsrc2) at 1280x720, 30 fps, with its
+440 Hz tone (AAC 48 kHz mono) — a busier picture than a talking head, so the figures are on
+the high side. Three output shapes:
 
-* ``watch``: the watch preset — 256x256 cover, 8 fps, H.264 fMP4, 200 kbps;
-* ``720p``: 1280x720, 30 fps, H.264 fMP4, 2.5 Mbps.
+* ``watch``: the watch preset — 256x256 cover, 8 fps, H.264 fMP4, 200 kbps, no sound;
+* ``720p``: 1280x720, 30 fps, H.264 fMP4, 2.5 Mbps, no sound;
+* ``watch+a``: the watch preset with the voice: AAC 48 kHz mono at 64 kbps in the same
+  fMP4 (the sound decoded, resampled and encoded too; ffmpeg does the same).
 
 CPU per output second: frames are decoded and pushed as fast as they go (no pacing) until
 ``--seconds`` of output are made; CPU is the process's user+system time over the run
@@ -36,9 +39,10 @@ from runway_dynamic.realtime.settings import BridgeSettings
 from runway_dynamic.realtime.sources import file_frames, sandbox_media
 
 SHAPES = {
-    "watch": BridgeSettings.from_preset("watch"),
+    "watch": BridgeSettings.from_preset("watch", audio=False),
     "720p": BridgeSettings.from_preset(None, width=1280, height=720, fps=30, codec="h264",
-                                       bitrate=2_500_000),
+                                       bitrate=2_500_000, audio=False),
+    "watch+a": BridgeSettings.from_preset("watch"),
 }
 
 
@@ -49,8 +53,9 @@ def ours(media: bytes, settings: BridgeSettings, seconds: float, live: bool) -> 
         sent[0] += 1
 
     async def go() -> object:
-        return await run_pipeline(file_frames(media, loop=True, realtime=live), settings,
-                                  [ChunkSink(settings, deliver)], duration=seconds)
+        return await run_pipeline(
+            file_frames(media, loop=True, realtime=live, audio=settings.audio), settings,
+            [ChunkSink(settings, deliver)], duration=seconds)
 
     start = time.process_time()
     stats = asyncio.run(go())
@@ -65,13 +70,15 @@ def ffmpeg_peer(source: Path, settings: BridgeSettings, seconds: float) -> float
     geo = settings.geometry(1280, 720)
     x, y, w, h = geo.crop
     chain = f"crop={w}:{h}:{x}:{y},scale={width}:{height},fps={settings.fps:g}"
+    sound = (["-c:a", "aac", "-ar", "48000", "-ac", "1", "-b:a", str(settings.audio_bitrate)]
+             if settings.audio else ["-an"])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(
         ["ffmpeg", "-nostdin", "-v", "error", "-stream_loop", "-1", "-i", str(source),
          "-t", str(seconds), "-vf", chain, "-c:v", "libx264", "-preset", "veryfast",
          "-tune", "zerolatency", "-g", str(settings.gop_size), "-bf", "0",
          "-b:v", str(settings.bitrate), "-maxrate", str(settings.bitrate),
-         "-bufsize", str(settings.bitrate), "-f", "mp4",
+         "-bufsize", str(settings.bitrate), *sound, "-f", "mp4",
          "-movflags", "empty_moov+default_base_moof+frag_every_frame", "-y", "/dev/null"],
         check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
