@@ -8,14 +8,20 @@
 Change kinds: api_version_changed, operation_added, operation_removed, model_added,
 model_removed (for other discriminators: variant_added/variant_removed), field_added,
 field_removed, field_required_changed, field_type_changed, field_enum_changed,
-ratio_added, ratio_removed, parameter_added, parameter_removed,
-parameter_required_changed. Comparing catalogs means moving a schema into
-``components``, reordering keys or rewording prose is not a change.
+field_open_changed, field_limit_changed, ratio_added, ratio_removed, ratios_open_changed,
+parameter_added, parameter_removed, parameter_required_changed, parameter_type_changed.
+Comparing catalogs means moving a schema into ``components``, reordering keys or
+rewording prose is not a change.
+
+A type change is one change: ``duration`` going from integer ``[5, 8]`` to string
+``["5", "8"]`` says ``type integer → string``, and the values are compared by their text,
+so only values really added or removed are listed. Limits (min/max values and lengths,
+``maxItems``…) are compared one by one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +39,8 @@ class Change:
     operation: str | None = None
     variant: str | None = None
     name: str | None = None
+    #: The limit a ``field_limit_changed`` is about (``maximum``, ``maxLength``…).
+    limit: str | None = None
     old: Any = None
     new: Any = None
     added: tuple[Any, ...] = ()
@@ -40,10 +48,10 @@ class Change:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
-        for key in ("operation", "variant", "name", "old", "new"):
+        for key in ("operation", "variant", "name", "limit", "old", "new"):
             value = getattr(self, key)
-            if value is not None:
-                out[key] = value
+            if value is not None or (self.limit is not None and key in ("old", "new")):
+                out[key] = value  # a limit that appears or goes is null on one side
         if self.added:
             out["added"] = list(self.added)
         if self.removed:
@@ -69,10 +77,18 @@ class Change:
             return f"- field {name} (was {'required' if self.old else 'optional'})"
         if kind == "field_required_changed":
             return f"~ field {name}: now {'required' if self.new else 'optional'}"
-        if kind == "field_type_changed":
-            return f"~ field {name}: type {self.old} → {self.new}"
+        if kind in ("field_type_changed", "parameter_type_changed"):
+            noun = "field" if kind == "field_type_changed" else "parameter"
+            return f"~ {noun} {name}: type {self.old} → {self.new}"
         if kind == "field_enum_changed":
             return f"~ field {name}: values" + _plus_minus(self.added, self.removed)
+        if kind in ("field_open_changed", "ratios_open_changed"):
+            what = f"field {name}: values" if kind == "field_open_changed" else "ratios"
+            return f"~ {what} now " + ("open (other values accepted)" if self.new else
+                                      "closed (only the listed values)")
+        if kind == "field_limit_changed":
+            return (f"~ field {name}: {self.limit} {_limit_text(self.old)} → "
+                    f"{_limit_text(self.new)}")
         if kind == "ratio_added":
             return "+ ratios " + ", ".join(self.added)
         if kind == "ratio_removed":
@@ -86,6 +102,10 @@ class Change:
         if kind == "api_version_changed":
             return f"API version {self.old} → {self.new}"
         return kind
+
+
+def _limit_text(value: Any) -> str:
+    return "none" if value is None else str(value)
 
 
 def _plus_minus(added: tuple[Any, ...], removed: tuple[Any, ...]) -> str:
@@ -195,9 +215,14 @@ def _operation_changes(key: str, old: Operation, new: Operation) -> Iterator[Cha
             yield Change("parameter_added", key, name=label, new=new_params[loc_name].required)
         elif loc_name not in new_params:
             yield Change("parameter_removed", key, name=label, old=old_params[loc_name].required)
-        elif old_params[loc_name].required != new_params[loc_name].required:
-            yield Change("parameter_required_changed", key, name=label,
-                         old=old_params[loc_name].required, new=new_params[loc_name].required)
+        else:
+            before, after = old_params[loc_name].as_field(), new_params[loc_name].as_field()
+            if before.required != after.required:
+                yield Change("parameter_required_changed", key, name=label,
+                             old=before.required, new=after.required)
+            if before.kind != after.kind:
+                yield Change("parameter_type_changed", key, name=label, old=before.kind,
+                             new=after.kind)
     models = old.is_model_endpoint or new.is_model_endpoint
     old_variants = {v.key: v for v in old.variants}
     new_variants = {v.key: v for v in new.variants}
@@ -223,28 +248,59 @@ def _variant_changes(key: str, old: Variant, new: Variant) -> Iterator[Change]:
             yield Change("field_removed", key, old.key, name, old=before[name].required)
             continue
         yield from _field_changes(key, new.key, before[name], after[name])
-    if old.ratios is not None or new.ratios is not None:
-        had, has = set(old.ratios or ()), set(new.ratios or ())
+    if old.known_ratios is not None or new.known_ratios is not None:
+        had, has = set(old.known_ratios or ()), set(new.known_ratios or ())
         if has - had:
             yield Change("ratio_added", key, new.key, RATIO_PROPERTY, added=_sorted(has - had))
         if had - has:
             yield Change("ratio_removed", key, new.key, RATIO_PROPERTY, removed=_sorted(had - has))
+        if old.known_ratios is not None and new.known_ratios is not None and (
+                old.ratios_open != new.ratios_open):
+            yield Change("ratios_open_changed", key, new.key, RATIO_PROPERTY,
+                         old=old.ratios_open, new=new.ratios_open)
 
 
 def _field_changes(key: str, variant: str | None, old: Field, new: Field) -> Iterator[Change]:
     if old.required != new.required:
         yield Change("field_required_changed", key, variant, new.name, old=old.required,
                      new=new.required)
-    if old.kind != new.kind:
+    retyped = old.kind != new.kind
+    if retyped:
         yield Change("field_type_changed", key, variant, new.name, old=old.kind, new=new.kind)
+    before, after = old.bounds(), new.bounds()
+    for limit in _LIMITS:
+        if before.get(limit) != after.get(limit):
+            yield Change("field_limit_changed", key, variant, new.name, limit=limit,
+                         old=before.get(limit), new=after.get(limit))
     if new.name == RATIO_PROPERTY:
         return  # ratio values are reported as ratio_added / ratio_removed
-    if old.choices != new.choices and (old.choices is not None or new.choices is not None):
-        had, has = set(old.choices or ()), set(new.choices or ())
-        if had != has:
+    if old.suggestions is not None or new.suggestions is not None:
+        # Across a type change a value is the same value when its text is (5 and "5").
+        had = {_value_key(v, retyped): v for v in old.suggestions or ()}
+        has = {_value_key(v, retyped): v for v in new.suggestions or ()}
+        if had.keys() != has.keys():
             yield Change("field_enum_changed", key, variant, new.name,
-                         added=_sorted(has - had), removed=_sorted(had - has))
+                         added=_sorted([has[k] for k in has.keys() - had.keys()]),
+                         removed=_sorted([had[k] for k in had.keys() - has.keys()]))
+        if old.suggestions is not None and new.suggestions is not None and (
+                old.open_values != new.open_values):
+            yield Change("field_open_changed", key, variant, new.name, old=old.open_values,
+                         new=new.open_values)
 
 
-def _sorted(values: set[Any]) -> tuple[Any, ...]:
+#: The limits compared one by one (a changed ``pattern`` or ``format`` is not reported).
+_LIMITS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+           "maxLength", "minItems", "maxItems")
+
+
+def _value_key(value: Any, by_text: bool) -> str:
+    """How enum values are matched: as JSON, or (across a type change) by their text."""
+    import json
+
+    if by_text and not isinstance(value, (dict, list)):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _sorted(values: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(sorted(values, key=lambda v: (type(v).__name__, str(v))))

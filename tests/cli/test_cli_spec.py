@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from cli_support import laughs, tiny_spec, write_spec
@@ -196,6 +196,43 @@ def test_diff_reports_models_fields_required_and_ratios(run_cli, tmp_path: Path)
     assert "+ ratios 1920:1080" in text and "- ratios 720:1280" in text
     assert run_cli("spec", "diff", str(old), str(new), "--exit-code").code == 1
     assert run_cli("spec", "diff", str(old), str(old), "--exit-code").code == 0
+
+
+def _retyped(doc: dict[str, Any]) -> dict[str, Any]:
+    """m1 of a tiny spec with its count typed as text, limits moved, ratios made open."""
+    make = doc["paths"]["/v1/make"]["post"]["requestBody"]["content"]["application/json"]
+    m1 = make["schema"]["oneOf"][0]["properties"]
+    m1["count"] = {"type": "string", "enum": ["1", "2", "4", "8"]}
+    m1["promptText"] = {"type": "string", "minLength": 1, "maxLength": 1000}
+    m1["tags"] = {"type": "array", "items": {"type": "string"}, "maxItems": 5}
+    m1["ratio"] = {"anyOf": [{"type": "string", "enum": ["1280:720", "720:1280"]},
+                             {"type": "string"}]}
+    return doc
+
+
+def test_diff_shows_type_changes_as_type_changes_and_compares_limits(
+    run_cli, tmp_path: Path
+) -> None:
+    """integer [1, 2, 4] → string ["1", "2", "4", "8"] is one type change and one value
+    added (not every value removed and added again); limits are compared one by one."""
+    before = tiny_spec()
+    make = before["paths"]["/v1/make"]["post"]["requestBody"]["content"]["application/json"]
+    make["schema"]["oneOf"][0]["properties"]["count"] = {"type": "integer", "enum": [1, 2, 4]}
+    old = write_spec(tmp_path / "old.json", before)
+    new = write_spec(tmp_path / "new.json", _retyped(tiny_spec()))
+    text = run_cli("spec", "diff", str(old), str(new)).out
+    assert "~ field count: type integer → string" in text
+    assert "~ field count: values +8\n" in text  # the whole line: nothing removed
+    assert "~ field promptText: maxLength 100 → 1000" in text
+    assert "~ field tags: maxItems none → 5" in text
+    assert "~ ratios now open (other values accepted)" in text
+    changes = json.loads(run_cli("spec", "diff", str(old), str(new), "--json").out)["changes"]
+    limits = {(c["name"], c["limit"]): (c["old"], c["new"]) for c in changes
+              if c["kind"] == "field_limit_changed"}
+    assert limits == {("promptText", "maxLength"): (100, 1000), ("tags", "maxItems"): (None, 5)}
+    values = [c for c in changes if c["kind"] == "field_enum_changed"]
+    assert values == [{"kind": "field_enum_changed", "operation": "POST make", "variant": "m1",
+                       "name": "count", "added": ["8"]}]
 
 
 def test_diff_of_the_official_spec_and_our_snapshot_is_empty(run_cli) -> None:
