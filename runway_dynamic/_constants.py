@@ -27,6 +27,8 @@ RATIO_PROPERTY = "ratio"
 
 # The endpoint that issues upload slots (POST /v1/uploads).
 UPLOADS_ENDPOINT = "uploads"
+# The endpoint where a task is followed (GET) and cancelled (DELETE).
+TASK_ENDPOINT = "tasks/{id}"
 # Runway's published cap on one uploaded file (200 MB, binary units as its data-URI limits);
 # used only while the spec declares none (see media_limits.py).
 UPLOAD_MAX_BYTES = 200 * 1024 * 1024

@@ -38,6 +38,7 @@ from runway_dynamic._constants import (
     ENV_BASE_URL,
     MODEL_PROPERTY,
     RESUBMIT_BACKOFF,
+    TASK_ENDPOINT,
 )
 from runway_dynamic._exceptions import (
     APIConnectionError,
@@ -86,7 +87,6 @@ from runway_dynamic.downloads import (
     write_stream,
 )
 from runway_dynamic.tasks import (
-    TASK_ENDPOINT,
     ProgressCallback,
     Task,
     apoll_until_terminal,

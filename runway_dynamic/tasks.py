@@ -29,7 +29,6 @@ from runway_dynamic._exceptions import (
 )
 from runway_dynamic.catalog import Catalog, Operation, Schema, flatten_object, schema_choices
 
-TASK_ENDPOINT = "tasks/{id}"
 #: Terminal task statuses, used when a spec's task schema names none.
 TASK_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 #: Status words that mean "not settled yet, keep polling" (compared case-insensitively).

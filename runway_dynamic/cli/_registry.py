@@ -76,6 +76,8 @@ COMMANDS: tuple[Command, ...] = (
             "Show which spec is in use: source, API version, sha256, counts.", uses_spec=True),
     Command(("spec", "pull"), f"{_M}.spec_cmd:pull",
             "Download the official spec into the user cache (conditional GET)."),
+    Command(("spec", "rollback"), f"{_M}.spec_cmd:rollback",
+            "Return to the spec the last 'runway spec pull' replaced (again: undo the rollback)."),
     Command(("spec", "diff"), f"{_M}.spec_cmd:diff",
             "Compare two specs: models, endpoints, fields, required-ness, ratios."),
     Command(("spec", "pack"), f"{_M}.spec_cmd:pack",

@@ -188,7 +188,7 @@ def _current_state(entry: Entry) -> dict[str, Any] | None:
 def _fetch_state(client: Any, entry: Entry, resource_id: str) -> dict[str, Any]:
     """What the API says now of the task (or, for a workflow run, the invocation) that
     ``entry``'s create made: one GET, whose answer the client's history notes."""
-    from runway_dynamic.tasks import TASK_ENDPOINT
+    from runway_dynamic._constants import TASK_ENDPOINT
 
     endpoint = TASK_ENDPOINT
     if entry.endpoint.startswith("workflows/"):  # POST workflows/{id} starts an invocation

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from runway_dynamic._constants import DEFAULT_SPEC_URL
 from runway_dynamic._exceptions import RunwayError, SpecError, UsageError
 from runway_dynamic.cli._context import current, echo, emit_json
+
+if TYPE_CHECKING:
+    from runway_dynamic.spec import Spec
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -55,16 +58,14 @@ def show(json: JsonOption = False) -> int:
 # --------------------------------------------------------------------------- pull
 
 
-def _etag_path(target: Path) -> Path:
-    return target.with_name(target.name + ".etag")
-
-
 def _read_etag(target: Path, url: str) -> str | None:
     """The ETag saved by the last pull of ``url``, if the pulled file is still there."""
     import orjson
 
+    from runway_dynamic.spec_update import etag_path
+
     try:
-        saved = orjson.loads(_etag_path(target).read_bytes())
+        saved = orjson.loads(etag_path(target).read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
     if not target.is_file() or not isinstance(saved, dict) or saved.get("url") != url:
@@ -83,25 +84,59 @@ def _cache_kept(exc: SpecError, url: str) -> SpecError:
     return exc
 
 
+def _replaced_spec() -> Spec:
+    """The spec a pull replaces: the pulled one, else (or when it no longer loads) the
+    bundled snapshot. ``--spec`` and ``RUNWAY_SPEC`` only override it while set."""
+    from runway_dynamic.sources import SpecSource, bundled_spec_path, pulled_spec_path, read_source
+    from runway_dynamic.spec import Spec
+
+    pulled = pulled_spec_path()
+    if pulled.is_file():
+        try:
+            return Spec.from_document(read_source(SpecSource("cache", str(pulled))))
+        except SpecError:
+            pass
+    return Spec.from_document(read_source(SpecSource("bundled", str(bundled_spec_path()))))
+
+
+def _spec_facts(spec: Spec) -> str:
+    summary = spec.catalog.summary()
+    return (f"API version {summary['apiVersion']}, {summary['operations']} operations, "
+            f"{summary['models']} models, sha256 {spec.sha256[:16]}…")
+
+
 def pull(
-    url: Annotated[str, typer.Option("--url", metavar="URL",
-                                     help="Where to download the spec from.")] = DEFAULT_SPEC_URL,
+    url: Annotated[str | None, typer.Argument(
+        metavar="[URL]", help=f"Where to download the spec from (default {DEFAULT_SPEC_URL}).",
+        show_default=False)] = None,
+    url_option: Annotated[str | None, typer.Option(
+        "--url", metavar="URL", help="The same as URL.", show_default=False)] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Install the spec even when the review refuses it.")] = False,
     json: JsonOption = False,
 ) -> int:
     """Download the official spec into the user cache (conditional GET).
 
-    The download is parsed and its catalog built before it replaces the cached copy
-    (atomically), so a failed pull keeps the spec you had. The server's ETag is kept beside
-    the file, and the next pull of the same URL asks only for changes.
+    The download is parsed and its catalog built, then compared with the spec it replaces
+    (the change summary is shown, as 'runway spec diff' would). It is refused, unless
+    --force, when it has no model endpoints, lacks an operation the client calls itself
+    (GET/DELETE tasks/{id}, POST uploads) or removes more than a quarter of the operations.
+    A failed or refused pull keeps the spec you had. The replaced spec is kept:
+    'runway spec rollback' returns to it. The server's ETag is kept beside the file, and
+    the next pull of the same URL asks only for changes.
     """
     import orjson
 
     from runway_dynamic._files import atomic_write_bytes
     from runway_dynamic.sources import SpecDocument, SpecSource, fetch, pulled_spec_path
     from runway_dynamic.spec import Spec
+    from runway_dynamic.spec_update import SpecUpdateRefused, install, review_update
 
+    if url and url_option and url != url_option:
+        raise UsageError(f"two URLs given ({url} and --url {url_option}): give one")
+    url = url or url_option or DEFAULT_SPEC_URL
     if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--url must be an http:// or https:// URL, got {url!r}")
+        raise UsageError(f"URL must be an http:// or https:// URL, got {url!r}")
     boundary = current().boundary
     boundary.check_outbound(url, "spec pull")
     target = pulled_spec_path()
@@ -129,23 +164,71 @@ def pull(
         spec = Spec.from_document(document)
     except SpecError as exc:
         raise _cache_kept(exc, url) from None
-    atomic_write_bytes(target, data)
+    replaced = _replaced_spec()
+    review = review_update(replaced.catalog, spec.catalog)
     new_etag = response.headers.get("etag")
-    if new_etag:
-        atomic_write_bytes(_etag_path(target), orjson.dumps({"url": url, "etag": new_etag}))
+    record = orjson.dumps({"url": url, "etag": new_etag}) if new_etag else None
+    same = target.is_file() and replaced.sha256 == spec.sha256
+    if not as_json:
+        echo(review.diff.render(old_label=f"in use ({replaced.source.kind})", new_label=url))
+    if not review.safe and not force and not same:
+        raise SpecUpdateRefused(review.reasons, review.diff, source=url)
+    if same:  # the same document again (a server without ETags): only the record changes
+        from runway_dynamic.spec_update import etag_path
+
+        if record is None:
+            etag_path(target).unlink(missing_ok=True)
+        else:
+            atomic_write_bytes(etag_path(target), record)
     else:
-        _etag_path(target).unlink(missing_ok=True)
+        install(data, record)
     summary = spec.catalog.summary()
     result: dict[str, Any] = {
-        "status": "updated", "url": url, "path": str(target), "etag": new_etag,
-        "sha256": spec.sha256, "apiVersion": summary["apiVersion"],
-        "operations": summary["operations"], "models": summary["models"]}
+        "status": "unchanged" if same else "updated", "url": url, "path": str(target),
+        "etag": new_etag, "sha256": spec.sha256, "apiVersion": summary["apiVersion"],
+        "operations": summary["operations"], "models": summary["models"],
+        "forced": list(review.reasons) if not review.safe and not same else [],
+        "diff": review.diff.to_dict()}
     if as_json:
         emit_json(result)
+        return 0
+    echo("")
+    if same:
+        echo(f"{target} already holds this spec ({url})")
     else:
-        echo(f"saved {url} to {target}")
-        echo(f"API version {summary['apiVersion']}, {summary['operations']} operations, "
-             f"{summary['models']} models, sha256 {spec.sha256[:16]}…")
+        if result["forced"]:
+            echo(f"installed despite: {'; '.join(review.reasons)} (--force)")
+        echo(f"saved {url} to {target}; 'runway spec rollback' returns to the spec it replaced")
+    echo(_spec_facts(spec))
+    return 0
+
+
+def rollback(json: JsonOption = False) -> int:
+    """Return to the spec the last 'runway spec pull' replaced (again: undo the rollback).
+
+    The previous spec is checked to load before it is put back; the bundled snapshot is
+    in use again when nothing had been pulled before.
+    """
+    from runway_dynamic.sources import SpecDocument, SpecSource, pulled_spec_path
+    from runway_dynamic.spec import Spec
+    from runway_dynamic.spec_update import previous_bytes, previous_spec_path
+    from runway_dynamic.spec_update import rollback as swap
+
+    data = previous_bytes()  # SpecError when there is nothing to roll back to
+    if data is not None:
+        Spec.from_document(SpecDocument(SpecSource("cache", str(previous_spec_path())), data))
+    swap()
+    back = _replaced_spec()
+    as_json = current().wants_json(json)
+    facts = {"status": "rolled-back", "source": back.source.kind,
+             "path": str(pulled_spec_path()) if data is not None else back.source.location,
+             "sha256": back.sha256, "apiVersion": back.catalog.api_version}
+    if as_json:
+        emit_json(facts)
+        return 0
+    where = "the pulled spec" if data is not None else "the bundled snapshot (nothing pulled)"
+    echo(f"rolled back to {where}: {_spec_facts(back)}")
+    echo("'runway spec rollback' again returns to the spec you left")
     return 0
 
 

@@ -614,7 +614,7 @@ class RunwayML(_Base):
         return create_ephemeral
 
     def _wait(self, reader: str, resource_id: str, timeout: float | None) -> Any:
-        from runway_dynamic.tasks import TASK_ENDPOINT
+        from runway_dynamic._constants import TASK_ENDPOINT
 
         try:
             if reader == TASK_ENDPOINT:
@@ -738,7 +738,7 @@ class AsyncRunwayML(_Base):
         return self._await(reader, resource_id, timeout)
 
     async def _await(self, reader: str, resource_id: str, timeout: float | None) -> Any:
-        from runway_dynamic.tasks import TASK_ENDPOINT
+        from runway_dynamic._constants import TASK_ENDPOINT
 
         try:
             if reader == TASK_ENDPOINT:

@@ -83,7 +83,7 @@ def result_endpoint(catalog: Catalog, op: Operation) -> str | None:
     if hasattr(op, "result_endpoint"):
         found = op.result_endpoint
         return found if isinstance(found, str) else None
-    from runway_dynamic.tasks import TASK_ENDPOINT
+    from runway_dynamic._constants import TASK_ENDPOINT
 
     kind = _interim_kind(catalog, op)
     if kind == CREATES_TASK:

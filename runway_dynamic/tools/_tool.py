@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runway_dynamic import _constants
+
 TOOL_PREFIX = "runway_"
 
 # Helper actions, each one tool; generation tools have action GENERATE.
@@ -16,10 +18,11 @@ TASK_WAIT = "task_wait"
 MODELS_SCHEMA = "models_schema"
 UPLOAD = "upload"
 
-# Where the API keeps tasks and uploads. These are the two fixed resources a generation
-# workflow needs beyond the model endpoints; helpers are offered only when the spec has them.
-TASK_ENDPOINT = "tasks/{id}"
-UPLOAD_ENDPOINT = "uploads"
+# Where the API keeps tasks and uploads (named in _constants). These are the two fixed
+# resources a generation workflow needs beyond the model endpoints; helpers are offered only
+# when the spec has them.
+TASK_ENDPOINT = _constants.TASK_ENDPOINT
+UPLOAD_ENDPOINT = _constants.UPLOADS_ENDPOINT
 
 
 @dataclass(frozen=True)

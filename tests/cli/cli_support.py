@@ -46,12 +46,15 @@ def tiny_spec(
     m1_ratios: tuple[str, ...] = ("1280:720", "720:1280"),
     extra_model: bool = False,
     server: str = "https://api.example.test",
+    client_ops: bool = False,
 ) -> dict[str, Any]:
     """A small OpenAPI 3.1 document exercising every flag kind and reserved-name clash.
 
     ``POST /v1/make`` takes models m1/m2 (m3 with ``extra_model``); m1 has body fields named
     ``json``, ``body`` and ``spec`` that collide with the CLI's own options. ``GET /v1/things``
     has an array query parameter (``ids``) and a query parameter named ``json``.
+    ``client_ops`` adds the operations the client calls itself (tasks/{id}, uploads), so
+    that ``spec pull`` accepts the document as an update of another tiny spec.
     """
     m1 = _model_branch("m1", {
         "promptText": {"type": "string", "minLength": 1, "maxLength": 100},
@@ -73,7 +76,7 @@ def tiny_spec(
         branches.append(_model_branch("m3", {"promptText": {"type": "string"}}, ["promptText"]))
     version_header = {"name": "X-Api-Version", "in": "header", "required": True,
                       "schema": {"type": "string", "const": version}}
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Tiny", "version": version},
         "servers": [{"url": server}],
@@ -104,6 +107,14 @@ def tiny_spec(
             },
         },
     }
+    if client_ops:
+        ok = {"responses": {"200": {"description": "ok"}}}
+        document["paths"]["/v1/tasks/{id}"] = {
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "get": ok, "delete": ok}
+        document["paths"]["/v1/uploads"] = {"post": ok}
+    return document
 
 
 def laughs(levels: int = 9, fan: int = 9) -> str:

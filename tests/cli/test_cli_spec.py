@@ -76,7 +76,7 @@ class _SpecServer(BaseHTTPRequestHandler):
 def spec_server() -> Iterator[str]:
     _SpecServer.requests = []
     _SpecServer.etag = '"v1"'
-    _SpecServer.body = json.dumps(tiny_spec()).encode()
+    _SpecServer.body = json.dumps(tiny_spec(client_ops=True)).encode()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _SpecServer)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -85,8 +85,12 @@ def spec_server() -> Iterator[str]:
     httpd.server_close()
 
 
+# A tiny spec is no update of the bundled one (the review refuses it: see the tests of the
+# review below), so the first pull of each test says --force.
+
+
 def test_pull_then_304_then_broken_document_keeps_the_cache(run_cli, spec_server: str) -> None:
-    first = run_cli("spec", "pull", "--url", spec_server)
+    first = run_cli("spec", "pull", "--url", spec_server, "--force")
     assert first.code == 0, first.err
     target = pulled_spec_path()
     assert target.read_bytes() == _SpecServer.body
@@ -117,9 +121,9 @@ def test_pull_then_304_then_broken_document_keeps_the_cache(run_cli, spec_server
 
 
 def test_pull_new_version_replaces_and_unreachable_keeps(run_cli, spec_server: str) -> None:
-    assert run_cli("spec", "pull", "--url", spec_server).code == 0
+    assert run_cli("spec", "pull", "--url", spec_server, "--force").code == 0
     _SpecServer.etag = '"v2"'
-    _SpecServer.body = json.dumps(tiny_spec(version="2031-02-02")).encode()
+    _SpecServer.body = json.dumps(tiny_spec(version="2031-02-02", client_ops=True)).encode()
     result = run_cli("spec", "pull", "--url", spec_server, "--json")
     assert result.code == 0 and json.loads(result.out)["apiVersion"] == "2031-02-02"
     before = pulled_spec_path().read_bytes()
@@ -131,7 +135,7 @@ def test_pull_new_version_replaces_and_unreachable_keeps(run_cli, spec_server: s
 def test_pull_refuses_a_yaml_bomb_with_the_same_limits(run_cli, spec_server: str) -> None:
     """A billion-laughs document at the pull URL never becomes the default spec: the
     download is checked with the limits every spec source has."""
-    assert run_cli("spec", "pull", "--url", spec_server).code == 0
+    assert run_cli("spec", "pull", "--url", spec_server, "--force").code == 0
     good = pulled_spec_path().read_bytes()
     _SpecServer.etag = '"bomb"'
     _SpecServer.body = laughs().encode()
@@ -163,6 +167,145 @@ def test_pull_stops_reading_past_the_size_limit(
                               env={"RUNWAY_SPEC_MAX_BYTES": "20000"}).err)
     assert data["error"] == "SpecLimitError" and data["limit"] == "spec-max-bytes"
     assert data["maximum"] == 20000
+
+
+# ---- safe updates: the review before a pull replaces the spec, and rollback
+
+
+def _serve(document: dict[str, Any], etag: str) -> None:
+    _SpecServer.etag = etag
+    _SpecServer.body = json.dumps(document).encode()
+
+
+def _api_version() -> str:
+    return json.loads(pulled_spec_path().read_bytes())["info"]["version"]
+
+
+def test_pull_takes_the_url_as_its_argument(run_cli, spec_server: str) -> None:
+    result = run_cli("spec", "pull", spec_server, "--force", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["url"] == spec_server
+    clash = run_cli("spec", "pull", spec_server, "--url", spec_server + "?other")
+    assert clash.code == 2 and "give one" in clash.err
+
+
+def test_pull_shows_the_change_summary_before_replacing(run_cli, spec_server: str) -> None:
+    assert run_cli("spec", "pull", spec_server, "--force").code == 0
+    newer = tiny_spec(version="2031-03-03", extra_model=True, client_ops=True)
+    _serve(newer, '"v2"')
+    result = run_cli("spec", "pull", spec_server)
+    assert result.code == 0, result.err
+    summary = result.out.split("saved ")[0]
+    assert "API version 2030-01-01 → 2031-03-03" in summary and "+ model m3" in summary
+    assert "spec rollback" in result.out and _api_version() == "2031-03-03"
+    _serve(tiny_spec(version="2031-04-04", extra_model=True, client_ops=True), '"v3"')
+    data = json.loads(run_cli("spec", "pull", spec_server, "--json").out)
+    assert data["diff"]["counts"] == {"api_version_changed": 1} and data["forced"] == []
+
+
+def _without_models() -> dict[str, Any]:
+    document = tiny_spec(client_ops=True)
+    del document["paths"]["/v1/make"]
+    return document
+
+
+def _without_task_get() -> dict[str, Any]:
+    document = tiny_spec(client_ops=True)
+    del document["paths"]["/v1/tasks/{id}"]["get"]
+    return document
+
+
+def _without_most_operations() -> dict[str, Any]:
+    document = tiny_spec(client_ops=True)
+    for path in ("/v1/things", "/v1/things/{id}"):
+        del document["paths"][path]
+    return document
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (_without_models, "no model endpoints"),
+    (_without_task_get, "lacks GET tasks/{id}, needed for following a task"),
+    (_without_most_operations, "removes 3 of 7 operations (more than 25%)"),
+], ids=["no-models", "no-task-get", "most-removed"])
+def test_pull_refuses_an_unsafe_update_unless_forced(
+    run_cli, spec_server: str, make: Any, reason: str
+) -> None:
+    """Refused: the spec in use stays, the error names why (one line, exit 1), the change
+    summary is shown; --force installs it and says what it overrode."""
+    assert run_cli("spec", "pull", spec_server, "--force").code == 0
+    good = pulled_spec_path().read_bytes()
+    _serve(make(), '"bad"')
+    refused = run_cli("spec", "pull", spec_server)
+    assert refused.code == 1 and refused.err.count("\n") == 1, refused.err
+    assert reason in refused.err and "--force" in refused.err
+    assert "change(s)" in refused.out
+    assert pulled_spec_path().read_bytes() == good
+    as_json = json.loads(run_cli("--json", "spec", "pull", spec_server).err)
+    assert as_json["error"] == "SpecUpdateRefused" and any(reason in r for r in as_json["reasons"])
+    forced = run_cli("spec", "pull", spec_server, "--force")
+    assert forced.code == 0 and "installed despite" in forced.out and reason in forced.out
+    assert pulled_spec_path().read_bytes() == _SpecServer.body
+
+
+def test_a_spec_without_tasks_is_refused_over_the_bundled_one(run_cli, spec_server: str) -> None:
+    """The reported case: a pull of a spec without tasks/{id} made --wait fail only after the
+    paid submit. The review refuses it before it replaces anything."""
+    document = json.loads(bundled_spec_path().read_bytes())
+    del document["paths"]["/v1/tasks/{id}"]
+    _serve(document, '"no-tasks"')
+    result = run_cli("spec", "pull", spec_server)
+    assert result.code == 1 and "lacks GET tasks/{id}" in result.err
+    assert "DELETE tasks/{id}" in result.err and not pulled_spec_path().exists()
+    assert "- operation removed" in result.out
+
+
+def test_rollback_returns_to_the_replaced_spec_and_again_undoes_it(
+    run_cli, spec_server: str
+) -> None:
+    nothing = run_cli("spec", "rollback")
+    assert nothing.code == 1 and "no previous spec" in nothing.err
+    assert nothing.err.count("\n") == 1
+
+    assert run_cli("spec", "pull", spec_server, "--force").code == 0  # over the bundled one
+    _serve(tiny_spec(version="2031-05-05", client_ops=True), '"v2"')
+    assert run_cli("spec", "pull", spec_server).code == 0
+    assert _api_version() == "2031-05-05"
+
+    back = run_cli("spec", "rollback")
+    assert back.code == 0, back.err
+    assert "2030-01-01" in back.out and _api_version() == "2030-01-01"
+    shown = json.loads(run_cli("spec", "show", "--json").out)
+    assert shown["source"]["kind"] == "cache" and shown["apiVersion"] == "2030-01-01"
+    # The ETag went back with its spec: the next pull asks for changes since v1, gets v2.
+    again = run_cli("spec", "pull", spec_server, "--json")
+    assert json.loads(again.out)["status"] == "updated"
+    assert _SpecServer.requests[-1].get("If-None-Match") == '"v1"'
+    assert _api_version() == "2031-05-05"
+
+    assert run_cli("spec", "rollback").code == 0 and _api_version() == "2030-01-01"
+    assert run_cli("spec", "rollback").code == 0 and _api_version() == "2031-05-05"
+
+
+def test_rollback_to_nothing_pulled_returns_to_the_bundled_spec(run_cli, spec_server: str
+                                                                 ) -> None:
+    assert run_cli("spec", "pull", spec_server, "--force").code == 0
+    back = json.loads(run_cli("spec", "rollback", "--json").out)
+    assert back["source"] == "bundled" and not pulled_spec_path().exists()
+    assert json.loads(run_cli("spec", "show", "--json").out)["source"]["kind"] == "bundled"
+    assert run_cli("spec", "rollback").code == 0 and _api_version() == "2030-01-01"
+
+
+def test_rollback_refuses_a_previous_spec_that_no_longer_loads(run_cli, spec_server: str
+                                                               ) -> None:
+    from runway_dynamic.spec_update import previous_spec_path
+
+    assert run_cli("spec", "pull", spec_server, "--force").code == 0
+    _serve(tiny_spec(version="2031-06-06", client_ops=True), '"v2"')
+    assert run_cli("spec", "pull", spec_server).code == 0
+    previous_spec_path().write_bytes(b'{"openapi": "3.1.0", "paths": ')
+    result = run_cli("spec", "rollback")
+    assert result.code == 1 and result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert _api_version() == "2031-06-06"
 
 
 # ---- diff

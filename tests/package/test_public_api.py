@@ -19,7 +19,7 @@ LAYERS: dict[str, int] = {
     "sources": 1, "_refs": 1, "pack": 1,
     "catalog": 2, "cache": 2, "media_limits": 2,
     "validation": 3, "spec_diff": 3,
-    "spec": 4,
+    "spec": 4, "spec_update": 4,
     "_http": 5, "tasks": 5, "auth": 5, "boundary": 5, "uploads": 5, "downloads": 5,
     "history": 5,
     "client": 6, "sandbox": 6, "config": 6,

@@ -55,6 +55,8 @@ STATIC_STEPS: dict[tuple[str, ...], list[Step]] = {
     ("spec", "pull"): [Step(["spec", "pull", "--url", "https://spec.runway.example/api.json"],
                             USAGE),
                        Step(["spec", "pull", "--url", "{pages}/openapi.json"])],
+    ("spec", "rollback"): [Step(["spec", "pull", "{pages}/openapi.json"]),
+                           Step(["spec", "rollback"])],
     ("spec", "diff"): [Step(["spec", "diff", "{spec}", "{spec}"])],
     ("spec", "pack"): [Step(["spec", "pack", "{spec}", "-o", "packed.json"])],
     ("call",): [Step(["call", "{image_endpoint}", "--body", "{image_body}", "--download",
