@@ -115,12 +115,18 @@ def fit_ratio(variant: Variant, wanted: str | None) -> tuple[str | None, str | N
 
     An accepted ratio is kept; another shape becomes the accepted ratio of nearest aspect
     (the note says so); ``None`` keeps the spec's first ratio. A variant without a closed
-    ratio set takes ``wanted`` as given, or no ratio at all.
+    ratio set takes ``wanted`` as given, or no ratio at all; when its ratios are an open
+    enum, a shape it lists in another form (``9:16`` for ``1080:1920``) is sent as listed.
     """
     accepted = variant.ratios
     if accepted is None:
         field = variant.field_map.get(RATIO_PROPERTY)
-        return (wanted if field is not None else None), None
+        if field is None or wanted is None:
+            return None if field is None else wanted, None
+        listed = _listed_form(variant.known_ratios or (), wanted)
+        if listed is not None and listed != wanted:
+            return listed, f"{variant.key} lists {wanted} as {listed}; using {listed}"
+        return wanted, None
     sized = [r for r in accepted if ratio_aspect(r) is not None]
     if wanted is None:
         return (sized[0] if sized else accepted[0]), None
@@ -133,6 +139,17 @@ def fit_ratio(variant: Variant, wanted: str | None) -> tuple[str | None, str | N
     if not near:
         raise UsageError(f"{variant.key} accepts no W:H ratio; it takes {', '.join(accepted)}")
     return near[0], f"{variant.key} does not accept {wanted}; using its closest ratio {near[0]}"
+
+
+def _listed_form(known: Sequence[str], wanted: str) -> str | None:
+    """The known ratio with exactly ``wanted``'s aspect (the first, by the spec's order)."""
+    if wanted in known:
+        return wanted
+    aspect = ratio_aspect(wanted)
+    if aspect is None:
+        return None
+    return next((r for r in known if (a := ratio_aspect(r)) is not None
+                 and abs(a - aspect) < 1e-9), None)
 
 
 def _scaled(shape: str) -> str:

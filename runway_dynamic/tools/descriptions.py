@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runway_dynamic.catalog import Operation, schema_choices, schema_kind
+from runway_dynamic.catalog import Operation, schema_choices, schema_kind, schema_suggestions
 from runway_dynamic.tools.union import NUMERIC_KINDS
 
 
@@ -84,6 +84,9 @@ def _constraint(schema: Mapping[str, Any]) -> str:
     choices = schema_choices(schema)
     if choices is not None:
         return ", ".join(str(c) for c in choices)
+    suggested = schema_suggestions(schema)
+    if suggested is not None:  # an open enum: the known values, and that others pass
+        return ", ".join(str(c) for c in suggested) + " or other values"
     parts: list[str] = []
     kind = schema_kind(schema)
     low = schema.get("minimum", schema.get("exclusiveMinimum"))

@@ -363,3 +363,16 @@ def test_agent_modules_stay_light_and_below_the_cli() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == ""
+
+
+def test_an_open_enum_is_described_with_its_values_and_that_others_pass() -> None:
+    """Agents see an open enum's known values and that other values pass too, beside a
+    model whose set is closed."""
+    from runway_dynamic.catalog import Field
+    from runway_dynamic.tools.descriptions import field_notes
+
+    open_style = Field("style", False, {"anyOf": [{"enum": ["noir", "pastel"]},
+                                                  {"type": "string"}]})
+    closed_style = Field("style", False, {"enum": ["noir"]})
+    notes = field_notes("style", {"a": open_style, "b": closed_style}, ["a", "b"])
+    assert "noir, pastel or other values (a)" in notes.text and "noir (b)" in notes.text
