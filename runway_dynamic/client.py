@@ -193,7 +193,8 @@ class _ClientCore:
             return op
         ops = catalog.operations_for(endpoint)
         if not ops:
-            raise UsageError(f"unknown endpoint {endpoint!r}; see `runway endpoints`")
+            raise UsageError(f"unknown endpoint {endpoint!r}: not in the spec in use "
+                             f"({self.spec.source})")
         if method:
             have = ", ".join(o.method for o in ops)
             raise UsageError(f"{endpoint} has no {method.upper()} operation (it has {have})")
@@ -479,6 +480,15 @@ class _ClientCore:
         """The tasks endpoint and its path parameter, whatever the spec names it."""
         op = self.operation_for(TASK_ENDPOINT, method, False)
         return op.endpoint, {_single_path_param(op): task_id}
+
+    def check_can_wait(self) -> None:
+        """A wait polls ``GET tasks/{id}``: without it in the spec, refuse before the create
+        (:class:`UsageError`, nothing sent) rather than after a paid submit."""
+        if self.spec.catalog.operation(TASK_ENDPOINT, "GET") is None:
+            raise UsageError(
+                f"the spec in use ({self.spec.source}) has no GET {TASK_ENDPOINT}, so a task "
+                "could not be followed; nothing was sent. Create it without waiting, or use "
+                "a spec that has it ('runway spec rollback' returns to the previous one)")
 
     def terminal_for(self, endpoint: str) -> frozenset[str]:
         op = self.spec.catalog.operation(endpoint, "GET")
@@ -849,6 +859,7 @@ class RunwayClient:
         Each resubmission is a new, billed task; ``on_submit`` sees every task created.
         """
         core = self._core
+        core.check_can_wait()
         backoff = core.retry_backoff_seconds if retry_backoff_seconds is None else (
             retry_backoff_seconds
         )
@@ -1254,6 +1265,7 @@ class AsyncRunwayClient:
         extra_headers: Mapping[str, str] | None = None,
     ) -> Task:
         core = self._core
+        core.check_can_wait()
         backoff = core.retry_backoff_seconds if retry_backoff_seconds is None else (
             retry_backoff_seconds
         )

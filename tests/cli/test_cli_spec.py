@@ -308,6 +308,24 @@ def test_rollback_refuses_a_previous_spec_that_no_longer_loads(run_cli, spec_ser
     assert _api_version() == "2031-06-06"
 
 
+def test_wait_on_a_spec_without_tasks_is_refused_before_anything_is_sent(
+    run_cli, tmp_path: Path
+) -> None:
+    """With a spec that lacks GET tasks/{id} (forced, or --spec), --wait used to fail only
+    after the paid submit, exit 2 and a pointer to a command that does not exist. Now it is
+    refused before the create (exit 2, nothing sent); without --wait the task is created."""
+    document = json.loads(bundled_spec_path().read_bytes())
+    del document["paths"]["/v1/tasks/{id}"]
+    path = write_spec(tmp_path / "no-tasks.json", document)
+    args = ("--spec", str(path), "--sandbox", "image", "--prompt", "x", "--ratio", "1920:1080")
+    waited = run_cli(*args, "--wait")
+    assert waited.code == 2 and "has no GET tasks/{id}" in waited.err, waited.err
+    assert "nothing was sent" in waited.err and "submitted" not in waited.err
+    assert "Traceback" not in waited.err and waited.out == ""
+    created = run_cli(*args, "--json")
+    assert created.code == 0 and json.loads(created.out)["id"]
+
+
 # ---- diff
 
 

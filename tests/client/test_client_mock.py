@@ -507,3 +507,21 @@ def test_harness_mirrors_both_kinds(client_kind: str, fake: FakeRunway, bundled_
         )
     finally:
         h.close()
+
+
+def test_run_on_a_spec_without_a_task_endpoint_sends_nothing(
+    client_kind: str, fake: FakeRunway, image_body: dict[str, Any], bundled_spec: Spec
+) -> None:
+    """run() must follow the task it creates: with no GET tasks/{id} in the spec it refuses
+    before the (paid) create, not after it."""
+    import json
+
+    document = json.loads(bundled_spec.document.data)
+    del document["paths"]["/v1/tasks/{id}"]
+    h = Harness(client_kind, fake, Spec.from_bytes(json.dumps(document).encode()))
+    try:
+        with pytest.raises(UsageError, match=r"has no GET tasks/\{id\}.*nothing was sent"):
+            h.call("run", "text_to_image", image_body)
+    finally:
+        h.close()
+    assert fake.log == []
