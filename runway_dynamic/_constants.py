@@ -24,6 +24,8 @@ DEFAULT_SPEC_URL = "https://raw.githubusercontent.com/runwayml/openapi/next/open
 MODEL_PROPERTY = "model"
 # The property that carries an aspect ratio in generation bodies.
 RATIO_PROPERTY = "ratio"
+# The endpoint that reads a task (what a task-creating POST's id is looked up at).
+TASK_ENDPOINT = "tasks/{id}"
 
 # The endpoint that issues upload slots (POST /v1/uploads).
 UPLOADS_ENDPOINT = "uploads"

@@ -83,9 +83,12 @@ class PreparedRequest:
     operation: Operation | None = field(default=None, repr=False, compare=False)
 
     @property
-    def creates_task(self) -> bool:
-        """A POST whose success response carries a new resource id (not idempotent)."""
-        return self.method == "POST"
+    def creates(self) -> bool:
+        """Whether resending it could make something twice: the operation's kind says; a
+        request outside the spec (a presigned upload URL) is assumed to unless idempotent."""
+        if self.operation is not None:
+            return self.operation.creates
+        return self.method.upper() not in IDEMPOTENT_METHODS
 
     def redacted_headers(self) -> dict[str, str]:
         out = dict(self.headers)
@@ -185,7 +188,7 @@ MAY_HAVE_SUCCEEDED = "may_have_succeeded"
 
 def failure_action(
     method: str,
-    creates_task: bool,
+    creates: bool,
     status: int | None = None,
     error_kind: str | None = None,
     *,
@@ -195,10 +198,10 @@ def failure_action(
     """After a failed attempt: :data:`RETRY`, :data:`RAISE` or :data:`MAY_HAVE_SUCCEEDED`.
 
     ``attempt`` counts from 0 (the first send). Give either the response ``status`` or the
-    transport ``error_kind``. A task-creating request (any non-idempotent method) is resent
-    only when no task can exist: a 429, or an error before the request left. When it may have
-    reached Runway (a 5xx, a read timeout, a dropped connection) the answer is
-    :data:`MAY_HAVE_SUCCEEDED` for task-creating requests — never a resend.
+    transport ``error_kind``. A request that ``creates`` (a task or a resource; see
+    :attr:`Operation.creates`) is resent only when nothing can exist: a 429, or an error
+    before the request left. When it may have reached Runway (a 5xx, a read timeout, a
+    dropped connection) the answer is :data:`MAY_HAVE_SUCCEEDED` — never a resend.
     """
     budget_left = attempt < max_retries
     idempotent = method.upper() in IDEMPOTENT_METHODS
@@ -209,7 +212,7 @@ def failure_action(
             return RETRY if budget_left and status in RETRYABLE_STATUSES else RAISE
         if status == 429:
             return RETRY if budget_left else RAISE
-        if status >= 500 and creates_task:
+        if status >= 500 and creates:
             return MAY_HAVE_SUCCEEDED
         return RAISE
     if error_kind in NOT_SENT_ERRORS:
@@ -217,13 +220,13 @@ def failure_action(
     if error_kind in SENT_ERRORS:
         if idempotent:
             return RETRY if budget_left else RAISE
-        return MAY_HAVE_SUCCEEDED if creates_task else RAISE
+        return MAY_HAVE_SUCCEEDED if creates else RAISE
     return RAISE
 
 
 def should_retry(
     method: str,
-    creates_task: bool,
+    creates: bool,
     status: int | None = None,
     error_kind: str | None = None,
     *,
@@ -233,7 +236,7 @@ def should_retry(
     """Whether to send the request again (see :func:`failure_action` for the rules)."""
     return (
         failure_action(
-            method, creates_task, status, error_kind, attempt=attempt, max_retries=max_retries
+            method, creates, status, error_kind, attempt=attempt, max_retries=max_retries
         )
         == RETRY
     )

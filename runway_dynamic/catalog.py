@@ -10,28 +10,49 @@ Terms:
 - *variant*: one branch of a request body, keyed by its discriminator value (the model id
   for generation endpoints, ``mode`` for some recipes); a plain body is one unkeyed variant.
 - *model endpoint*: an operation whose variants are discriminated by ``model``.
+- *kind*: what an operation does (:data:`OPERATION_KINDS`), and for a create, the endpoint
+  that reads what it made (:attr:`Operation.result_endpoint`). Decided here, once, from the
+  spec's shapes; the client, the CLI, the tools and the sandbox ask, never guess.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
 
-from runway_dynamic._constants import MODEL_PROPERTY, RATIO_PROPERTY
+from runway_dynamic._constants import MODEL_PROPERTY, RATIO_PROPERTY, TASK_ENDPOINT
 from runway_dynamic._exceptions import SpecError
 from runway_dynamic._limits import ExpansionBudget
 from runway_dynamic._refs import RefResolver
 from runway_dynamic.naming import closest, endpoint_name, flag_for
 
-CATALOG_FORMAT = 2
+CATALOG_FORMAT = 3
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
 _SCALAR_TYPES = ("string", "integer", "number", "boolean")
 
 Schema = Mapping[str, Any]
+
+# What an operation does (``Operation.kind``).
+#: A POST whose answer carries the id of a task, read back at ``tasks/{id}``.
+CREATES_TASK = "creates_task"
+#: A POST whose answer carries the id of a resource the spec reads at an item path of its
+#: own (``avatars`` → ``avatars/{id}``; ``workflows/{id}`` → ``workflow_invocations/{id}``).
+CREATES_RESOURCE = "creates_resource"
+#: A GET of one thing (an item, or a collection that does not list: ``organization``).
+READS = "reads"
+#: A GET of a collection (it pages, has items of its own, or answers a ``data`` list).
+LISTS = "lists"
+UPDATES = "updates"
+DELETES = "deletes"
+#: Anything else: a POST whose answer names nothing it made (``uploads``, ``voices/preview``).
+ACTION = "action"
+OPERATION_KINDS = (CREATES_TASK, CREATES_RESOURCE, READS, LISTS, UPDATES, DELETES, ACTION)
+#: Query parameters that make a collection GET a list.
+_PAGING_PARAMS = frozenset({"cursor", "limit", "page", "pageToken", "offset"})
 
 
 # --------------------------------------------------------------------------- schema facts
@@ -399,10 +420,29 @@ class Operation:
     operation_id: str | None = None
     tags: tuple[str, ...] = ()
     deprecated: bool = False
+    #: What it does (one of :data:`OPERATION_KINDS`); set by :func:`build_catalog`.
+    kind: str = ACTION
+    #: For a create: the GET endpoint that reads what it made (``tasks/{id}`` for a task,
+    #: the item path for a resource); ``None`` otherwise, or when the spec has no reader.
+    result_endpoint: str | None = None
 
     @property
     def endpoint(self) -> str:
         return endpoint_name(self.path)
+
+    @property
+    def creates(self) -> bool:
+        """Whether sending it may make something (a billed task, a resource), so resending a
+        request whose answer was lost could make it twice. A POST whose answer the spec does
+        not describe counts as creating: assume the worst."""
+        if self.kind in (CREATES_TASK, CREATES_RESOURCE):
+            return True
+        return self.method == "POST" and not self.success_schema()
+
+    @property
+    def is_read(self) -> bool:
+        """A GET of one thing or of a list: safe to send by default, and to resend."""
+        return self.kind in (READS, LISTS)
 
     @property
     def has_body(self) -> bool:
@@ -445,6 +485,8 @@ class Operation:
             "operationId": self.operation_id,
             "tags": list(self.tags),
             "deprecated": self.deprecated,
+            "kind": self.kind,
+            "resultEndpoint": self.result_endpoint,
             "parameters": [p.to_dict() for p in self.parameters],
             "body": None
             if not self.variants
@@ -479,7 +521,15 @@ class Operation:
             operation_id=data.get("operationId"),
             tags=tuple(data.get("tags") or ()),
             deprecated=bool(data.get("deprecated")),
+            kind=_known_kind(data["kind"]),
+            result_endpoint=data.get("resultEndpoint"),
         )
+
+
+def _known_kind(kind: Any) -> str:
+    if kind not in OPERATION_KINDS:
+        raise ValueError(f"unknown operation kind {kind!r}")
+    return str(kind)
 
 
 @dataclass(frozen=True)
@@ -696,6 +746,7 @@ def build_catalog(
             operations.append(built)
     if resolver.defs:
         operations = [_attach_defs(op, resolver.defs, resolver.budget) for op in operations]
+    operations = classify(operations)
     return Catalog(
         openapi=openapi,
         api_version=str(info["version"]) if "version" in info else None,
@@ -720,6 +771,7 @@ def _touch_facts(op: Operation) -> None:
     for param in op.parameters:
         item = param.as_field()
         _ = item.kind, item.choices, param.constant
+    _success_properties(op)  # what classify() reads
 
 
 def _build_operation(
@@ -998,10 +1050,80 @@ def _attach_defs(op: Operation, defs: Mapping[str, Any], budget: ExpansionBudget
     params = tuple(
         Parameter(p.name, p.location, p.required, with_defs(p.schema) or {}) for p in op.parameters
     )
-    return Operation(
-        op.method, op.path, params, op.body_required, op.content_type, op.discriminator,
-        variants, responses, op.operation_id, op.tags, op.deprecated,
-    )
+    return replace(op, parameters=params, variants=variants, responses=responses)
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+def classify(operations: Sequence[Operation]) -> list[Operation]:
+    """The operations with their :attr:`~Operation.kind` and result endpoint set.
+
+    The one rule, read from methods, path shapes and success schemas:
+
+    * GET of an item (the path ends in a parameter) → :data:`READS`; GET of a collection →
+      :data:`LISTS` when it pages (``cursor``, ``limit``…), has an item GET of its own or
+      answers a ``data`` property, else :data:`READS` (``organization``).
+    * PUT/PATCH → :data:`UPDATES`; DELETE → :data:`DELETES`.
+    * POST whose success answer has an ``id``: on a collection with an item GET of its own
+      (``avatars`` + ``avatars/{id}``) → :data:`CREATES_RESOURCE`, read there; on an item
+      whose kind has an invocations collection (``workflows/{id}`` +
+      ``workflow_invocations/{id}``) → :data:`CREATES_RESOURCE`, read there; otherwise the
+      id is a task's → :data:`CREATES_TASK`, read at ``tasks/{id}``.
+    * Anything else → :data:`ACTION`.
+    """
+    item_readers: dict[str, str] = {}
+    for op in operations:
+        head, _, last = op.endpoint.rpartition("/")
+        if op.method == "GET" and head and _is_param(last):
+            item_readers.setdefault(head, op.endpoint)
+    task_reader = TASK_ENDPOINT if any(
+        op.method == "GET" and op.endpoint == TASK_ENDPOINT for op in operations) else None
+    out = []
+    for op in operations:
+        kind, result = _kind_of(op, item_readers, task_reader)
+        out.append(replace(op, kind=kind, result_endpoint=result))
+    return out
+
+
+def _is_param(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
+
+
+def _kind_of(op: Operation, item_readers: Mapping[str, str], task_reader: str | None
+             ) -> tuple[str, str | None]:
+    head, _, last = op.endpoint.rpartition("/")
+    on_item = bool(head) and _is_param(last)
+    if op.method in ("GET", "HEAD", "QUERY"):
+        if on_item:
+            return READS, None
+        paged = any(p.name in _PAGING_PARAMS for p in op.params("query"))
+        listing = "data" in _success_properties(op)
+        return (LISTS if paged or listing or op.endpoint in item_readers else READS), None
+    if op.method in ("PUT", "PATCH"):
+        return UPDATES, None
+    if op.method == "DELETE":
+        return DELETES, None
+    if op.method != "POST" or "id" not in _success_properties(op):
+        return ACTION, None
+    if on_item:
+        singular = head.rsplit("/", 1)[-1].rstrip("s")
+        invocations = item_readers.get(f"{singular}_invocations")
+        if invocations is not None:
+            return CREATES_RESOURCE, invocations
+    elif op.endpoint in item_readers:
+        return CREATES_RESOURCE, item_readers[op.endpoint]
+    return CREATES_TASK, task_reader
+
+
+def _success_properties(op: Operation) -> set[str]:
+    """Property names of the success answer, through its ``oneOf``/``anyOf`` branches."""
+    success = op.success_schema()
+    if not isinstance(success, Mapping):  # none, or a boolean schema: it names nothing
+        return set()
+    branches = [*success.get("oneOf", ()), *success.get("anyOf", ())] or [success]
+    return {name for branch in branches if isinstance(branch, Mapping)
+            for name in flatten_object(branch)[0]}
 
 
 def iter_variants(catalog: Catalog) -> Iterator[Variant]:

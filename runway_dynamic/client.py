@@ -77,7 +77,7 @@ from runway_dynamic.boundary import (
     guard_hooks,
     trust_environment,
 )
-from runway_dynamic.catalog import Operation, flatten_object
+from runway_dynamic.catalog import Operation
 from runway_dynamic.downloads import (
     DEFAULT_PREFIX,
     awrite_stream,
@@ -199,9 +199,9 @@ class _ClientCore:
             have = ", ".join(o.method for o in ops)
             raise UsageError(f"{endpoint} has no {method.upper()} operation (it has {have})")
         if not has_body:
-            gets = [o for o in ops if o.method == "GET"]
-            if gets:
-                return gets[0]
+            reads = [o for o in ops if o.is_read]
+            if reads:
+                return reads[0]
         with_body = [o for o in ops if o.has_body]
         if has_body and len(with_body) == 1:
             return with_body[0]
@@ -239,21 +239,6 @@ class _ClientCore:
             body=body,
             extra_headers={**self.headers, **(extra_headers or {})},
         )
-
-    @staticmethod
-    def creates_task(prepared: PreparedRequest) -> bool:
-        """A POST whose success answer carries an ``id``: resending it could pay twice.
-
-        Without a success schema we assume the worst.
-        """
-        if not prepared.creates_task:
-            return False
-        op = prepared.operation
-        schema = op.success_schema() if op is not None else None
-        if not schema:
-            return True
-        branches = [*schema.get("oneOf", ()), *schema.get("anyOf", ())] or [schema]
-        return any("id" in flatten_object(branch)[0] for branch in branches)
 
     # ---- reacting to outcomes (each returns a delay to retry after, or raises)
 
@@ -752,7 +737,7 @@ class RunwayClient:
     ) -> httpx.Response:
         """Send with the retry policy; the only place the sync client touches the network."""
         core = self._core
-        creates = core.creates_task(prepared) if creates is None else creates
+        creates = prepared.creates if creates is None else creates
         attempt = 0
         while True:
             request = build() if build else self._http.build_request(
@@ -1171,7 +1156,7 @@ class AsyncRunwayClient:
         timeout: float | None = None,
     ) -> httpx.Response:
         core = self._core
-        creates = core.creates_task(prepared) if creates is None else creates
+        creates = prepared.creates if creates is None else creates
         attempt = 0
         while True:
             request = build() if build else self._http.build_request(

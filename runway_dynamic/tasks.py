@@ -27,7 +27,7 @@ from runway_dynamic._exceptions import (
     TaskFailedError,
     TaskTimeoutError,
 )
-from runway_dynamic.catalog import Catalog, Operation, Schema, flatten_object, schema_choices
+from runway_dynamic.catalog import Schema, flatten_object, schema_choices
 
 #: Terminal task statuses, used when a spec's task schema names none.
 TASK_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
@@ -72,23 +72,6 @@ def terminal_statuses(
     values = status_values(schema)
     settled = {v for v in values if v.upper() not in IN_PROGRESS_STATUSES}
     return frozenset(settled) if settled else fallback
-
-
-def creates_task(catalog: Catalog, operation: Operation) -> bool:
-    """A POST to a collection whose answer has an ``id`` and which has no ``GET …/{id}`` of
-    its own: the id is a task's, polled at ``tasks/{id}`` (the sandbox uses the same rule)."""
-    if operation.method != "POST" or "{" in operation.endpoint:
-        return False
-    success = operation.success_schema() or {}
-    branches = [*success.get("oneOf", ()), *success.get("anyOf", ())] or [success]
-    if not any("id" in flatten_object(b)[0] for b in branches):
-        return False
-    prefix = operation.endpoint + "/{"
-    return not any(
-        op.method == "GET" and op.endpoint.startswith(prefix) and op.endpoint.count("/")
-        == operation.endpoint.count("/") + 1
-        for op in catalog.operations
-    )
 
 
 def is_terminal(status: str | None, terminal: frozenset[str] = TASK_TERMINAL) -> bool:

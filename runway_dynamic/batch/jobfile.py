@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import MODEL_PROPERTY
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.catalog import Operation, Variant
+from runway_dynamic.catalog import CREATES_TASK, Operation, Variant
 from runway_dynamic.coerce import from_text
 from runway_dynamic.naming import camel, closest, endpoint_name, flag_for, kebab, short_aliases
-from runway_dynamic.tasks import creates_task
 from runway_dynamic.uploads import local_media, placeholder_media, replace_media
 
 if TYPE_CHECKING:
@@ -306,9 +305,9 @@ class _Reader:
         wanted = endpoint_name(name.strip())
         for candidate in (wanted, wanted.replace("-", "_")):
             op = catalog.operation(candidate, "POST")
-            if op is not None and creates_task(catalog, op):
+            if op is not None and op.kind == CREATES_TASK:
                 return op
-        runnable = [op.endpoint for op in catalog.operations if creates_task(catalog, op)]
+        runnable = [op.endpoint for op in catalog.operations if op.kind == CREATES_TASK]
         near = closest(wanted, runnable)
         known = catalog.operation(wanted, "POST") is not None
         why = (f"{wanted} does not start a task (a batch runs generation endpoints)" if known

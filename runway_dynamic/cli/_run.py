@@ -26,7 +26,7 @@ commands built on this module) does four things, each a function here:
     The same for an existing task (``runway task get ID --wait --download``).
 
 Local media paths are resolved by :func:`runway_dynamic.uploads.resolve_body_media`, and
-whether a POST creates a task by :func:`runway_dynamic.tasks.creates_task`.
+whether a POST creates a task by its kind in the catalog (:data:`catalog.CREATES_TASK`).
 
 Output: stdout carries data only — the API's JSON answer (no wait), the final task JSON
 (``--wait``), or the saved file paths, one per line (``--download``; with ``--json`` one

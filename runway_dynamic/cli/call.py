@@ -19,7 +19,7 @@ from urllib.parse import unquote
 import typer
 
 from runway_dynamic._exceptions import PreflightError, UsageError
-from runway_dynamic.catalog import Catalog, Operation
+from runway_dynamic.catalog import CREATES_TASK, Catalog, Operation
 from runway_dynamic.cli._context import Invocation, current, dumps, echo, emit_json, warn
 from runway_dynamic.cli._flags import (
     FlagSpec,
@@ -111,9 +111,9 @@ def resolve(catalog: Catalog, token: str, method: str | None
         return chosen[0], values
     if len(operations) == 1:
         return operations[0], values
-    gets = [op for op in operations if op.method == "GET"]
-    if gets:
-        return gets[0], values  # the safe default; others need --method
+    reads = [op for op in operations if op.is_read]
+    if reads:
+        return reads[0], values  # the safe default; others need --method
     raise UsageError(f"{name} takes {', '.join(methods)}: pass --method")
 
 
@@ -128,10 +128,8 @@ def build(invocation: Invocation, args: list[str]) -> Built:
     spec = invocation.spec()
     operation, path_values = resolve(spec.catalog, token, method)
     flags = operation_flags(operation)
-    from runway_dynamic.tasks import creates_task
-
     return Built(_command(operation, flags, path_values,
-                          runs_task=creates_task(spec.catalog, operation)),
+                          runs_task=operation.kind == CREATES_TASK),
                  help=_operation_help(spec.catalog, operation))
 
 

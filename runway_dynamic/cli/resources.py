@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.catalog import Catalog, Operation, flatten_object
+from runway_dynamic.catalog import CREATES_TASK, LISTS, Catalog, Operation, flatten_object
 from runway_dynamic.cli._context import Invocation, current
 from runway_dynamic.cli._registry import Built
 from runway_dynamic.naming import REFERENCE_ALIASES, command_names, kebab
@@ -83,7 +83,7 @@ def paging(operation: Operation) -> Paging | None:
     the next cursor is the answer's string property that names it (``nextCursor``); the
     items are the answer's one array property.
     """
-    if operation.method != "GET":
+    if operation.kind != LISTS:
         return None
     cursors = [p.name for p in operation.params("query")
                if p.name.lower() in ("cursor", "pagetoken", "page_token")
@@ -126,9 +126,7 @@ def build(invocation: Invocation, args: list[str]) -> Built:
     spec = invocation.spec()
     catalog = spec.catalog
     operation = resolve(catalog, invocation.path)
-    from runway_dynamic.tasks import creates_task
-
-    if creates_task(catalog, operation):
+    if operation.kind == CREATES_TASK:
         from runway_dynamic.cli import generate
 
         return generate.build_for_operation(invocation, operation, None)

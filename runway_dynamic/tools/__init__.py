@@ -27,10 +27,10 @@ shapes), ``union`` (parameters schemas), ``descriptions`` (our words about field
 
 from __future__ import annotations
 
+from runway_dynamic._constants import TASK_ENDPOINT
 from runway_dynamic.tools._tool import (
     GENERATE,
     MODELS_SCHEMA,
-    TASK_ENDPOINT,
     TASK_GET,
     TASK_WAIT,
     TOOL_PREFIX,

@@ -18,10 +18,9 @@ TASK_WAIT = "task_wait"
 MODELS_SCHEMA = "models_schema"
 UPLOAD = "upload"
 
-# Where the API keeps tasks and uploads (named in _constants). These are the two fixed
-# resources a generation workflow needs beyond the model endpoints; helpers are offered only
+# Where the API keeps uploads (named in _constants); with tasks (TASK_ENDPOINT) the two fixed
+# resources a generation workflow needs beyond the model endpoints. Helpers are offered only
 # when the spec has them.
-TASK_ENDPOINT = _constants.TASK_ENDPOINT
 UPLOAD_ENDPOINT = _constants.UPLOADS_ENDPOINT
 
 

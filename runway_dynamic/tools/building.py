@@ -8,14 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from runway_dynamic._constants import MODEL_PROPERTY
+from runway_dynamic._constants import MODEL_PROPERTY, TASK_ENDPOINT
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.catalog import Catalog, Operation
 from runway_dynamic.naming import closest
 from runway_dynamic.tools._tool import (
     GENERATE,
     MODELS_SCHEMA,
-    TASK_ENDPOINT,
     TASK_GET,
     TASK_WAIT,
     TOOL_PREFIX,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import DEFAULT_WAIT_TIMEOUT
 from runway_dynamic._exceptions import PreflightError, UsageError
-from runway_dynamic.catalog import Catalog
+from runway_dynamic.catalog import CREATES_RESOURCE
 from runway_dynamic.tools._tool import GENERATE, Tool
 from runway_dynamic.tools.building import build_tools, lookup
 from runway_dynamic.tools.dispatch import PlannedCall, ProgressCallback, arun, run, steps
@@ -60,7 +60,9 @@ class Toolbox:
         if blocking:
             raise PreflightError(tool.endpoint, blocking)
         warnings = tuple(p.to_dict() for p in problems if not p.is_error)
-        resource = _resource_endpoint(self.spec.catalog, tool.endpoint)
+        operation = self.spec.catalog.model_operation(tool.endpoint)
+        resource = (operation.result_endpoint if operation is not None
+                    and operation.kind == CREATES_RESOURCE else None)
         return PlannedCall(tool, args, warnings, resource)
 
     # ---- running (one dispatch step; the async twin only awaits)
@@ -142,12 +144,3 @@ def _check_helper_arguments(tool: Tool, args: Mapping[str, Any]) -> None:
         raise UsageError(f"{tool.name}: " + "; ".join(problems))
 
 
-def _resource_endpoint(catalog: Catalog, endpoint: str) -> str | None:
-    """``realtime_sessions/{id}`` for ``realtime_sessions``: a GET of what the POST created."""
-    prefix = endpoint + "/{"
-    for op in catalog.operations:
-        rest = op.endpoint[len(prefix):]
-        if (op.method == "GET" and op.endpoint.startswith(prefix) and "/" not in rest
-                and len(op.params("path")) == 1):
-            return op.endpoint
-    return None

@@ -16,16 +16,15 @@ from schema_strategies import bodies, examples
 
 from runway_dynamic.batch import JobsFileError, load_jobs
 from runway_dynamic.batch.jobfile import parse_jobs
-from runway_dynamic.catalog import Variant
+from runway_dynamic.catalog import CREATES_TASK, Variant
 from runway_dynamic.naming import flag_for
 from runway_dynamic.sources import bundled_spec_path
 from runway_dynamic.spec import Spec
-from runway_dynamic.tasks import creates_task
 
 _SPEC = Spec.from_bytes(bundled_spec_path().read_bytes())
 TASK_VARIANTS = [
     pytest.param(op.endpoint, v.key, id=f"{op.endpoint} {v.key or '-'}")
-    for op in _SPEC.catalog.operations if creates_task(_SPEC.catalog, op)
+    for op in _SPEC.catalog.operations if op.kind == CREATES_TASK
     for v in op.variants
 ]
 

@@ -17,28 +17,8 @@ from runway_dynamic.cli._run import (
     resume_command,
 )
 from runway_dynamic.spec import Spec
-from runway_dynamic.tasks import Task, creates_task
+from runway_dynamic.tasks import Task
 from runway_dynamic.uploads import placeholder_uploader, resolve_body_media
-
-
-@pytest.mark.parametrize(("endpoint", "expected"), [
-    ("text_to_video", True),       # {id, estimatedCost}, polled at tasks/{id}
-    ("text_to_image", True),
-    ("avatars", False),            # has its own GET avatars/{id}: a resource, not a task
-    ("realtime_sessions", False),  # likewise
-    ("uploads", False),            # no id in the answer
-])
-def test_creates_task_is_read_from_the_spec_shapes(bundled_spec: Spec, endpoint: str,
-                                                   expected: bool) -> None:
-    operation = bundled_spec.catalog.operation(endpoint, "POST")
-    if operation is None:
-        pytest.skip(f"no POST {endpoint} in this spec")
-    assert creates_task(bundled_spec.catalog, operation) is expected
-
-
-def test_gets_and_deletes_never_create_tasks(bundled_spec: Spec) -> None:
-    catalog = bundled_spec.catalog
-    assert not any(creates_task(catalog, op) for op in catalog.operations if op.method != "POST")
 
 
 def test_run_option_names_do_not_collide_with_the_spec(bundled_spec: Spec) -> None:

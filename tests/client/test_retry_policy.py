@@ -34,7 +34,7 @@ from runway_dynamic._http import (
     should_retry,
 )
 
-# (method, creates_task, status, error_kind, attempt) -> expected action, with max_retries=2.
+# (method, creates, status, error_kind, attempt) -> expected action, with max_retries=2.
 TABLE = [
     # Reads retry on the transient statuses and on every network error.
     ("GET", False, 429, None, 0, RETRY),

@@ -99,3 +99,47 @@ def test_imports_point_one_way() -> None:
                 if own < LAYERS["cli"] and name.split(".")[:1] == ["typer"]:
                     offenders.append(f"{rel} imports typer")
     assert not offenders, "\n".join(offenders)
+
+
+# --------------------------------------------------------------------------- one home each
+
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE",
+                           "QUERY"})
+#: Where an operation's kind may be decided from its method: the catalog is its home. The
+#: sandbox still routes by method on its own until it moves onto Starlette (issue 13 §6);
+#: it is to ask ``Operation.kind`` then, and this exemption goes.
+_CLASSIFIES = {Path("catalog.py")}
+_CLASSIFIES_FOR_NOW = {Path("sandbox")}
+
+
+def _method_operand(node: ast.AST) -> bool:
+    """``op.method`` (or ``op.method.upper()``/``.lower()``)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+            node.func.attr in ("upper", "lower")):
+        node = node.func.value
+    return isinstance(node, ast.Attribute) and node.attr == "method"
+
+
+def _names_a_method(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and node.value.upper() in _HTTP_METHODS
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return any(_names_a_method(item) for item in node.elts)
+    return False
+
+
+def test_only_the_catalog_classifies_operations() -> None:
+    """Nothing but the catalog decides what an operation does from its HTTP method
+    (``op.method == "POST"``…): everything else asks ``Operation.kind``."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        if rel in _CLASSIFIES or rel.parts[0] in {p.parts[0] for p in _CLASSIFIES_FOR_NOW}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Compare):
+                continue
+            operands = [node.left, *node.comparators]
+            if any(map(_method_operand, operands)) and any(map(_names_a_method, operands)):
+                offenders.append(f"{rel}:{node.lineno}: {ast.unparse(node)}")
+    assert not offenders, "\n".join(offenders)

@@ -19,11 +19,10 @@ import pytest
 
 from runway_dynamic.batch import Batch, BatchEvent, BatchOptions
 from runway_dynamic.batch.jobfile import parse_jobs
-from runway_dynamic.catalog import iter_variants
+from runway_dynamic.catalog import CREATES_TASK, iter_variants
 from runway_dynamic.client import AsyncRunwayClient
 from runway_dynamic.sandbox.examples import example
 from runway_dynamic.spec import Spec
-from runway_dynamic.tasks import creates_task
 
 from .conftest import peer_spec
 
@@ -43,7 +42,7 @@ def _lines(spec: Spec) -> tuple[list[dict[str, Any]], str]:
     rows: list[dict[str, Any]] = []
     for variant in iter_variants(catalog):
         op = catalog.operation(variant.endpoint, "POST")
-        if op is None or not creates_task(catalog, op):
+        if op is None or op.kind != CREATES_TASK:
             continue
         body = example(variant.schema)
         assert isinstance(body, dict)
