@@ -41,13 +41,11 @@ Every exception carries data (``to_dict()`` for ``--json``) and a message for pe
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from runway_dynamic._constants import EXIT_ERROR, EXIT_TASK_FAILED, EXIT_TIMEOUT, EXIT_USAGE
-
-if TYPE_CHECKING:
-    from runway_dynamic.validation import Problem
+from runway_dynamic._problems import Problem
 
 
 class RunwayError(Exception):
@@ -155,20 +153,35 @@ class UsageError(RunwayError):
 
 
 class PreflightError(UsageError):
-    """A request failed pre-flight validation; nothing was sent."""
+    """A request failed pre-flight validation; nothing was sent.
 
-    def __init__(self, endpoint: str, problems: Sequence[Problem]) -> None:
+    ``problems`` holds every problem found, warnings too; the message lists the errors.
+    ``describe`` is how the caller's interface presents one problem (the CLI names each
+    field's flag); by default :meth:`Problem.to_dict`, which names fields by spec name.
+    """
+
+    def __init__(self, endpoint: str, problems: Sequence[Problem], *,
+                 describe: Callable[[Problem], dict[str, Any]] | None = None) -> None:
         self.endpoint = endpoint
         self.problems = list(problems)
+        self.describe = describe or Problem.to_dict
         lines = [f"pre-flight check failed for {endpoint}:"]
-        lines += [f"  - {p.message}" for p in self.problems]
+        lines += [f"  - {self.describe(p)['message']}" for p in self.errors]
         super().__init__("\n".join(lines))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **super().to_dict(),
             "endpoint": self.endpoint,
-            "problems": [p.to_dict() for p in self.problems],
+            "problems": [self.describe(p) for p in self.problems],
         }
 
 

@@ -46,7 +46,6 @@ from runway_dynamic._exceptions import (
     APIStatusError,
     APITimeoutError,
     ConfigError,
-    PreflightError,
     RateLimitError,
     RequestMayHaveSucceededError,
     TaskFailedError,
@@ -221,15 +220,8 @@ class _ClientCore:
         """The request for ``endpoint``, after pre-flight (:class:`PreflightError` blocks it)."""
         op = self.operation_for(endpoint, method, body is not None)
         if body is not None and self.preflight and isinstance(body, Mapping):
-            from runway_dynamic.validation import errors
-
-            problems = self.spec.preflight(op.endpoint, body, method=op.method)
-            for problem in problems:
-                if not problem.is_error:
-                    logger.warning("pre-flight: %s", problem.message)
-            blocking = errors(problems)
-            if blocking:
-                raise PreflightError(op.endpoint, blocking)
+            for problem in self.spec.validator.validate(op.endpoint, body, method=op.method):
+                logger.warning("pre-flight: %s", problem.message)
         return prepare_request(
             op,
             base_url=self.base_url,

@@ -3,7 +3,7 @@
 Built on the low-level ``Server`` of the official ``mcp`` SDK (``pip install
 'runway-dynamic[mcp]'``), so every tool's ``inputSchema`` is exactly the one
 :mod:`runway_dynamic.tools` derives from the catalog. Pre-flight and API errors come back
-as tool results with ``isError`` and a text naming the field, the flag and the fix; a long
+as tool results with ``isError`` and a text naming the argument and the fix; a long
 task reports MCP progress notifications when the client sent a ``progressToken``.
 
 ::

@@ -2,20 +2,30 @@
 
 Only the variant the discriminator selects is validated (fast, and the errors are about
 the right schema). One compiled validator per (endpoint, method, variant), built on first
-use. Messages name the field, its CLI flag and the fix; a model id the spec does not know
-passes through with a warning.
+use. A problem names the field by its path in the body and says the fix (how a field is
+called on a command line or in a tool is the presenter's business: see
+:meth:`Problem.render`); a model id the spec does not know passes through with a warning.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import RATIO_PROPERTY
-from runway_dynamic._exceptions import SpecError
+from runway_dynamic._exceptions import PreflightError, SpecError
+from runway_dynamic._problems import (
+    AFTER,
+    ERROR,
+    WARNING,
+    FieldName,
+    FieldPath,
+    Problem,
+    errors,
+    render_path,
+    says,
+)
 from runway_dynamic.catalog import (
     Catalog,
     Operation,
@@ -26,56 +36,12 @@ from runway_dynamic.catalog import (
     literal_value,
     media_facts,
 )
-from runway_dynamic.naming import closest, flag_for
+from runway_dynamic.naming import closest
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
-ERROR = "error"
-WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a request, with what a person (or agent) needs to fix it.
-
-    ``kind`` is one of: unknown_endpoint, invalid_body, missing_field, wrong_endpoint,
-    unknown_model, unsupported_ratio, invalid_value, unknown_field, unchecked_pattern (a
-    warning: the spec's pattern is not a regular expression this side can run).
-    """
-
-    kind: str
-    message: str
-    field: str | None = None
-    flag: str | None = None
-    suggestions: tuple[str, ...] = ()
-    severity: str = ERROR
-    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == ERROR
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "severity": self.severity,
-            "field": self.field,
-            "flag": self.flag,
-            "message": self.message,
-            "suggestions": list(self.suggestions),
-            **({"details": dict(self.details)} if self.details else {}),
-        }
-
-
-def errors(problems: Sequence[Problem]) -> list[Problem]:
-    """The problems that block a request (warnings dropped)."""
-    return [p for p in problems if p.is_error]
-
-
-def field_label(name: str) -> str:
-    """``promptText (--prompt-text)``: the spec name for scripts, the flag for people."""
-    return f"{name} ({flag_for(name)})"
+__all__ = ["ERROR", "WARNING", "Problem", "Validator", "errors", "render_path"]
 
 
 class Validator:
@@ -84,13 +50,29 @@ class Validator:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._compiled: dict[
-            tuple[str, str, str | None], tuple[Any, list[tuple[str, str, str]]]
+            tuple[str, str, str | None], tuple[Any, list[tuple[FieldPath, str, str]]]
         ] = {}
 
     # ---- public
 
     def check(self, endpoint: str, body: Any, *, method: str | None = None) -> list[Problem]:
         return list(self.iter_problems(endpoint, body, method=method))
+
+    def validate(
+        self, endpoint: str, body: Any, *, method: str | None = None,
+        also: Iterable[Problem] = (),
+        describe: Callable[[Problem], dict[str, Any]] | None = None,
+    ) -> list[Problem]:
+        """Check ``body``; raise :class:`PreflightError` once with every problem (``also``,
+        problems the caller found, first) when any is an error; else return the warnings.
+
+        ``describe`` is how the caller presents a problem (see :class:`PreflightError`).
+        """
+        problems = [*also, *self.iter_problems(endpoint, body, method=method)]
+        if errors(problems):
+            op = self._operation(endpoint, method)
+            raise PreflightError(op.endpoint if op else endpoint, problems, describe=describe)
+        return problems
 
     def iter_problems(
         self, endpoint: str, body: Any, *, method: str | None = None
@@ -102,13 +84,12 @@ class Validator:
             return
         if not op.variants:
             if body not in (None, {}):
-                yield Problem("invalid_body", f"{op.method} {op.endpoint} takes no request body")
+                yield Problem("invalid_body",
+                              says(f"{op.method} {op.endpoint} takes no request body"))
             return
         if not isinstance(body, Mapping):
-            yield Problem(
-                "invalid_body",
-                f"the request body must be a JSON object, got {_json_type_name(body)}",
-            )
+            yield Problem("invalid_body", says(
+                f"the request body must be a JSON object, got {_json_type_name(body)}"))
             return
         variant = yield from self._select_variant(op, body)
         if variant is None:
@@ -130,12 +111,13 @@ class Validator:
             methods = [op.method for op in self.catalog.operations_for(endpoint)]
             return Problem(
                 "unknown_endpoint",
-                f"{endpoint} has no {method.upper()} operation; it takes {', '.join(methods)}",
+                says(f"{endpoint} has no {method.upper()} operation; it takes "
+                     f"{', '.join(methods)}"),
                 suggestions=tuple(methods),
             )
         names = closest(endpoint, self.catalog.all_endpoints())
         hint = f"; did you mean {', '.join(names)}?" if names else ""
-        return Problem("unknown_endpoint", f"unknown endpoint {endpoint!r}{hint}",
+        return Problem("unknown_endpoint", says(f"unknown endpoint {endpoint!r}{hint}"),
                        suggestions=tuple(names))
 
     def _select_variant(
@@ -144,13 +126,14 @@ class Validator:
         if op.discriminator is None:
             return op.variants[0]
         prop = op.discriminator
+        where = (prop,)
         keys = [v.key for v in op.variants if v.key is not None]
         if prop not in body:  # an explicit null is present but wrong: invalid_value below
             yield Problem(
                 "missing_field",
-                f"missing required field {field_label(prop)}; {op.endpoint} accepts: "
-                + ", ".join(keys),
-                field=prop, flag=flag_for(prop), suggestions=tuple(keys),
+                says("missing required field ", FieldName(where),
+                     f"; {op.endpoint} accepts: " + ", ".join(keys)),
+                where, suggestions=tuple(keys),
             )
             return None
         value = body[prop]
@@ -163,17 +146,17 @@ class Validator:
         if not op.is_model_endpoint or not isinstance(value, str):
             yield Problem(
                 "invalid_value",
-                f"{field_label(prop)} must be one of: {', '.join(keys)}; got {value!r}",
-                field=prop, flag=flag_for(prop), suggestions=tuple(keys),
+                says(FieldName(where), f" must be one of: {', '.join(keys)}; got {value!r}"),
+                where, suggestions=tuple(keys),
             )
             return None
         serving = self.catalog.endpoints_for(value)
         if serving:
             yield Problem(
                 "wrong_endpoint",
-                f"model {value!r} is not served by {op.endpoint}; it is served by "
-                f"{', '.join(serving)}. Models for {op.endpoint}: {', '.join(keys)}",
-                field=prop, flag=flag_for(prop), suggestions=tuple(serving),
+                says(f"model {value!r} is not served by {op.endpoint}; it is served by "
+                     f"{', '.join(serving)}. Models for {op.endpoint}: {', '.join(keys)}"),
+                where, suggestions=tuple(serving),
                 details={"servedBy": serving, "endpointModels": keys},
             )
             return None
@@ -181,8 +164,8 @@ class Validator:
         hint = f" (did you mean {', '.join(near)}?)" if near else ""
         yield Problem(
             "unknown_model",
-            f"model {value!r} is not in the spec{hint}; sending it unchecked",
-            field=prop, flag=flag_for(prop), suggestions=tuple(near), severity=WARNING,
+            says(f"model {value!r} is not in the spec{hint}; sending it unchecked"),
+            where, variant=value, suggestions=tuple(near), severity=WARNING,
         )
         return None
 
@@ -192,12 +175,11 @@ class Validator:
         self, op: Operation, variant: Variant, body: Mapping[str, Any]
     ) -> Iterator[Problem]:
         fields = variant.field_map
+        key = variant.key
         for name in variant.required:
             if name not in body:
-                yield Problem(
-                    "missing_field", f"missing required field {field_label(name)}",
-                    field=name, flag=flag_for(name),
-                )
+                yield Problem("missing_field", says("missing required field ",
+                                                    FieldName((name,))), (name,), variant=key)
         ratio_reported = False
         ratios = variant.ratios
         given = body.get(RATIO_PROPERTY)
@@ -211,22 +193,24 @@ class Validator:
             for name in body:
                 if name not in fields:
                     near = closest(name, fields)
-                    labels = ", ".join(field_label(n) for n in near)
-                    hint = f"; did you mean {labels}?" if near else ""
+                    hint: list[str | FieldName] = []
+                    for index, other in enumerate(near):
+                        hint += [", " if index else "; did you mean ", FieldName((other,))]
                     yield Problem(
                         "unknown_field",
-                        f"{name!r} is not a field of {_variant_name(op, variant)}{hint}",
-                        field=name, flag=flag_for(name), suggestions=tuple(near),
-                        severity=WARNING,
+                        says(f"{name!r} is not a field of {_variant_name(op, variant)}", *hint,
+                             "?" if near else ""),
+                        (name,), variant=key, suggestions=tuple(near), severity=WARNING,
                     )
         validator, unchecked = self._validator(op, variant)
         for where, pattern, reason in unchecked:
-            if where.split(".")[0].split("[")[0] in body:
+            if where and where[0] in body:
                 yield Problem(
                     "unchecked_pattern",
-                    f"{where}: the spec's pattern {_short(pattern)} is not a valid regular "
-                    f"expression ({reason}); the value is not checked against it here",
-                    field=where, flag=flag_for(where.split(".")[0]), severity=WARNING,
+                    says(FieldName(where), f": the spec's pattern {_short(pattern)} is not a "
+                         f"valid regular expression ({reason}); the value is not checked "
+                         "against it here"),
+                    where, variant=key, severity=WARNING,
                 )
         try:
             found = list(validator.iter_errors(body))
@@ -249,23 +233,23 @@ class Validator:
             if m != variant.key
         ]
         near = closest_ratios(given, ratios)
-        parts = [
-            f"ratio {given!r} ({flag_for(RATIO_PROPERTY)}) is not accepted by "
-            f"{variant.key} on {op.endpoint}; it accepts: {', '.join(ratios)}"
-        ]
+        where = (RATIO_PROPERTY,)
+        rest = [f" is not accepted by {variant.key} on {op.endpoint}; it accepts: "
+                f"{', '.join(ratios)}"]
         if others:
-            parts.append(f"models on {op.endpoint} that accept {given!r}: {', '.join(others)}")
+            rest.append(f"models on {op.endpoint} that accept {given!r}: {', '.join(others)}")
         if near:
-            parts.append(f"closest accepted ratios: {', '.join(near)}")
+            rest.append(f"closest accepted ratios: {', '.join(near)}")
         return Problem(
-            "unsupported_ratio", ". ".join(parts),
-            field=RATIO_PROPERTY, flag=flag_for(RATIO_PROPERTY), suggestions=tuple(near),
+            "unsupported_ratio",
+            says(f"ratio {given!r}", FieldName(where, AFTER), ". ".join(rest)),
+            where, variant=variant.key, suggestions=tuple(near),
             details={"accepted": list(ratios), "otherModels": others, "closest": near},
         )
 
     def _validator(
         self, op: Operation, variant: Variant
-    ) -> tuple[Any, list[tuple[str, str, str]]]:
+    ) -> tuple[Any, list[tuple[FieldPath, str, str]]]:
         """The compiled validator of a variant, and the patterns it cannot check."""
         key = (op.endpoint, op.method, variant.key)
         compiled = self._compiled.get(key)
@@ -283,23 +267,19 @@ class Validator:
     def _schema_problems(
         self, op: Operation, variant: Variant, error: ValidationError
     ) -> Iterator[Problem]:
-        path = list(error.absolute_path)
-        top = str(path[0]) if path else None
-        flag = flag_for(top) if top else None
-        where = _render_path(path) if path else "the request body"
-        label = f"{where} ({flag})" if flag else where
+        path = tuple(error.absolute_path)
+        key = variant.key
         kind = "invalid_value"
         if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
             props, _ = flatten_object(error.schema)
             for extra in [k for k in error.instance if k not in props]:
                 near = closest(str(extra), props)
                 hint = f"; did you mean {', '.join(near)}?" if near else ""
-                name = _render_path([*path, extra])
+                name = render_path([*path, extra])
                 yield Problem(
                     "unknown_field",
-                    f"{name!r} is not a field of {_variant_name(op, variant)}{hint}",
-                    field=name, flag=flag_for(str(extra)) if not path else flag,
-                    suggestions=tuple(near),
+                    says(f"{name!r} is not a field of {_variant_name(op, variant)}{hint}"),
+                    (*path, extra), variant=key, suggestions=tuple(near),
                 )
             return
         message = _describe(error)
@@ -308,8 +288,9 @@ class Validator:
             suggestions = tuple(str(v) for v in error.validator_value)
         elif error.validator == "required":
             kind = "missing_field"
-        yield Problem(kind, f"{label}: {message}", field=_render_path(path) or None,
-                      flag=flag, suggestions=suggestions)
+        where = FieldName(path) if path else "the request body"
+        yield Problem(kind, says(where, f": {message}"), path, variant=key,
+                      suggestions=suggestions)
 
 
 # What a schema the validator cannot evaluate raises (beyond what the catalog refuses at
@@ -317,7 +298,7 @@ class Validator:
 _UNCHECKABLE = (RecursionError, ArithmeticError, LookupError, TypeError, ValueError)
 
 
-def checkable_schema(schema: Any) -> tuple[Any, list[tuple[str, str, str]]]:
+def checkable_schema(schema: Any) -> tuple[Any, list[tuple[FieldPath, str, str]]]:
     """``schema`` without the regular expressions Python cannot compile, and those left out.
 
     A spec's ``pattern`` is ECMA-262; one Python's ``re`` refuses (or that is simply
@@ -326,7 +307,7 @@ def checkable_schema(schema: Any) -> tuple[Any, list[tuple[str, str, str]]]:
     """
     import re
 
-    unchecked: list[tuple[str, str, str]] = []
+    unchecked: list[tuple[FieldPath, str, str]] = []
 
     def compiles(pattern: str) -> str | None:
         try:
@@ -349,7 +330,7 @@ def checkable_schema(schema: Any) -> tuple[Any, list[tuple[str, str, str]]]:
                 if reason is None:
                     out[key] = value
                 else:
-                    unchecked.append((_render_path(path) or "the request body", value, reason))
+                    unchecked.append((path, value, reason))
             elif key == "patternProperties" and isinstance(value, Mapping):
                 kept = {}
                 for regex, sub in value.items():
@@ -357,8 +338,7 @@ def checkable_schema(schema: Any) -> tuple[Any, list[tuple[str, str, str]]]:
                     if reason is None:
                         kept[regex] = clean(sub, path)
                     else:
-                        unchecked.append((_render_path(path) or "the request body", regex,
-                                          reason))
+                        unchecked.append((path, regex, reason))
                 out[key] = kept
             elif key == "properties" and isinstance(value, Mapping):
                 out[key] = {name: clean(sub, (*path, name)) for name, sub in value.items()}
@@ -374,13 +354,6 @@ def checkable_schema(schema: Any) -> tuple[Any, list[tuple[str, str, str]]]:
 
 def _variant_name(op: Operation, variant: Variant) -> str:
     return f"{variant.key} on {op.endpoint}" if variant.key else op.endpoint
-
-
-def _render_path(path: Sequence[Any]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _json_type_name(value: Any) -> str:
@@ -437,7 +410,7 @@ def _describe(error: ValidationError) -> str:
             return unmatched
         best = _best_context(error)
         if best is not None:
-            inner = _render_path(list(best.relative_path))
+            inner = render_path(list(best.relative_path))
             return f"{inner}: {_describe(best)}" if inner else _describe(best)
         return f"does not match any allowed form; got {_short(value)}"
     return error.message

@@ -423,4 +423,11 @@ def _from_problem(line: int, problem: Problem) -> LineProblem:
     shown = [str(s) for s in problem.suggestions[:8]]
     if shown and shown[0] not in problem.message:
         fix = "use one of: " + ", ".join(shown)
-    return LineProblem(line, problem.message, field=problem.field, flag=problem.flag, fix=fix)
+    top = str(problem.path[0]) if problem.path else None
+    return LineProblem(line, problem.render(_flag_of), field=problem.field,
+                       flag=flag_for(top) if top else None, fix=fix)
+
+
+def _flag_of(path: tuple[str | int, ...]) -> str:
+    """A jobs file names a field by its spec name or its flag: messages show both."""
+    return flag_for(str(path[0]))

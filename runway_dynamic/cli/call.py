@@ -33,8 +33,8 @@ from runway_dynamic.naming import closest, endpoint_name
 
 if TYPE_CHECKING:
     from runway_dynamic._http import PreparedRequest
+    from runway_dynamic._problems import Problem
     from runway_dynamic.spec import Spec
-    from runway_dynamic.validation import Problem
 
 _VALUE_OPTIONS = ("--method", "--body")
 
@@ -307,10 +307,10 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
                                    flag_of)
 
     loaded = invocation.spec()
-    problems = _param_problems(operation, flags, path_params, query)
+    problems = _param_problems(operation, path_params, query)
     if body is not None or not operation.variants:
         problems += loaded.preflight(operation.endpoint, body, method=operation.method)
-    _report(operation, problems, as_json)
+    _report(operation, problems, as_json, flags)
 
     prepared = _prepare(loaded, operation, path_params, query, body, headers)
     if dry_run:
@@ -344,53 +344,75 @@ def show_request(prepared: PreparedRequest, as_json: bool) -> None:
         echo(dumps(request["body"]))
 
 
-def _param_problems(operation: Operation, flags: list[FlagSpec], path_params: Mapping[str, Any],
+def _param_problems(operation: Operation, path_params: Mapping[str, Any],
                     query: Mapping[str, Any]) -> list[Problem]:
     """Missing required path/query parameters and values outside their enums."""
-    from runway_dynamic.validation import Problem
+    from runway_dynamic._problems import NAME, FieldName, Problem, says
 
-    flag_of = {(s.location, s.name): s.flag for s in flags}
     out = []
     for param in operation.parameters:
         given = {"path": path_params, "query": query}.get(param.location)
         if given is None:
             continue
-        flag = flag_of.get((param.location, param.name))
+        where = (param.name,)
         if param.name not in given:
             # A required parameter with a spec default (limit=50) is filled by the server.
             if not param.required or "default" in param.schema:
                 continue
-            how = (f"; pass {flag}, or give the path as "
-                   f"{operation.endpoint.replace('{' + param.name + '}', '<' + param.name + '>')}"
-                   if param.location == "path" else f" ({flag})")
-            out.append(Problem(
-                "missing_field", f"missing required {param.location} parameter {param.name}{how}",
-                field=param.name, flag=flag))
+            what = f"missing required {param.location} parameter "
+            if param.location == "path":
+                pattern = operation.endpoint.replace("{" + param.name + "}",
+                                                     "<" + param.name + ">")
+                text = says(what, param.name, "; pass ", FieldName(where, NAME),
+                            f", or give the path as {pattern}")
+            else:
+                text = says(what, FieldName(where))
+            out.append(Problem("missing_field", text, where, location=param.location))
             continue
         choices = param.as_field().choices
         values = given[param.name] if isinstance(given[param.name], list) else [given[param.name]]
         bad = [v for v in values if v not in choices] if choices is not None else []
         if bad and choices is not None:
             out.append(Problem(
-                "invalid_value", f"{param.name} ({flag}) must be one of: "
-                                 f"{', '.join(map(str, choices))}; got {bad[0]!r}",
-                field=param.name, flag=flag, suggestions=tuple(map(str, choices))))
+                "invalid_value", says(FieldName(where), f" must be one of: "
+                                      f"{', '.join(map(str, choices))}; got {bad[0]!r}"),
+                where, location=param.location, suggestions=tuple(map(str, choices))))
     return out
 
 
-def _report(operation: Operation, problems: list[Problem], as_json: bool) -> None:
+def describer(flags: Sequence[FlagSpec]) -> Callable[[Problem], dict[str, Any]]:
+    """How this command reports a problem: its message with the flag that really sets each
+    field named (``version (--body-version)``), and that flag beside the field."""
+    names = {(s.location, s.name): s.flag for s in flags}
+
+    def describe(problem: Problem) -> dict[str, Any]:
+        def flag_of(path: tuple[str | int, ...]) -> str | None:
+            return names.get((problem.location, str(path[0]))) if path else None
+
+        out = problem.to_dict()
+        return {"kind": out.pop("kind"), "severity": out.pop("severity"),
+                "field": out.pop("field"), "flag": flag_of(problem.path),
+                "message": problem.render(flag_of),
+                **{k: v for k, v in out.items() if k != "message"}}
+
+    return describe
+
+
+def _report(operation: Operation, problems: list[Problem], as_json: bool,
+            flags: Sequence[FlagSpec]) -> None:
     errors = [p for p in problems if p.is_error]
+    describe = describer(flags)
     if not as_json:
         for problem in problems:
             if not problem.is_error:
-                warn(problem.message)
+                warn(describe(problem)["message"])
     elif not errors and problems:
         import orjson
 
         sys.stderr.write(orjson.dumps(
-            {"warnings": [p.to_dict() for p in problems]}).decode() + "\n")
+            {"warnings": [describe(p) for p in problems]}).decode() + "\n")
     if errors:
-        raise PreflightError(operation.endpoint, problems if as_json else errors)
+        raise PreflightError(operation.endpoint, problems, describe=describe)
 
 
 def _prepare(spec: Spec, operation: Operation, path_params: Mapping[str, Any],

@@ -500,7 +500,7 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
 
     checked = resolve_body_media(operation, key, body, placeholder_uploader, flag_of)
     problems = spec.preflight(operation.endpoint, checked, method=operation.method)
-    call._report(operation, problems, invocation.json)
+    call._report(operation, problems, invocation.json, flags)
     if dry_run:
         return _dry_run(invocation, spec, operation, checked)
     with _clients.make_client(invocation, options, preflight=False) as client:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import DEFAULT_WAIT_TIMEOUT
-from runway_dynamic._exceptions import PreflightError, UsageError
+from runway_dynamic._exceptions import UsageError
 from runway_dynamic.catalog import CREATES_RESOURCE
 from runway_dynamic.tools._tool import GENERATE, Tool
 from runway_dynamic.tools.building import build_tools, lookup
@@ -53,13 +53,8 @@ class Toolbox:
             _check_helper_arguments(tool, args)
             return PlannedCall(tool, args)
         assert tool.endpoint is not None
-        from runway_dynamic.validation import errors
-
-        problems = self.spec.preflight(tool.endpoint, args, method="POST")
-        blocking = errors(problems)
-        if blocking:
-            raise PreflightError(tool.endpoint, blocking)
-        warnings = tuple(p.to_dict() for p in problems if not p.is_error)
+        problems = self.spec.validator.validate(tool.endpoint, args, method="POST")
+        warnings = tuple(p.to_dict() for p in problems)
         operation = self.spec.catalog.model_operation(tool.endpoint)
         resource = (operation.result_endpoint if operation is not None
                     and operation.kind == CREATES_RESOURCE else None)

@@ -100,12 +100,12 @@ def test_stdio_session_lists_calls_errors_and_reads(sandbox: Sandbox, bundled_sp
     assert values and values == sorted(values) and len(set(values)) == len(values)
     assert values[-1] == 100.0 and all(t == 100.0 for _, t, _ in progress)
 
-    # a bad ratio: a tool error naming the field, the flag and the accepted values
+    # a bad ratio: a tool error naming the argument (not a CLI flag) and the accepted values
     bad = out["bad"]
     assert bad.is_error
     text = bad.content[0].text
     accepted = bundled_spec.ratios("text_to_image", body["model"])
-    assert "ratio" in text and "--ratio" in text and ", ".join(accepted) in text
+    assert "ratio" in text and "--ratio" not in text and ", ".join(accepted) in text
     assert bad.structured_content["problems"][0]["field"] == "ratio"
 
     # the models resource: endpoints → models, per model its schema summary

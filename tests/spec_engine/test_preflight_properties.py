@@ -2,7 +2,8 @@
 
 Valid bodies come from :mod:`schema_strategies` (built from each variant's own schema);
 each mutation breaks exactly one thing and the property says pre-flight reports exactly
-that thing, under the right ``kind``/``field``/``flag``.
+that thing, under the right ``kind``/``field``/``path``. Messages name fields by spec name;
+a presenter's names (the CLI's flags) go beside them only when it renders them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ from runway_dynamic.naming import flag_for
 from runway_dynamic.sources import bundled_spec_path
 from runway_dynamic.spec import Spec
 from runway_dynamic.validation import ERROR, WARNING, Problem, errors
+
+
+def _as_cli(problem: Problem) -> str:
+    """The message as a command whose flags are the fields' kebab names would say it."""
+    return problem.render(lambda path: flag_for(str(path[0])))
 
 # Collection-time catalog, only to name the parameters; tests use the `bundled_spec` fixture.
 _CATALOG = Spec.from_bytes(bundled_spec_path().read_bytes()).catalog
@@ -94,11 +100,12 @@ def test_every_dropped_required_field_is_reported_missing_by_name_and_flag(
     for name in dropped:
         del body[name]
     found = _errors(bundled_spec, endpoint, body, method)
-    assert sorted((p.kind, p.field, p.flag) for p in found) == sorted(
-        ("missing_field", name, flag_for(name)) for name in dropped
+    assert sorted((p.kind, p.field, p.path, p.variant) for p in found) == sorted(
+        ("missing_field", name, (name,), key) for name in dropped
     )
     for problem in found:
-        assert f"{problem.field} ({problem.flag})" in problem.message
+        assert problem.message == f"missing required field {problem.field}"
+        assert f"{problem.field} ({flag_for(str(problem.field))})" in _as_cli(problem)
 
 
 @pytest.mark.parametrize(("endpoint", "model"), MODEL_VARIANTS)
@@ -113,7 +120,7 @@ def test_dropping_the_model_is_reported_with_the_endpoint_models(
     body = data.draw(bodies(variant.schema), label="body")
     del body["model"]
     found = _errors(bundled_spec, endpoint, body, "POST")
-    assert [(p.kind, p.field, p.flag) for p in found] == [("missing_field", "model", "--model")]
+    assert [(p.kind, p.field, p.path) for p in found] == [("missing_field", "model", ("model",))]
     assert list(found[0].suggestions) == bundled_spec.models(endpoint)
 
 
@@ -142,11 +149,12 @@ def test_ratio_outside_the_enum_is_rejected_with_closest_accepted_ratios(
     body = data.draw(bodies(variant.schema), label="body")
     body["ratio"] = ratio
     found = _errors(bundled_spec, endpoint, body, "POST")
-    assert [(p.kind, p.field, p.flag) for p in found] == [
-        ("unsupported_ratio", "ratio", "--ratio")
+    assert [(p.kind, p.field, p.variant) for p in found] == [
+        ("unsupported_ratio", "ratio", model)
     ]
     problem = found[0]
-    assert problem.flag is not None
+    assert _as_cli(problem).startswith(f"ratio {ratio!r} (--ratio) is not accepted")
+    assert problem.message.startswith(f"ratio {ratio!r} is not accepted")
     closest = list(problem.details["closest"])
     assert list(problem.suggestions) == closest
     assert problem.details["accepted"] == accepted
@@ -182,7 +190,7 @@ def test_wrong_type_for_a_field_is_rejected_naming_that_field(
     found = _errors(bundled_spec, endpoint, body, method)
     assert found, f"{name}={value!r} was accepted"
     assert {p.field for p in found} == {name}
-    assert any(p.kind == "invalid_value" and p.flag == flag_for(name) for p in found)
+    assert any(p.kind == "invalid_value" and p.path[:1] == (name,) for p in found)
 
 
 @pytest.mark.parametrize(("endpoint", "model"), WRONG_ENDPOINT_VARIANTS)
@@ -202,7 +210,7 @@ def test_known_model_on_an_endpoint_not_serving_it_names_the_serving_endpoints(
     assert variant is not None
     body = data.draw(bodies(variant.schema), label="body")
     found = _errors(bundled_spec, other, body, "POST")
-    assert [(p.kind, p.field, p.flag) for p in found] == [("wrong_endpoint", "model", "--model")]
+    assert [(p.kind, p.field, p.path) for p in found] == [("wrong_endpoint", "model", ("model",))]
     assert list(found[0].suggestions) == serving
     assert found[0].details["endpointModels"] == bundled_spec.models(other)
     for name in serving:
@@ -233,7 +241,7 @@ def test_null_model_is_an_invalid_value_not_a_missing_field(
 ) -> None:
     """``"model": null`` is present but wrong: invalid_value listing the endpoint's models."""
     found = _errors(bundled_spec, endpoint, {"model": None}, "POST")
-    assert [(p.kind, p.field, p.flag) for p in found] == [("invalid_value", "model", "--model")]
+    assert [(p.kind, p.field, p.path) for p in found] == [("invalid_value", "model", ("model",))]
     assert list(found[0].suggestions) == bundled_spec.models(endpoint)
 
 
@@ -267,4 +275,5 @@ def test_error_inside_a_discriminated_object_names_the_inner_field_of_its_own_br
     inner[target] = data.draw(wrong_values(typed[target]), label="value")
     found = _errors(bundled_spec, endpoint, body, method)
     assert [(p.kind, p.field) for p in found] == [("invalid_value", name)]
-    assert f"{name} ({flag_for(name)}): {target}: " in found[0].message
+    assert f"{name} ({flag_for(name)}): {target}: " in _as_cli(found[0])
+    assert f"{name}: {target}: " in found[0].message

@@ -1,0 +1,124 @@
+"""What pre-flight finds wrong with a request: data for programs, a sentence for people.
+
+A problem names fields by their path in the request (``referenceImages[0].uri``), never by
+a command-line flag or a tool argument: whoever shows it decides what a field is called.
+:meth:`Problem.render` takes that decision as a function — the CLI passes its command's
+flags (``promptText (--prompt-text)``), the library and the tools show the spec's names.
+
+>>> problem.render()                               # the library's words
+'missing required field duration'
+>>> problem.render(lambda path: "--duration")      # the CLI's
+'missing required field duration (--duration)'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+
+#: A path into a request: body property names and array indexes.
+FieldPath = tuple[str | int, ...]
+#: How a presenter names a field: its flag, its argument name, or ``None`` for none.
+Namer = Callable[[FieldPath], str | None]
+
+
+#: How a :class:`FieldName` reads: ``path (name)``; only `` (name)`` after words that
+#: already say which field (``ratio '9:1' (--ratio)``); or the name alone (``pass --id``).
+LABEL, AFTER, NAME = "label", "after", "name"
+
+
+@dataclass(frozen=True)
+class FieldName:
+    """A field named inside a problem's sentence, spelled out by whoever shows it."""
+
+    path: FieldPath
+    form: str = LABEL
+
+    def render(self, name: Namer | None) -> str:
+        shown = name(self.path) if name is not None else None
+        where = render_path(self.path)
+        if self.form == NAME:
+            return shown or where
+        if self.form == AFTER:
+            return f" ({shown})" if shown else ""
+        return f"{where} ({shown})" if shown else where
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request, with what a person (or agent) needs to fix it.
+
+    ``kind`` is one of: unknown_endpoint, invalid_body, missing_field, wrong_endpoint,
+    unknown_model, unsupported_ratio, invalid_value, unknown_field, unchecked_pattern (a
+    warning: the spec's pattern is not a regular expression this side can run). ``path`` is
+    the field the problem is about (empty for the whole request), ``location`` where that
+    field goes (``body``, ``query``, ``path``, ``header``), ``variant`` the model (or other
+    discriminator value) whose schema the body was checked against.
+    """
+
+    kind: str
+    #: The sentence, as text and :class:`FieldName` parts (see :meth:`render`).
+    text: tuple[str | FieldName, ...]
+    path: FieldPath = ()
+    location: str = "body"
+    variant: str | None = None
+    suggestions: tuple[str, ...] = ()
+    severity: str = ERROR
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    @property
+    def field(self) -> str | None:
+        """The path as text (``referenceImages[0].uri``), ``None`` for the whole request."""
+        return render_path(self.path) or None
+
+    @property
+    def message(self) -> str:
+        """The sentence with fields named by their spec names."""
+        return self.render()
+
+    def render(self, name: Namer | None = None) -> str:
+        """The sentence, each field named as ``name(path)`` says (beside the spec name)."""
+        return "".join(p if isinstance(p, str) else p.render(name) for p in self.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "field": self.field,
+            "message": self.message,
+            "suggestions": list(self.suggestions),
+            **({"details": dict(self.details)} if self.details else {}),
+        }
+
+
+def says(*parts: str | FieldName) -> tuple[str | FieldName, ...]:
+    """A problem's sentence from its parts (adjacent text is joined)."""
+    out: list[str | FieldName] = []
+    for part in parts:
+        if isinstance(part, str) and out and isinstance(out[-1], str):
+            out[-1] += part
+        elif part != "":
+            out.append(part)
+    return tuple(out)
+
+
+def errors(problems: Sequence[Problem]) -> list[Problem]:
+    """The problems that block a request (warnings dropped)."""
+    return [p for p in problems if p.is_error]
+
+
+def render_path(path: Sequence[Any]) -> str:
+    """``("referenceImages", 0, "uri")`` → ``referenceImages[0].uri``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
