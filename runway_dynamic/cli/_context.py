@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
 PROG = "runway"
 
-#: Names the CLI itself uses as options; a spec-derived flag with one of these names is
-#: renamed (see ``runway_dynamic.cli._flags``), so the spec can never shadow them.
-GLOBAL_OPTIONS = frozenset({"spec", "json", "version", "help"})
+#: The global options (given before the command; parsed by ``_dispatch.parse_globals``).
+#: No spec-derived flag takes these names (``runway_dynamic.cli._options`` reserves them).
+GLOBAL_OPTIONS = ("spec", "json", "api-key", "sandbox", "version", "help")
 
 
 class Invocation:

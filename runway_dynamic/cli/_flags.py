@@ -1,48 +1,36 @@
-"""CLI flags derived from an operation of the catalog: names, types, help, and coercion.
+"""What one spec-derived flag accepts: its type, help text and value conversion.
 
-The one place that decides which flag a spec name gets on the command line, so that
-``runway models schema`` shows exactly the flags ``runway call`` accepts. Body fields keep
-their natural kebab-case names; a name the CLI reserves (``--json``, ``--body``…) or one
-already taken gets a prefix (``--body-json``, ``--query-limit``), so a spec can never
-shadow the CLI's own options.
+Which flag a field gets is decided by the command builder
+(:class:`runway_dynamic.cli._options.CommandOptions`); this module says, for a field
+option, what typer parses it as, how help describes it, and how its text becomes the JSON
+value for the variant the body selects.
 
-For an operation with variants (models) the flags are the union over the variants. A flag
-whose type differs between variants (``duration``: integer here, number there) is taken
-as text and converted for the variant the body's discriminator selects.
+For an operation with variants (models) a field option is the union over the variants. A
+flag whose type differs between variants (``duration``: integer here, number there) is
+taken as text and converted for the variant the body's discriminator selects.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from runway_dynamic._constants import RATIO_PROPERTY
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.catalog import Field, Operation, schema_kind
-from runway_dynamic.cli._context import GLOBAL_OPTIONS
+from runway_dynamic.catalog import Field, schema_kind
 from runway_dynamic.coerce import from_text
-from runway_dynamic.naming import kebab
 
-#: The options of ``runway call`` itself (besides the global ones); never spec-derived.
-CALL_OPTIONS = frozenset({"method", "body", "dry-run"})
-#: Every name a spec-derived flag may not take.
-RESERVED = GLOBAL_OPTIONS | CALL_OPTIONS
-
-#: How each location is prefixed when its natural flag name is taken.
-_PREFIX = {"body": "body", "path": "path", "query": "query", "header": "header"}
-#: Name-claiming order: body fields are what people type most, so they get natural names.
-_CLAIM_ORDER = ("body", "path", "query", "header")
 _SCALARS = {"string": str, "integer": int, "number": float, "boolean": bool}
 _METAVAR = {"string": "TEXT", "integer": "INT", "number": "NUMBER", "boolean": "BOOL",
             "object": "JSON", "any": "TEXT|JSON", "array": "VALUE", "mixed": "VALUE"}
 _MAX_LISTED = 8
 
 
-class FlagSpec:
-    """One flag of an operation: where its value goes and what it accepts."""
+class FieldOption:
+    """One spec-derived option: the field it sets, where its value goes, what it accepts."""
 
-    __slots__ = ("fields", "flag", "kind", "location", "name", "param", "required_for")
+    __slots__ = ("fields", "flag", "help_override", "kind", "location", "metavar_override",
+                 "name", "param", "required_for")
 
     def __init__(self, name: str, location: str, fields: Mapping[str | None, Field]) -> None:
         self.name = name
@@ -52,9 +40,16 @@ class FlagSpec:
         kinds = {f.kind for f in self.fields.values()}
         self.kind = kinds.pop() if len(kinds) == 1 else "mixed"
         self.required_for = tuple(k for k, f in self.fields.items() if f.required)
+        #: Set by the command builder, the only place that names flags.
         self.flag = ""
         #: The Python identifier typer sees (flag names are not identifiers).
         self.param = ""
+        #: A command's own words for this option (``--model``'s default), if any.
+        self.help_override: str | None = None
+        self.metavar_override: str | None = None
+
+    def __repr__(self) -> str:
+        return f"FieldOption({self.location}:{self.name} {self.flag})"
 
     @property
     def first(self) -> Field:
@@ -198,81 +193,10 @@ def _kind_text(field: Field) -> str:
             }.get(kind, kind)
 
 
-# --------------------------------------------------------------------------- building
-
-
-def operation_flags(operation: Operation, reserved: Iterable[str] = RESERVED) -> list[FlagSpec]:
-    """Every flag of ``operation`` in display order: path, query, header params, then body."""
-    by_location: dict[str, list[FlagSpec]] = {loc: [] for loc in _CLAIM_ORDER}
-    for param in operation.parameters:
-        if param.location == "header" and param.constant is not None:
-            continue  # pinned by the spec (X-Runway-Version); sent automatically
-        if param.location in by_location:
-            by_location[param.location].append(
-                FlagSpec(param.name, param.location, {None: param.as_field()})
-            )
-    body_fields: dict[str, dict[str | None, Field]] = {}
-    if operation.discriminator:
-        body_fields[operation.discriminator] = {}
-    for variant in operation.variants:
-        for field in variant.fields:
-            body_fields.setdefault(field.name, {})[variant.key] = field
-    by_location["body"] = [FlagSpec(n, "body", f) for n, f in body_fields.items() if f]
-    taken = {kebab(name) for name in reserved}
-    for location in _CLAIM_ORDER:
-        for spec in by_location[location]:
-            spec.flag = "--" + _claim(kebab(spec.name), _PREFIX[location], taken)
-    ordered = [*by_location["path"], *by_location["query"], *by_location["header"]]
-    body = by_location["body"]
-    first = [s for s in body if s.name == operation.discriminator]
-    ordered += first + [s for s in body if s.required_for and s not in first]
-    ordered += [s for s in body if not s.required_for and s not in first]
-    for index, spec in enumerate(ordered):
-        spec.param = f"flag_{index}"
-    return ordered
-
-
-def _claim(name: str, prefix: str, taken: set[str]) -> str:
-    candidate = name or prefix
-    if candidate in taken:
-        candidate = f"{prefix}-{name}"
-        number = 2
-        while candidate in taken:
-            candidate = f"{prefix}-{name}-{number}"
-            number += 1
-    taken.add(candidate)
-    return candidate
-
-
-def flag_map(
-    operation: Operation, reserved: Iterable[str] = RESERVED
-) -> dict[tuple[str, str], str]:
-    """``{(location, spec name): flag}`` for an operation."""
-    return {(s.location, s.name): s.flag for s in operation_flags(operation, reserved)}
-
-
-def typer_parameters(flags: Sequence[FlagSpec], variant_keys: Sequence[str | None]
-                     ) -> list[inspect.Parameter]:
-    """Keyword-only parameters typer turns into options (every default is ``None``)."""
-    import typer
-
-    out = []
-    for spec in flags:
-        boolean = spec.kind == "boolean"
-        decl = f"{spec.flag}/--no-{spec.flag[2:]}" if boolean else spec.flag
-        option = typer.Option(decl, help=spec.help(variant_keys), show_default=False,
-                              metavar=None if boolean else spec.metavar())
-        out.append(inspect.Parameter(
-            spec.param, inspect.Parameter.KEYWORD_ONLY, default=None,
-            annotation=Annotated[spec.python_type() | None, option],
-        ))
-    return out
-
-
 # --------------------------------------------------------------------------- values
 
 
-def value_for(spec: FlagSpec, raw: Any, variant_key: str | None) -> Any:
+def value_for(spec: FieldOption, raw: Any, variant_key: str | None) -> Any:
     """The JSON value of a flag the user set, converted for the selected variant."""
     field = spec.fields.get(variant_key)
     kind = field.kind if field is not None else spec.kind

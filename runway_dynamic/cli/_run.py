@@ -3,14 +3,13 @@
 A command that creates a task (``runway call text_to_video``, and the ``video``/``image``/…
 commands built on this module) does four things, each a function here:
 
-``run_parameters(*, wait_default=False) -> list[inspect.Parameter]``
-    The standard options, ready to append to a synthesised typer signature:
+The standard options (``WaitOption``… below; the command builder's
+:func:`runway_dynamic.cli._options.run_options` reserves them before any spec field):
     ``--wait/--no-wait``, ``--download`` (implies ``--wait``), ``--output-dir DIR``
     (default ``./runway-output``, relative to the working directory), ``--timeout SECONDS``
     (the whole wait, default 30 min), ``--poll-interval SECONDS`` (default 5 s; 0.25 s under
     ``--sandbox``), ``--retry-on-internal-error N`` (default 0) and
-    ``--retry-backoff-seconds S`` (default 5). Their names are in :data:`RUN_OPTIONS`, which
-    spec-derived flags may not take.
+    ``--retry-backoff-seconds S`` (default 5).
 
 ``RunOptions.pop(values: dict) -> RunOptions``
     Takes those options out of the command function's keyword arguments.
@@ -26,7 +25,7 @@ commands built on this module) does four things, each a function here:
     The same for an existing task (``runway task get ID --wait --download``).
 
 Local media paths are resolved by :func:`runway_dynamic.uploads.resolve_body_media`, and
-whether a POST creates a task by its kind in the catalog (:data:`catalog.CREATES_TASK`).
+whether a command runs a task by :func:`runs_task` (the operation's kind in the catalog).
 
 Output: stdout carries data only — the API's JSON answer (no wait), the final task JSON
 (``--wait``), or the saved file paths, one per line (``--download``; with ``--json`` one
@@ -40,7 +39,6 @@ exact command that resumes waiting, and exits 130; the task keeps running on Run
 
 from __future__ import annotations
 
-import inspect
 import os
 import shlex
 import sys
@@ -75,17 +73,12 @@ from runway_dynamic.cli._context import (
 )
 
 if TYPE_CHECKING:
+    from runway_dynamic.catalog import Operation
     from runway_dynamic.client import RunwayClient
     from runway_dynamic.tasks import Task
 
 #: Where ``--download`` saves files unless ``--output-dir`` says otherwise (relative to cwd).
 DEFAULT_OUTPUT_DIR = "runway-output"
-
-#: Option names of the run set; a spec-derived flag may not take them.
-RUN_OPTIONS = frozenset({
-    "wait", "no-wait", "download", "output-dir", "timeout", "poll-interval",
-    "retry-on-internal-error", "retry-backoff-seconds",
-})
 
 EXIT_CODES = (
     (0, "success"),
@@ -175,20 +168,13 @@ RetryBackoffOption = Annotated[float, typer.Option(
     "--retry-backoff-seconds", metavar="S", help="Pause before such a resubmission.")]
 
 
-def run_parameters(*, wait_default: bool = False) -> list[inspect.Parameter]:
-    """The run options as keyword-only parameters for a synthesised typer signature."""
-    kw = inspect.Parameter.KEYWORD_ONLY
-    table: tuple[tuple[str, Any, Any], ...] = (
-        ("wait", wait_default, WaitOption),
-        ("download", False, DownloadOption),
-        ("output_dir", None, OutputDirOption),
-        ("timeout", DEFAULT_WAIT_TIMEOUT, TimeoutOption),
-        ("poll_interval", None, PollIntervalOption),
-        ("retry_on_internal_error", 0, RetryInternalOption),
-        ("retry_backoff_seconds", RESUBMIT_BACKOFF, RetryBackoffOption),
-    )
-    return [inspect.Parameter(name, kw, default=default, annotation=annotation)
-            for name, default, annotation in table]
+def runs_task(operation: Operation) -> bool:
+    """Whether a command for ``operation`` submits and follows a task (the run options):
+    the operation creates a task and has no path parameter (a create is posted to its
+    endpoint as it is)."""
+    from runway_dynamic.catalog import CREATES_TASK
+
+    return operation.kind == CREATES_TASK and not operation.params("path")
 
 
 # --------------------------------------------------------------------------- progress

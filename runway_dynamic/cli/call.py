@@ -9,25 +9,28 @@ default to "not given": only what the user sets goes into the request, merged ov
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import typer
-
 from runway_dynamic._exceptions import PreflightError, UsageError
-from runway_dynamic.catalog import CREATES_TASK, Catalog, Operation
+from runway_dynamic.catalog import Catalog, Operation
 from runway_dynamic.cli._context import Invocation, current, dumps, echo, emit_json, warn
-from runway_dynamic.cli._flags import (
-    FlagSpec,
-    operation_flags,
-    typer_parameters,
-    value_for,
+from runway_dynamic.cli._flags import value_for
+from runway_dynamic.cli._options import (
+    BODY,
+    DRY_RUN,
+    ENDPOINT,
+    JSON,
+    LIST,
+    METHOD,
+    CommandOptions,
+    run_options,
 )
 from runway_dynamic.cli._registry import Built
+from runway_dynamic.cli._run import runs_task
 from runway_dynamic.coerce import parse_json
 from runway_dynamic.naming import closest, endpoint_name
 
@@ -120,17 +123,29 @@ def resolve(catalog: Catalog, token: str, method: str | None
 # --------------------------------------------------------------------------- building
 
 
+def command_options(operation: Operation | None) -> CommandOptions:
+    """The options of ``runway call`` for ``operation``: its own (the run options too when
+    the operation creates a task), then a flag for every parameter and body field."""
+    own = [METHOD, BODY, DRY_RUN, JSON, LIST]
+    if operation is not None and runs_task(operation):
+        own += run_options()  # --wait, --download, --output-dir… (runway_dynamic.cli._run)
+    options = CommandOptions(own=own, arguments=[ENDPOINT])
+    if operation is not None:
+        options.claim(operation)
+    return options
+
+
 def build(invocation: Invocation, args: list[str]) -> Built:
     """The ``call`` command for the operation named in ``args`` (or a generic one)."""
     token, method = peek(args)
     if token is None:
-        return Built(_command(None, [], {}), help=_generic_help(), epilog=None)
+        return Built(_command(None, command_options(None), {}), help=_generic_help(),
+                     epilog=None)
     spec = invocation.spec()
     operation, path_values = resolve(spec.catalog, token, method)
-    flags = operation_flags(operation)
-    return Built(_command(operation, flags, path_values,
-                          runs_task=operation.kind == CREATES_TASK),
-                 help=_operation_help(spec.catalog, operation))
+    options = command_options(operation)
+    return Built(_command(operation, options, path_values),
+                 help=_operation_help(spec.catalog, operation, options))
 
 
 def _generic_help() -> str:
@@ -142,14 +157,14 @@ def _generic_help() -> str:
     )
 
 
-def _operation_help(catalog: Catalog, operation: Operation) -> str:
+def _operation_help(catalog: Catalog, operation: Operation, options: CommandOptions) -> str:
     lines = [f"{operation.method} {operation.path}"]
     others = [op.method for op in catalog.operations_for(operation.endpoint) if op is not operation]
     if others:
         lines.append(f"Also {', '.join(others)} at this endpoint: add --method "
                      f"{others[0]} for {'it' if len(others) == 1 else 'one of them'}.")
     if operation.variants and operation.discriminator:
-        flag = "--" + operation.discriminator
+        flag = options.flag_for(operation.discriminator)
         lines.append(
             f"{flag} selects the variant; the flags below are the union over "
             f"{len(operation.variants)} variants."
@@ -166,52 +181,18 @@ def list_operations(catalog: Catalog) -> str:
     return "\n".join(f"{m.ljust(width)}{e}" for m, e in rows)
 
 
-def _command(operation: Operation | None, flags: list[FlagSpec], path_values: dict[str, str],
-             *, runs_task: bool = False) -> Callable[..., int]:
-    variant_keys = [v.key for v in operation.variants] if operation else []
-    methods_help = "HTTP method, when the endpoint has several (default: the only one, or GET)."
-    own = [
-        inspect.Parameter("endpoint", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                          annotation=Annotated[str | None, typer.Argument(
-                              metavar="ENDPOINT", show_default=False,
-                              help="API path without /v1/, e.g. text_to_video, tasks/{id}.")]),
-        *typer_parameters(flags, variant_keys),
-        inspect.Parameter("method", inspect.Parameter.KEYWORD_ONLY, default=None,
-                          annotation=Annotated[str | None, typer.Option(
-                              "--method", metavar="METHOD", help=methods_help)]),
-        inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, default=None,
-                          annotation=Annotated[str | None, typer.Option(
-                              "--body", metavar="JSON|@FILE|-",
-                              help="Request body as JSON, @file or - (stdin); flags merge "
-                                   "over it.")]),
-        inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False,
-                          annotation=Annotated[bool, typer.Option(
-                              "--dry-run", help="Print the exact request and exit; nothing is "
-                                                "sent and no key is needed.")]),
-        inspect.Parameter("json", inspect.Parameter.KEYWORD_ONLY, default=False,
-                          annotation=Annotated[bool, typer.Option(
-                              "--json", help="JSON output (and JSON errors on stderr).")]),
-        inspect.Parameter("list_all", inspect.Parameter.KEYWORD_ONLY, default=False,
-                          annotation=Annotated[bool, typer.Option(
-                              "--list", help="List every operation of the spec and exit.")]),
-    ]
-
-    if runs_task:  # --wait, --download, --output-dir… (runway_dynamic.cli._run)
-        from runway_dynamic.cli._run import run_parameters
-
-        own += run_parameters()
-
-    def command(**values: Any) -> int:
+def _command(operation: Operation | None, options: CommandOptions,
+             path_values: dict[str, str]) -> Callable[..., int]:
+    def run(values: dict[str, Any]) -> int:
+        values.pop("endpoint", None)
         if values.pop("list_all"):
             echo(list_operations(current().spec().catalog))
             return 0
         if operation is None:
             raise UsageError("missing ENDPOINT; run 'runway call --list' for every endpoint")
-        return execute(current(), operation, flags, path_values, values)
+        return execute(current(), operation, options, path_values, values)
 
-    command.__signature__ = inspect.Signature(own)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in own}
-    return command
+    return options.command(run)
 
 
 # --------------------------------------------------------------------------- running
@@ -242,7 +223,7 @@ def read_body(raw: str | None) -> Any:
     return parse_json(text, where)
 
 
-def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
+def execute(invocation: Invocation, operation: Operation, options: CommandOptions,
             path_values: Mapping[str, str], values: dict[str, Any],
             render: Callable[[Any], None] = emit_json) -> int:
     """Build, pre-flight and send one request; ``render`` prints the answer (resource
@@ -252,10 +233,10 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
 
     as_json = invocation.wants_json(values.pop("json"))
     invocation.json = as_json
-    options = _run.RunOptions.pop(values) if "wait" in values else None
+    running = _run.RunOptions.pop(values) if "wait" in values else None
     dry_run = values.pop("dry_run")
-    body = read_body(values.pop("body"))
-    given = {spec: values[spec.param] for spec in flags if values.get(spec.param) is not None}
+    body = read_body(values.pop("body", None))
+    given = options.given(values)
     discriminator = operation.discriminator
     variant_key = None
     for spec in given:
@@ -298,29 +279,25 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
     # Local files in media fields: a stand-in URI for pre-flight and --dry-run; the real
     # data:/runway:// value is made just before sending (an upload needs the client).
     raw_body = body
-    body_flags = {s.name: s.flag for s in flags if s.location == "body"}
-
-    def flag_of(name: str) -> str:
-        return body_flags.get(name, name)
-
     body = resolve_body_media(operation, variant_key, raw_body, placeholder_uploader,
-                                   flag_of)
+                              options.flag_or_name)
 
     loaded = invocation.spec()
-    problems = _param_problems(operation, path_params, query)
+    found = _param_problems(operation, path_params, query)
     if body is not None or not operation.variants:
-        problems += loaded.preflight(operation.endpoint, body, method=operation.method)
-    _report(operation, problems, as_json, flags)
+        found += loaded.preflight(operation.endpoint, body, method=operation.method)
+    report(operation, found, options, as_json)
 
     prepared = _prepare(loaded, operation, path_params, query, body, headers)
     if dry_run:
         show_request(prepared, as_json)
         return 0
-    with _clients.make_client(invocation, options, preflight=False) as client:
+    with _clients.make_client(invocation, running, preflight=False) as client:
         # Pre-flight already ran here, so the client does not repeat it.
-        body = resolve_body_media(operation, variant_key, raw_body, client.upload, flag_of)
-        if options is not None:
-            return _run.submit(invocation, client, operation.endpoint, body, options,
+        body = resolve_body_media(operation, variant_key, raw_body, client.upload,
+                                  options.flag_or_name)
+        if running is not None:
+            return _run.submit(invocation, client, operation.endpoint, body, running,
                                extra_headers=headers or None)
         result = client.request(operation.endpoint, method=operation.method,
                                 path_params=path_params, query=query, body=body,
@@ -380,39 +357,22 @@ def _param_problems(operation: Operation, path_params: Mapping[str, Any],
     return out
 
 
-def describer(flags: Sequence[FlagSpec]) -> Callable[[Problem], dict[str, Any]]:
-    """How this command reports a problem: its message with the flag that really sets each
-    field named (``version (--body-version)``), and that flag beside the field."""
-    names = {(s.location, s.name): s.flag for s in flags}
-
-    def describe(problem: Problem) -> dict[str, Any]:
-        def flag_of(path: tuple[str | int, ...]) -> str | None:
-            return names.get((problem.location, str(path[0]))) if path else None
-
-        out = problem.to_dict()
-        return {"kind": out.pop("kind"), "severity": out.pop("severity"),
-                "field": out.pop("field"), "flag": flag_of(problem.path),
-                "message": problem.render(flag_of),
-                **{k: v for k, v in out.items() if k != "message"}}
-
-    return describe
-
-
-def _report(operation: Operation, problems: list[Problem], as_json: bool,
-            flags: Sequence[FlagSpec]) -> None:
+def report(operation: Operation, problems: list[Problem], options: CommandOptions,
+           as_json: bool) -> None:
+    """Show pre-flight's warnings; raise :class:`PreflightError` when any problem is an
+    error. Fields are named by the flags of this command (``options``)."""
     errors = [p for p in problems if p.is_error]
-    describe = describer(flags)
     if not as_json:
         for problem in problems:
             if not problem.is_error:
-                warn(describe(problem)["message"])
+                warn(options.describe(problem)["message"])
     elif not errors and problems:
         import orjson
 
         sys.stderr.write(orjson.dumps(
-            {"warnings": [describe(p) for p in problems]}).decode() + "\n")
+            {"warnings": [options.describe(p) for p in problems]}).decode() + "\n")
     if errors:
-        raise PreflightError(operation.endpoint, problems, describe=describe)
+        raise PreflightError(operation.endpoint, problems, describe=options.describe)
 
 
 def _prepare(spec: Spec, operation: Operation, path_params: Mapping[str, Any],

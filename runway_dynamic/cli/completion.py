@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import MODEL_PROPERTY, RATIO_PROPERTY
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.cli._context import Invocation, echo
+from runway_dynamic.cli._context import GLOBAL_OPTIONS, Invocation, echo
+
+if TYPE_CHECKING:
+    from runway_dynamic.cli._options import CommandOptions
 
 SHELLS = ("bash", "zsh", "fish")
-_GLOBAL_OPTIONS = ("--spec", "--json", "--version", "--help")
+_GLOBAL_OPTIONS = tuple("--" + name for name in GLOBAL_OPTIONS)
 
 _BASH = r"""# runway completion for bash: eval "$(runway completion bash)"
 _runway_complete() {
@@ -155,44 +158,37 @@ def _flags_of(path: tuple[str, ...], invocation: Invocation) -> dict[str, ValueS
     from runway_dynamic.naming import GENERATION_COMMANDS, REFERENCE_ALIASES
 
     catalog = invocation.spec().catalog
-    operation = None
     if path in GENERATION_COMMANDS:
+        from runway_dynamic.cli import generate
+
         endpoint = GENERATION_COMMANDS[path]
         operation = catalog.model_operation(endpoint) or catalog.operation(endpoint, "POST")
-    else:
-        static = next((c for c in _registry.COMMANDS if c.path == path), None)
-        if static is None or static.target.endswith("resources:build"):
-            from runway_dynamic.cli.resources import command_table
+        if operation is None:
+            return {}
+        return _operation_flags(generate.command_options(operation, aliases=True), operation)
+    static = next((c for c in _registry.COMMANDS if c.path == path), None)
+    if static is None or static.target.endswith("resources:build"):
+        from runway_dynamic.cli import resources
 
-            operation = command_table(catalog).get(REFERENCE_ALIASES.get(path, path))  # type: ignore[arg-type]
-        elif not static.dynamic:
-            return _static_flags(static)
-    if operation is None:
-        return {}
-    return _operation_flags(operation)
+        operation = resources.command_table(catalog).get(
+            REFERENCE_ALIASES.get(path, path))  # type: ignore[arg-type]
+        if operation is None:
+            return {}
+        return _operation_flags(resources.command_options(operation), operation)
+    if not static.dynamic:
+        return _static_flags(static)
+    return {}
 
 
-def _operation_flags(operation: Any) -> dict[str, ValueSource]:
-    from runway_dynamic.cli._run import RUN_OPTIONS
-    from runway_dynamic.cli.generate import (
-        OWN_OPTIONS,
-        SOUL_ID_OPTION,
-        generation_flags,
-        soul_id_fields,
-    )
-    from runway_dynamic.cli.resources import RESOURCE_OPTIONS
-
-    flags, aliases = generation_flags(operation)
-    out: dict[str, ValueSource] = {}
-    for spec in flags:
-        out[spec.flag] = _values_for(spec, operation) if spec.kind != "boolean" else None
-    by_name = {s.name: s for s in flags}
-    for alias in aliases:
+def _operation_flags(options: CommandOptions, operation: Any) -> dict[str, ValueSource]:
+    """The options the command really has (its builder's), with what their values are."""
+    out: dict[str, ValueSource] = dict.fromkeys(options.names())
+    for item in options.fields:
+        if item.kind != "boolean":
+            out[item.flag] = _values_for(item, operation)
+    by_name = {f.name: f for f in options.fields if f.location == "body"}
+    for alias in options.aliases:
         out[alias.flag] = _values_for(by_name[alias.fields[0]], operation)
-    for name in sorted(RUN_OPTIONS | OWN_OPTIONS | RESOURCE_OPTIONS):
-        out.setdefault("--" + name, None)
-    if soul_id_fields(operation):  # the option exists only where a model takes references
-        out.setdefault("--" + SOUL_ID_OPTION, None)
     return out
 
 

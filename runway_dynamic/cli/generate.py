@@ -30,24 +30,31 @@ import inspect
 import sys
 import textwrap
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import RATIO_PROPERTY
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.catalog import Catalog, Operation, Variant
 from runway_dynamic.cli._context import PROG, Invocation, current
+from runway_dynamic.cli._options import (
+    BODY,
+    DRY_RUN,
+    JSON,
+    Alias,
+    CommandOptions,
+    Own,
+    argument,
+    option,
+    run_options,
+)
 from runway_dynamic.cli._registry import Built
-from runway_dynamic.naming import GENERATE_KINDS, GENERATION_COMMANDS, short_aliases
+from runway_dynamic.naming import GENERATE_KINDS, GENERATION_COMMANDS
 
 if TYPE_CHECKING:
-    from runway_dynamic.cli._flags import FlagSpec
+    from runway_dynamic.cli._flags import FieldOption
     from runway_dynamic.creative._facts import ReferenceSlot
     from runway_dynamic.spec import Spec
 
-#: Options of a generation command besides the spec's flags and the run options.
-OWN_OPTIONS = frozenset({"body", "dry-run", "json", "kind"})
-#: Present only where a model has a reference-image field; reserved on every command.
-SOUL_ID_OPTION = "soul-id"
 #: How the model is chosen without --model (help text and docs say it in these words).
 DEFAULT_MODEL_RULE = (
     "the default-model.{endpoint} setting of 'runway config' if set; otherwise the first "
@@ -64,43 +71,43 @@ SOUL_ID_CLAUSE = "; with --soul-id, its reference-image field counts as given"
 # --------------------------------------------------------------------------- flags
 
 
-class Alias:
-    """A short flag (``--prompt``) standing for a field (``promptText``) per model."""
+def command_options(operation: Operation, *, aliases: bool = False,
+                    kinds: Sequence[str] | None = None) -> CommandOptions:
+    """The options of a task-creating command for ``operation``: ``--soul-id`` where a model
+    takes reference images, ``--body``, the run options, ``--dry-run``, ``--json`` (and the
+    router's ``--kind`` with ``kinds``) are reserved; then a flag for every query, header and
+    body field; then, with ``aliases``, the short flags (``--prompt``…).
 
-    __slots__ = ("fields", "flag", "param")
-
-    def __init__(self, name: str, fields: tuple[str, ...], index: int) -> None:
-        self.flag = "--" + name
-        self.fields = fields
-        self.param = f"alias_{index}"
-
-
-def reserved_names() -> frozenset[str]:
-    from runway_dynamic.cli._flags import RESERVED
-    from runway_dynamic.cli._run import RUN_OPTIONS
-
-    return RESERVED | RUN_OPTIONS | OWN_OPTIONS | {SOUL_ID_OPTION}
-
-
-def generation_flags(operation: Operation) -> tuple[list[FlagSpec], list[Alias]]:
-    """The operation's flags (path parameters excluded) and its short aliases.
-
-    Pure and typer-free, so shell completion can list the same names.
+    Completion asks this function too, so it offers exactly these names.
     """
-    from runway_dynamic.cli._flags import operation_flags
+    own: list[Own] = []
+    slots = soul_id_fields(operation)
+    if slots:
+        own.append(_soul_id_option(slots))
+    own += [BODY, *run_options(), DRY_RUN, JSON]
+    if kinds is not None:
+        own.append(option("kind", "--kind", type=str | None, metavar="|".join(kinds),
+                          help="What to generate."))
+    options = CommandOptions(own=own)
+    options.claim(operation, locations=("body", "query", "header"), aliases=aliases)
+    if operation.is_model_endpoint and operation.discriminator:
+        model = options.field_option(operation.discriminator)
+        if model is not None:
+            model.metavar_override = "MODEL"
+            model.help_override = (
+                f"The model (default: {_default_short(operation)}). One of: "
+                f"{', '.join(operation.models)}; another id is sent as given, with a warning.")
+    if slots:
+        options.redeclare(_soul_id_option(slots, options))
+    return options
 
-    reserved = reserved_names()
-    flags = [f for f in operation_flags(operation, reserved) if f.location != "path"]
-    taken = set(reserved)
-    for spec in flags:
-        taken.add(spec.flag[2:])
-        if spec.kind == "boolean":
-            taken.add("no-" + spec.flag[2:])
-    body_names = {f.name for f in flags if f.location == "body"}
-    found = short_aliases(
-        ([f.name for f in v.fields if f.name in body_names] for v in operation.variants), taken)
-    aliases = [Alias(name, fields, i) for i, (name, fields) in enumerate(found.items())]
-    return flags, aliases
+
+def _soul_id_option(slots: Sequence[str], options: CommandOptions | None = None) -> Own:
+    where = " or ".join(options.flag_or_name(f) if options else f for f in slots)
+    return option("soul_id", "--soul-id", type=list[str] | None, metavar="ID",
+                  help="Attach a soul-id's photos ('runway soul-id') to the model's reference "
+                       f"images ({where}), after those given by flag, up to what the model "
+                       "takes. Repeatable.")
 
 
 def choose_model(operation: Operation, given: Collection[str], ratio: str | None, *,
@@ -197,27 +204,21 @@ def build(invocation: Invocation, args: list[str]) -> Built:
 
 def build_for_operation(invocation: Invocation, operation: Operation,
                         command: tuple[str, ...] | None, *, with_aliases: bool = False,
-                        prompt_alias: str | None = None) -> Built:
-    """A task-creating command for ``operation`` (generation commands, ``X create``)."""
+                        kinds: Sequence[str] | None = None) -> Built:
+    """A task-creating command for ``operation`` (generation commands, ``X create``; with
+    ``kinds``, the ``generate`` router's, whose PROMPT argument is the ``--prompt`` flag)."""
     catalog = invocation.spec().catalog
-    flags, aliases = generation_flags(operation)
-    if not with_aliases:
-        aliases = []
-    model_help = None
-    soul_help = None
-    if operation.is_model_endpoint:
-        model_help = (f"The model (default: {_default_short(operation)}). One of: "
-                      f"{', '.join(operation.models)}; another id is sent as given, with a "
-                      "warning.")
-        slots = soul_id_fields(operation)
-        if slots:
-            flag_of = {s.name: s.flag for s in flags if s.location == "body"}
-            soul_help = ("Attach a soul-id's photos ('runway soul-id') to the model's "
-                         f"reference images ({' or '.join(flag_of.get(f, f) for f in slots)}), "
-                         "after those given by flag, up to what the model takes. Repeatable.")
-    function = _command(operation, flags, aliases, prompt_alias, model_help, soul_help)
-    return Built(function, help=_help(catalog, operation, command, bool(soul_help)),
-                 epilog=_models_epilog(catalog, operation, flags, aliases))
+    options = command_options(operation, aliases=with_aliases, kinds=kinds)
+    prompt_alias = None
+    if kinds is not None:
+        prompt_alias = next((a.flag for a in options.aliases if a.flag == "--prompt"), None)
+        if prompt_alias is not None:
+            options.arguments.insert(0, argument("prompt", metavar="PROMPT",
+                                                 help=f"The prompt (same as {prompt_alias})."))
+    function = _command(operation, options, prompt_alias)
+    soul = any(o.param == "soul_id" for o in options.own)
+    return Built(function, help=_help(catalog, operation, command, soul),
+                 epilog=_models_epilog(catalog, operation, options))
 
 
 def _default_short(operation: Operation) -> str:
@@ -247,24 +248,18 @@ def _help(catalog: Catalog, operation: Operation, command: tuple[str, ...] | Non
     return "\n\n".join(lines)
 
 
-def _models_epilog(catalog: Catalog, operation: Operation, flags: list[FlagSpec],
-                   aliases: list[Alias]) -> str | None:
+def _models_epilog(catalog: Catalog, operation: Operation,
+                   options: CommandOptions) -> str | None:
     if not operation.is_model_endpoint:
         return None
-    flag_of = {s.name: s.flag for s in flags if s.location == "body"}
-    short = {name: a.flag for a in aliases for name in a.fields}
     lines = ["\b", "Models (required flags; accepted ones after 'also'):"]
     width = max(len(m) for m in operation.models) + 2
     for variant in operation.variants:
         if variant.key is None:
             continue
         skip = {operation.discriminator}
-
-        def shown(name: str) -> str:
-            return short.get(name, flag_of.get(name, name))
-
-        needs = [shown(n) for n in variant.required if n not in skip]
-        extra = [shown(n) for n in variant.optional if n not in skip]
+        needs = [options.shown_flag(n) for n in variant.required if n not in skip]
+        extra = [options.shown_flag(n) for n in variant.optional if n not in skip]
         text = " ".join(needs) or "(nothing)"
         if extra:
             text += "; also " + " ".join(extra)
@@ -272,73 +267,25 @@ def _models_epilog(catalog: Catalog, operation: Operation, flags: list[FlagSpec]
                                 break_long_words=False) or [""]
         lines.append("  " + variant.key.ljust(width) + wrapped[0])
         lines += [" " * (width + 2) + part for part in wrapped[1:]]
-    if aliases:
+    if options.aliases:
         lines += ["", "Short flags: " + ", ".join(
-            f"{a.flag} = {' or '.join(flag_of[n] for n in a.fields)}" for a in aliases)]
+            f"{a.flag} = {' or '.join(options.flag_or_name(n) for n in a.fields)}"
+            for a in options.aliases)]
     return "\n".join(lines)
 
 
-def _command(operation: Operation, flags: list[FlagSpec], aliases: list[Alias],
-             prompt_alias: str | None, model_help: str | None = None,
-             soul_help: str | None = None) -> Any:
-    import typer
-
-    from runway_dynamic.cli._flags import typer_parameters
-    from runway_dynamic.cli._run import run_parameters
-
-    kw = inspect.Parameter.KEYWORD_ONLY
-    variant_keys = [v.key for v in operation.variants]
-    by_name = {s.name: s for s in flags if s.location == "body"}
-    own: list[inspect.Parameter] = []
-    if prompt_alias is not None:
-        own.append(inspect.Parameter(
-            "prompt", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-            annotation=Annotated[str | None, typer.Argument(
-                metavar="PROMPT", show_default=False,
-                help=f"The prompt (same as {prompt_alias}).")]))
-    for spec, parameter in zip(flags, typer_parameters(flags, variant_keys), strict=True):
-        if model_help is not None and spec.name == operation.discriminator:
-            parameter = parameter.replace(annotation=Annotated[str | None, typer.Option(
-                spec.flag, metavar="MODEL", show_default=False, help=model_help)])
-        own.append(parameter)
-    for alias in aliases:
-        specs = [by_name[n] for n in alias.fields]
-        types = {s.python_type() for s in specs}
-        kind: Any = types.pop() if len(types) == 1 else str
-        own.append(inspect.Parameter(alias.param, kw, default=None, annotation=Annotated[
-            kind | None, typer.Option(alias.flag, show_default=False,
-                                      metavar=specs[0].metavar(),
-                                      help="Short for " + " or ".join(s.flag for s in specs)
-                                           + ".")]))
-    if soul_help is not None:
-        own.append(inspect.Parameter("soul_id", kw, default=None, annotation=Annotated[
-            list[str] | None, typer.Option("--" + SOUL_ID_OPTION, metavar="ID",
-                                           show_default=False, help=soul_help)]))
-    own += [
-        inspect.Parameter("body", kw, default=None, annotation=Annotated[
-            str | None, typer.Option("--body", metavar="JSON|@FILE|-",
-                                     help="Request body as JSON, @file or - (stdin); flags "
-                                          "merge over it.")]),
-        *run_parameters(),
-        inspect.Parameter("dry_run", kw, default=False, annotation=Annotated[
-            bool, typer.Option("--dry-run", help="Print the exact request and exit; nothing "
-                                                 "is sent or uploaded, no key is needed.")]),
-        inspect.Parameter("json", kw, default=False, annotation=Annotated[
-            bool, typer.Option("--json", help="JSON output (and JSON errors on stderr).")]),
-    ]
-
-    def command(**values: Any) -> int:
+def _command(operation: Operation, options: CommandOptions, prompt_alias: str | None) -> Any:
+    def run(values: dict[str, Any]) -> int:
+        values.pop("kind", None)  # the router's: it already chose this command
         prompt = values.pop("prompt", None)
         if prompt is not None and prompt_alias is not None:
-            alias = next(a for a in aliases if a.flag == prompt_alias)
+            alias = next(a for a in options.aliases if a.flag == prompt_alias)
             if values.get(alias.param) is not None:
                 raise UsageError(f"give the prompt once: as PROMPT or as {prompt_alias}")
             values[alias.param] = prompt
-        return execute(current(), operation, flags, aliases, values)
+        return execute(current(), operation, options, values)
 
-    command.__signature__ = inspect.Signature(own)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in own}
-    return command
+    return options.command(run)
 
 
 # --------------------------------------------------------------------------- the router
@@ -357,8 +304,6 @@ def _peek_kind(args: list[str]) -> str | None:
 
 def build_router(invocation: Invocation, args: list[str]) -> Built:
     """``generate PROMPT --kind KIND``: the generation command of KIND, prompt positional."""
-    import typer
-
     kinds = list(GENERATE_KINDS)
     kind = _peek_kind(args)
     if kind is None:
@@ -378,30 +323,12 @@ def build_router(invocation: Invocation, args: list[str]) -> Built:
     operation = catalog.model_operation(endpoint)
     if operation is None:
         raise UsageError(f"this spec has no {endpoint} endpoint for --kind {kind}")
-    _, aliases = generation_flags(operation)
-    prompt = next((a.flag for a in aliases if a.flag == "--prompt"), None)
-    if prompt is None:
+    built = build_for_operation(invocation, operation, target, with_aliases=True, kinds=kinds)
+    if "prompt" not in inspect.signature(built.function).parameters:
         raise UsageError(f"{endpoint} has no prompt field; use '{PROG} {' '.join(target)}'")
-    built = build_for_operation(invocation, operation, target, with_aliases=True,
-                                prompt_alias=prompt)
-    inner = built.function
-    signature = inspect.signature(inner)
-    kind_param = inspect.Parameter("kind", inspect.Parameter.KEYWORD_ONLY, default=None,
-                                   annotation=Annotated[str | None, typer.Option(
-                                       "--kind", metavar="|".join(kinds),
-                                       help="What to generate.")])
-
-    def routed(**values: Any) -> int:
-        values.pop("kind", None)
-        result: int = inner(**values)
-        return result
-
-    params = [*signature.parameters.values(), kind_param]
-    routed.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    routed.__annotations__ = {p.name: p.annotation for p in params}
-    help_text = (f"Route to '{PROG} {' '.join(target)}' with PROMPT as {prompt}.\n\n"
+    help_text = (f"Route to '{PROG} {' '.join(target)}' with PROMPT as --prompt.\n\n"
                  + (built.help or ""))
-    return Built(routed, help=help_text, epilog=built.epilog)
+    return Built(built.function, help=help_text, epilog=built.epilog)
 
 
 def _router_help(kinds: list[str]) -> str:
@@ -415,30 +342,17 @@ def _router_help(kinds: list[str]) -> str:
 
 def _router_help_command(kinds: list[str]) -> Any:
     """A stand-in that only carries ``--help`` (no --kind given: nothing to build yet)."""
-    import typer
-
-    kw = inspect.Parameter.KEYWORD_ONLY
-    params = [
-        inspect.Parameter("prompt", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                          annotation=Annotated[str | None, typer.Argument(
-                              metavar="PROMPT", show_default=False)]),
-        inspect.Parameter("kind", kw, default=None, annotation=Annotated[
-            str | None, typer.Option("--kind", metavar="|".join(kinds))]),
-    ]
-
-    def command(**_values: Any) -> int:
-        return 0
-
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params}
-    return command
+    options = CommandOptions(
+        own=[option("kind", "--kind", type=str | None, metavar="|".join(kinds))],
+        arguments=[argument("prompt", metavar="PROMPT")])
+    return options.command(lambda _values: 0)
 
 
 # --------------------------------------------------------------------------- running
 
 
-def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
-            aliases: list[Alias], values: dict[str, Any]) -> int:
+def execute(invocation: Invocation, operation: Operation, options: CommandOptions,
+            values: dict[str, Any]) -> int:
     """Build the body, pre-flight it, then print it (``--dry-run``) or submit it."""
     from runway_dynamic.cli import _clients, _run, call
     from runway_dynamic.cli._flags import value_for
@@ -446,13 +360,14 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
 
     invocation.json = invocation.wants_json(values.pop("json"))
     dry_run = values.pop("dry_run")
-    options = _run.RunOptions.pop(values)  # --output-dir/--poll-interval: or runway config
+    running = _run.RunOptions.pop(values)  # --output-dir/--poll-interval: or runway config
     body_in = call.read_body(values.pop("body"))
     if body_in is not None and not isinstance(body_in, dict):
         raise UsageError("--body must be a JSON object")
     soul_ids: list[str] = list(values.pop("soul_id", None) or [])
     spec = invocation.spec()
     discriminator = operation.discriminator
+    flags, aliases = options.fields, options.aliases
     by_name = {s.name: s for s in flags if s.location == "body"}
 
     chosen = None
@@ -492,23 +407,21 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
         body.pop(discriminator, None)
         body = {discriminator: chosen, **body}
 
-    def flag_of(name: str) -> str:
-        return by_name[name].flag if name in by_name else name
-
+    flag_of = options.flag_or_name
     if soul_ids:
         _attach_soul_ids(invocation, operation, variant, key, body, soul_ids, flag_of)
 
     checked = resolve_body_media(operation, key, body, placeholder_uploader, flag_of)
     problems = spec.preflight(operation.endpoint, checked, method=operation.method)
-    call._report(operation, problems, invocation.json, flags)
+    call.report(operation, problems, options, invocation.json)
     if dry_run:
         return _dry_run(invocation, spec, operation, checked)
-    with _clients.make_client(invocation, options, preflight=False) as client:
+    with _clients.make_client(invocation, running, preflight=False) as client:
         final = resolve_body_media(operation, key, body, client.upload, flag_of)
-        return _run.submit(invocation, client, operation.endpoint, final, options)
+        return _run.submit(invocation, client, operation.endpoint, final, running)
 
 
-def _given(flags: list[FlagSpec], aliases: list[Alias], values: dict[str, Any],
+def _given(flags: list[FieldOption], aliases: list[Alias], values: dict[str, Any],
            body_in: dict[str, Any]) -> tuple[set[str], str | None]:
     """The body fields the user gave (any field an alias may stand for) and the ratio asked."""
     given = set(body_in)

@@ -82,7 +82,8 @@ def _unknown_model(catalog: Catalog, model: str) -> NotInSpecError:
 
 
 def _schema_text(catalog: Catalog, model: str, endpoints: list[str]) -> str:
-    from runway_dynamic.cli._flags import describe_field, flag_map
+    from runway_dynamic.cli._flags import describe_field
+    from runway_dynamic.cli.call import command_options
 
     required_on: dict[str, list[str]] = {}
     for endpoint in endpoints:
@@ -101,10 +102,10 @@ def _schema_text(catalog: Catalog, model: str, endpoints: list[str]) -> str:
         variant = catalog.variant(endpoint, model)
         operation = catalog.model_operation(endpoint)
         assert variant is not None and operation is not None
-        flags = flag_map(operation)
+        options = command_options(operation)  # the flags of `runway call ENDPOINT`
         fields = sorted(variant.fields, key=lambda f: f.name)
-        rows = [(f.name, flags[("body", f.name)], describe_field(f, ratios_listed=True), f.required)
-                for f in fields]
+        rows = [(f.name, options.flag_or_name(f.name), describe_field(f, ratios_listed=True),
+                 f.required) for f in fields]
         name_width = max(len(r[0]) for r in rows) + 2
         flag_width = max(len(r[1]) for r in rows) + 2
         lines += ["", f"{operation.method} {endpoint}"]

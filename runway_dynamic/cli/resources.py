@@ -6,31 +6,33 @@ Names come from :func:`runway_dynamic.naming.command_names` (``avatars list``,
 (:data:`runway_dynamic.naming.REFERENCE_ALIASES`). Only the invoked operation's command is
 built: the registry lists the names from the catalog, the factory :func:`build` makes one.
 
-Path parameters are positional arguments; query parameters and body fields are the typed
-flags of ``runway call`` (:mod:`runway_dynamic.cli._flags`), merged over ``--body``. A list
-that pages with a cursor takes ``--all`` and follows the cursor field its answer names. An
-operation that creates a task takes the run options of :mod:`runway_dynamic.cli._run`
-(``--wait``, ``--download``…) and runs like a generation command.
+Path parameters are positional arguments; query parameters and body fields are typed
+flags named by the command builder (:mod:`runway_dynamic.cli._options`), merged over
+``--body``. A list that pages with a cursor takes ``--all`` and follows the cursor field its
+answer names; ``--output`` chooses JSON, YAML or a table. An operation that creates a task
+takes the run options of :mod:`runway_dynamic.cli._run` (``--wait``, ``--download``…) and
+runs like a generation command.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.catalog import CREATES_TASK, LISTS, Catalog, Operation, flatten_object
+from runway_dynamic.catalog import LISTS, Catalog, Operation, flatten_object
 from runway_dynamic.cli._context import Invocation, current
+from runway_dynamic.cli._options import (
+    ALL_PAGES,
+    BODY,
+    DRY_RUN,
+    FORMAT,
+    JSON,
+    CommandOptions,
+)
 from runway_dynamic.cli._registry import Built
-from runway_dynamic.naming import REFERENCE_ALIASES, command_names, kebab
-
-if TYPE_CHECKING:
-    from runway_dynamic.cli._flags import FlagSpec
-
-#: Options of every resource command besides the spec-derived flags.
-RESOURCE_OPTIONS = frozenset({"body", "dry-run", "json", "output", "all"})
-
+from runway_dynamic.cli._run import runs_task
+from runway_dynamic.naming import REFERENCE_ALIASES, command_names
 
 # --------------------------------------------------------------------------- the table
 
@@ -106,103 +108,65 @@ def paging(operation: Operation) -> Paging | None:
 # --------------------------------------------------------------------------- building
 
 
-def _path_params(operation: Operation) -> list[str]:
-    names = [seg[1:-1] for seg in operation.endpoint.split("/")
-             if seg.startswith("{") and seg.endswith("}")]
-    return names
+def command_options(operation: Operation) -> CommandOptions:
+    """The options of an operation's command: path parameters as arguments, a flag for every
+    query parameter and body field, then ``--body``, ``--all``, ``--output``… where they
+    apply. An operation that creates a task gets a generation-style command."""
+    if runs_task(operation):
+        from runway_dynamic.cli import generate
 
-
-def resource_flags(operation: Operation, extra_reserved: frozenset[str] = frozenset()
-                   ) -> list[FlagSpec]:
-    """The operation's flags without its path parameters (those are positional)."""
-    from runway_dynamic.cli._flags import RESERVED, operation_flags
-
-    flags = operation_flags(operation, RESERVED | RESOURCE_OPTIONS | extra_reserved)
-    return [f for f in flags if f.location != "path"]
+        return generate.command_options(operation)
+    own = [BODY] if operation.variants else []
+    if paging(operation) is not None:
+        own.append(ALL_PAGES)
+    options = CommandOptions(own=[*own, FORMAT, DRY_RUN, JSON])
+    options.claim_path_arguments(operation)
+    options.claim(operation, locations=("body", "query", "header"))
+    return options
 
 
 def build(invocation: Invocation, args: list[str]) -> Built:
     """The command for ``invocation.path`` (only this operation's flags are made)."""
-    spec = invocation.spec()
-    catalog = spec.catalog
-    operation = resolve(catalog, invocation.path)
-    if operation.kind == CREATES_TASK:
+    operation = resolve(invocation.spec().catalog, invocation.path)
+    if runs_task(operation):
         from runway_dynamic.cli import generate
 
         return generate.build_for_operation(invocation, operation, None)
-    flags = resource_flags(operation)
+    options = command_options(operation)
     pages = paging(operation)
-    function = _command(operation, flags, pages)
-    return Built(function, help=_help(invocation.path, operation, pages))
+    return Built(_command(operation, options, pages),
+                 help=_help(invocation.path, operation, options, pages))
 
 
-def _help(path: tuple[str, ...], operation: Operation, pages: Paging | None) -> str:
+def _help(path: tuple[str, ...], operation: Operation, options: CommandOptions,
+          pages: Paging | None) -> str:
     lines = [f"{operation.method} {operation.path}"]
     canonical = REFERENCE_ALIASES.get(path)
     if canonical is not None:
         lines.append(f"Same as 'runway {' '.join(canonical)}'.")
     if pages is not None:
-        lines.append(f"Pages with --{kebab(pages.cursor)}; --all follows {pages.next} to the "
-                     "last page and prints every item.")
+        lines.append(f"Pages with {options.flag_for(pages.cursor, 'query')}; --all follows "
+                     f"{pages.next} to the last page and prints every item.")
     lines.append("Output: a table on a terminal, JSON when piped or with --json; "
                  "--output json|yaml|table chooses.")
     return "\n\n".join(lines)
 
 
-def _command(operation: Operation, flags: list[FlagSpec], pages: Paging | None) -> Any:
-    import typer
+def _command(operation: Operation, options: CommandOptions, pages: Paging | None) -> Any:
+    names = [a.param for a in options.arguments]
+    params = options.path_parameters
 
-    from runway_dynamic.cli._flags import typer_parameters
+    def run(values: dict[str, Any]) -> int:
+        path_values = {params[p]: values.pop(p) for p in names}
+        return execute(current(), operation, options, path_values, values, pages)
 
-    positional = [
-        inspect.Parameter(
-            f"path_{index}", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=Annotated[str, typer.Argument(
-                metavar=kebab(name).upper().replace("-", "_"), show_default=False,
-                help=f"The {name} in {operation.path}.")])
-        for index, name in enumerate(_path_params(operation))
-    ]
-    variant_keys = [v.key for v in operation.variants]
-    kw = inspect.Parameter.KEYWORD_ONLY
-    own = [
-        *positional,
-        *typer_parameters(flags, variant_keys),
-    ]
-    if operation.variants:
-        own.append(inspect.Parameter("body", kw, default=None, annotation=Annotated[
-            str | None, typer.Option("--body", metavar="JSON|@FILE|-",
-                                     help="Request body as JSON, @file or - (stdin); flags "
-                                          "merge over it.")]))
-    if pages is not None:
-        own.append(inspect.Parameter("all_pages", kw, default=False, annotation=Annotated[
-            bool, typer.Option("--all", help="Fetch every page and print all items.")]))
-    own += [
-        inspect.Parameter("output", kw, default=None, annotation=Annotated[
-            str | None, typer.Option("--output", "-o", metavar="json|yaml|table",
-                                     show_default=False,
-                                     help="Output format (default: table on a terminal, "
-                                          "else JSON).")]),
-        inspect.Parameter("dry_run", kw, default=False, annotation=Annotated[
-            bool, typer.Option("--dry-run", help="Print the exact request and exit; nothing "
-                                                 "is sent and no key is needed.")]),
-        inspect.Parameter("json", kw, default=False, annotation=Annotated[
-            bool, typer.Option("--json", help="JSON output (and JSON errors on stderr).")]),
-    ]
-    names = _path_params(operation)
-
-    def command(**values: Any) -> int:
-        path_values = {name: values.pop(f"path_{i}") for i, name in enumerate(names)}
-        return execute(current(), operation, flags, path_values, values, pages)
-
-    command.__signature__ = inspect.Signature(own)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in own}
-    return command
+    return options.command(run)
 
 
 # --------------------------------------------------------------------------- running
 
 
-def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
+def execute(invocation: Invocation, operation: Operation, options: CommandOptions,
             path_values: Mapping[str, str], values: dict[str, Any],
             pages: Paging | None) -> int:
     """Send the request through ``runway call``'s path and print the answer."""
@@ -210,17 +174,15 @@ def execute(invocation: Invocation, operation: Operation, flags: list[FlagSpec],
 
     fmt = _output.choose_format(values.pop("output"), invocation.wants_json(values["json"]))
     fetch_all = bool(values.pop("all_pages", False))
-    values.setdefault("body", None)
     if not (fetch_all and pages is not None) or values["dry_run"]:
-        return call.execute(invocation, operation, flags, path_values, values,
+        return call.execute(invocation, operation, options, path_values, values,
                             render=lambda data: _output.render(data, fmt))
-    cursor_flag = next((f for f in flags if f.location == "query" and f.name == pages.cursor),
-                       None)
+    cursor_flag = options.field_option(pages.cursor, "query")
     collected: list[Any] = []
     pages_seen: list[Any] = []
     seen_cursors: set[str] = set()
     while True:
-        code = call.execute(invocation, operation, flags, path_values, dict(values),
+        code = call.execute(invocation, operation, options, path_values, dict(values),
                             render=pages_seen.append)
         if code:
             return code

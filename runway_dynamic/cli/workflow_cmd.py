@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,10 +13,21 @@ from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._clients import make_async_client
 from runway_dynamic.cli._context import Invocation, current, echo, emit_json, terminal_safe
 from runway_dynamic.cli._creative import JsonOption, PollIntervalOption, say
+from runway_dynamic.cli._options import CommandOptions, Own
 from runway_dynamic.cli._registry import Built
+
+if TYPE_CHECKING:
+    from runway_dynamic.creative.workflows import RegisteredWorkflow, WorkflowInput
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", show_default=False,
                                         help="A registered workflow's name.")]
+#: ``runway wf NAME``'s own options and argument (the inputs' flags are claimed after them).
+WF_NAME = Own("name", Annotated[str | None, typer.Argument(
+    metavar="NAME", show_default=False, help="A registered workflow.")])
+WF_OUTPUT_DIR = Own("output_dir", Annotated[str, typer.Option(
+    "--output-dir", metavar="DIR", help="Where the outputs are saved.")], ".")
+WF_POLL_INTERVAL = Own("poll_interval", PollIntervalOption)
+WF_JSON = Own("json", JsonOption, False)
 
 
 def _reserved() -> set[str]:
@@ -50,8 +60,9 @@ def register(
         emit_json(entry.to_dict())
     else:
         echo(entry.name)
+        flags = wf_options(entry)[1]
         say(invocation, f"registered; run it with: runway wf {entry.name} "
-            + " ".join(f"--{i.flag} …" for i in entry.inputs))
+            + " ".join(f"{flags[i]} …" for i in entry.inputs))
     return 0
 
 
@@ -64,7 +75,8 @@ def registered_list(json: JsonOption = False) -> int:
         emit_json([e.to_dict() for e in entries.values()])
         return 0
     for entry in entries.values():
-        echo(f"{entry.name}\t{entry.id}\t{', '.join('--' + i.flag for i in entry.inputs)}")
+        flags = wf_options(entry)[1]
+        echo(f"{entry.name}\t{entry.id}\t{', '.join(flags[i] for i in entry.inputs)}")
     return 0
 
 
@@ -77,9 +89,10 @@ def registered_show(name: NameArg, json: JsonOption = False) -> int:
         emit_json(entry.to_dict())
         return 0
     echo(f"{entry.name}  (workflow {entry.id}{', ' + entry.title if entry.title else ''})")
+    flags = wf_options(entry)[1]
     for item in entry.inputs:
         need = "required" if item.required else "optional"
-        echo(f"  --{item.flag}  {item.kind}, {need}  (node {item.node_id}, {item.output})")
+        echo(f"  {flags[item]}  {item.kind}, {need}  (node {item.node_id}, {item.output})")
     return 0
 
 
@@ -97,52 +110,47 @@ def registered_remove(name: NameArg) -> int:
 _PY = {"number": float, "integer": int, "boolean": bool}
 
 
+def wf_options(entry: RegisteredWorkflow | None
+               ) -> tuple[CommandOptions, dict[WorkflowInput, str]]:
+    """The options of ``runway wf NAME``: its own first, then one flag per input (named by
+    the command builder's rule), and which flag each input got."""
+    options = CommandOptions(own=[WF_OUTPUT_DIR, WF_POLL_INTERVAL, WF_JSON], arguments=[WF_NAME])
+    flags = {}
+    for i, item in enumerate(entry.inputs if entry else ()):
+        flags[item] = options.claim_named(
+            f"input_{i}", item.name, prefix="input", type=_PY.get(item.kind, str) | None,
+            metavar="FILE|URI" if item.is_media else item.kind.upper(),
+            help=f"{item.label} ({item.kind}{', required' if item.required else ''})")
+    return options, flags
+
+
 def build_wf(invocation: Invocation, args: list[str]) -> Built:
     """``runway wf NAME --input …``: the flags come from the registered inputs."""
     from runway_dynamic.creative import workflows
 
     name = next((a for a in args if not a.startswith("-")), None)
     entry = workflows.get(name) if name else None
-    kw = inspect.Parameter.KEYWORD_ONLY
-    params = [inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                                annotation=Annotated[str | None, typer.Argument(
-                                    metavar="NAME", show_default=False,
-                                    help="A registered workflow.")])]
-    for i, item in enumerate(entry.inputs if entry else ()):
-        kind = "FILE|URI" if item.is_media else item.kind.upper()
-        annotation: Any = Annotated[
-            _PY.get(item.kind, str) | None,
-            typer.Option(f"--{item.flag}", metavar=kind, show_default=False,
-                         help=f"{item.label} ({item.kind}{', required' if item.required else ''})")]
-        params.append(inspect.Parameter(f"input_{i}", kw, default=None, annotation=annotation))
-    params += [
-        inspect.Parameter("output_dir", kw, default=".", annotation=Annotated[str, typer.Option(
-            "--output-dir", metavar="DIR", help="Where the outputs are saved.")]),
-        inspect.Parameter("poll_interval", kw, default=None, annotation=PollIntervalOption),
-        inspect.Parameter("json", kw, default=False, annotation=JsonOption),
-    ]
+    options, flags = wf_options(entry)
 
-    def command(**values: Any) -> int:
+    def run(values: dict[str, Any]) -> int:
         if entry is None:
             raise UsageError("missing NAME; see 'runway workflow registered list'")
         given = {item: values[f"input_{i}"] for i, item in enumerate(entry.inputs)
                  if values.get(f"input_{i}") is not None}
-        missing = [f"--{i.flag}" for i in entry.inputs if i.required and i not in given]
+        missing = [flags[i] for i in entry.inputs if i.required and i not in given]
         if missing:
             raise UsageError(f"wf {entry.name}: missing {', '.join(missing)}")
-        return _run_workflow(entry, given, Path(values["output_dir"]).expanduser(),
+        return _run_workflow(entry, given, flags, Path(values["output_dir"]).expanduser(),
                              values["poll_interval"], values["json"])
 
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params}
     help_text = (f"Run workflow {entry.title or entry.name} ({entry.id}): upload local files, "
                  "wait, download the outputs." if entry else
                  "Run a registered workflow: 'runway wf NAME --INPUT VALUE …'.")
-    return Built(command, help=help_text)
+    return Built(options.command(run), help=help_text)
 
 
-def _run_workflow(entry: Any, given: dict[Any, Any], out_dir: Path, poll_interval: float | None,
-                  json: bool) -> int:
+def _run_workflow(entry: Any, given: dict[Any, Any], flags: dict[Any, str], out_dir: Path,
+                  poll_interval: float | None, json: bool) -> int:
     from runway_dynamic.creative import workflows
     from runway_dynamic.tasks import Task
     from runway_dynamic.uploads import aresolve_media
@@ -162,9 +170,9 @@ def _run_workflow(entry: Any, given: dict[Any, Any], out_dir: Path, poll_interva
                 if item.is_media:
                     values[item] = await aresolve_media(
                         str(raw), workflows.media_facts_for(catalog, item.kind), client.upload,
-                        label=f"--{item.flag}")
+                        label=flags[item])
                 else:
-                    values[item] = workflows.coerce(item, raw)
+                    values[item] = workflows.coerce(item, raw, label=flags[item])
             body = {"nodeOutputs": workflows.node_outputs(values)}
             started = await client.request(workflows.WORKFLOW_ENDPOINT, method="POST",
                                            path_params={"id": entry.id}, body=body)

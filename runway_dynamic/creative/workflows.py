@@ -6,8 +6,9 @@ whose ``type``/``kind``/``nodeType`` contains ``input`` (or that says ``exposed`
 ``isInput``); its value type comes from ``data.inputType``/``valueType``/``dataType``/
 ``mediaType`` (or the type word: ``image_input`` → image), its output name from
 ``data.outputName`` (default ``value``), and a node may list several ``outputs``
-(``[{"name", "type"}]``). Each becomes one flag of ``runway wf NAME``: media (image,
-video, audio) take a file or a URI, the rest take text, numbers or booleans.
+(``[{"name", "type"}]``). Each becomes one input with a name unique in the workflow (the
+CLI makes a flag of ``runway wf NAME`` from it): media (image, video, audio) take a file or
+a URI, the rest take text, numbers or booleans.
 
 Running builds the ``nodeOutputs`` body of ``POST /v1/workflows/{id}``: media values as
 ``{"type": kind, "uri": …}`` (local files inlined within the spec's limit for that kind,
@@ -44,14 +45,12 @@ _KIND_WORDS = {
     "boolean": "boolean", "bool": "boolean", "toggle": "boolean",
 }
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
-#: Flags ``runway wf NAME`` uses itself.
-RESERVED_FLAGS = frozenset({"output-dir", "json", "help", "wait", "no-wait", "timeout",
-                            "poll-interval"})
 
 
 @dataclass(frozen=True)
 class WorkflowInput:
-    flag: str
+    #: Kebab-case, unique among the workflow's inputs (``product-photo``).
+    name: str
     node_id: str
     output: str
     kind: str  # image, video, audio, text, number, integer, boolean
@@ -80,14 +79,22 @@ class RegisteredWorkflow:
     def from_dict(cls, data: Mapping[str, Any]) -> RegisteredWorkflow:
         return cls(name=str(data["name"]), id=str(data["id"]), title=str(data.get("title", "")),
                    version=data.get("version"),
-                   inputs=tuple(WorkflowInput(**i) for i in data.get("inputs", [])))
+                   inputs=tuple(_input(i) for i in data.get("inputs", [])))
+
+
+def _input(data: Mapping[str, Any]) -> WorkflowInput:
+    """An input as stored; registries written before inputs had a ``name`` call it ``flag``."""
+    fields = dict(data)
+    if "flag" in fields and "name" not in fields:
+        fields["name"] = fields.pop("flag")
+    return WorkflowInput(**fields)
 
 
 # --------------------------------------------------------------------------- graph
 
 
 def slug(text: str) -> str:
-    """A flag or command word: ``Product photo`` → ``product-photo``."""
+    """An input name or command word: ``Product photo`` → ``product-photo``."""
     return re.sub(r"[^a-z0-9]+", "-", kebab(text)).strip("-")
 
 
@@ -138,12 +145,12 @@ def input_nodes(workflow: Mapping[str, Any]) -> list[WorkflowInput]:
             base = slug(label) or "input"
             if len(entries) > 1:
                 base = f"{base}-{slug(output)}"
-            flag, n = base, 2
-            while flag in taken or flag in RESERVED_FLAGS:
-                flag, n = f"{base}-{n}", n + 1
-            taken.add(flag)
+            name, n = base, 2
+            while name in taken:
+                name, n = f"{base}-{n}", n + 1
+            taken.add(name)
             required = bool(data.get("required", node.get("required", False)))
-            found.append(WorkflowInput(flag, str(node["id"]), output, kind, label, required,
+            found.append(WorkflowInput(name, str(node["id"]), output, kind, label, required,
                                        default))
     return found
 
@@ -248,7 +255,8 @@ def media_facts_for(catalog: Catalog, kind: str) -> MediaFacts | None:
     return None
 
 
-def coerce(item: WorkflowInput, raw: Any) -> Any:
+def coerce(item: WorkflowInput, raw: Any, *, label: str | None = None) -> Any:
+    """A text value as the input's kind; errors name the input as ``label`` (its flag)."""
     if item.kind == "number":
         return float(raw)
     if item.kind == "integer":
@@ -261,7 +269,7 @@ def coerce(item: WorkflowInput, raw: Any) -> Any:
             return True
         if text in ("0", "false", "no", "off"):
             return False
-        raise UsageError(f"--{item.flag}: expected true or false, got {raw!r}")
+        raise UsageError(f"{label or item.name}: expected true or false, got {raw!r}")
     return str(raw)
 
 

@@ -70,10 +70,12 @@ def test_flags_merge_over_body_and_unset_flags_stay_out(cli, tmp_path: Path) -> 
 
 def test_mixed_kind_flag_is_converted_for_the_selected_model(bundled_spec) -> None:
     """duration is an integer for some text_to_video models and a number for others."""
-    from runway_dynamic.cli._flags import operation_flags, value_for
+    from runway_dynamic.cli._flags import value_for
+    from runway_dynamic.cli.call import command_options
 
     operation = bundled_spec.catalog.operation("text_to_video", "POST")
-    [duration] = [f for f in operation_flags(operation) if f.name == "duration"]
+    duration = command_options(operation).field_option("duration")
+    assert duration is not None
     assert duration.kind == "mixed" and duration.python_type() is str
     by_kind = {f.kind: key for key, f in duration.fields.items()}
     assert value_for(duration, "5", by_kind["integer"]) == 5

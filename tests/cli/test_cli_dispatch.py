@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from runway_dynamic._version import __version__
 from runway_dynamic.cli import _registry
 from runway_dynamic.cli._context import GLOBAL_OPTIONS
-from runway_dynamic.cli._dispatch import parse_globals, top_level_help
-from runway_dynamic.cli._flags import CALL_OPTIONS, RESERVED, flag_map
+from runway_dynamic.cli._dispatch import _GLOBAL_HELP, parse_globals, top_level_help
+from runway_dynamic.cli.call import command_options
 from runway_dynamic.naming import kebab
 from runway_dynamic.spec import Spec
 
@@ -82,17 +84,23 @@ def test_global_json_makes_errors_json(cli) -> None:
     assert payload["error"] == "NotInSpecError" and payload["name"] == "nope"
 
 
-def test_reserved_names_cover_global_and_call_options() -> None:
-    assert {"spec", "json", "version", "help"} <= GLOBAL_OPTIONS
-    assert {"method", "body", "dry-run"} <= CALL_OPTIONS
-    assert RESERVED == GLOBAL_OPTIONS | CALL_OPTIONS
+def _flags(operation: Any) -> dict[tuple[str, str], str]:
+    return {(f.location, f.name): f.flag for f in command_options(operation).fields}
 
 
-def test_no_spec_derived_flag_takes_a_reserved_name(bundled_spec: Spec) -> None:
+def test_global_options_are_what_the_dispatcher_parses() -> None:
+    assert GLOBAL_OPTIONS == ("spec", "json", "api-key", "sandbox", "version", "help")
+    rows = " ".join(left for left, _ in _GLOBAL_HELP)
+    assert all(f"--{name}" in rows for name in GLOBAL_OPTIONS)
+
+
+def test_no_spec_derived_flag_takes_a_global_or_call_option(bundled_spec: Spec) -> None:
     for operation in bundled_spec.catalog.operations:
-        flags = flag_map(operation)
-        assert len(set(flags.values())) == len(flags), operation.endpoint
-        assert not {f[2:] for f in flags.values()} & RESERVED
+        options = command_options(operation)
+        flags = [f.flag for f in options.fields]
+        assert len(set(flags)) == len(flags), operation.endpoint
+        own = {name for item in options.own for name in item.names}
+        assert not set(flags) & (own | {"--" + name for name in GLOBAL_OPTIONS})
 
 
 def test_colliding_spec_names_are_renamed() -> None:
@@ -101,12 +109,12 @@ def test_colliding_spec_names_are_renamed() -> None:
     from cli_support import tiny_spec
 
     loaded = Spec.from_bytes(json.dumps(tiny_spec()).encode())
-    make = flag_map(loaded.catalog.operation("make", "POST"))
+    make = _flags(loaded.catalog.operation("make", "POST"))
     assert make[("body", "json")] == "--body-json"
     assert make[("body", "body")] == "--body-body"
     assert make[("body", "spec")] == "--body-spec"
     assert make[("body", "promptText")] == "--prompt-text"
-    things = flag_map(loaded.catalog.operation("things", "GET"))
+    things = _flags(loaded.catalog.operation("things", "GET"))
     assert things[("query", "json")] == "--query-json"
     assert things[("query", "ids")] == "--ids"
     assert kebab("promptText") == "prompt-text"

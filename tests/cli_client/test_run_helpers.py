@@ -11,7 +11,6 @@ from cli_client_support import PNG_MAGIC
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._context import Invocation
 from runway_dynamic.cli._run import (
-    RUN_OPTIONS,
     RunOptions,
     WaitDisplay,
     resume_command,
@@ -27,7 +26,9 @@ def test_run_option_names_do_not_collide_with_the_spec(bundled_spec: Spec) -> No
     names = {kebab(f.name) for op in bundled_spec.catalog.operations for v in op.variants
              for f in v.fields}
     names |= {kebab(p.name) for op in bundled_spec.catalog.operations for p in op.parameters}
-    assert not names & RUN_OPTIONS
+    from runway_dynamic.cli._options import run_options
+
+    assert not names & {name.lstrip("-") for item in run_options() for name in item.names}
 
 
 def _image_operation(spec: Spec):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import pytest
 from commands_support import Runner, check_golden
 
 from runway_dynamic import config
-from runway_dynamic.cli.generate import generation_flags, reserved_names
+from runway_dynamic.cli.generate import command_options
 from runway_dynamic.naming import GENERATION_COMMANDS
 from runway_dynamic.sandbox.examples import example
 from runway_dynamic.spec import Spec
@@ -29,13 +29,14 @@ def test_generation_aliases_never_collide_with_a_flag_on_the_bundled_spec() -> N
     for path, endpoint in GENERATION_COMMANDS.items():
         operation = BUNDLED.catalog.model_operation(endpoint)
         assert operation is not None, path
-        flags, aliases = generation_flags(operation)
-        names = [f.flag for f in flags] + [a.flag for a in aliases]
+        options = command_options(operation, aliases=True)
+        names = options.names()
         assert len(names) == len(set(names)), path
-        assert not {a.flag[2:] for a in aliases} & reserved_names()
+        own = {name for item in options.own for name in item.names}
+        assert not {a.flag for a in options.aliases} & own
     video = BUNDLED.catalog.model_operation("video_to_video")
     assert video is not None
-    found = {a.flag: a.fields for a in generation_flags(video)[1]}
+    found = {a.flag: a.fields for a in command_options(video, aliases=True).aliases}
     assert found["--video"] == ("videoUri", "promptVideo")  # per model, never both at once
 
 
@@ -229,7 +230,7 @@ def _minimal(endpoint: str) -> list[str]:
     operation = BUNDLED.catalog.model_operation(endpoint)
     assert operation is not None
     variant = operation.variants[0]
-    flags = {s.name: s for s in generation_flags(operation)[0]}
+    flags = {s.name: s for s in command_options(operation).fields}
     words = ["--model", str(variant.key)]
     for name in variant.required:
         if name == operation.discriminator:

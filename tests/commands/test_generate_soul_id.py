@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from commands_support import Runner
 
-from runway_dynamic.cli.generate import generation_flags
+from runway_dynamic.cli.generate import command_options
 from runway_dynamic.creative import soul_id
 from runway_dynamic.creative._facts import ReferenceSlot, reference_slot
 from runway_dynamic.naming import GENERATION_COMMANDS
@@ -103,7 +103,7 @@ def test_soul_id_photos_follow_the_references_given_by_flag(
     ratio = _ratios("text_to_image", model)[0]
     operation = CATALOG.model_operation("text_to_image")
     assert operation is not None
-    flag = {s.name: s.flag for s in generation_flags(operation)[0]}[slot.field]
+    flag = command_options(operation).flag_or_name(slot.field)
     before = len(_posts(api, "text_to_image"))
     result = cli("image", "--model", model, "--prompt", "x", "--ratio", ratio,
                  flag, json.dumps(given), "--soul-id", first, "--soul-id", second)

@@ -17,8 +17,7 @@ from runway_dynamic._constants import RATIO_PROPERTY
 from runway_dynamic.catalog import Operation
 from runway_dynamic.cli import _registry
 from runway_dynamic.cli._context import Invocation
-from runway_dynamic.cli._flags import RESERVED, operation_flags
-from runway_dynamic.cli.resources import RESOURCE_OPTIONS, command_table, paging
+from runway_dynamic.cli.resources import command_options, command_table, paging
 from runway_dynamic.sandbox.examples import example
 from runway_dynamic.spec import Spec
 
@@ -49,8 +48,7 @@ def minimal_arguments(op: Operation) -> tuple[list[str], dict[str, str], dict[st
             value = f"p{index}-x"
             path_values[segment[1:-1]] = value
             words.append(value)
-    flags = {(s.location, s.name): s.flag for s in operation_flags(op, RESERVED |
-                                                                    RESOURCE_OPTIONS)}
+    flags = {(s.location, s.name): s.flag for s in command_options(op).fields}
     query: dict[str, str] = {}
     for param in op.params("query"):
         if param.required:
@@ -201,7 +199,7 @@ def test_round_trip_create_list_get_update_delete(cli: Runner, api: Any,
     create_op = table[(resource, "create")]
     if create_op.variants:  # fill whatever else the spec requires, from the schema
         given = {a for a in create_args if a.startswith("--")}
-        flags = {s.name: s for s in operation_flags(create_op, RESERVED | RESOURCE_OPTIONS)}
+        flags = {s.name: s for s in command_options(create_op).fields}
         for name in create_op.variants[0].required:
             if flags[name].flag not in given:
                 create_args += [flags[name].flag, _text(example(

@@ -38,7 +38,7 @@ def graph_workflow(wid: str) -> dict[str, Any]:
 
 def test_inputs_are_derived_from_the_graph() -> None:
     found = workflows.input_nodes(graph_workflow(str(uuid.uuid4())))
-    assert [(i.flag, i.kind, i.output) for i in found] == [
+    assert [(i.name, i.kind, i.output) for i in found] == [
         ("portrait", "image", "image"), ("hair-style", "text", "text"),
         ("strength", "number", "value"), ("keep-colour", "boolean", "value")]
     assert found[0].required and not found[1].required

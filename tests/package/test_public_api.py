@@ -143,3 +143,33 @@ def test_only_the_catalog_classifies_operations() -> None:
             if any(map(_method_operand, operands)) and any(map(_names_a_method, operands)):
                 offenders.append(f"{rel}:{node.lineno}: {ast.unparse(node)}")
     assert not offenders, "\n".join(offenders)
+
+
+#: The command builder: the only module that makes options at run time (from the spec or
+#: from what a command reads, such as a workflow's inputs) and synthesises signatures.
+_BUILDER = Path("cli") / "_options.py"
+
+
+def test_only_the_command_builder_makes_options_at_run_time() -> None:
+    """Outside cli/_options.py, typer options and arguments are declared once, at module
+    level (static commands' signatures); nothing builds one inside a function or
+    synthesises a signature, so every spec-derived flag is named by the one builder."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        if rel == _BUILDER:
+            continue
+        tree = ast.parse(path.read_text())
+        functions = [node for node in ast.walk(tree)
+                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for function in functions:
+            for node in ast.walk(ast.Module(body=function.body, type_ignores=[])):
+                text = ast.unparse(node) if isinstance(node, (ast.Call, ast.Attribute)) else ""
+                if isinstance(node, ast.Call) and text.startswith(
+                        ("typer.Option(", "typer.Argument(", "inspect.Signature(",
+                         "inspect.Parameter(")):
+                    offenders.append(f"{rel}:{node.lineno}: {text[:60]}")
+                if isinstance(node, ast.Attribute) and node.attr == "__signature__" and (
+                        isinstance(node.ctx, ast.Store)):
+                    offenders.append(f"{rel}:{node.lineno}: assigns __signature__")
+    assert not offenders, "\n".join(sorted(set(offenders)))

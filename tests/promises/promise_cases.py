@@ -227,13 +227,15 @@ def jobs_lines(catalog: Catalog) -> str:
 
 def _path_args(operation: Operation) -> list[str]:
     """Path parameters (positional arguments), then the required query parameters' flags."""
-    from runway_dynamic.cli._flags import flag_map
+    from runway_dynamic.cli.resources import command_options
 
     args = [str(uuid.UUID(int=9)) for _ in operation.params("path")]
-    flags = flag_map(operation)
+    options = command_options(operation)  # the command's own flags (cli/_options.py)
     for param in operation.params("query"):
         if param.required:
-            args += [flags[("query", param.name)], str(example(param.schema))]
+            flag = options.flag_for(param.name, "query")
+            assert flag is not None, (operation.endpoint, param.name)
+            args += [flag, str(example(param.schema))]
     return args
 
 

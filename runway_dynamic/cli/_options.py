@@ -1,0 +1,367 @@
+"""The option namespace of one command: its own options first, then one flag per spec field.
+
+Every command whose options come from the spec (``runway call``, the generation commands,
+the resource commands, ``runway wf``) is built here, and this is the only place that decides
+which flag sets which field — help, pre-flight messages, completion and errors all ask it::
+
+    options = CommandOptions(own=[METHOD, BODY, DRY_RUN, JSON, LIST], arguments=[ENDPOINT])
+    options.claim(operation)                  # a flag for every parameter and body field
+    options.flag_for(("promptText",))         # '--prompt-text'
+    options.label(("referenceImages", 0))     # 'referenceImages[0] (--reference-images)'
+    command = options.command(run)            # a typer-ready function calling run(values)
+
+The rule, in order: the global options (``_context.GLOBAL_OPTIONS``) and the options the command
+really has (its :class:`Own` options) are reserved first; then fields claim their natural
+kebab-case name, body fields first (they are what people type most), then path, query and
+header parameters. A name already taken gets its location as a prefix (``--body-json``,
+``--query-limit``), then a number. A boolean takes its ``--no-`` form too. Short aliases
+(``--prompt`` for ``promptText``) come last and only where nothing else wants the name.
+
+Each of the tool's own options is declared once here (see the module constants), so it
+reads the same on every command that has it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from runway_dynamic._constants import DEFAULT_WAIT_TIMEOUT, RESUBMIT_BACKOFF
+from runway_dynamic._problems import FieldPath, render_path
+from runway_dynamic.catalog import Field, Operation
+from runway_dynamic.cli._context import GLOBAL_OPTIONS
+from runway_dynamic.cli._flags import FieldOption
+from runway_dynamic.naming import kebab, short_aliases
+
+if TYPE_CHECKING:
+    from runway_dynamic._problems import Problem
+
+#: Where a field's value goes, in name-claiming order (body fields get natural names first).
+LOCATIONS = ("body", "path", "query", "header")
+_DISPLAY_ORDER = ("path", "query", "header", "body")
+
+
+# --------------------------------------------------------------------------- own options
+
+
+class Own:
+    """One of the tool's own options (or arguments): its Python name, its typer declaration,
+    and the default the command function sees."""
+
+    __slots__ = ("annotation", "default", "param")
+
+    def __init__(self, param: str, annotation: Any, default: Any = None) -> None:
+        self.param = param
+        self.annotation = annotation
+        self.default = default
+
+    @property
+    def info(self) -> Any:
+        return self.annotation.__metadata__[0]
+
+    @property
+    def is_argument(self) -> bool:
+        return isinstance(self.info, typer.models.ArgumentInfo)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every option string it takes (``--wait``, ``--no-wait``, ``-o``…), dashes kept."""
+        if self.is_argument:
+            return ()
+        info = self.info
+        decls = [d for d in (info.default, *(info.param_decls or ())) if isinstance(d, str)]
+        return tuple(name for decl in decls for name in decl.split("/") if name.startswith("-"))
+
+    def parameter(self) -> inspect.Parameter:
+        kind = (inspect.Parameter.POSITIONAL_OR_KEYWORD if self.is_argument
+                else inspect.Parameter.KEYWORD_ONLY)
+        return inspect.Parameter(self.param, kind, default=self.default,
+                                 annotation=self.annotation)
+
+
+def option(param: str, *decls: str, type: Any, default: Any = None, **settings: Any) -> Own:
+    """An own option made for one command (a help or metavar that depends on the spec)."""
+    settings.setdefault("show_default", False)
+    return Own(param, Annotated[type, typer.Option(*decls, **settings)], default)
+
+
+def argument(param: str, *, type: Any = str | None, default: Any = None,
+             **settings: Any) -> Own:
+    """A positional argument (``ENDPOINT``, ``PROMPT``, a path parameter)."""
+    settings.setdefault("show_default", False)
+    return Own(param, Annotated[type, typer.Argument(**settings)], default)
+
+
+JSON = Own("json", Annotated[bool, typer.Option(
+    "--json", help="JSON output (and JSON errors on stderr).")], False)
+BODY = Own("body", Annotated[str | None, typer.Option(
+    "--body", metavar="JSON|@FILE|-", show_default=False,
+    help="Request body as JSON, @file or - (stdin); flags merge over it.")])
+DRY_RUN = Own("dry_run", Annotated[bool, typer.Option(
+    "--dry-run", help="Print the exact request and exit; nothing is sent or uploaded, no key "
+                      "is needed.")], False)
+METHOD = Own("method", Annotated[str | None, typer.Option(
+    "--method", metavar="METHOD", show_default=False,
+    help="HTTP method, when the endpoint has several (default: the only one, or GET).")])
+LIST = Own("list_all", Annotated[bool, typer.Option(
+    "--list", help="List every operation of the spec and exit.")], False)
+#: The output format of commands that print API data.
+FORMAT = Own("output", Annotated[str | None, typer.Option(
+    "--output", "-o", metavar="json|yaml|table", show_default=False,
+    help="Output format (default: table on a terminal, else JSON).")])
+ALL_PAGES = Own("all_pages", Annotated[bool, typer.Option(
+    "--all", help="Fetch every page and print all items.")], False)
+ENDPOINT = argument("endpoint", metavar="ENDPOINT",
+                    help="API path without /v1/, e.g. text_to_video, tasks/{id}.")
+
+
+def run_options() -> tuple[Own, ...]:
+    """``--wait``, ``--download``, ``--output-dir``… of commands that create a task
+    (declared once, in :mod:`runway_dynamic.cli._run`, for static commands too)."""
+    from runway_dynamic.cli import _run
+
+    return (
+        Own("wait", _run.WaitOption, False),
+        Own("download", _run.DownloadOption, False),
+        Own("output_dir", _run.OutputDirOption, None),
+        Own("timeout", _run.TimeoutOption, DEFAULT_WAIT_TIMEOUT),
+        Own("poll_interval", _run.PollIntervalOption, None),
+        Own("retry_on_internal_error", _run.RetryInternalOption, 0),
+        Own("retry_backoff_seconds", _run.RetryBackoffOption, RESUBMIT_BACKOFF),
+    )
+
+
+# --------------------------------------------------------------------------- aliases
+
+
+class Alias:
+    """A short flag (``--prompt``) standing for a body field (``promptText``) per model."""
+
+    __slots__ = ("fields", "flag", "param")
+
+    def __init__(self, name: str, fields: tuple[str, ...], index: int) -> None:
+        self.flag = "--" + name
+        self.fields = fields
+        self.param = f"alias_{index}"
+
+
+# --------------------------------------------------------------------------- the builder
+
+
+class CommandOptions:
+    """The options of one command, in the order help shows them: arguments, spec fields
+    (path, query, header parameters, then the body: discriminator, required, optional),
+    short aliases, named run-time inputs, then the command's own options."""
+
+    def __init__(self, *, own: Sequence[Own] = (), arguments: Sequence[Own] = ()) -> None:
+        self.own = list(own)
+        self.arguments = list(arguments)
+        self.fields: list[FieldOption] = []
+        self.aliases: list[Alias] = []
+        #: Options for what the command reads at run time (a workflow's inputs).
+        self.named: list[Own] = []
+        #: Argument parameter → the path parameter it fills (see claim_path_arguments).
+        self.path_parameters: dict[str, str] = {}
+        self._taken: set[str] = set(GLOBAL_OPTIONS)
+        for item in self.own:
+            self._taken.update(name.lstrip("-") for name in item.names)
+
+    # ---- claiming
+
+    def claim(self, operation: Operation, *, locations: Iterable[str] = LOCATIONS,
+              aliases: bool = False) -> list[FieldOption]:
+        """A flag for every field of ``operation`` at ``locations`` (the union over its
+        variants), by the module's rule; with ``aliases``, the short aliases too."""
+        wanted = set(locations)
+        found: dict[str, list[FieldOption]] = {loc: [] for loc in LOCATIONS}
+        for param in operation.parameters:
+            if param.location == "header" and param.constant is not None:
+                continue  # pinned by the spec (X-Runway-Version); sent automatically
+            if param.location in wanted:
+                found[param.location].append(
+                    FieldOption(param.name, param.location, {None: param.as_field()}))
+        if "body" in wanted:
+            body: dict[str, dict[str | None, Field]] = {}
+            if operation.discriminator:
+                body[operation.discriminator] = {}
+            for variant in operation.variants:
+                for field in variant.fields:
+                    body.setdefault(field.name, {})[variant.key] = field
+            found["body"] = [FieldOption(n, "body", f) for n, f in body.items() if f]
+        for location in LOCATIONS:
+            for item in found[location]:
+                item.flag = "--" + self._claim(kebab(item.name), location,
+                                               boolean=item.kind == "boolean")
+        ordered = [item for loc in _DISPLAY_ORDER[:-1] for item in found[loc]]
+        body_items = found["body"]
+        first = [f for f in body_items if f.name == operation.discriminator]
+        ordered += first + [f for f in body_items if f.required_for and f not in first]
+        ordered += [f for f in body_items if not f.required_for and f not in first]
+        start = len(self.fields)
+        for index, item in enumerate(ordered, start=start):
+            item.param = f"flag_{index}"
+        self.fields += ordered
+        if aliases:
+            self._claim_aliases(operation)
+        return ordered
+
+    def claim_path_arguments(self, operation: Operation) -> None:
+        """The path parameters as positional arguments, in path order (``avatars get ID``)."""
+        names = [seg[1:-1] for seg in operation.endpoint.split("/")
+                 if seg.startswith("{") and seg.endswith("}")]
+        for name in names:
+            param = f"path_{len(self.path_parameters)}"
+            self.arguments.append(argument(
+                param, type=str, default=inspect.Parameter.empty,
+                metavar=kebab(name).upper().replace("-", "_"),
+                help=f"The {name} in {operation.path}."))
+            self.path_parameters[param] = name
+
+    def claim_named(self, param: str, wanted: str, *, prefix: str, type: Any,
+                    **settings: Any) -> str:
+        """An option for something the command reads at run time (a registered workflow's
+        inputs), named by the same rule: ``--WANTED``, else ``--PREFIX-WANTED``."""
+        flag = "--" + self._claim(wanted, prefix)
+        self.named.append(option(param, flag, type=type, **settings))
+        return flag
+
+    def _claim(self, name: str, location: str, *, boolean: bool = False) -> str:
+        def free(candidate: str) -> bool:
+            return candidate not in self._taken and not (
+                boolean and f"no-{candidate}" in self._taken)
+
+        candidate = name or location
+        if not free(candidate):
+            candidate = f"{location}-{name}"
+            number = 2
+            while not free(candidate):
+                candidate = f"{location}-{name}-{number}"
+                number += 1
+        self._taken.add(candidate)
+        if boolean:
+            self._taken.add(f"no-{candidate}")
+        return candidate
+
+    def _claim_aliases(self, operation: Operation) -> None:
+        body_names = {f.name for f in self.fields if f.location == "body"}
+        found = short_aliases(
+            ([f.name for f in v.fields if f.name in body_names] for v in operation.variants),
+            self._taken)
+        for name, fields in found.items():
+            self._taken.add(name)
+            self.aliases.append(Alias(name, fields, len(self.aliases)))
+
+    def redeclare(self, replacement: Own) -> None:
+        """Replace the own option with the same parameter (a help text that names flags
+        claimed since); its names must not change."""
+        for index, item in enumerate(self.own):
+            if item.param == replacement.param:
+                assert item.names == replacement.names, (item.names, replacement.names)
+                self.own[index] = replacement
+
+    # ---- asking: field → flag
+
+    def field_option(self, name: str, location: str = "body") -> FieldOption | None:
+        return next((f for f in self.fields if f.location == location and f.name == name),
+                    None)
+
+    def flag_for(self, path: str | FieldPath, location: str = "body") -> str | None:
+        """The flag that sets the field at ``path`` (or the field it is inside of)."""
+        parts = (path,) if isinstance(path, str) else tuple(path)
+        if not parts:
+            return None
+        found = self.field_option(str(parts[0]), location)
+        return found.flag if found is not None else None
+
+    def flag_or_name(self, name: str) -> str:
+        """The flag of a body field, or its spec name when no flag sets it (``--body``)."""
+        return self.flag_for(name) or name
+
+    def shown_flag(self, name: str) -> str:
+        """What help shows for a body field: its short alias when it has one, else its flag."""
+        alias = next((a.flag for a in self.aliases if name in a.fields), None)
+        return alias or self.flag_for(name) or name
+
+    def label(self, path: str | FieldPath, location: str = "body") -> str:
+        """``promptText (--prompt-text)``: the spec name for scripts, the flag for people."""
+        parts = (path,) if isinstance(path, str) else tuple(path)
+        flag = self.flag_for(parts, location)
+        where = render_path(parts)
+        return f"{where} ({flag})" if flag else where
+
+    def names(self) -> list[str]:
+        """Every option string the command accepts (completion offers exactly these)."""
+        out: list[str] = []
+        for item in self.fields:
+            out.append(item.flag)
+            if item.kind == "boolean":
+                out.append("--no-" + item.flag[2:])
+        out += [a.flag for a in self.aliases]
+        for own in [*self.named, *self.own]:
+            out += own.names
+        return out
+
+    # ---- problems, as the command line says them
+
+    def describe(self, problem: Problem) -> dict[str, Any]:
+        """A problem as the CLI reports it: its message with flags, and the flag it names."""
+        def flag_of(path: FieldPath) -> str | None:
+            return self.flag_for(path, problem.location)
+
+        out: dict[str, Any] = {"kind": problem.kind, "severity": problem.severity,
+                               "field": problem.field, "flag": flag_of(problem.path),
+                               "message": problem.render(flag_of)}
+        rest = problem.to_dict()
+        for key in ("kind", "severity", "field", "message"):
+            rest.pop(key, None)
+        out.update(rest)
+        return out
+
+    # ---- building the typer command
+
+    def parameters(self) -> list[inspect.Parameter]:
+        """Keyword-only parameters typer turns into options (spec flags default to ``None``:
+        only what the user sets is sent)."""
+        out = [a.parameter() for a in self.arguments]
+        keys = list(dict.fromkeys(k for f in self.fields for k in f.fields))
+        by_name = {f.name: f for f in self.fields if f.location == "body"}
+        kw = inspect.Parameter.KEYWORD_ONLY
+        for item in self.fields:
+            boolean = item.kind == "boolean"
+            decl = f"{item.flag}/--no-{item.flag[2:]}" if boolean else item.flag
+            metavar = item.metavar_override or (None if boolean else item.metavar())
+            info = typer.Option(decl, help=item.help_override or item.help(keys),
+                                show_default=False, metavar=metavar)
+            out.append(inspect.Parameter(item.param, kw, default=None,
+                                         annotation=Annotated[item.python_type() | None, info]))
+        for alias in self.aliases:
+            targets = [by_name[n] for n in alias.fields]
+            types = {t.python_type() for t in targets}
+            kind: Any = types.pop() if len(types) == 1 else str
+            info = typer.Option(alias.flag, show_default=False, metavar=targets[0].metavar(),
+                                help="Short for " + " or ".join(t.flag for t in targets) + ".")
+            out.append(inspect.Parameter(alias.param, kw, default=None,
+                                         annotation=Annotated[kind | None, info]))
+        out += [own.parameter() for own in [*self.named, *self.own]]
+        return out
+
+    def command(self, run: Callable[[dict[str, Any]], int]) -> Callable[..., int]:
+        """A function typer can register: its signature is :meth:`parameters`; calling it
+        hands every value (keyed by parameter name) to ``run``."""
+        params = self.parameters()
+
+        def command(**values: Any) -> int:
+            return run(values)
+
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        return command
+
+    # ---- reading values back
+
+    def given(self, values: Mapping[str, Any]) -> dict[FieldOption, Any]:
+        """The field options the user set (``None`` is "not given")."""
+        return {f: values[f.param] for f in self.fields if values.get(f.param) is not None}
