@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from runway_dynamic._problems import AFTER, Problem
 from runway_dynamic.catalog import (
     Operation,
     Schema,
@@ -26,7 +27,7 @@ from runway_dynamic.catalog import (
     schema_choices,
     schema_kind,
 )
-from runway_dynamic.naming import flag_for, python_name
+from runway_dynamic.naming import python_name
 
 #: Keyword arguments every method takes, as in the official SDK; never a spec field's name.
 EXTRA_HEADERS, EXTRA_QUERY, EXTRA_BODY, TIMEOUT = (
@@ -356,30 +357,19 @@ class Arguments:
             walk(variant.schema)
         return names
 
-    def describe(self, problem: Any) -> str:
-        """A pre-flight problem's sentence with every field named as a Python argument."""
-        message = str(problem.message)
-        spec_field = getattr(problem, "field", None)
-        if spec_field:
-            head = str(spec_field).split(".")[0].split("[")[0]
-            py = python_path(_split_path(str(spec_field)))
-            message = message.replace(f"{spec_field} ({flag_for(head)})", py)
-            message = message.replace(f" ({flag_for(head)})", "")
-            message = message.replace(f"'{spec_field}'", f"'{py}'")
+    def describe(self, problem: Problem) -> str:
+        """A pre-flight problem's sentence with every field named as a Python argument
+        (``voice.preset_id``), never as a spec name or a command-line flag."""
+        message = "".join(
+            part if isinstance(part, str) else "" if part.form == AFTER
+            else python_path(part.path) for part in problem.text)
         names = self._property_names
 
-        def rename(match: re.Match[str]) -> str:
+        def rename(match: re.Match[str]) -> str:  # a spec name quoted in the sentence
             word = match.group(1)
             return f"'{python_name(word)}'" if word in names else match.group(0)
 
         return re.sub(r"'([A-Za-z_][A-Za-z0-9_]*)'", rename, message)
-
-
-def _split_path(text: str) -> list[str | int]:
-    out: list[str | int] = []
-    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", text):
-        out.append(int(index) if index else name)
-    return out
 
 
 def _annotation(schema: Schema) -> Any:

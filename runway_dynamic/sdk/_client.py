@@ -25,6 +25,7 @@ from runway_dynamic._constants import (
     DEFAULT_TIMEOUT,
     ENV_API_KEY_LEGACY,
     ENV_BASE_URL_OFFICIAL,
+    TASK_ENDPOINT,
 )
 from runway_dynamic._exceptions import (
     PreflightBadRequestError,
@@ -38,6 +39,7 @@ from runway_dynamic._exceptions import (
     WorkflowInvocationTimeoutError,
     as_official,
 )
+from runway_dynamic.catalog import CREATES_RESOURCE, CREATES_TASK, LISTS
 from runway_dynamic.naming import closest, python_name
 from runway_dynamic.sdk._arguments import (
     EXTRA_BODY,
@@ -48,14 +50,7 @@ from runway_dynamic.sdk._arguments import (
     Arguments,
     Request,
 )
-from runway_dynamic.sdk._names import (
-    CREATES_RESOURCE,
-    CREATES_TASK,
-    LISTS,
-    Placement,
-    place_operations,
-    result_endpoint,
-)
+from runway_dynamic.sdk._names import Placement, place_operations
 from runway_dynamic.sdk._results import (
     AsyncPage,
     AsyncPaginator,
@@ -109,12 +104,10 @@ class Surface:
                     if depth:
                         self.children.setdefault(path[:depth], set())
         self._arguments: dict[tuple[str, ...], Arguments] = {}
-        catalog = spec.catalog
         #: Endpoints that read what a create made (``tasks/{id}``): what they answer can
         #: be waited on, as what the create answered can.
-        self.readers = frozenset(
-            reader for op in catalog.operations
-            if (reader := result_endpoint(catalog, op)) is not None)
+        self.readers = frozenset(op.result_endpoint for op in spec.catalog.operations
+                                 if op.result_endpoint is not None)
 
     def is_namespace(self, path: tuple[str, ...]) -> bool:
         return path in self.children and path not in self.methods
@@ -363,7 +356,7 @@ class _Base:
                 return page_cls([wrap(r, item_schema) for r in rows],
                                 str(cursor_value) if cursor_value else None, next_page, data)
         if placement.kind in (CREATES_TASK, CREATES_RESOURCE):
-            reader = result_endpoint(self.spec.catalog, op)
+            reader = op.result_endpoint
         else:  # tasks.retrieve(id).wait_for_task_output() waits too
             reader = op.endpoint if op.endpoint in self._surface.readers else None
         if reader and isinstance(data, Mapping) and "id" in data:
@@ -614,8 +607,6 @@ class RunwayML(_Base):
         return create_ephemeral
 
     def _wait(self, reader: str, resource_id: str, timeout: float | None) -> Any:
-        from runway_dynamic._constants import TASK_ENDPOINT
-
         try:
             if reader == TASK_ENDPOINT:
                 data: Any = self._engine.tasks.wait(resource_id, timeout=timeout).raw
@@ -738,8 +729,6 @@ class AsyncRunwayML(_Base):
         return self._await(reader, resource_id, timeout)
 
     async def _await(self, reader: str, resource_id: str, timeout: float | None) -> Any:
-        from runway_dynamic._constants import TASK_ENDPOINT
-
         try:
             if reader == TASK_ENDPOINT:
                 data: Any = (await self._engine.tasks.wait(resource_id, timeout=timeout)).raw

@@ -2,7 +2,7 @@
 
 ``client.<namespace>.<method>``: the namespace is the path's first segment after the
 version (``/v1/image_to_video`` → ``image_to_video``), snake_case. The method comes from
-what the operation does (its kind, decided by the catalog) and the path's other literal
+what the operation does (``Operation.kind``, decided by the catalog) and the path's other literal
 segments (its *action*); path parameters (``{id}``) are positional arguments, not names:
 
 ==============================  =============  ===================================
@@ -29,7 +29,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from runway_dynamic.catalog import Catalog, Operation
+from runway_dynamic.catalog import (
+    ACTION,
+    CREATES_RESOURCE,
+    CREATES_TASK,
+    DELETES,
+    LISTS,
+    READS,
+    UPDATES,
+    Catalog,
+    Operation,
+)
 from runway_dynamic.naming import python_name
 
 #: ``(METHOD, endpoint) → dotted name`` where the official SDK (runwayml 5.x) names an
@@ -48,91 +58,8 @@ OFFICIAL_NAMES: Mapping[tuple[str, str], str] = {
         "organization.webapp.audit_logs.retrieve",
 }
 
-# What an operation does (the catalog's kinds; see ``operation_kind``).
-CREATES_TASK = "creates_task"
-CREATES_RESOURCE = "creates_resource"
-READS = "reads"
-LISTS = "lists"
-UPDATES = "updates"
-DELETES = "deletes"
-ACTION = "action"
-
 _VERBS = {READS: "retrieve", LISTS: "list", UPDATES: "update", DELETES: "delete"}
 _CREATING = (CREATES_TASK, CREATES_RESOURCE, ACTION)
-
-
-def operation_kind(catalog: Catalog, op: Operation) -> str:
-    """What ``op`` does, as the catalog says (one of the kinds above).
-
-    The catalog is the one home of this decision (``Operation.kind``); until a catalog
-    carries it, the same rule is applied here from the spec's shapes.
-
-    When the catalog carries it (branch arch-ops), this interim copy goes: commit 752a7fb
-    (branch ``sdk-after-arch-ops``, tested on main + arch-ops) removes it, takes
-    ``TASK_ENDPOINT`` from ``_constants``, renders problems' field parts as Python
-    arguments, and exempts the SDK's Python signatures from the command-builder rule.
-    """
-    kind = getattr(op, "kind", None)
-    if isinstance(kind, str):
-        return kind
-    return _interim_kind(catalog, op)
-
-
-def result_endpoint(catalog: Catalog, op: Operation) -> str | None:
-    """The GET endpoint that reads what a create made (``tasks/{id}``…), if any."""
-    if hasattr(op, "result_endpoint"):
-        found = op.result_endpoint
-        return found if isinstance(found, str) else None
-    from runway_dynamic._constants import TASK_ENDPOINT
-
-    kind = _interim_kind(catalog, op)
-    if kind == CREATES_TASK:
-        return TASK_ENDPOINT
-    if kind == CREATES_RESOURCE:
-        readers = _item_readers(catalog)
-        return readers.get(op.endpoint) or readers.get(
-            op.endpoint.split("/")[0].rstrip("s") + "_invocations")
-    return None
-
-
-def _item_readers(catalog: Catalog) -> dict[str, str]:
-    readers: dict[str, str] = {}
-    for other in catalog.operations:
-        head, _, last = other.endpoint.rpartition("/")
-        if other.method == "GET" and head and _is_param(last):
-            readers.setdefault(head, other.endpoint)
-    return readers
-
-
-def _interim_kind(catalog: Catalog, op: Operation) -> str:
-    """The catalog's rule (arch-ops' ``catalog.classify``), until the catalog carries it."""
-    from runway_dynamic.catalog import flatten_object
-
-    head, _, last = op.endpoint.rpartition("/")
-    on_item = bool(head) and _is_param(last)
-    readers = _item_readers(catalog)
-    success = op.success_schema()
-    branches = ([*success.get("oneOf", ()), *success.get("anyOf", ())] or [success]
-                if isinstance(success, Mapping) else [])
-    names = {n for b in branches if isinstance(b, Mapping) for n in flatten_object(b)[0]}
-    if op.method in ("GET", "HEAD"):
-        if on_item:
-            return READS
-        paged = any(p.name in ("cursor", "limit", "page", "pageToken", "offset")
-                    for p in op.params("query"))
-        return LISTS if paged or "data" in names or op.endpoint in readers else READS
-    if op.method in ("PUT", "PATCH"):
-        return UPDATES
-    if op.method == "DELETE":
-        return DELETES
-    if op.method != "POST" or "id" not in names:
-        return ACTION
-    if on_item:
-        if head.rsplit("/", 1)[-1].rstrip("s") + "_invocations" in readers:
-            return CREATES_RESOURCE
-    elif op.endpoint in readers:
-        return CREATES_RESOURCE
-    return CREATES_TASK
 
 
 def _is_param(segment: str) -> bool:
@@ -173,7 +100,7 @@ def place_operations(catalog: Catalog,
                      ) -> list[Placement]:
     """Every operation of ``catalog`` with its place on the surface (pure, one-to-one)."""
     ops = list(catalog.operations)
-    kinds = {id(op): operation_kind(catalog, op) for op in ops}
+    kinds = {id(op): op.kind for op in ops}
     derived = {id(op): derived_name(op, kinds[id(op)]) for op in ops}
     _unclash(ops, derived, lambda op, name: (name[0], f"{name[1]}_{op.method.lower()}"))
     counter: dict[tuple[str, str], int] = {}
