@@ -17,8 +17,9 @@ header parameters. A name already taken gets its location as a prefix (``--body-
 ``--query-limit``), then a number. A boolean takes its ``--no-`` form too. Short aliases
 (``--prompt`` for ``promptText``) come last and only where nothing else wants the name.
 
-Each of the tool's own options is declared once here (see the module constants), so it
-reads the same on every command that has it.
+Each of the tool's own options has one meaning on every command: ``-o``/``--output`` is
+always the path written, ``--format`` always the output format, ``--body`` always the
+request body (see the module constants).
 """
 
 from __future__ import annotations
@@ -108,9 +109,9 @@ METHOD = Own("method", Annotated[str | None, typer.Option(
     help="HTTP method, when the endpoint has several (default: the only one, or GET).")])
 LIST = Own("list_all", Annotated[bool, typer.Option(
     "--list", help="List every operation of the spec and exit.")], False)
-#: The output format of commands that print API data.
-FORMAT = Own("output", Annotated[str | None, typer.Option(
-    "--output", "-o", metavar="json|yaml|table", show_default=False,
+#: The output format of commands that print API data; ``-o`` is never the format.
+FORMAT = Own("format", Annotated[str | None, typer.Option(
+    "--format", metavar="json|yaml|table", show_default=False,
     help="Output format (default: table on a terminal, else JSON).")])
 ALL_PAGES = Own("all_pages", Annotated[bool, typer.Option(
     "--all", help="Fetch every page and print all items.")], False)

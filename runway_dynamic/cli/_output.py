@@ -1,6 +1,6 @@
 """How resource commands print data: JSON, YAML, or a rich table/tree on a terminal.
 
-The format is, in order: ``--output``, ``--json``, JSON when stdout is not a terminal
+The format is, in order: ``--format``, ``--json``, JSON when stdout is not a terminal
 (pipes and scripts get JSON without asking), the ``output-format`` setting, a table.
 Data goes to stdout only; rich is imported only when a table is actually drawn.
 """
@@ -15,17 +15,17 @@ from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._context import emit_json, terminal_safe
 
 FORMATS = ("json", "yaml", "table")
-#: Columns a list table shows at most (the rest is in --output json).
+#: Columns a list table shows at most (the rest is in --format json).
 _MAX_COLUMNS = 6
 _MAX_CELL = 48
 
 
-def choose_format(output: str | None, as_json: bool, *, isatty: bool | None = None) -> str:
+def choose_format(chosen: str | None, as_json: bool, *, isatty: bool | None = None) -> str:
     """The output format of this run (see the module docstring for the order)."""
-    if output is not None:
-        if output not in FORMATS:
-            raise UsageError(f"--output must be one of {', '.join(FORMATS)}, got {output!r}")
-        return output
+    if chosen is not None:
+        if chosen not in FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {chosen!r}")
+        return chosen
     if as_json:
         return "json"
     tty = sys.stdout.isatty() if isatty is None else isatty

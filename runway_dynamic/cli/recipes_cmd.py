@@ -47,7 +47,7 @@ SeedOption = Annotated[int | None, typer.Option(
 PlanOnlyOption = Annotated[bool, typer.Option(
     "--plan-only", help="Print the plan of jobs and stop (pre-flighted; nothing is sent).")]
 OutputDirOption = Annotated[str | None, typer.Option(
-    "-o", "--output-dir", metavar="DIR", show_default=False,
+    "--output-dir", metavar="DIR", show_default=False,
     help="Where outputs and recipe.plan.json go (default: ./KIND-MODE-TIMESTAMP).")]
 
 

@@ -9,7 +9,7 @@ built: the registry lists the names from the catalog, the factory :func:`build` 
 Path parameters are positional arguments; query parameters and body fields are typed
 flags named by the command builder (:mod:`runway_dynamic.cli._options`), merged over
 ``--body``. A list that pages with a cursor takes ``--all`` and follows the cursor field its
-answer names; ``--output`` chooses JSON, YAML or a table. An operation that creates a task
+answer names; ``--format`` chooses JSON, YAML or a table. An operation that creates a task
 takes the run options of :mod:`runway_dynamic.cli._run` (``--wait``, ``--download``…) and
 runs like a generation command.
 """
@@ -110,7 +110,7 @@ def paging(operation: Operation) -> Paging | None:
 
 def command_options(operation: Operation) -> CommandOptions:
     """The options of an operation's command: path parameters as arguments, a flag for every
-    query parameter and body field, then ``--body``, ``--all``, ``--output``… where they
+    query parameter and body field, then ``--body``, ``--all``, ``--format``… where they
     apply. An operation that creates a task gets a generation-style command."""
     if runs_task(operation):
         from runway_dynamic.cli import generate
@@ -148,7 +148,7 @@ def _help(path: tuple[str, ...], operation: Operation, options: CommandOptions,
         lines.append(f"Pages with {options.flag_for(pages.cursor, 'query')}; --all follows "
                      f"{pages.next} to the last page and prints every item.")
     lines.append("Output: a table on a terminal, JSON when piped or with --json; "
-                 "--output json|yaml|table chooses.")
+                 "--format json|yaml|table chooses.")
     return "\n\n".join(lines)
 
 
@@ -172,7 +172,7 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
     """Send the request through ``runway call``'s path and print the answer."""
     from runway_dynamic.cli import _output, call
 
-    fmt = _output.choose_format(values.pop("output"), invocation.wants_json(values["json"]))
+    fmt = _output.choose_format(values.pop("format"), invocation.wants_json(values["json"]))
     fetch_all = bool(values.pop("all_pages", False))
     if not (fetch_all and pages is not None) or values["dry_run"]:
         return call.execute(invocation, operation, options, path_values, values,

@@ -114,3 +114,14 @@ def test_a_boolean_field_never_takes_another_field_s_no_form(cli: Any, collide: 
     body = json.loads(sent.out)["body"]
     assert body["audio"] is False and body["noAudio"] is True
 
+
+def test_format_is_the_output_format_and_query_fields_named_like_it_are_prefixed(
+        cli: Any, collide: Path) -> None:
+    listed = _options_in_help(cli("--spec", str(collide), "things", "list", "--help").out)
+    assert {"--format", "--all", "--json", "--query-format", "--query-all",
+            "--query-json"} <= set(listed)
+    assert "-o" not in listed
+    sent = cli("--spec", str(collide), "things", "list", "--query-format", "a", "--dry-run",
+               "--json")
+    assert sent.code == 0, sent.err
+    assert json.loads(sent.out)["url"].endswith("/v1/things?format=a")

@@ -230,3 +230,48 @@ def test_builder_parameters_are_keyword_options_after_arguments() -> None:
     kinds = [p.kind for p in params]
     assert kinds[0] is inspect.Parameter.POSITIONAL_OR_KEYWORD
     assert set(kinds[1:]) == {inspect.Parameter.KEYWORD_ONLY}
+
+
+# --------------------------------------------------------------------------- one meaning each
+
+
+def _declared(annotation: Any) -> tuple[list[str], str | None]:
+    """(option strings, metavar) of a typer-annotated parameter; ([], None) otherwise."""
+    metadata = getattr(annotation, "__metadata__", ())
+    if not metadata or type(metadata[0]).__name__ != "OptionInfo":
+        return [], None
+    info = metadata[0]
+    decls = [d for d in (info.default, *(info.param_decls or ())) if isinstance(d, str)]
+    names = [n for decl in decls for n in decl.split("/") if n.startswith("-")]
+    return names, info.metavar
+
+
+def _every_command_parameters() -> Iterator[tuple[str, inspect.Parameter]]:
+    """Every option of every command: the static ones from their signatures, the dynamic
+    ones as the bundled spec builds them."""
+    from runway_dynamic.cli import _registry
+
+    for command in _registry.COMMANDS:
+        if not command.dynamic:
+            for parameter in inspect.signature(command.load(), eval_str=True).parameters.values():
+                yield command.name, parameter
+    spec = Spec.from_bytes(bundled_spec_path().read_bytes())
+    for label, options, _, _ in commands(spec):
+        for parameter in options.parameters():
+            yield label, parameter
+
+
+def test_o_is_always_the_path_written_and_the_format_has_one_name() -> None:
+    """``-o`` means one thing on every command: ``--output``, a file or path written (never
+    an output directory nor a format); the output format is ``--format`` wherever it is."""
+    seen_o = []
+    for label, parameter in _every_command_parameters():
+        names, metavar = _declared(parameter.annotation)
+        if "-o" in names:
+            seen_o.append(label)
+            assert "--output" in names and metavar in ("FILE", "PATH"), (label, names, metavar)
+        if metavar and "yaml" in metavar:
+            assert names == ["--format"], (label, names)
+        if "--output-dir" in names:
+            assert "-o" not in names, label
+    assert {"gallery create", "tools export", "batch results", "spec pack"} <= set(seen_o)

@@ -98,7 +98,7 @@ def test_every_operation_help_and_dry_run(cli: Runner, path: tuple[str, str],
 def test_help_in_a_real_process(run_cli: Runner, path: tuple[str, str]) -> None:
     result = run_cli(*path, "--help")
     assert result.code == 0, result.err
-    assert "--dry-run" in result.out and "--output" in result.out
+    assert "--dry-run" in result.out and "--format" in result.out
 
 
 def test_golden_help_of_a_resource_command(run_cli: Runner) -> None:
@@ -243,18 +243,20 @@ def test_output_formats_yaml_and_table(cli: Runner, api: Any) -> None:
     import yaml
 
     _json(cli("documents", "create", "--name", "shown", "--content", "x", "--json"))
-    as_yaml = cli("documents", "list", "--limit", "50", "--output", "yaml")
+    as_yaml = cli("documents", "list", "--limit", "50", "--format", "yaml")
     assert as_yaml.code == 0
     assert any(d["name"] == "shown" for d in yaml.safe_load(as_yaml.out)["data"])
-    table = cli("documents", "list", "--limit", "50", "-o", "table")
+    table = cli("documents", "list", "--limit", "50", "--format", "table")
     assert table.code == 0
     header = table.out.splitlines()[0]
     assert "id" in header and "name" in header
     assert "shown" in table.out
-    tree = cli("organization", "get", "-o", "table")
+    tree = cli("organization", "get", "--format", "table")
     assert tree.code == 0 and tree.out.startswith("result")
-    bad = cli("documents", "list", "--limit", "5", "-o", "xml")
-    assert bad.code == 2 and "--output" in bad.err
+    bad = cli("documents", "list", "--limit", "5", "--format", "xml")
+    assert bad.code == 2 and "--format" in bad.err
+    # -o is never the format: on every command that has it, it is the path written.
+    assert cli("documents", "list", "--limit", "5", "-o", "yaml").code == 2
 
 
 def test_json_output_passes_openapi_core_response_validation(cli: Runner, api: Any) -> None:

@@ -85,7 +85,7 @@ def test_grid_and_paired_pages_render_and_point_at_real_files(
                "--planner", "deterministic", "--keyframes", "gen4_image", "-o",
                str(work / "lake.mp4"), *FAST)
     assert made.code == 0, made.err
-    recipe = cli("product-photoshoot", "create", "--product", "a brass lamp", "-o",
+    recipe = cli("product-photoshoot", "create", "--product", "a brass lamp", "--output-dir",
                  str(work / "lamp"), *FAST)
     assert recipe.code == 0, recipe.err
 

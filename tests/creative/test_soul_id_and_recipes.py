@@ -111,7 +111,8 @@ def test_cli_photoshoot_with_soul_id_runs_concurrently_and_writes_the_plan(
     assert cli("soul-id", "wait", sid).code == 0
     out = tmp_path / "shoot"
     result = cli("product-photoshoot", "create", "--product", "a linen tote bag", "--mode",
-                 "closeup_product_with_person", "--soul-id", sid, "-o", str(out), *FAST)
+                 "closeup_product_with_person", "--soul-id", sid, "--output-dir", str(out),
+                 *FAST)
     assert result.code == 0, result.err
     files = result.out.split()
     assert len(files) == 2 and all(Path(f).is_file() and f.endswith(".png") for f in files)
@@ -128,7 +129,7 @@ def test_cli_ad_video_failure_is_reported_and_nonzero(
     monkeypatch.setenv("RUNWAY_EXTRA_HEADERS",
                        json.dumps({FAULT_HEADER: "task-fail=SAFETY.OUTPUT.VIDEO; times=1"}))
     result = cli("ad-video", "create", "--product", "running shoes", "--mode", "tv_spot",
-                 "--concurrency", "1", "-o", str(tmp_path / "ad"), *FAST)
+                 "--concurrency", "1", "--output-dir", str(tmp_path / "ad"), *FAST)
     assert result.code == 3
     assert "job 1 (open) failed" in result.err
     assert len(result.out.split()) == 2, "the other clips are still delivered"
