@@ -113,7 +113,7 @@ def complete(words: list[str], invocation: Invocation) -> list[str]:
     if matched is None:
         return []
     rest = done[len(matched):]
-    flags = _flags_of(matched, invocation)
+    flags = _flags_of(matched, invocation, rest)
     if rest and rest[-1].startswith("--") and rest[-1] in flags:
         values = flags[rest[-1]]
         if values is None:
@@ -152,8 +152,10 @@ def _command_paths(invocation: Invocation) -> list[tuple[str, ...]]:
 ValueSource = Any  # Callable[[list[str]], list[str]] | None
 
 
-def _flags_of(path: tuple[str, ...], invocation: Invocation) -> dict[str, ValueSource]:
-    """``{flag: value source or None}`` of the command at ``path``."""
+def _flags_of(path: tuple[str, ...], invocation: Invocation,
+              rest: Sequence[str] = ()) -> dict[str, ValueSource]:
+    """``{flag: value source or None}`` of the command at ``path`` (``rest``: the words
+    after it, which name the operation of ``runway call`` and the workflow of ``wf``)."""
     from runway_dynamic.cli import _registry
     from runway_dynamic.naming import GENERATION_COMMANDS, REFERENCE_ALIASES
 
@@ -175,30 +177,58 @@ def _flags_of(path: tuple[str, ...], invocation: Invocation) -> dict[str, ValueS
         if operation is None:
             return {}
         return _operation_flags(resources.command_options(operation), operation)
+    if path == ("call",):
+        return _call_flags(invocation, rest)
+    if path == ("wf",):
+        from runway_dynamic.cli.workflow_cmd import wf_options
+        from runway_dynamic.creative import workflows
+
+        name = next((w for w in rest if not w.startswith("-")), None)
+        entry = workflows.get(name) if name else None
+        return dict.fromkeys(wf_options(entry)[0].names())
     if not static.dynamic:
         return _static_flags(static)
     return {}
 
 
+def _call_flags(invocation: Invocation, rest: Sequence[str]) -> dict[str, ValueSource]:
+    """``runway call ENDPOINT``'s options: what its builder makes for that operation."""
+    from runway_dynamic.cli import call
+
+    token, method = call.peek(list(rest))
+    try:
+        operation = (call.resolve(invocation.spec().catalog, token, method)[0]
+                     if token is not None else None)
+    except UsageError:  # no such endpoint (yet): the options every call has
+        operation = None
+    options = call.command_options(operation)
+    if operation is None:
+        return dict.fromkeys(options.names())
+    return _operation_flags(options, operation)
+
+
 def _operation_flags(options: CommandOptions, operation: Any) -> dict[str, ValueSource]:
     """The options the command really has (its builder's), with what their values are."""
     out: dict[str, ValueSource] = dict.fromkeys(options.names())
+    model_flag = (options.flag_for(operation.discriminator)
+                  if operation.discriminator else None)
     for item in options.fields:
         if item.kind != "boolean":
-            out[item.flag] = _values_for(item, operation)
+            out[item.flag] = _values_for(item, operation, model_flag)
     by_name = {f.name: f for f in options.fields if f.location == "body"}
     for alias in options.aliases:
-        out[alias.flag] = _values_for(by_name[alias.fields[0]], operation)
+        out[alias.flag] = _values_for(by_name[alias.fields[0]], operation, model_flag)
     return out
 
 
-def _values_for(spec: Any, operation: Any) -> ValueSource:
-    """What a flag's value completes to: models, ratios (per chosen model), enums."""
+def _values_for(spec: Any, operation: Any, model_flag: str | None) -> ValueSource:
+    """What a flag's value completes to: models, ratios (per model chosen with
+    ``model_flag``, the flag that sets the model on this command), enums."""
     if spec.name == operation.discriminator == MODEL_PROPERTY:
         return lambda _words: list(operation.models)
     if spec.name == RATIO_PROPERTY:
         def ratios(words: list[str]) -> list[str]:
-            chosen = _value_after(words, "--model")
+            chosen = _value_after(words, model_flag) if model_flag else None
             variants = [v for v in operation.variants if chosen in (None, v.key)]
             found = [r for v in variants for r in (v.known_ratios or ())]
             return list(dict.fromkeys(found))

@@ -89,3 +89,33 @@ def test_complete_imports_no_heavy_module_nor_the_client(tmp_path) -> None:
     assert "runway_dynamic.cli.completion" in names
     assert not {"httpx", "jsonschema", "openapi_core"} & names
     assert "runway_dynamic.cli.generate" in names and "runway_dynamic.client" not in names
+
+
+def test_call_and_wf_complete_the_options_their_builder_makes(cli: Runner) -> None:
+    """Before: ``runway call ENDPOINT --`` and ``runway wf NAME --`` completed nothing, and
+    a ratio followed a hard-coded ``--model``. Now each offers exactly its command's
+    options, named as its help and pre-flight name them (``--body-version``)."""
+    from runway_dynamic.cli import call
+    from runway_dynamic.cli.workflow_cmd import wf_options
+    from runway_dynamic.creative import workflows
+
+    operation = BUNDLED.catalog.operation("text_to_video", "POST")
+    assert operation is not None
+    names = call.command_options(operation).names()
+    assert _candidates(cli, "call", "text_to_video", "--") == sorted(names)
+    assert "--wait" in names and "--list" in names
+    recipe = _candidates(cli, "call", "recipes/product_ad", "--")
+    assert "--body-version" in recipe and "--version" not in recipe
+    assert _candidates(cli, "call", "text_to_video", "--model", "") == \
+        BUNDLED.catalog.models("text_to_video")
+    assert _candidates(cli, "call", "text_to_video", "--model", "veo3.1", "--ratio", "") == \
+        BUNDLED.catalog.ratios("text_to_video", "veo3.1")
+    assert "--list" in _candidates(cli, "call", "--")
+    assert "--list" in _candidates(cli, "call", "no_such_endpoint", "--")
+
+    entry = workflows.register({"id": "wf-1", "name": "Hair", "graph": {"nodes": [
+        {"id": "n1", "type": "input", "name": "JSON",
+         "data": {"inputType": "text", "outputName": "text"}}]}}, name="hair")
+    offered = _candidates(cli, "wf", "hair", "--")
+    assert offered == sorted(wf_options(entry)[0].names())
+    assert "--input-json" in offered and "--json" in offered
