@@ -28,7 +28,7 @@ from runway_dynamic._constants import MODEL_PROPERTY, RATIO_PROPERTY, TASK_ENDPO
 from runway_dynamic._exceptions import SpecError
 from runway_dynamic._limits import ExpansionBudget
 from runway_dynamic._refs import RefResolver
-from runway_dynamic.naming import closest, endpoint_name, flag_for
+from runway_dynamic.naming import closest, endpoint_name
 
 CATALOG_FORMAT = 3
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
@@ -269,10 +269,6 @@ class Field:
     required: bool
     schema: Schema = field(repr=False, compare=True)
 
-    @property
-    def flag(self) -> str:
-        return flag_for(self.name)
-
     @cached_property
     def kind(self) -> str:
         return schema_kind(self.schema)
@@ -315,8 +311,7 @@ class Field:
         return {k: self.schema[k] for k in keys if k in self.schema}
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "flag": self.flag, "required": self.required,
-                               "type": self.kind}
+        out: dict[str, Any] = {"name": self.name, "required": self.required, "type": self.kind}
         if self.choices is not None:
             out["enum"] = list(self.choices)
         elif self.suggestions is not None:
