@@ -5,11 +5,12 @@ it is testable alone and the only place with API semantics); :mod:`.asgi` serves
 HTTP. :meth:`SandboxApp.handle` answers synchronously, :meth:`SandboxApp.ahandle` does the
 same on an event loop (a ``delay`` fault sleeps without blocking other requests).
 
-Operations are classified from their paths and schemas, never from a list of names:
-``POST /v1/X`` with a ``GET /v1/X/{id}`` creates a resource; a POST whose success response
-requires an ``id`` and has no such GET creates a task; ``GET /v1/X/{id}``, ``PATCH`` and
-``DELETE`` read, update and delete; a GET whose answer has a ``data`` array lists. Only
-tasks, uploads and the organization get dedicated logic.
+What an operation does is the catalog's answer (:attr:`Operation.kind
+<runway_dynamic.catalog.Operation.kind>`, the one rule the client and the CLI ask too):
+a create of a resource is kept in its collection and read at the item path the catalog
+names, a create of a task makes a task, reads, lists, updates and deletes act on the
+records; the path's shape says where records live. Only tasks, uploads and the
+organization get dedicated logic.
 
 Everything refused is refused because the spec says so: unknown model ids (400, as Runway
 answers, though the client lets them through with a warning), bodies the pre-flight
@@ -33,7 +34,16 @@ from urllib.parse import parse_qs, quote, urlsplit
 import orjson
 
 from runway_dynamic._constants import RATIO_PROPERTY, UPLOADS_ENDPOINT
-from runway_dynamic.catalog import Operation, flatten_object
+from runway_dynamic.catalog import (
+    CREATES_RESOURCE,
+    CREATES_TASK,
+    DELETES,
+    LISTS,
+    READS,
+    UPDATES,
+    Operation,
+    flatten_object,
+)
 from runway_dynamic.media_limits import MediaLimits, human_size, media_limits
 from runway_dynamic.naming import endpoint_name
 from runway_dynamic.sandbox import media
@@ -69,6 +79,10 @@ EXAMPLE_FILE_ID = "example"
 UPLOAD_COLLECTION = UPLOADS_ENDPOINT
 TASK_COLLECTION = "tasks"
 ORGANIZATION = "organization"
+#: How the sandbox serves an operation of each kind (Operation.kind, decided by the
+#: catalog) on an item path (/v1/X/{id}) and on a collection (/v1/X).
+_ITEM_ACTIONS = {READS: "get", UPDATES: "update", DELETES: "delete", CREATES_TASK: "task"}
+_COLLECTION_ACTIONS = {CREATES_RESOURCE: "create", CREATES_TASK: "task", LISTS: "list"}
 #: Reported as a limit's value when the sandbox enforces none.
 UNLIMITED = 1_000_000_000
 MAX_OUTPUTS = 8
@@ -177,13 +191,6 @@ def _group(name: str) -> str:
     return "p_" + re.sub(r"\W", "_", name)
 
 
-def _is_object_with_id(schema: Any) -> bool:
-    if not isinstance(schema, Mapping):
-        return False
-    props, required = flatten_object(schema)
-    return "id" in props and "id" in required
-
-
 def output_kind(endpoint: str, fields: tuple[str, ...] = ()) -> str:
     """image, video or audio: from the endpoint's name (the part after ``_to_`` first).
 
@@ -275,19 +282,14 @@ class SandboxApp:
     # ------------------------------------------------------------------ routing table
 
     def _build_routes(self) -> list[Route]:
-        ops = self.spec.catalog.operations
-        item_gets: set[str] = set()
-        for op in ops:
-            if op.method == "GET" and _PARAM.fullmatch(op.path.rsplit("/", 1)[-1]):
-                item_gets.add(endpoint_name(op.path.rsplit("/", 1)[0]))
-        routes = []
-        for op in ops:
-            routes.append(self._route(op, item_gets))
+        routes = [self._route(op) for op in self.spec.catalog.operations]
         # literal segments win over parameters (/v1/voices/preview before /v1/voices/{id})
         routes.sort(key=lambda r: (-len(_PARAM.sub("", r.op.path)), r.op.path))
         return routes
 
-    def _route(self, op: Operation, item_gets: set[str]) -> Route:
+    def _route(self, op: Operation) -> Route:
+        """How the sandbox serves ``op``: what the operation does is the catalog's answer
+        (:attr:`Operation.kind`); the path's shape says where its records live."""
         head, _, last = op.path.rpartition("/")
         item = _PARAM.fullmatch(last)
         pattern = _path_regex(op.path)
@@ -295,38 +297,24 @@ class SandboxApp:
         if item and not _PARAM.search(head):
             collection, param = endpoint_name(head), item.group(1)
             id_field = param if param in flatten_object(success or {})[0] else "id"
-            action = {"GET": "get", "DELETE": "delete", "PATCH": "update", "PUT": "update"}.get(
-                op.method, "generic")
+            action = _ITEM_ACTIONS.get(op.kind, "generic")
             target = None
-            if op.method == "POST":
-                singular = collection.rsplit("/", 1)[-1].rstrip("s")
-                invocations = f"{singular}_invocations"
-                if _is_object_with_id(success) and invocations in item_gets:
-                    action, target = "invoke", invocations
-                elif _is_object_with_id(success):
-                    action = "task"
+            if op.kind == CREATES_RESOURCE and op.result_endpoint:  # workflows/{id} runs
+                action, target = "invoke", endpoint_name(op.result_endpoint.rsplit("/", 1)[0])
             return Route(op, pattern, action, collection, param, id_field, target=target)
         if _PARAM.search(op.path):  # a sub-collection such as /v1/routers/{id}/requests
             parent_match = _PARAM.search(op.path)
             assert parent_match is not None
             parent = endpoint_name(op.path[: parent_match.start()].rstrip("/"))
-            action = "sublist" if op.method == "GET" else "generic"
+            action = "sublist" if op.is_read else "generic"
             return Route(op, pattern, action, endpoint_name(op.path), parent_match.group(1),
                          parent=parent)
         collection = endpoint_name(op.path)
-        action = "generic"
-        if op.method == "POST":
-            if collection == UPLOAD_COLLECTION:
-                action = "upload"
-            elif collection in item_gets:
-                action = "create"
-            elif _is_object_with_id(success):
-                action = "task"
-        elif op.method == "GET":
-            if collection == ORGANIZATION:
-                action = "organization"
-            elif collection in item_gets or "data" in flatten_object(success or {})[0]:
-                action = "list"
+        action = _COLLECTION_ACTIONS.get(op.kind, "generic")
+        if collection == UPLOAD_COLLECTION and not op.is_read:
+            action = "upload"
+        elif collection == ORGANIZATION and op.is_read:
+            action = "organization"
         return Route(op, pattern, action, collection)
 
     def _seed(self) -> None:
