@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -242,9 +242,15 @@ def closest_ratios(wanted: str, accepted: Iterable[str], n: int = 3) -> list[str
 
     Ties (same aspect at other sizes) go to the nearest pixel area.
     """
+    return list(_closest_ratios(wanted, tuple(accepted), n))
+
+
+@lru_cache(maxsize=1024)
+def _closest_ratios(wanted: str, accepted: tuple[str, ...], n: int) -> tuple[str, ...]:
+    """:func:`closest_ratios`, remembered: a refused ratio is usually refused again."""
     target = ratio_aspect(wanted)
     if target is None:
-        return []
+        return ()
     tw, _, th = wanted.partition(":")
     target_area = math.log(float(tw) * float(th))
     scored = []
@@ -255,7 +261,7 @@ def closest_ratios(wanted: str, accepted: Iterable[str], n: int = 3) -> list[str
         w, _, h = ratio.partition(":")
         area_gap = abs(math.log(float(w) * float(h)) - target_area)
         scored.append((round(abs(aspect - target), 9), area_gap, ratio))
-    return [ratio for *_, ratio in sorted(scored)[:n]]
+    return tuple(ratio for *_, ratio in sorted(scored)[:n])
 
 
 # --------------------------------------------------------------------------- model
@@ -365,7 +371,7 @@ class Variant:
     def field_map(self) -> dict[str, Field]:
         return {f.name: f for f in self.fields}
 
-    @property
+    @cached_property
     def required(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.required)
 
@@ -421,7 +427,7 @@ class Operation:
     #: the item path for a resource); ``None`` otherwise, or when the spec has no reader.
     result_endpoint: str | None = None
 
-    @property
+    @cached_property
     def endpoint(self) -> str:
         return endpoint_name(self.path)
 
@@ -612,24 +618,37 @@ class Catalog:
     def ratio_matrix(self) -> dict[str, dict[str, list[str]]]:
         """``{endpoint: {model: [ratios]}}`` for every variant that names its ratios (a
         closed set, or an open enum's known values: :meth:`Variant.ratios_open`)."""
-        out: dict[str, dict[str, list[str]]] = {}
-        for name, op in self._model_ops.items():
-            for v in op.variants:
-                if v.key is not None and v.known_ratios is not None:
-                    out.setdefault(name, {})[v.key] = list(v.known_ratios)
-        return out
+        return {name: {model: list(ratios) for model, ratios in by_model.items()}
+                for name, by_model in self._ratios.items()}
 
     def models_accepting(self, ratio: str, endpoint: str | None = None) -> dict[str, list[str]]:
         """``{endpoint: [models]}`` that name ``ratio`` (closed set or open enum); a model
         whose ratio is any string without named values is not listed."""
-        out: dict[str, list[str]] = {}
-        for name, by_model in self.ratio_matrix().items():
-            if endpoint is not None and name != endpoint:
-                continue
-            hits = [m for m, ratios in by_model.items() if ratio in ratios]
-            if hits:
-                out[name] = hits
+        found = self._accepting.get(ratio, {})
+        if endpoint is not None:
+            return {endpoint: list(found[endpoint])} if endpoint in found else {}
+        return {name: list(models) for name, models in found.items()}
+
+    @cached_property
+    def _ratios(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """The ratio matrix, built once (pre-flight messages ask it on every refusal)."""
+        out: dict[str, dict[str, tuple[str, ...]]] = {}
+        for name, op in self._model_ops.items():
+            for v in op.variants:
+                if v.key is not None and v.known_ratios is not None:
+                    out.setdefault(name, {})[v.key] = tuple(v.known_ratios)
         return out
+
+    @cached_property
+    def _accepting(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """``{ratio: {endpoint: models}}``: the matrix read the other way, built once."""
+        out: dict[str, dict[str, list[str]]] = {}
+        for name, by_model in self._ratios.items():
+            for model, ratios in by_model.items():
+                for ratio in ratios:
+                    out.setdefault(ratio, {}).setdefault(name, []).append(model)
+        return {ratio: {name: tuple(models) for name, models in by_endpoint.items()}
+                for ratio, by_endpoint in out.items()}
 
     def all_ratios(self) -> list[str]:
         matrix = self.ratio_matrix().values()
