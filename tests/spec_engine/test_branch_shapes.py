@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from schema_strategies import FieldPlan, any_json, bodies, examples, make_nullable
 
 from runway_dynamic.spec import Spec
-from runway_dynamic.validation import errors
+from runway_dynamic.validation import Validator, errors
 
 PINS = ("const", "enum", "allof", "mapping", "implicit", "open")
 KINDS = ("string", "integer", "number", "boolean", "enum", "array", "object", "any", "never",
@@ -405,7 +405,10 @@ def test_preflight_verdict_equals_jsonschema_on_the_routed_schema(
             # Nothing to route by: the body as a whole (every branch requires a model).
             routed = {**oracle.bodies[endpoint.name],
                       "components": {"schemas": oracle.schemas}}
-        ours = not errors(spec.preflight(endpoint.name, body))
+        problems = spec.preflight(endpoint.name, body)
+        assert problems == Validator(spec.catalog, compiled=False).check(endpoint.name, body), (
+            "the compiled fast path and the explaining path differ", json.dumps(body))
+        ours = not errors(problems)
         theirs = jsonschema_accepts(routed, body)
         assert ours == theirs, (endpoint.name, model, json.dumps(body),
                                 spec.preflight(endpoint.name, body))

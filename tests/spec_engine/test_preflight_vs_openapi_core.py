@@ -30,7 +30,7 @@ from schema_strategies import (
 from runway_dynamic.catalog import Operation, Variant
 from runway_dynamic.sources import bundled_spec_path
 from runway_dynamic.spec import Spec
-from runway_dynamic.validation import errors
+from runway_dynamic.validation import Validator, errors
 
 _CATALOG = Spec.from_bytes(bundled_spec_path().read_bytes()).catalog
 VARIANTS = [
@@ -212,7 +212,13 @@ def test_preflight_verdict_agrees_with_openapi_core(
     target, body = _mutate(data, oracle_spec, op, variant, kind, body)
     params = data.draw(_params(target), label="params")
 
-    ours = errors(oracle_spec.preflight(target.endpoint, body, method=target.method))
+    everything = oracle_spec.preflight(target.endpoint, body, method=target.method)
+    # The compiled fast path (verdict by jsonschema-rs) says exactly what the explaining
+    # path (python-jsonschema alone) says, on every body, valid or broken.
+    explained = Validator(oracle_spec.catalog, compiled=False).check(
+        target.endpoint, body, method=target.method)
+    assert everything == explained, f"{kind}: fast path and explaining path differ"
+    ours = errors(everything)
     theirs = _their_verdict(openapi, oracle_spec, target, params, body)
     if theirs is not None:
         # Only the body may be at fault: anything else is a bug in this harness.
