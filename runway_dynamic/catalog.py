@@ -245,6 +245,11 @@ def closest_ratios(wanted: str, accepted: Iterable[str], n: int = 3) -> list[str
     return list(_closest_ratios(wanted, tuple(accepted), n))
 
 
+def _spelling(model: str) -> str:
+    """How a model id reads regardless of case and of ``-`` for ``_``."""
+    return model.strip().lower().replace("-", "_")
+
+
 @lru_cache(maxsize=1024)
 def _closest_ratios(wanted: str, accepted: tuple[str, ...], n: int) -> tuple[str, ...]:
     """:func:`closest_ratios`, remembered: a refused ratio is usually refused again."""
@@ -606,6 +611,22 @@ class Catalog:
 
     def closest_models(self, model: str, n: int = 3) -> list[str]:
         return closest(model, self.models(), n)
+
+    def resolve_model(self, model: str) -> str:
+        """The spec's id for ``model`` as people type it: ``veo3.1-fast`` is ``veo3.1_fast``
+        and ``GEN4.5`` is ``gen4.5`` when exactly one listed id reads that way; anything
+        else is returned as given (an id the spec does not list passes through)."""
+        if model in self._model_spellings.get(_spelling(model), ()):
+            return model
+        found = self._model_spellings.get(_spelling(model), ())
+        return found[0] if len(found) == 1 else model
+
+    @cached_property
+    def _model_spellings(self) -> dict[str, tuple[str, ...]]:
+        out: dict[str, list[str]] = {}
+        for model in self.models():
+            out.setdefault(_spelling(model), []).append(model)
+        return {key: tuple(ids) for key, ids in out.items()}
 
     # ---- ratios
 

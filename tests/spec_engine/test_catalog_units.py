@@ -278,3 +278,32 @@ def test_endpoint_name_is_idempotent(version: int, rest: list[str]) -> None:
     name = endpoint_name(f"/v{version}/" + "/".join(rest))
     assert name == "/".join(rest)
     assert endpoint_name("/" + name) == name
+
+
+def _two_model_catalog(*models: str) -> Any:
+    from runway_dynamic.catalog import build_catalog
+
+    branches = [{"type": "object", "required": ["model", "promptText"],
+                 "properties": {"model": {"type": "string", "const": m},
+                                "promptText": {"type": "string"}}} for m in models]
+    body = {"oneOf": branches, "discriminator": {"propertyName": "model"}}
+    return build_catalog({
+        "openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+        "paths": {"/v1/text_to_image": {"post": {
+            "requestBody": {"content": {"application/json": {"schema": body}}},
+            "responses": {"200": {"description": "ok"}}}}}})
+
+
+def test_a_model_id_is_read_as_people_type_it() -> None:
+    catalog = _two_model_catalog("veo3.1_fast", "gen4.5")
+    assert catalog.models() == ["veo3.1_fast", "gen4.5"]
+    assert catalog.resolve_model("veo3.1-fast") == "veo3.1_fast"
+    assert catalog.resolve_model("GEN4.5") == "gen4.5"
+    assert catalog.resolve_model("gen4.5") == "gen4.5"
+    assert catalog.resolve_model("nothing-like-it") == "nothing-like-it"  # passes through
+
+
+def test_two_ids_that_read_alike_are_never_guessed_between() -> None:
+    catalog = _two_model_catalog("a_b", "a-b")
+    assert catalog.resolve_model("a_b") == "a_b" and catalog.resolve_model("a-b") == "a-b"
+    assert catalog.resolve_model("A-B") == "A-B"  # ambiguous: left as typed
