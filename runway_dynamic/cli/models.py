@@ -8,7 +8,7 @@ import typer
 
 from runway_dynamic._exceptions import RunwayError
 from runway_dynamic.catalog import Catalog, Variant, closest_ratios, ratio_aspect
-from runway_dynamic.cli._context import current, echo, emit_json
+from runway_dynamic.cli._context import current, echo, emit_json, warn
 from runway_dynamic.naming import closest
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -52,19 +52,32 @@ def schema(
     """
     spec = current().spec()
     catalog = spec.catalog
+    typed, model = model, catalog.resolve_model(model)
+    if model != typed:
+        warn(f"model {typed} is {model}")
     endpoints = sorted(catalog.endpoints_for(model))
     if not endpoints:
         raise _unknown_model(catalog, model)
     if current().wants_json(json):
+        from runway_dynamic.cli.call import command_options
+
         out = {}
         for endpoint in endpoints:
             variant = catalog.variant(endpoint, model)
-            assert variant is not None
+            operation = catalog.model_operation(endpoint)
+            assert variant is not None and operation is not None
+            options = command_options(operation)
+            # What the text shows, as data: each field's type, enum, default, limits and
+            # media facts, and the flag that sets it.
+            fields = [{**f.to_dict(), "flag": options.flag_or_name(f.name)}
+                      for f in sorted(variant.fields, key=lambda f: f.name)]
             out[endpoint] = {
+                "method": operation.method,
                 "required": sorted(variant.required),
                 "optional": sorted(variant.optional),
                 "ratios": sorted(variant.known_ratios or ()),
                 "ratiosOpen": variant.ratios_open,
+                "fields": fields,
             }
         emit_json({"model": model, "endpoints": out})
         return 0
