@@ -8,7 +8,7 @@ import typer
 
 from runway_dynamic._exceptions import RunwayError
 from runway_dynamic.catalog import Catalog, Variant, closest_ratios, ratio_aspect
-from runway_dynamic.cli._context import current, echo, emit_json, warn
+from runway_dynamic.cli._context import Invocation, current, echo, emit_json, warn
 from runway_dynamic.naming import closest
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -28,17 +28,50 @@ class NotInSpecError(RunwayError):
                 "suggestions": self.suggestions}
 
 
+#: The widest a listing line gets, terminal or not (a model id is never cut).
+LISTING_COLUMNS = 80
+
+
 def list_models(json: JsonOption = False) -> int:
-    """List the model endpoints and their model ids."""
-    catalog = current().spec().catalog
+    """List the model endpoints, the command that serves each, and their model ids."""
+    import shutil
+    import textwrap
+
+    invocation = current()
+    catalog = invocation.spec().catalog
     table = {endpoint: catalog.models(endpoint) for endpoint in catalog.endpoints()}
-    if current().wants_json(json):
-        emit_json({"endpoints": table})
+    commands = _serving_commands(invocation, table)
+    if invocation.wants_json(json):
+        emit_json({"endpoints": table, "commands": commands})
         return 0
-    width = max((len(e) for e in table), default=0) + 2
+    columns = min(LISTING_COLUMNS, shutil.get_terminal_size((LISTING_COLUMNS, 24)).columns)
     for endpoint, models in table.items():
-        echo(f"{endpoint.ljust(width)}{', '.join(models)}")
+        echo(f"{endpoint} (runway {commands[endpoint]})")
+        # ", " is the only place a line may break: at a model boundary
+        echo("\n".join(textwrap.wrap(", ".join(models), width=columns, initial_indent="    ",
+                                      subsequent_indent="    ", break_long_words=False,
+                                      break_on_hyphens=False)))
     return 0
+
+
+def _serving_commands(invocation: Invocation, endpoints: dict[str, list[str]]
+                      ) -> dict[str, str]:
+    """Each model endpoint's command: its generation command, else the command the spec's
+    operation gets (``runway call ENDPOINT`` works for all)."""
+    from runway_dynamic.cli import _registry
+    from runway_dynamic.naming import GENERATION_COMMANDS
+
+    out: dict[str, str] = {}
+    for words, endpoint in GENERATION_COMMANDS.items():
+        out.setdefault(endpoint, " ".join(words))
+    catalog = invocation.spec().catalog
+    by_help = {c.help: " ".join(c.path) for c in _registry.derived(invocation)}
+    for endpoint in endpoints:
+        if endpoint not in out:
+            op = catalog.model_operation(endpoint)
+            found = by_help.get(f"{op.method} {op.path}") if op is not None else None
+            out[endpoint] = found or f"call {endpoint}"
+    return {endpoint: out[endpoint] for endpoint in endpoints}
 
 
 def schema(

@@ -46,3 +46,28 @@ def test_models_schema_json_carries_what_the_text_shows(run_cli: Any,
             for limit in ("minimum", "maximum", "maxLength"):
                 if limit in field.schema:
                     assert shown[limit] == field.schema[limit]
+
+
+def test_models_wraps_at_model_boundaries_and_names_each_command(run_cli: Any,
+                                                                 bundled_spec: Spec) -> None:
+    done = run_cli("models", env={"COLUMNS": "200"})  # never wider than 80, even so
+    assert done.code == 0, done.err
+    lines = done.out.splitlines()
+    assert lines and max(len(line) for line in lines) <= 80
+    catalog = bundled_spec.catalog
+    headers = [line for line in lines if not line.startswith(" ")]
+    assert [h.split(" ")[0] for h in headers] == catalog.endpoints()
+    for endpoint in catalog.endpoints():
+        at = lines.index(next(h for h in headers if h.startswith(endpoint + " ")))
+        block = []
+        for line in lines[at + 1:]:
+            if not line.startswith(" "):
+                break
+            block.append(line.strip())
+        # the wrapped lines are exactly the model ids, whole, in the spec's order
+        assert ", ".join(block).replace(",,", ",").split(", ") == catalog.models(endpoint)
+        command = lines[at][len(endpoint) + 1:].removeprefix("(runway ").removesuffix(")")
+        helped = run_cli(*command.split(), "--help")
+        assert helped.code == 0, (endpoint, command, helped.err)
+    as_json = json.loads(run_cli("models", "--json").out)
+    assert set(as_json["commands"]) == set(catalog.endpoints())
