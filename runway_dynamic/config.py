@@ -3,8 +3,9 @@
 Keys (values are validated on ``set``; the file is rewritten atomically):
 
 =============================  ===========================================================
-``default-model.<endpoint>``   the model a generation command uses when ``--model`` is not
-                               given (``default-model.text_to_video gen4.5``)
+``default-model.<command>``    the model a generation command uses when ``--model`` is not
+                               given (``default-model.video veo3.1_fast``; an endpoint
+                               works too: ``default-model.text_to_video gen4.5``)
 ``output-dir``                 where ``--download`` saves files
 ``poll-interval``              seconds between task status checks (a number > 0)
 ``base-url``                   the API's base URL (after ``--sandbox`` and ``RUNWAY_BASE_URL``)
@@ -110,6 +111,17 @@ def _wrong_kind(key: str, value: Any) -> str | None:
     return None
 
 
+def command_endpoint(name: str) -> str:
+    """The endpoint a default-model key names: a generation command's (``video`` →
+    ``text_to_video``), else the name as an endpoint."""
+    from runway_dynamic.naming import GENERATION_COMMANDS
+
+    for words in (tuple(name.split("-")), (name,)):
+        if words in GENERATION_COMMANDS:
+            return GENERATION_COMMANDS[words]
+    return name.replace("-", "_")
+
+
 def default_model(endpoint: str) -> str | None:
     """The configured default model of a model endpoint (``text_to_video``), if any."""
     value = get(DEFAULT_MODEL_PREFIX + endpoint)
@@ -145,7 +157,10 @@ def check_key(key: str, catalog: Catalog | None = None) -> str:
     if key in KEYS:
         return key
     if key.startswith(DEFAULT_MODEL_PREFIX):
-        endpoint = key[len(DEFAULT_MODEL_PREFIX):].replace("-", "_")
+        name = key[len(DEFAULT_MODEL_PREFIX):]
+        endpoint = command_endpoint(name)
+        if endpoint != name.replace("-", "_"):
+            return key  # a generation command's own default (default-model.video)
         if catalog is not None and endpoint not in catalog.endpoints():
             from runway_dynamic.naming import closest
 
@@ -205,7 +220,8 @@ def parse_value(key: str, raw: str, catalog: Catalog | None = None) -> tuple[Any
             raise UsageError("output-dir must not be empty")
         return raw, warnings
     if key.startswith(DEFAULT_MODEL_PREFIX) and catalog is not None:
-        endpoint = key[len(DEFAULT_MODEL_PREFIX):]
+        endpoint = command_endpoint(key[len(DEFAULT_MODEL_PREFIX):])
+        raw = catalog.resolve_model(raw)  # veo3.1-fast is stored as veo3.1_fast
         known_here = catalog.models(endpoint)
         if raw not in known_here:
             elsewhere = catalog.endpoints_for(raw)

@@ -24,14 +24,17 @@ GLOBAL_OPTIONS = ("spec", "json", "api-key", "sandbox", "version", "help")
 class Invocation:
     """The global options of this run and the spec, loaded at most once."""
 
-    __slots__ = ("_spec", "api_key", "argv", "history", "json", "path", "sandbox", "sandbox_url",
-                 "spec_option")
+    __slots__ = ("_spec", "api_key", "args", "argv", "history", "json", "path", "sandbox",
+                 "sandbox_url", "spec_option")
 
     def __init__(self, *, spec_option: str | None = None, json: bool = False,
                  path: tuple[str, ...] = ()) -> None:
         self.spec_option = spec_option
         self.json = json
         self.path = path
+        #: The command's own arguments, after its words (never the global options, so
+        #: never ``--api-key``): what a hint may show back as a command line.
+        self.args: tuple[str, ...] = ()
         #: ``--api-key`` (highest precedence; see runway_dynamic.auth).
         self.api_key: str | None = None
         #: ``--sandbox``: the command runs against an in-process sandbox, whose base URL

@@ -199,6 +199,7 @@ def _run(args: list[str], invocation: Invocation) -> int:
         return _no_command(rest, _registry.derived(invocation))
     invocation.path = command.path
     tail = rest[size:]
+    invocation.args = tuple(tail)
     options_part = tail[: tail.index("--")] if "--" in tail else tail
     if "--json" in options_part:
         invocation.json = True  # so that errors raised before typer parses are JSON too

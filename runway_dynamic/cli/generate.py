@@ -9,11 +9,11 @@ endpoint's models (the flags of ``runway call``), the short aliases of
 help listing each model's required and accepted flags.
 
 Without ``--model`` the model follows one rule, :data:`DEFAULT_MODEL_RULE`: the
-``default-model.<endpoint>`` setting (``runway config``) if set; else the first model, in
-spec order, whose required fields the body you gave covers (flags and ``--body``; with
-``--soul-id``, the model's reference-image field) and that accepts ``--ratio`` when given;
-else the first model the spec lists, and pre-flight says what is missing. The command says
-on stderr which model it used and why.
+``default-model.<command>`` (or ``.<endpoint>``) setting of ``runway config`` if set; else
+the first model the spec lists. The flags given never switch it, so a command's cost does
+not shift as a flag is added; when they do not fit it, pre-flight fails and names the models
+that take everything given, with the command line that uses one. The command says on stderr
+which model it used and why.
 
 ``--soul-id ID`` (repeatable) exists on a command when one of its models has a
 reference-image field (:func:`runway_dynamic.creative._facts.reference_slot`): the soul-id's
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import RATIO_PROPERTY
 from runway_dynamic._exceptions import UsageError
+from runway_dynamic._problems import WARNING, Problem, errors, says
 from runway_dynamic.catalog import Catalog, Operation, Variant
 from runway_dynamic.cli._context import PROG, Invocation, current
 from runway_dynamic.cli._options import (
@@ -57,22 +58,17 @@ if TYPE_CHECKING:
 
 #: How the model is chosen without --model (help text and docs say it in these words).
 DEFAULT_MODEL_RULE = (
-    "the default-model.{endpoint} setting of 'runway config' if set; otherwise the first "
-    "model, in the order listed below, that takes every field you gave, whose required "
-    "flags you all gave (flags and --body{soul}) and that accepts --ratio if you gave one; "
-    "if none does, or you gave no field at all, the first model listed ({first}){open}")
-#: The rule's clause for operations where a model's ratios are open suggestions.
-OPEN_RATIOS_CLAUSE = ("; a model whose ratios are open suggestions is chosen for a ratio it "
-                      "does not name only when every model's are")
-#: The rule's clause for commands that have --soul-id.
-SOUL_ID_CLAUSE = "; with --soul-id, its reference-image field counts as given"
+    "the default-model.{command} setting of 'runway config' if set; otherwise the first "
+    "model the spec lists for {endpoint} ({first}). The flags you give never change it: "
+    "when they do not fit it, pre-flight stops and names the models that take them all")
 
 
 # --------------------------------------------------------------------------- flags
 
 
 def command_options(operation: Operation, *, aliases: bool = False,
-                    kinds: Sequence[str] | None = None) -> CommandOptions:
+                    kinds: Sequence[str] | None = None,
+                    command: Sequence[str] | None = None) -> CommandOptions:
     """The options of a task-creating command for ``operation``: ``--soul-id`` where a model
     takes reference images, ``--body``, the run options, ``--dry-run``, ``--json`` (and the
     router's ``--kind`` with ``kinds``) are reserved; then a flag for every query, header and
@@ -95,7 +91,8 @@ def command_options(operation: Operation, *, aliases: bool = False,
         if model is not None:
             model.metavar_override = "MODEL"
             model.help_override = (
-                f"The model (default: {_default_short(operation)}). One of: "
+                f"The model (default: "
+                f"{_default_short(operation, _config_name(operation, command))}). One of: "
                 f"{', '.join(operation.models)}; another id is sent as given, with a warning.")
     if slots:
         options.redeclare(_soul_id_option(slots, options))
@@ -110,54 +107,43 @@ def _soul_id_option(slots: Sequence[str], options: CommandOptions | None = None)
                        "takes. Repeatable.")
 
 
-def choose_model(operation: Operation, given: Collection[str], ratio: str | None, *,
-                 soul_id: bool = False) -> tuple[str | None, str]:
-    """The model by :data:`DEFAULT_MODEL_RULE` for a body with fields ``given``, and why.
-
-    ``given`` holds body field names (``model`` is ignored); ``ratio`` is the ratio asked for;
-    ``soul_id`` adds each model's reference-image field and skips models without one.
-    """
+def choose_model(operation: Operation, command: str | None = None) -> tuple[str | None, str]:
+    """The model by :data:`DEFAULT_MODEL_RULE`, and why: the same whatever flags are given,
+    so the cost of a command never shifts as a flag is added."""
     from runway_dynamic import config
 
     endpoint = operation.endpoint
-    configured = config.default_model(endpoint)
-    if configured:
-        return configured, f"default-model.{endpoint} in runway config"
-    variants = [v for v in operation.variants if v.key is not None]
-    if not variants:
+    for key in dict.fromkeys(filter(None, (command, endpoint))):
+        configured = config.default_model(key)
+        if configured:
+            return configured, f"default-model.{key} in runway config"
+    first = next((v.key for v in operation.variants if v.key is not None), None)
+    if first is None:
         return None, "no model in the spec"
+    return first, f"the first model the spec lists for {endpoint}"
+
+
+def fitting_models(operation: Operation, given: Collection[str], ratio: str | None, *,
+                   soul_id: bool = False) -> list[str]:
+    """The models that take every field in ``given``, need no field beyond them, accept
+    ``ratio`` and (with ``soul_id``) take reference images: what pre-flight offers when
+    the default model does not fit."""
     asked_for = set(given) - {operation.discriminator or ""}
-    if not asked_for and not soul_id:
-        # An empty body never picks a model that needs nothing: a stray `runway video`
-        # must fail pre-flight, not start a billed task.
-        return variants[0].key, f"the first model the spec lists for {endpoint}: you gave no field"
     covered = asked_for | {operation.discriminator or ""}
-    for variant in variants:
+    found = []
+    for variant in operation.variants:
+        if variant.key is None:
+            continue
         have = covered
         if soul_id:
             slot = reference_slot(variant)
             if slot is None:
                 continue
             have = covered | {slot.field}
-        takes_all = asked_for <= set(variant.field_map)
-        if (takes_all and set(variant.required) <= have
+        if (asked_for <= set(variant.field_map) and set(variant.required) <= have
                 and (ratio is None or accepts_ratio(variant, ratio))):
-            why = f"the first {endpoint} model that takes every field you gave and needs no other"
-            if ratio is not None:
-                why += f" and that accepts {ratio}"
-            if soul_id:
-                why += " and that takes reference images"
-            return variant.key, why
-    asked = " and takes reference images" if soul_id else ""
-    asked += f" and accepts {ratio}" if ratio is not None else ""
-    fallback = variants[0]
-    if ratio is not None and fallback.ratios_open and not accepts_ratio(fallback, ratio):
-        # It would take a mistyped ratio unchecked: the first model that checks ratios
-        # lets pre-flight say which ones are known.
-        fallback = next((v for v in variants if not v.ratios_open), fallback)
-    first = "the first model" if fallback is variants[0] else "the first model without open ratios"
-    return fallback.key, (f"{first} the spec lists for {endpoint}: none has all "
-                          f"its required fields given{asked}")
+            found.append(variant.key)
+    return found
 
 
 def accepts_ratio(variant: Variant, ratio: str) -> bool:
@@ -208,7 +194,7 @@ def build_for_operation(invocation: Invocation, operation: Operation,
     """A task-creating command for ``operation`` (generation commands, ``X create``; with
     ``kinds``, the ``generate`` router's, whose PROMPT argument is the ``--prompt`` flag)."""
     catalog = invocation.spec().catalog
-    options = command_options(operation, aliases=with_aliases, kinds=kinds)
+    options = command_options(operation, aliases=with_aliases, kinds=kinds, command=command)
     prompt_alias = None
     if kinds is not None:
         prompt_alias = next((a.flag for a in options.aliases if a.flag == "--prompt"), None)
@@ -216,29 +202,22 @@ def build_for_operation(invocation: Invocation, operation: Operation,
             options.arguments.insert(0, argument("prompt", metavar="PROMPT",
                                                  help=f"The prompt (same as {prompt_alias})."))
     function = _command(operation, options, prompt_alias)
-    soul = any(o.param == "soul_id" for o in options.own)
-    return Built(function, help=_help(catalog, operation, command, soul),
+    return Built(function, help=_help(catalog, operation, command),
                  epilog=_models_epilog(catalog, operation, options))
 
 
-def _default_short(operation: Operation) -> str:
-    from runway_dynamic import config
-
-    configured = config.default_model(operation.endpoint)
-    if configured:
-        return f"{configured}, default-model.{operation.endpoint} in runway config"
-    return "the first model below that fits the flags you give, see above"
+def _default_short(operation: Operation, command: str | None = None) -> str:
+    model, source = choose_model(operation, command)
+    return f"{model}, {source}" if model else source
 
 
-def _help(catalog: Catalog, operation: Operation, command: tuple[str, ...] | None,
-          soul_id: bool = False) -> str:
+def _help(catalog: Catalog, operation: Operation, command: tuple[str, ...] | None) -> str:
     lines = [f"Create a task with {operation.method} {operation.path} and, with --wait or "
              "--download, follow it to the end."]
     if operation.is_model_endpoint and operation.models:
-        any_open = any(v.ratios_open for v in operation.variants)
-        rule = DEFAULT_MODEL_RULE.format(endpoint=operation.endpoint, first=operation.models[0],
-                                         soul=SOUL_ID_CLAUSE if soul_id else "",
-                                         open=OPEN_RATIOS_CLAUSE if any_open else "")
+        rule = DEFAULT_MODEL_RULE.format(command=_config_name(operation, command),
+                                         endpoint=operation.endpoint,
+                                         first=operation.models[0])
         lines.append(f"--model picks the model; without it: {rule}. The command says which "
                      "it used. The flags are the union over the models, listed below with "
                      "what each requires. Media flags also take a local file (inlined or "
@@ -376,13 +355,19 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
         chosen = str(values[model_spec.param])
     elif body_in and discriminator and isinstance(body_in.get(discriminator), str):
         chosen = body_in[discriminator]
+    defaulted = False
     if operation.is_model_endpoint and chosen is None:
-        given, ratio = _given(flags, aliases, values, body_in or {})
-        chosen, source = choose_model(operation, given, ratio, soul_id=bool(soul_ids))
+        name = _config_name(operation, invocation.path)
+        chosen, source = choose_model(operation, name)
+        defaulted = chosen is not None
         if chosen is not None:
-            _note(invocation, f"model {chosen} ({source}; --model to choose)")
-    elif operation.is_model_endpoint:
-        _note(invocation, f"model {chosen}")
+            _note(invocation, f"model {chosen} ({source}; change with --model, or for good "
+                              f"with 'runway config set default-model.{name} MODEL')")
+    elif operation.is_model_endpoint and chosen is not None:
+        resolved = spec.catalog.resolve_model(chosen)
+        _note(invocation, f"model {resolved}" if resolved == chosen
+              else f"model {chosen} is {resolved}")
+        chosen = resolved
     if chosen is None and not discriminator and operation.variants:
         chosen = operation.variants[0].key
     variant = operation.variant(chosen)
@@ -413,6 +398,10 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
 
     checked = resolve_body_media(operation, key, body, placeholder_uploader, flag_of)
     problems = spec.preflight(operation.endpoint, checked, method=operation.method)
+    if defaulted and errors(problems):
+        given, ratio = _given(flags, aliases, values, body_in or {})
+        problems.append(_other_models(invocation, operation, chosen, given, ratio,
+                                      bool(soul_ids)))
     call.report(operation, problems, options, invocation.json)
     if dry_run:
         return _dry_run(invocation, spec, operation, checked)
@@ -487,6 +476,31 @@ def _alias_field(alias: Alias, variant: Any, key: str | None) -> str:
             return name
     raise UsageError(f"{alias.flag} does not apply to model {key} (it stands for "
                      f"{' or '.join(alias.fields)})")
+
+
+def _config_name(operation: Operation, command: Sequence[str] | None) -> str:
+    """The name of this command's default-model setting: the generation command's words
+    (``video``, ``avatar-video``), else the endpoint."""
+    if command and tuple(command) in GENERATION_COMMANDS:
+        return "-".join(command)
+    return operation.endpoint
+
+
+def _other_models(invocation: Invocation, operation: Operation, chosen: str | None,
+                  given: Collection[str], ratio: str | None, soul_id: bool) -> Problem:
+    """What to do when the flags do not fit the default model: the models that take them
+    all, and the command line that uses the first (a note, not another error)."""
+    import shlex
+
+    fit = [m for m in fitting_models(operation, given, ratio, soul_id=soul_id) if m != chosen]
+    if not fit:
+        text = (f"no model of {operation.endpoint} takes every field you gave; "
+                f"'runway models schema MODEL' shows what each takes")
+    else:
+        words = [PROG, *invocation.path, *invocation.args, "--model", fit[0]]
+        text = (f"{chosen} is the default model; models that take everything you gave: "
+                f"{', '.join(fit)}. For example: {shlex.join(words)}")
+    return Problem("other_models", says(text), suggestions=tuple(fit), severity=WARNING)
 
 
 def _note(invocation: Invocation, message: str) -> None:

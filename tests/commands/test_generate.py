@@ -46,24 +46,17 @@ def _dry(cli: Runner, *args: str) -> tuple[dict[str, Any], str]:
     return json.loads(result.out), result.err
 
 
-def _rule(endpoint: str, given: set[str], ratio: str | None = None) -> str:
-    """The documented default rule, restated from the catalog: with at least one field
-    given, the first model that takes every given field, whose required fields (``model``
-    aside) were all given and that accepts ``ratio``; else the first model listed."""
-    models = BUNDLED.catalog.models(endpoint)
-    if not given:
-        return models[0]
-    for model in models:
+def _fitting(endpoint: str, given: set[str], ratio: str | None = None) -> list[str]:
+    """Restated from the catalog: the models that take every given field, need no other
+    (``model`` aside) and accept ``ratio``."""
+    found = []
+    for model in BUNDLED.catalog.models(endpoint):
         variant = BUNDLED.catalog.variant(endpoint, model)
         assert variant is not None
-        if not given <= set(variant.field_map):
-            continue
-        if not set(variant.required) - {"model"} <= given:
-            continue
-        if ratio is not None and ratio not in (variant.known_ratios or ()):
-            continue
-        return model
-    return models[0]
+        if (given <= set(variant.field_map) and set(variant.required) - {"model"} <= given
+                and (ratio is None or ratio in (variant.known_ratios or ()))):
+            found.append(model)
+    return found
 
 
 def _first_requires_more(endpoint: str, given: set[str]) -> bool:
@@ -75,90 +68,88 @@ def _info(err: str) -> str:
     return json.loads(err.splitlines()[0])["info"]
 
 
-def test_default_model_follows_the_rule_and_is_announced(cli: Runner) -> None:
-    request, err = _dry(cli, "video", "--prompt", "a fox", "--ratio", "1280:720",
-                        "--duration", "5")
-    chosen = _rule("text_to_video", {"promptText", "ratio", "duration"}, "1280:720")
-    assert request["body"] == {"model": chosen, "promptText": "a fox", "ratio": "1280:720",
-                               "duration": 5}
-    assert request["url"].endswith("/v1/text_to_video")
-    assert (f"model {chosen} (the first text_to_video model that takes every field you gave"
-            in _info(err))
+@pytest.mark.parametrize("flags", [
+    ["--prompt", "a fox"],
+    ["--prompt", "a fox", "--ratio", "1280:720"],
+    ["--prompt", "a fox", "--ratio", "1280:720", "--duration", "5"],
+    ["--prompt", "a fox", "--ratio", "1280:720", "--duration", "5", "--audio"],
+])
+def test_the_default_model_never_moves_as_flags_are_added(cli: Runner,
+                                                          flags: list[str]) -> None:
+    """The issue's case: adding --ratio, --duration, --audio once switched the model (and
+    the cost). Now it is the first model the spec lists, whatever is given."""
+    first = BUNDLED.catalog.models("text_to_video")[0]
+    result = cli("video", *flags, "--dry-run", "--json")
+    info = _info(result.err)
+    assert info.startswith(f"model {first} (the first model the spec lists for text_to_video")
+    assert "runway config set default-model.video MODEL" in info
+    if result.code == 0:
+        assert json.loads(result.out)["body"]["model"] == first
+    else:  # the flags do not fit it: pre-flight stops, naming the models that take them
+        assert result.code == 2
+        assert "other_models" in result.err
 
 
-def test_image_without_model_uses_a_model_that_needs_no_more_than_was_given(
-        cli: Runner, api: Any) -> None:
-    """The brief's case: the first image model needs reference images, the prompt and ratio
-    alone still succeed against the sandbox with the model the rule picks."""
+def test_flags_that_do_not_fit_the_default_name_the_models_that_do(cli: Runner) -> None:
+    """The first image model needs reference images: prompt and ratio alone fail pre-flight
+    (exit 2, nothing sent), naming every model that takes them and a command that works."""
     given = {"promptText", "ratio"}
     assert _first_requires_more("text_to_image", given), "the case needs such a first model"
-    chosen = _rule("text_to_image", given, "1920:1080")
-    before = len(api.state.requests_to("POST", "/v1/text_to_image"))
-    result = cli("image", "--prompt", "a kite", "--ratio", "1920:1080", "--wait",
-                 "--poll-interval", "0.05")
-    assert result.code == 0, result.err
-    assert json.loads(result.out)["status"] == "SUCCEEDED"
-    sent = api.state.requests_to("POST", "/v1/text_to_image")[before:]
-    assert [r.body["model"] for r in sent] == [chosen]
-    assert (f"model {chosen} (the first text_to_image model that takes every field you gave "
-            "and needs no other and that accepts 1920:1080; --model to choose)") in result.err
+    first = BUNDLED.catalog.models("text_to_image")[0]
+    ratio = next(r for m in _fitting("text_to_image", given)
+                 for r in _ratios("text_to_image", m) if r not in _ratios("text_to_image", first))
+    fit = _fitting("text_to_image", given, ratio)
+    assert fit and first not in fit
+    result = cli("image", "--prompt", "a kite", "--ratio", ratio, "--dry-run", "--json")
+    assert result.code == 2
+    error = json.loads(result.err.splitlines()[-1])
+    hint = next(p for p in error["problems"] if p["kind"] == "other_models")
+    assert hint["suggestions"] == fit
+    suggested = hint["message"].split("For example: ")[1]
+    assert suggested.startswith("runway image --prompt 'a kite' --ratio ")
+    assert suggested.endswith(f"--model {fit[0]}")
+    import shlex
+
+    words = shlex.split(suggested)[1:]
+    request, err = _dry(cli, *[w for w in words if w not in ("--dry-run", "--json")])
+    assert request["body"]["model"] == fit[0]
+    assert _info(err) == f"model {fit[0]}"
 
 
-def test_an_empty_body_never_picks_a_model_that_needs_nothing(cli: Runner) -> None:
-    """A bare `runway video` must fail pre-flight, not start a billed task, even though the
-    spec lists a text_to_video model that requires only `model`."""
-    needs_nothing = [m for m in BUNDLED.catalog.models("text_to_video")
-                     if set(BUNDLED.catalog.variant("text_to_video", m).required)  # type: ignore[union-attr]
-                     <= {"model"}]
+def test_an_empty_body_fails_preflight_on_the_first_model(cli: Runner) -> None:
+    """A bare `runway video` never starts a billed task: the first model needs fields."""
     first = BUNDLED.catalog.models("text_to_video")[0]
+    assert _first_requires_more("text_to_video", set())
     result = cli("video", "--dry-run", "--json")
     assert _info(result.err).startswith(f"model {first} (the first model the spec lists")
-    assert "you gave no field" in _info(result.err)
-    if first not in needs_nothing:
-        assert result.code == 2
+    assert result.code == 2
 
 
-def test_default_model_falls_back_to_the_first_listed_when_nothing_fits(cli: Runner) -> None:
-    first = BUNDLED.catalog.models("text_to_image")[0]
-    assert _rule("text_to_image", set()) == first
-    assert all(set(BUNDLED.catalog.variant("text_to_image", m).required) - {"model"}  # type: ignore[union-attr]
-               for m in BUNDLED.catalog.models("text_to_image")), "every model needs a field"
-    result = cli("image", "--dry-run", "--json")
-    assert result.code == 2  # pre-flight explains what the first model misses
-    assert _info(result.err).startswith(f"model {first} (the first model the spec lists")
-    assert "promptText" in result.err
-
-
-def test_a_ratio_only_some_models_accept_steers_the_default(cli: Runner) -> None:
-    given = {"promptText", "ratio"}
-    fitting = [m for m in BUNDLED.catalog.models("text_to_image")
-               if set(BUNDLED.catalog.variant("text_to_image", m).required)  # type: ignore[union-attr]
-               - {"model"} <= given]
-    plain = set(_ratios("text_to_image", fitting[0]))
-    ratio = next(r for m in fitting[1:] for r in _ratios("text_to_image", m)
-                 if r not in plain)
-    chosen = _rule("text_to_image", given, ratio)
-    assert chosen != fitting[0]
-    request, err = _dry(cli, "image", "--prompt", "x", "--ratio", ratio)
-    assert request["body"]["model"] == chosen
-    assert f"accepts {ratio}" in _info(err)
-    in_body, _ = _dry(cli, "image", "--body", json.dumps({"promptText": "x", "ratio": ratio}))
-    assert in_body["body"]["model"] == chosen  # --body counts as given too
-
-
-def test_default_model_comes_from_config_when_set(cli: Runner) -> None:
-    config.set_value("default-model.text_to_video", "veo3.1", BUNDLED.catalog)
-    request, err = _dry(cli, "text-to-video", "--prompt", "x", "--ratio", "1280:720")
-    assert request["body"]["model"] == "veo3.1"
-    assert "runway config" in err
-    # the setting wins even over a model the rule would pick for what was given
+def test_default_model_comes_from_config_by_command_or_endpoint(cli: Runner) -> None:
+    models = BUNDLED.catalog.models("text_to_video")
+    chosen = models[-1]
+    config.set_value("default-model.video", chosen.replace("_", "-"), BUNDLED.catalog)
+    assert config.get("default-model.video") == chosen  # stored as the spec spells it
+    result = cli("video", "--prompt", "x", "--dry-run", "--json")
+    assert _info(result.err).startswith(f"model {chosen} (default-model.video in runway config")
+    assert f"default:{chosen},default-model.videoinrunwayconfig" in "".join(
+        cli("video", "--help").out.split())  # help wraps anywhere: compare without spaces
+    # an endpoint's setting serves every command of that endpoint
     last = BUNDLED.catalog.models("text_to_image")[-1]
     ratio = _ratios("text_to_image", last)[0]
-    assert _rule("text_to_image", {"promptText", "ratio"}, ratio) != last
     config.set_value("default-model.text_to_image", last, BUNDLED.catalog)
     request, err = _dry(cli, "image", "--prompt", "x", "--ratio", ratio)
     assert request["body"]["model"] == last
     assert "default-model.text_to_image in runway config" in _info(err)
+
+
+def test_a_model_typed_with_dashes_is_the_spec_id(cli: Runner) -> None:
+    model = next(m for m in BUNDLED.catalog.models("text_to_video") if "_" in m)
+    result = cli("video", "--model", model.replace("_", "-"), "--prompt", "x", "--dry-run",
+                 "--json")
+    assert _info(result.err) == f"model {model.replace('_', '-')} is {model}"
+    if result.code == 0:
+        assert json.loads(result.out)["body"]["model"] == model
 
 
 def test_aliases_pick_the_field_of_the_chosen_model(cli: Runner) -> None:
