@@ -66,7 +66,8 @@ RESOURCE_TARGET = f"{_M}.resources:build"
 
 COMMANDS: tuple[Command, ...] = (
     Command(("models",), f"{_M}.models:list_models",
-            "List the model endpoints and their model ids.", uses_spec=True),
+            "List the model endpoints, the command that serves each, and their model ids.",
+            uses_spec=True),
     Command(("models", "schema"), f"{_M}.models:schema",
             "Show a model's required and optional fields and ratios, per endpoint.",
             uses_spec=True),

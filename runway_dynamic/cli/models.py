@@ -92,18 +92,14 @@ def schema(
     if not endpoints:
         raise _unknown_model(catalog, model)
     if current().wants_json(json):
-        from runway_dynamic.cli.call import command_options
-
         out = {}
         for endpoint in endpoints:
             variant = catalog.variant(endpoint, model)
             operation = catalog.model_operation(endpoint)
             assert variant is not None and operation is not None
-            options = command_options(operation)
             # What the text shows, as data: each field's type, enum, default, limits and
-            # media facts, and the flag that sets it.
-            fields = [{**f.to_dict(), "flag": options.flag_or_name(f.name)}
-                      for f in sorted(variant.fields, key=lambda f: f.name)]
+            # media facts (from the catalog alone: no command is built for --json).
+            fields = [f.to_dict() for f in sorted(variant.fields, key=lambda f: f.name)]
             out[endpoint] = {
                 "method": operation.method,
                 "required": sorted(variant.required),

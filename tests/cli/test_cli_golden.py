@@ -76,17 +76,21 @@ def test_schema_json_is_exactly_the_catalog(run_cli, bundled_spec: Spec) -> None
     catalog = bundled_spec.catalog
     expected = {
         endpoint: {
+            "method": catalog.model_operation(endpoint).method,  # type: ignore[union-attr]
             "required": sorted(catalog.variant(endpoint, "gen4.5").required),
             "optional": sorted(catalog.variant(endpoint, "gen4.5").optional),
             "ratios": sorted(catalog.variant(endpoint, "gen4.5").known_ratios or ()),
             "ratiosOpen": catalog.variant(endpoint, "gen4.5").ratios_open,
+            "fields": [f.to_dict() for f in sorted(catalog.variant(endpoint, "gen4.5").fields,
+                                                   key=lambda f: f.name)],
         }
         for endpoint in catalog.endpoints_for("gen4.5")
     }
     assert data == {"model": "gen4.5", "endpoints": expected}
     assert list(data) == ["model", "endpoints"]
     for entry in data["endpoints"].values():
-        assert list(entry) == ["required", "optional", "ratios", "ratiosOpen"]
+        assert list(entry) == ["method", "required", "optional", "ratios", "ratiosOpen",
+                               "fields"]
         assert "model" in entry["required"]
 
 
@@ -122,7 +126,8 @@ def test_schema_text_lists_every_field_with_its_flag(run_cli, bundled_spec: Spec
 def test_models_json_is_the_catalog(run_cli, bundled_spec: Spec) -> None:
     data = json.loads(run_cli("models", "--json").out)
     catalog = bundled_spec.catalog
-    assert data == {"endpoints": {e: catalog.models(e) for e in catalog.endpoints()}}
+    assert data["endpoints"] == {e: catalog.models(e) for e in catalog.endpoints()}
+    assert list(data["commands"]) == catalog.endpoints()
 
 
 def test_ratios_json_matrix_and_lookup(run_cli, bundled_spec: Spec) -> None:
