@@ -257,4 +257,11 @@ GENERATE_KINDS: dict[str, tuple[str, ...]] = {
     "image-to-video": ("image-to-video",),
     "text-to-speech": ("text-to-speech",),
     "sound-effect": ("sound-effect",),
+    "video-to-video": ("video-to-video",),
+}
+
+#: The short kinds people bring from other tools (the reference CLI's among them).
+GENERATE_KIND_ALIASES: dict[str, str] = {
+    "t2i": "image", "t2v": "video", "i2v": "image-to-video", "v2v": "video-to-video",
+    "tts": "text-to-speech", "sfx": "sound-effect",
 }

@@ -49,7 +49,7 @@ from runway_dynamic.cli._options import (
     run_options,
 )
 from runway_dynamic.cli._registry import Built
-from runway_dynamic.naming import GENERATE_KINDS, GENERATION_COMMANDS
+from runway_dynamic.naming import GENERATE_KIND_ALIASES, GENERATE_KINDS, GENERATION_COMMANDS
 
 if TYPE_CHECKING:
     from runway_dynamic.cli._flags import FieldOption
@@ -192,11 +192,13 @@ def build_for_operation(invocation: Invocation, operation: Operation,
                         command: tuple[str, ...] | None, *, with_aliases: bool = False,
                         kinds: Sequence[str] | None = None) -> Built:
     """A task-creating command for ``operation`` (generation commands, ``X create``; with
-    ``kinds``, the ``generate`` router's, whose PROMPT argument is the ``--prompt`` flag)."""
+    ``kinds``, the ``generate`` router's). Where there is a ``--prompt`` short flag, an
+    optional PROMPT argument stands for it."""
     catalog = invocation.spec().catalog
     options = command_options(operation, aliases=with_aliases, kinds=kinds, command=command)
     prompt_alias = None
-    if kinds is not None:
+    if kinds is not None or with_aliases:
+        # `runway video "waves at night"`: the prompt may come first, as people type it
         prompt_alias = next((a.flag for a in options.aliases if a.flag == "--prompt"), None)
         if prompt_alias is not None:
             options.arguments.insert(0, argument("prompt", metavar="PROMPT",
@@ -285,6 +287,8 @@ def build_router(invocation: Invocation, args: list[str]) -> Built:
     """``generate PROMPT --kind KIND``: the generation command of KIND, prompt positional."""
     kinds = list(GENERATE_KINDS)
     kind = _peek_kind(args)
+    if kind is not None:
+        kind = GENERATE_KIND_ALIASES.get(kind.lower(), kind)
     if kind is None:
         if any(a in ("-h", "--help") for a in args):
             return Built(_router_help_command(kinds), help=_router_help(kinds))
@@ -293,7 +297,7 @@ def build_router(invocation: Invocation, args: list[str]) -> Built:
     if kind not in GENERATE_KINDS:
         from runway_dynamic.naming import closest
 
-        near = closest(kind, kinds)
+        near = closest(kind, [*kinds, *GENERATE_KIND_ALIASES])
         hint = f"; did you mean {' or '.join(near)}?" if near else ""
         raise UsageError(f"unknown --kind {kind!r}{hint} Kinds: {', '.join(kinds)}")
     target = GENERATE_KINDS[kind]
@@ -311,7 +315,9 @@ def build_router(invocation: Invocation, args: list[str]) -> Built:
 
 
 def _router_help(kinds: list[str]) -> str:
-    rows = "\n".join(f"  {k.ljust(16)}{PROG} {' '.join(GENERATE_KINDS[k])}" for k in kinds)
+    short = {kind: alias for alias, kind in GENERATE_KIND_ALIASES.items()}
+    rows = "\n".join(f"  {(k + (f' ({short[k]})' if k in short else '')).ljust(22)}"
+                     f"{PROG} {' '.join(GENERATE_KINDS[k])}" for k in kinds)
     return ("Generate from a prompt: a thin router onto the generation commands.\n\n"
             f"\b\n--kind picks the command:\n{rows}\n\n"
             f"Run '{PROG} generate --kind KIND --help' for that kind's models and flags. A "

@@ -252,3 +252,31 @@ def test_output_dir_and_poll_interval_come_from_config(cli: Runner, api: Any,
     result = cli("sound-effect", *_minimal("sound_effect"), "--download")
     assert result.code == 0, result.err
     assert Path(result.out.strip()).parent == tmp_path / "from-config"
+
+
+@pytest.mark.parametrize(("alias", "kind"), [("t2i", "image"), ("t2v", "video"),
+                                             ("i2v", "image-to-video"), ("tts", "text-to-speech"),
+                                             ("sfx", "sound-effect"), ("v2v", "video-to-video")])
+def test_generate_takes_the_short_kinds_people_bring(cli: Runner, alias: str, kind: str) -> None:
+    from runway_dynamic.naming import GENERATE_KINDS
+
+    endpoint = GENERATION_COMMANDS[GENERATE_KINDS[kind]]
+    short = cli("generate", "x", "--kind", alias, "--dry-run", "--json")
+    long = cli("generate", "x", "--kind", kind, "--dry-run", "--json")
+    assert (short.code, short.out) == (long.code, long.out)
+    if long.code == 0:
+        assert json.loads(long.out)["url"].endswith(f"/v1/{endpoint}")
+    assert f"{kind} ({alias})" in cli("generate", "--help").out
+
+
+def test_a_generation_command_takes_its_prompt_first(cli: Runner) -> None:
+    model = BUNDLED.catalog.models("text_to_video")[0]
+    variant = BUNDLED.catalog.variant("text_to_video", model)
+    assert variant is not None
+    rest = {k: v for k, v in example(variant.schema).items() if k != "promptText"}
+    body = ["--body", json.dumps(rest)]
+    positional, _ = _dry(cli, "video", "waves at night", *body)
+    flagged, _ = _dry(cli, "video", "--prompt", "waves at night", *body)
+    assert positional == flagged and positional["body"]["promptText"] == "waves at night"
+    twice = cli("video", "a", "--prompt", "b", "--dry-run")
+    assert twice.code == 2 and "give the prompt once" in twice.err
