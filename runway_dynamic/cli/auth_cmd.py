@@ -41,16 +41,29 @@ def _read_key(from_stdin: bool) -> str:
 def set_key(
     stdin: Annotated[bool, typer.Option(
         "--stdin", help="Read the key from stdin instead of a hidden prompt.")] = False,
+    api_key: Annotated[str | None, typer.Option(
+        "--api-key", metavar="KEY", show_default=False,
+        help="The key itself (as other CLIs take it; your shell history keeps it, so a "
+             "hidden prompt or --stdin is safer).")] = None,
     json: JsonOption = False,
 ) -> int:
-    """Save your API key (hidden prompt, or --stdin) to the credentials file.
+    """Save your API key (hidden prompt, --stdin or --api-key) to the credentials file.
 
     The file is written atomically with mode 0600; the key is never echoed.
     """
     from runway_dynamic._http import redact
     from runway_dynamic.auth import save_api_key
 
-    key = _read_key(stdin)
+    if api_key is not None:
+        if stdin:
+            raise UsageError("auth set: give the key once: --api-key or --stdin")
+        key = api_key.strip()
+        if not key or any(ch.isspace() for ch in key):
+            raise UsageError("auth set: --api-key needs the key alone (no spaces)")
+        sys.stderr.write(f"{PROG}: note: the key is now in your shell history; "
+                         f"'{PROG} auth set' (hidden prompt) or --stdin keeps it out\n")
+    else:
+        key = _read_key(stdin)
     path = save_api_key(key)
     shadowed = [name for name in (ENV_API_KEY, ENV_API_KEY_LEGACY) if os.environ.get(name)]
     if current().wants_json(json):

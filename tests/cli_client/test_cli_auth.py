@@ -84,3 +84,14 @@ def test_key_from_dotenv_is_found(runway_offline: Runner) -> None:
     shown = runway_offline("auth", "show", "--json", key=False).json()
     assert shown["key"] == f"****{KEY[-4:]}"
     assert shown["source"].startswith("RUNWAY_API_KEY in ") and shown["source"].endswith(".env")
+
+
+def test_auth_set_takes_the_key_as_a_flag_with_a_warning(runway_offline: Runner) -> None:
+    """As other CLIs take it (`auth set --api-key K`); the note says the shell history keeps it,
+    and the key itself is never printed."""
+    result = runway_offline("auth", "set", "--api-key", KEY, key=False)
+    assert result.code == 0, result.err
+    assert json.loads(credentials().read_text())["apiKey"] == KEY
+    assert "shell history" in result.err and KEY not in result.err + result.out
+    both = runway_offline("auth", "set", "--api-key", KEY, "--stdin", input=KEY, key=False)
+    assert both.code == 2 and "once" in both.err
