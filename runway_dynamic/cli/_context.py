@@ -18,14 +18,14 @@ PROG = "runway"
 
 #: The global options (given before the command; parsed by ``_dispatch.parse_globals``).
 #: No spec-derived flag takes these names (``runway_dynamic.cli._options`` reserves them).
-GLOBAL_OPTIONS = ("spec", "json", "api-key", "sandbox", "version", "help")
+GLOBAL_OPTIONS = ("spec", "json", "api-key", "sandbox", "filter", "version", "help")
 
 
 class Invocation:
     """The global options of this run and the spec, loaded at most once."""
 
-    __slots__ = ("_spec", "api_key", "args", "argv", "history", "json", "path", "sandbox",
-                 "sandbox_url", "spec_option")
+    __slots__ = ("_spec", "api_key", "args", "argv", "filter", "history", "json", "path",
+                 "sandbox", "sandbox_url", "spec_option")
 
     def __init__(self, *, spec_option: str | None = None, json: bool = False,
                  path: tuple[str, ...] = ()) -> None:
@@ -35,6 +35,8 @@ class Invocation:
         #: The command's own arguments, after its words (never the global options, so
         #: never ``--api-key``): what a hint may show back as a command line.
         self.args: tuple[str, ...] = ()
+        #: ``--filter EXPR``: a JMESPath expression every JSON answer is passed through.
+        self.filter: str | None = None
         #: ``--api-key`` (highest precedence; see runway_dynamic.auth).
         self.api_key: str | None = None
         #: ``--sandbox``: the command runs against an in-process sandbox, whose base URL
@@ -134,7 +136,16 @@ def dumps(data: Any) -> str:
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(dumps(data) + "\n")
+    sys.stdout.write(dumps(filtered(data)) + "\n")
+
+
+def filtered(data: Any) -> Any:
+    """``data`` through this run's ``--filter`` (JMESPath), or as it is."""
+    if _current.filter is None:
+        return data
+    import jmespath
+
+    return jmespath.search(_current.filter, data)
 
 
 def is_terminal(stream: TextIO) -> bool:

@@ -49,10 +49,11 @@ _GLOBAL_HELP = (
 
 
 class Globals:
-    __slots__ = ("api_key", "help", "json", "no_history", "sandbox", "spec", "version")
+    __slots__ = ("api_key", "filter", "help", "json", "no_history", "sandbox", "spec", "version")
 
     def __init__(self) -> None:
         self.spec: str | None = None
+        self.filter: str | None = None
         self.api_key: str | None = None
         self.sandbox = False
         self.no_history = False
@@ -97,6 +98,8 @@ def parse_globals(args: Sequence[str]) -> tuple[Globals, list[str]]:
             if not value.strip():
                 raise UsageError("--api-key needs a KEY (or leave it out: see 'runway auth')")
             found.api_key = value
+        elif arg == "--filter" or arg.startswith("--filter="):
+            found.filter, index = _option_value(arg, args, index)
         elif arg == "--spec" or arg.startswith("--spec="):
             value, index = _option_value(arg, args, index)
             if not value:
@@ -106,8 +109,8 @@ def parse_globals(args: Sequence[str]) -> tuple[Globals, list[str]]:
         else:
             raise UsageError(
                 f"unknown global option {arg!r}; global options are --spec, --json, --api-key, "
-                f"--sandbox, --no-history, --version and --help (a command's own options go "
-                f"after the command: {PROG} COMMAND --help)"
+                f"--sandbox, --no-history, --filter, --version and --help (a command's own "
+                f"options go after the command: {PROG} COMMAND --help)"
             )
         index += 1
     return found, list(args[index:])
@@ -199,6 +202,7 @@ def _run(args: list[str], invocation: Invocation) -> int:
         return _no_command(rest, _registry.derived(invocation))
     invocation.path = command.path
     tail = rest[size:]
+    tail, invocation.filter = _take_filter(tail, options.filter)
     invocation.args = tuple(tail)
     options_part = tail[: tail.index("--")] if "--" in tail else tail
     if "--json" in options_part:
@@ -209,6 +213,37 @@ def _run(args: list[str], invocation: Invocation) -> int:
         with sandbox_session(invocation):
             return run_command(command, tail, invocation)
     return run_command(command, tail, invocation)
+
+
+def _take_filter(tail: list[str], given: str | None) -> tuple[list[str], str | None]:
+    """``--filter EXPR`` wherever it is (before ``--``), taken out of the command's
+    arguments and checked now: a bad expression is exit 2 before anything is sent."""
+    expr = given
+    out: list[str] = []
+    index = 0
+    while index < len(tail):
+        arg = tail[index]
+        if arg == "--":
+            out += tail[index:]
+            break
+        if arg == "--filter" or arg.startswith("--filter="):
+            expr, index = _option_value(arg, tail, index)
+        else:
+            out.append(arg)
+        index += 1
+    if expr is None:
+        return out, None
+    if not expr.strip():
+        raise UsageError("--filter needs a JMESPath expression, e.g. --filter 'data[].id'")
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        jmespath.compile(expr)
+    except JMESPathError as exc:
+        raise UsageError(f"--filter {expr!r} is not a JMESPath expression: "
+                         f"{str(exc).splitlines()[0].rstrip(': ')}") from None
+    return out, expr
 
 
 def _listing_or_none(invocation: Invocation) -> list[_registry.Command] | None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.cli._context import emit_json, terminal_safe
+from runway_dynamic.cli._context import emit_json, filtered, terminal_safe
 
 FORMATS = ("json", "yaml", "table")
 #: Columns a list table shows at most (the rest is in --format json).
@@ -42,8 +42,10 @@ def render(data: Any, fmt: str) -> None:
     if data is None:
         return
     if fmt == "json":
-        emit_json(data)
-    elif fmt == "yaml":
+        emit_json(data)  # filtered there
+        return
+    data = filtered(data)
+    if fmt == "yaml":
         import yaml
 
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
