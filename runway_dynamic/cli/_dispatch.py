@@ -43,6 +43,8 @@ _GLOBAL_HELP = (
                   "network, nothing billed)"),
     ("--no-history", "Do not record this command's creates in 'runway history' (also: "
                      "'runway config set history off')"),
+    ("--filter EXPR", "Pass the JSON output through a JMESPath expression (also accepted "
+                      "after the command)"),
     ("--version", "Print the version and exit"),
     ("-h, --help", "Show this message and exit"),
 )

@@ -89,7 +89,7 @@ def _flags(operation: Any) -> dict[tuple[str, str], str]:
 
 
 def test_global_options_are_what_the_dispatcher_parses() -> None:
-    assert GLOBAL_OPTIONS == ("spec", "json", "api-key", "sandbox", "version", "help")
+    assert GLOBAL_OPTIONS == ("spec", "json", "api-key", "sandbox", "filter", "version", "help")
     rows = " ".join(left for left, _ in _GLOBAL_HELP)
     assert all(f"--{name}" in rows for name in GLOBAL_OPTIONS)
 
