@@ -70,10 +70,9 @@ def batch_job(journal: str, job: str) -> Iterator[None]:
 def records(catalog: Catalog, operation: Operation) -> bool:
     """Whether a request to ``operation`` is recorded: one that creates a task, or runs an
     item (``POST workflows/{id}`` starts an invocation, followed until it settles)."""
-    from runway_dynamic.catalog import flatten_object
-    from runway_dynamic.tasks import creates_task
+    from runway_dynamic.catalog import CREATES_TASK, flatten_object
 
-    if creates_task(catalog, operation):
+    if operation.kind == CREATES_TASK:  # the catalog's one answer to "does it make a task?"
         return True
     if operation.method != "POST" or not operation.endpoint.endswith("}"):
         return False
