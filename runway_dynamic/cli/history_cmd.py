@@ -190,11 +190,11 @@ def _fetch_state(client: Any, entry: Entry, resource_id: str) -> dict[str, Any]:
     ``entry``'s create made: one GET, whose answer the client's history notes."""
     from runway_dynamic._constants import TASK_ENDPOINT
 
-    endpoint = TASK_ENDPOINT
-    if entry.endpoint.startswith("workflows/"):  # POST workflows/{id} starts an invocation
-        from runway_dynamic.creative.workflows import INVOCATION_ENDPOINT
-
-        endpoint = INVOCATION_ENDPOINT
+    # where the catalog says the create's result is read (tasks/{id}, or for a workflow
+    # run its invocation)
+    create = client.spec.catalog.operation(entry.endpoint, entry.method)
+    endpoint = (create.result_endpoint if create is not None and create.result_endpoint
+                else TASK_ENDPOINT)
     data = client.request(endpoint, method="GET", path_params={"id": resource_id})
     if not isinstance(data, dict) or not isinstance(data.get("status"), str):
         from runway_dynamic._exceptions import APIError

@@ -70,15 +70,13 @@ def batch_job(journal: str, job: str) -> Iterator[None]:
 def records(catalog: Catalog, operation: Operation) -> bool:
     """Whether a request to ``operation`` is recorded: one that creates a task, or runs an
     item (``POST workflows/{id}`` starts an invocation, followed until it settles)."""
-    from runway_dynamic.catalog import CREATES_TASK, flatten_object
+    from runway_dynamic.catalog import CREATES_RESOURCE, CREATES_TASK
 
     if operation.kind == CREATES_TASK:  # the catalog's one answer to "does it make a task?"
         return True
-    if operation.method != "POST" or not operation.endpoint.endswith("}"):
-        return False
-    success = operation.success_schema() or {}
-    branches = [*success.get("oneOf", ()), *success.get("anyOf", ())] or [success]
-    return any("id" in flatten_object(branch)[0] for branch in branches)
+    # a create on an item whose result has a reader: POST workflows/{id} starts a run
+    return (operation.kind == CREATES_RESOURCE and operation.endpoint.endswith("}")
+            and operation.result_endpoint is not None)
 
 
 # --------------------------------------------------------------------------- bodies
