@@ -317,7 +317,14 @@ def test_wait_on_a_spec_without_tasks_is_refused_before_anything_is_sent(
     document = json.loads(bundled_spec_path().read_bytes())
     del document["paths"]["/v1/tasks/{id}"]
     path = write_spec(tmp_path / "no-tasks.json", document)
-    args = ("--spec", str(path), "--sandbox", "image", "--prompt", "x", "--ratio", "1920:1080")
+    # a model that takes a prompt and a ratio alone (the default model may need more)
+    operation = Spec.from_bytes(bundled_spec_path().read_bytes()).catalog.model_operation(
+        "text_to_image")
+    assert operation is not None
+    model, ratio = next((v.key, v.ratios[0]) for v in operation.variants
+                        if v.ratios and set(v.required) <= {"model", "promptText", "ratio"})
+    args = ("--spec", str(path), "--sandbox", "image", "--model", str(model), "--prompt", "x",
+            "--ratio", ratio)
     waited = run_cli(*args, "--wait")
     assert waited.code == 2 and "has no GET tasks/{id}" in waited.err, waited.err
     assert "nothing was sent" in waited.err and "submitted" not in waited.err
