@@ -135,6 +135,34 @@ def run_options() -> tuple[Own, ...]:
     )
 
 
+def extend(inner: Callable[..., int], run: Callable[[dict[str, Any]], int], *,
+           arguments: Sequence[Own] = (), own: Sequence[Own] = (),
+           drop: Sequence[str] = ()) -> Callable[..., int]:
+    """A command that takes what the built command ``inner`` takes (less the parameters
+    in ``drop``), with ``arguments`` first and ``own`` options last, handing every value
+    to ``run`` (``history rerun ID`` wraps the command that made the entry). ``own``
+    options keep names ``inner`` does not have."""
+    taken = {name for p in inspect.signature(inner).parameters.values()
+             for name in _option_names(p.annotation)}
+    params = [a.parameter() for a in arguments]
+    params += [p for p in inspect.signature(inner).parameters.values() if p.name not in drop]
+    params += [o.parameter() for o in own if not set(o.names) & taken]
+
+    def command(**values: Any) -> int:
+        return run(values)
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
+
+
+def _option_names(annotation: Any) -> tuple[str, ...]:
+    metadata = getattr(annotation, "__metadata__", ())
+    if not metadata or isinstance(metadata[0], typer.models.ArgumentInfo):
+        return ()
+    return Own("_", annotation).names
+
+
 # --------------------------------------------------------------------------- aliases
 
 

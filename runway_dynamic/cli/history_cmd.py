@@ -7,6 +7,7 @@ when piped or with ``--json``.
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,6 +16,7 @@ import typer
 
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.cli._context import PROG, current, echo, emit_json, is_terminal
+from runway_dynamic.cli._options import Own
 
 if TYPE_CHECKING:
     from runway_dynamic.history import Entry, Filters, HistoryStore
@@ -412,6 +414,12 @@ def path() -> int:
 
 # --------------------------------------------------------------------------- rerun
 
+#: ``history rerun``'s own argument and option (the rest is the target command's).
+RERUN_ENTRY = Own("entry_id", EntryArgument, inspect.Parameter.empty)
+RERUN_SANDBOX = Own("sandbox", Annotated[bool, typer.Option(
+    "--sandbox", help="Rehearse it in a local sandbox (nothing is sent to Runway, nothing "
+                      "is billed).")], False)
+
 RERUN_HELP = (
     "Send an entry's body again, through today's pre-flight: 'runway history rerun ID "
     "[FLAGS]'. The flags are those of the command that made it (run 'runway history rerun "
@@ -429,8 +437,7 @@ def _peek_entry(args: list[str]) -> int | None:
 
 def build_rerun(invocation: Any, args: list[str]) -> Any:
     """``history rerun ID``: the command that made entry ID, with its body as ``--body``."""
-    import inspect
-
+    from runway_dynamic.cli._options import extend
     from runway_dynamic.cli._registry import Built
 
     entry_id = _peek_entry(args)
@@ -446,20 +453,10 @@ def build_rerun(invocation: Any, args: list[str]) -> Any:
     body, notes = rerun_body(entry)
     built, fixed = _target_command(invocation, entry)
     inner = built.function
-    kw = inspect.Parameter.KEYWORD_ONLY
-    params = [inspect.Parameter("entry_id", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                annotation=EntryArgument)]
-    params += [p for p in inspect.signature(inner).parameters.values() if p.name not in fixed]
-    own_sandbox = "sandbox" not in {p.name for p in params} and not _has_flag(params,
-                                                                              "--sandbox")
-    if own_sandbox:
-        params.append(inspect.Parameter("sandbox", kw, default=False, annotation=Annotated[
-            bool, typer.Option("--sandbox", help="Rehearse it in a local sandbox (nothing "
-                                                 "is sent to Runway, nothing is billed).")]))
 
-    def rerun(**values: Any) -> int:
+    def rerun(values: dict[str, Any]) -> int:
         values.pop("entry_id")
-        sandbox = bool(values.pop("sandbox", False)) if own_sandbox else False
+        sandbox = bool(values.pop("sandbox", False))
         if values.get("body") is None:
             import orjson
 
@@ -478,22 +475,12 @@ def build_rerun(invocation: Any, args: list[str]) -> Any:
         done: int = inner(**values)
         return done
 
-    rerun.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    rerun.__annotations__ = {p.name: p.annotation for p in params}
+    command = extend(inner, rerun, arguments=[RERUN_ENTRY], own=[RERUN_SANDBOX],
+                     drop=tuple(fixed))
     help_text = (f"Rerun history entry {entry.id} ({entry.method} {entry.endpoint}, "
                  f"{entry.model or 'no model'}): its recorded body goes out as --body; the "
                  "flags below override it.\n\n" + (built.help or ""))
-    return Built(rerun, help=help_text, epilog=built.epilog)
-
-
-def _has_flag(params: list[Any], flag: str) -> bool:
-    for param in params:
-        for meta in getattr(param.annotation, "__metadata__", ()):
-            if flag in (getattr(meta, "param_decls", None) or ()):
-                return True
-            if getattr(meta, "default", None) == flag:
-                return True
-    return False
+    return Built(command, help=help_text, epilog=built.epilog)
 
 
 def _target_command(invocation: Any, entry: Entry) -> tuple[Any, dict[str, Any]]:
@@ -536,15 +523,8 @@ def _say_rerun(entry: Entry, sealed: bool, notes: list[str], *, dry_run: bool,
 
 def _rerun_help_command() -> Any:
     """A stand-in that only carries ``--help`` (no ID given: nothing to build yet)."""
-    import inspect
+    from runway_dynamic.cli._options import CommandOptions, argument
 
-    params = [inspect.Parameter("entry_id", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                default=None, annotation=Annotated[int | None, typer.Argument(
-                                    metavar="ID", show_default=False)])]
-
-    def command(**_values: Any) -> int:
-        return 0
-
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params}
-    return command
+    options = CommandOptions(arguments=[argument("entry_id", type=int | None,
+                                                 metavar="ID")])
+    return options.command(lambda _values: 0)
