@@ -82,9 +82,11 @@ class SandboxServer:
                 raise RuntimeError(f"the sandbox could not start: {self._failure}")
 
     def serve_forever(self) -> None:
-        """Serve until interrupted (Ctrl-C), then stop."""
-        self.start()
+        """Serve until interrupted (Ctrl-C), then stop; Ctrl-C while it is still starting
+        is a normal stop too (the port is bound before it serves, so a client may already
+        be answered when the interrupt arrives)."""
         try:
+            self.start()
             while self._thread is not None and self._thread.is_alive():
                 self._thread.join(0.5)
         except KeyboardInterrupt:
