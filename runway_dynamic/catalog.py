@@ -616,10 +616,8 @@ class Catalog:
         """The spec's id for ``model`` as people type it: ``veo3.1-fast`` is ``veo3.1_fast``
         and ``GEN4.5`` is ``gen4.5`` when exactly one listed id reads that way; anything
         else is returned as given (an id the spec does not list passes through)."""
-        if model in self._model_spellings.get(_spelling(model), ()):
-            return model
         found = self._model_spellings.get(_spelling(model), ())
-        return found[0] if len(found) == 1 else model
+        return found[0] if len(found) == 1 and model not in found else model
 
     @cached_property
     def _model_spellings(self) -> dict[str, tuple[str, ...]]:
