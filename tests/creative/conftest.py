@@ -46,8 +46,3 @@ def cli(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
         return Result(code, captured.out, captured.err)
 
     return run
-
-
-def posts(sandbox: Sandbox, endpoint: str) -> list[Any]:
-    """Bodies of the POSTs the sandbox received at ``/v1/<endpoint>``."""
-    return [r.body for r in sandbox.state.requests_to("POST", f"/v1/{endpoint}")]

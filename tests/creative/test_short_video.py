@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import posts
+from creative_support import posts
 
 from runway_dynamic.client import AsyncRunwayClient
 from runway_dynamic.creative.executor import execute_plan
