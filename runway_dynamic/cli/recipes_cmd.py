@@ -49,19 +49,29 @@ PlanOnlyOption = Annotated[bool, typer.Option(
 OutputDirOption = Annotated[str | None, typer.Option(
     "--output-dir", metavar="DIR", show_default=False,
     help="Where outputs and recipe.plan.json go (default: ./KIND-MODE-TIMESTAMP).")]
+OnlyOption = Annotated[list[int] | None, typer.Option(
+    "--only", metavar="N", show_default=False,
+    help="Make only job N again (repeatable), into --output-dir of the earlier run; the "
+         "other jobs keep their files. A failed job's message gives the exact command.")]
 
 
 def _recipe(kind: str, mode: str, *, product: str, model: str | None, ratio: str | None,
             style: str | None, images: list[str] | None, soul_ids: list[str] | None,
             seed: int | None, duration: float | None, plan_only: bool, output_dir: str | None,
-            concurrency: int, retry_on_internal_error: int, retry_backoff_seconds: float,
+            only: list[int] | None, concurrency: int, retry_on_internal_error: int,
+            retry_backoff_seconds: float,
             poll_interval: float | None, json: bool) -> int:
     from runway_dynamic._exceptions import UsageError
     from runway_dynamic.creative.jobs import preflight_jobs
     from runway_dynamic.creative.recipes import (
+        RECIPE_PLAN,
         RecipeRequest,
         build_recipe,
+        check_only,
+        load_recipe_plan,
+        merge_earlier_run,
         recipe_jobs,
+        rerun_line,
         run_recipe,
     )
 
@@ -77,15 +87,26 @@ def _recipe(kind: str, mode: str, *, product: str, model: str | None, ratio: str
         soul_ids=list(soul_ids or []), duration=duration, seed=seed), notes)
     for note in notes:
         say(invocation, note)
+    keys = [str(n) for n in only or []]
+    check_only(plan, keys)
+    if keys and output_dir is None:
+        raise UsageError("--only makes jobs again into an earlier run's folder: give its "
+                         "--output-dir")
     if plan_only:
-        preflight_jobs(spec, recipe_jobs(plan, spec.catalog))
+        preflight_jobs(spec, [job for job in recipe_jobs(plan, spec.catalog)
+                              if not keys or job.key in keys])
         emit_json(plan)
         return 0
     out_dir = Path(output_dir or f"{kind}-{mode}-{stamp()}").expanduser()
     from runway_dynamic._files import check_writable_dir
 
     check_writable_dir(out_dir, "--output-dir")  # before anything is paid for
-    labels = {str(job["index"]): job["label"] for job in plan["jobs"]}
+    if keys:
+        saved = load_recipe_plan(out_dir / RECIPE_PLAN)
+        if saved is not None:
+            merge_earlier_run(plan, saved, keys, out_dir / RECIPE_PLAN)
+    labels = {str(job["index"]): job["label"] for job in plan["jobs"]
+              if not keys or str(job["index"]) in keys}
 
     async def go() -> Any:
         async with make_async_client(invocation, poll_interval=poll_interval,
@@ -95,20 +116,24 @@ def _recipe(kind: str, mode: str, *, product: str, model: str | None, ratio: str
                     plan, out_dir, client, concurrency=concurrency,
                     retry_on_internal_error=retry_on_internal_error,
                     retry_backoff_seconds=retry_backoff_seconds, poll_interval=poll_interval,
-                    on_event=display.event, log=display.note)
+                    on_event=display.event, log=display.note, only=keys)
 
     results = asyncio.run(go())
     failed = {k: r for k, r in results.items() if r.status != "succeeded"}
     files = [p for k in sorted(results, key=int) for p in results[k].files.get("output", [])]
     if invocation.json:
-        emit_json({"plan": str(out_dir.absolute() / "recipe.plan.json"), "files": files,
-                   "failed": {k: r.error for k, r in failed.items()}})
+        emit_json({"plan": str(out_dir.absolute() / RECIPE_PLAN), "files": files,
+                   "failed": {k: r.error for k, r in failed.items()},
+                   "rerun": rerun_line(plan, out_dir, failed) if failed else None})
     else:
         for path in files:
             echo(path)
         for key, result in sorted(failed.items(), key=lambda kv: int(kv[0])):
             sys.stderr.write("runway: " + terminal_safe(
                 f"job {key} ({labels[key]}) failed: {result.error}") + "\n")
+        if failed:
+            sys.stderr.write("runway: make the failed job(s) again with: " + terminal_safe(
+                rerun_line(plan, out_dir, failed)) + "\n")
     if failed:
         return max(r.exit_code for r in failed.values()) or 1
     return 0
@@ -122,7 +147,7 @@ def photoshoot(
     model: ModelOption = None, ratio: RatioOption = None, style: StyleOption = None,
     image: ImageOption = None, soul_id: SoulIdOption = None, seed: SeedOption = None,
     plan_only: PlanOnlyOption = False, output_dir: OutputDirOption = None,
-    concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
+    only: OnlyOption = None, concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
     retry_on_internal_error: RetryInternalOption = DEFAULT_RETRY_ON_INTERNAL_ERROR,
     retry_backoff_seconds: RetryBackoffOption = RESUBMIT_BACKOFF,
     poll_interval: PollIntervalOption = None, json: JsonOption = False,
@@ -133,7 +158,8 @@ def photoshoot(
     """
     return _recipe("product-photoshoot", mode, product=product, model=model, ratio=ratio,
                    style=style, images=image, soul_ids=soul_id, seed=seed, duration=None,
-                   plan_only=plan_only, output_dir=output_dir, concurrency=concurrency,
+                   plan_only=plan_only, output_dir=output_dir, only=only,
+                   concurrency=concurrency,
                    retry_on_internal_error=retry_on_internal_error,
                    retry_backoff_seconds=retry_backoff_seconds, poll_interval=poll_interval,
                    json=json)
@@ -147,7 +173,7 @@ def marketplace(
     model: ModelOption = None, ratio: RatioOption = None, style: StyleOption = None,
     image: ImageOption = None, soul_id: SoulIdOption = None, seed: SeedOption = None,
     plan_only: PlanOnlyOption = False, output_dir: OutputDirOption = None,
-    concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
+    only: OnlyOption = None, concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
     retry_on_internal_error: RetryInternalOption = DEFAULT_RETRY_ON_INTERNAL_ERROR,
     retry_backoff_seconds: RetryBackoffOption = RESUBMIT_BACKOFF,
     poll_interval: PollIntervalOption = None, json: JsonOption = False,
@@ -155,7 +181,8 @@ def marketplace(
     """Generate marketplace-style listing images (a creative set, not a compliance check)."""
     return _recipe("marketplace-cards", scope, product=product, model=model, ratio=ratio,
                    style=style, images=image, soul_ids=soul_id, seed=seed, duration=None,
-                   plan_only=plan_only, output_dir=output_dir, concurrency=concurrency,
+                   plan_only=plan_only, output_dir=output_dir, only=only,
+                   concurrency=concurrency,
                    retry_on_internal_error=retry_on_internal_error,
                    retry_backoff_seconds=retry_backoff_seconds, poll_interval=poll_interval,
                    json=json)
@@ -171,7 +198,7 @@ def ad_video(
         "--duration", metavar="SECONDS", show_default=False,
         help="Seconds per clip (the nearest the model allows).")] = None,
     plan_only: PlanOnlyOption = False, output_dir: OutputDirOption = None,
-    concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
+    only: OnlyOption = None, concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
     retry_on_internal_error: RetryInternalOption = DEFAULT_RETRY_ON_INTERNAL_ERROR,
     retry_backoff_seconds: RetryBackoffOption = RESUBMIT_BACKOFF,
     poll_interval: PollIntervalOption = None, json: JsonOption = False,
@@ -179,7 +206,8 @@ def ad_video(
     """Generate short ad clips (text_to_video; image_to_video from --image)."""
     return _recipe("ad-video", mode, product=product, model=model, ratio=ratio,
                    style=style, images=image, soul_ids=soul_id, seed=seed, duration=duration,
-                   plan_only=plan_only, output_dir=output_dir, concurrency=concurrency,
+                   plan_only=plan_only, output_dir=output_dir, only=only,
+                   concurrency=concurrency,
                    retry_on_internal_error=retry_on_internal_error,
                    retry_backoff_seconds=retry_backoff_seconds, poll_interval=poll_interval,
                    json=json)

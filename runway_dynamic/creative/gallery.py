@@ -151,16 +151,11 @@ def _plan_rows(plan: dict[str, Any], plan_path: Path) -> list[dict[str, Any]]:
             })
         return rows
     if isinstance(plan.get("jobs"), list):
-        kind, mode = str(plan.get("kind", "")), str(plan.get("mode", ""))
-        word = "--scope" if kind == "marketplace-cards" else "--mode"
+        from runway_dynamic.creative.recipes import rerun_line
+
         for job in plan["jobs"]:
             key = str(job.get("index"))
             result = results.get(key) or {}
-            command = ["runway", kind, "create", "--product", str(plan.get("product", "")),
-                       word, mode, "--model", str(job.get("model")), "--ratio",
-                       str(job.get("ratio"))]
-            if plan.get("style"):
-                command += ["--style", str(plan["style"])]
             rows.append({
                 "label": f"{key} · {job.get('label', '')}",
                 "files": [base / f for f in result.get("files") or []],
@@ -168,7 +163,7 @@ def _plan_rows(plan: dict[str, Any], plan_path: Path) -> list[dict[str, Any]]:
                           "duration": job.get("duration"),
                           "status": result.get("status", "not run")},
                 "prompts": [job.get("prompt", "")],
-                "command": shlex.join(command),
+                "command": rerun_line(plan, base, [key]),
             })
         return rows
     raise UsageError(f"{plan_path}: neither a short-video plan (shots) nor a recipe plan (jobs)")

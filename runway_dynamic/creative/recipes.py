@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import shlex
+from collections.abc import Callable, Collection
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from runway_dynamic.creative.jobs import (
     run_jobs,
 )
 from runway_dynamic.creative.planner import fit_text
+from runway_dynamic.uploads import is_uri
 
 if TYPE_CHECKING:
     from runway_dynamic.client import AsyncRunwayClient
@@ -186,6 +188,88 @@ class RecipeRequest:
     duration: float | None = None
     seed: int | None = None
 
+    def as_saved(self) -> dict[str, Any]:
+        """The request as the plan keeps it: local photos as absolute paths, so the rerun
+        command works from any directory."""
+        saved = asdict(self)
+        saved["images"] = [i if is_uri(i) else str(Path(i).expanduser().absolute())
+                           for i in self.images]
+        return saved
+
+
+def _mode_flag(kind: str) -> str:
+    return "--scope" if kind == "marketplace-cards" else "--mode"
+
+
+def rerun_command(plan: dict[str, Any], out_dir: Path, keys: Collection[str]) -> list[str]:
+    """The command that makes jobs ``keys`` of ``plan`` again into ``out_dir``, with every
+    flag of the original request (the gallery's copy button and failure messages use it)."""
+    kind, mode = str(plan.get("kind", "")), str(plan.get("mode", ""))
+    request = plan.get("request") or {"product": plan.get("product"), "style": plan.get("style"),
+                                      "seed": plan.get("seed")}
+    command = ["runway", kind, "create", "--product", str(request.get("product") or ""),
+               _mode_flag(kind), mode]
+    for key, flag in (("model", "--model"), ("ratio", "--ratio"), ("style", "--style"),
+                      ("seed", "--seed"), ("duration", "--duration")):
+        if request.get(key) is not None:
+            command += [flag, _plain(request[key])]
+    for key, flag in (("images", "--image"), ("soul_ids", "--soul-id")):
+        for value in request.get(key) or []:
+            command += [flag, str(value)]
+    command += ["--output-dir", str(out_dir.absolute())]
+    for key in sorted(keys, key=lambda k: (len(k), k)):
+        command += ["--only", key]
+    return command
+
+
+def _plain(value: Any) -> str:
+    """A number as a user would type it (``5``, not ``5.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def rerun_line(plan: dict[str, Any], out_dir: Path, keys: Collection[str]) -> str:
+    return shlex.join(rerun_command(plan, out_dir, keys))
+
+
+def merge_earlier_run(plan: dict[str, Any], saved: dict[str, Any], only: Collection[str],
+                      plan_file: Path) -> None:
+    """Carry the results of jobs not in ``only`` over from the plan an earlier run saved.
+
+    The earlier plan must come from the same request: otherwise its files would be labelled
+    with jobs they were not made for."""
+    same = {k: saved.get(k) == plan.get(k) for k in ("kind", "mode", "request")}
+    if not all(same.values()):
+        differ = [k for k, ok in same.items() if not ok]
+        raise UsageError(
+            f"{plan_file} was written for a different request (differs in: "
+            f"{', '.join(differ)}); give the same flags as that run, or another --output-dir")
+    plan["results"] = {k: v for k, v in (saved.get("results") or {}).items()
+                       if k not in only}
+
+
+def check_only(plan: dict[str, Any], only: Collection[str]) -> None:
+    """``--only`` names jobs the plan has (exit 2 before anything is sent)."""
+    known = [str(job["index"]) for job in plan["jobs"]]
+    unknown = [k for k in only if k not in known]
+    if unknown:
+        raise UsageError(f"--only {', '.join(unknown)}: this plan has jobs "
+                         f"{', '.join(known)}")
+
+
+def load_recipe_plan(path: Path) -> dict[str, Any] | None:
+    """The plan saved at ``path``, or None when there is none (a broken file is an error)."""
+    if not path.is_file():
+        return None
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read the earlier plan: {exc}") from None
+    if not isinstance(plan, dict) or not isinstance(plan.get("jobs"), list):
+        raise UsageError(f"{path}: not a recipe plan")
+    return plan
+
 
 def _models_with_references(catalog: Catalog, endpoint: str) -> list[str]:
     return [m for m in catalog.models(endpoint)
@@ -199,8 +283,7 @@ def build_recipe(catalog: Catalog, kind: str, mode: str, request: RecipeRequest,
         raise UsageError(f"unknown recipe {kind!r}; choose one of {', '.join(RECIPES)}")
     table, plain_endpoint, ref_endpoint = RECIPES[kind]
     if mode not in table:
-        word = "--scope" if kind == "marketplace-cards" else "--mode"
-        raise UsageError(f"{word} {mode!r}: choose one of {', '.join(table)}")
+        raise UsageError(f"{_mode_flag(kind)} {mode!r}: choose one of {', '.join(table)}")
     if not request.product.strip():
         raise UsageError("--product must describe the product")
     said = notes if notes is not None else []
@@ -242,7 +325,8 @@ def build_recipe(catalog: Catalog, kind: str, mode: str, request: RecipeRequest,
             job["duration"] = duration
         jobs.append(job)
     return {"version": 1, "kind": kind, "mode": mode, "product": request.product.strip(),
-            "style": request.style, "seed": request.seed, "jobs": jobs, "results": {}}
+            "style": request.style, "seed": request.seed, "request": request.as_saved(),
+            "jobs": jobs, "results": {}}
 
 
 def recipe_jobs(plan: dict[str, Any], catalog: Catalog) -> list[Job]:
@@ -284,9 +368,13 @@ async def run_recipe(
     poll_interval: float | None = None,
     on_event: EventCallback | None = None,
     log: Callable[[str], None] | None = None,
+    only: Collection[str] = (),
 ) -> dict[str, JobResult]:
-    """Pre-flight every job, write the plan beside the outputs, run all jobs concurrently."""
-    jobs = recipe_jobs(plan, client.spec.catalog)
+    """Pre-flight every job, write the plan beside the outputs, run all jobs concurrently.
+
+    With ``only``, just those jobs run; the plan keeps the other jobs' earlier results."""
+    jobs = [job for job in recipe_jobs(plan, client.spec.catalog)
+            if not only or job.key in only]
     preflight_jobs(client.spec, jobs)
     out_dir = out_dir.absolute()
     plan_file = out_dir / RECIPE_PLAN

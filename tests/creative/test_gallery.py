@@ -107,3 +107,5 @@ def test_grid_and_paired_pages_render_and_point_at_real_files(
     assert jobs.code == 0, jobs.err
     copies = check_page(work / "lamp.html", tmp_path, expect=3)
     assert all("product-photoshoot create --product 'a brass lamp'" in c for c in copies)
+    assert sorted(c.rsplit("--only ", 1)[1] for c in copies) == ["1", "2", "3"]
+    assert all(f"--output-dir '{work / 'lamp'}'" in c for c in copies)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import posts
+from creative_support import posts
 
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.creative import _facts, soul_id
@@ -134,6 +135,39 @@ def test_cli_ad_video_failure_is_reported_and_nonzero(
     assert "job 1 (open) failed" in result.err
     assert len(result.out.split()) == 2, "the other clips are still delivered"
     assert len(posts(sandbox, "text_to_video")) == 3
+    kept = {p: Path(p).stat().st_mtime_ns for p in result.out.split()}
+
+    # The failure names the command that makes job 1 again, with every original flag.
+    line = next(ln for ln in result.err.splitlines() if "make the failed job(s) again" in ln)
+    rerun = shlex.split(line.split("again with: ", 1)[1])
+    assert rerun[:3] == ["runway", "ad-video", "create"] and rerun[-2:] == ["--only", "1"]
+    assert rerun[rerun.index("--mode") + 1] == "tv_spot"
+    monkeypatch.delenv("RUNWAY_EXTRA_HEADERS")
+    again = cli(*rerun[1:], *FAST)
+    assert again.code == 0, again.err
+    assert len(posts(sandbox, "text_to_video")) == 4, "only job 1 is made again"
+    plan = json.loads((tmp_path / "ad" / "recipe.plan.json").read_text())
+    assert {r["status"] for r in plan["results"].values()} == {"succeeded"}
+    assert len(plan["results"]) == 3
+    assert all(Path(p).stat().st_mtime_ns == t for p, t in kept.items()), "others untouched"
+    assert len(again.out.split()) == 1 and again.out.split()[0] not in kept
+
+
+def test_cli_recipe_only_is_checked_before_anything_is_sent(
+        cli: Any, sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "cards"
+    base = ("marketplace-cards", "create", "--product", "a cotton tee", "--output-dir",
+            str(out), *FAST)
+    assert cli(*base).code == 0
+    sent = len(posts(sandbox, "text_to_image"))
+    missing = cli(*base, "--only", "9")
+    assert missing.code == 2 and "this plan has jobs 1" in missing.err
+    no_dir = cli("marketplace-cards", "create", "--product", "a cotton tee", "--only", "1")
+    assert no_dir.code == 2 and "--output-dir" in no_dir.err
+    other = cli("marketplace-cards", "create", "--product", "a wool tee", "--output-dir",
+                str(out), "--only", "1", *FAST)
+    assert other.code == 2 and "differs in: request" in other.err
+    assert len(posts(sandbox, "text_to_image")) == sent, "nothing was sent"
 
 
 def test_cli_plan_only_and_preflight(cli: Any, sandbox: Sandbox) -> None:
