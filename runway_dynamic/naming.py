@@ -230,7 +230,6 @@ REFERENCE_ALIASES: dict[tuple[str, ...], tuple[str, str]] = {
     **{("realtime", verb): ("realtime-sessions", verb) for verb in ("create", "get", "delete")},
     **{("workflow", verb): ("workflows", verb) for verb in ("list", "get", "run")},
     ("workflow", "invocation"): ("workflow-invocations", "get"),
-    ("account",): ("organization", "get"),
 }
 
 #: Generation command → model endpoint. Everything else about these commands (models,

@@ -150,6 +150,9 @@ COMMANDS: tuple[Command, ...] = (
     *(Command(path, RESOURCE_TARGET, f"Alias of '{' '.join(target)}'.", dynamic=True,
               uses_spec=True)
       for path, target in REFERENCE_ALIASES.items()),
+    Command(("account",), f"{_M}.account_cmd:build",
+            "Your organization at a glance: credits, tier, per-model use and limits.",
+            dynamic=True, uses_spec=True),
 
     # --- batch runs (issue 8)
     Command(("batch", "run"), f"{_M}.batch_cmd:run",

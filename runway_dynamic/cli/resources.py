@@ -2,7 +2,7 @@
 
 Names come from :func:`runway_dynamic.naming.command_names` (``avatars list``,
 ``voices preview``, ``workflows run``…); the reference CLI's singular groups
-(``avatar list``, ``workflow invocation``, ``account``) are registry aliases onto them
+(``avatar list``, ``workflow invocation``) are registry aliases onto them
 (:data:`runway_dynamic.naming.REFERENCE_ALIASES`). Only the invoked operation's command is
 built: the registry lists the names from the catalog, the factory :func:`build` makes one.
 

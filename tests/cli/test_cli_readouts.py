@@ -71,3 +71,37 @@ def test_models_wraps_at_model_boundaries_and_names_each_command(run_cli: Any,
         assert helped.code == 0, (endpoint, command, helped.err)
     as_json = json.loads(run_cli("models", "--json").out)
     assert set(as_json["commands"]) == set(catalog.endpoints())
+
+
+def test_account_summarises_use_and_limits_and_all_gives_the_whole_answer(
+        run_cli: Any, bundled_spec: Spec) -> None:
+    from runway_dynamic.sandbox import Sandbox
+
+    endpoint = "text_to_image"
+    simple = [(m, v) for m in bundled_spec.catalog.models(endpoint)
+              if (v := bundled_spec.catalog.variant(endpoint, m)) is not None
+              and set(v.required) <= {"model", "promptText", "ratio"} and v.ratios]
+    assert simple, "no text_to_image model takes a prompt and a ratio alone"
+    model, variant = simple[0]
+    ratio = variant.ratios[0]  # type: ignore[index]
+    with Sandbox(spec=bundled_spec, task_seconds=0.05) as sandbox:
+        with sandbox.client() as client:
+            for _ in range(2):
+                client.create_task(endpoint, {"model": model, "promptText": "a lamp",
+                                              "ratio": ratio})
+        env = {"RUNWAY_BASE_URL": sandbox.base_url, "RUNWAY_API_KEY": "key-for-the-test"}
+        summary = run_cli("account", env=env)
+        assert summary.code == 0, summary.err
+        lines = summary.out.splitlines()
+        assert any(line.startswith("credit balance") for line in lines), summary.out
+        row = next(line for line in lines if line.strip().startswith(model + " "))
+        assert "2 of " in row and " left)" in row, row
+        assert any("in use" in line for line in lines) and "--all" in lines[-1]
+        assert len(lines) < 15, "a summary, not the whole tree"
+
+        whole = run_cli("account", "--all", env=env)
+        full = run_cli("account", "--json", env=env)
+        assert whole.code == full.code == 0
+        assert json.loads(whole.out) == json.loads(full.out)
+        data = json.loads(full.out)
+        assert len(data["tier"]["models"]) > 1 and data["usage"]["models"][model]

@@ -62,6 +62,7 @@ STATIC_STEPS: dict[tuple[str, ...], list[Step]] = {
     ("call",): [Step(["call", "{image_endpoint}", "--body", "{image_body}", "--download",
                       "--output-dir", "out"], sends=True),
                 Step(["call", "organization"], sends=True)],
+    ("account",): [Step(["account"], sends=True), Step(["account", "--all"], sends=True)],
     ("tools", "export"): [Step(["tools", "export", "--format", "openai", "-o", "tools.json"])],
     ("short-video",): [Step(["short-video", "a barista opens the cafe at dawn", "--shots", "2",
                              "--name", "cafe"], sends=True)],
