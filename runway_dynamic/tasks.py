@@ -27,18 +27,13 @@ from runway_dynamic._exceptions import (
     TaskFailedError,
     TaskTimeoutError,
 )
-from runway_dynamic.catalog import Schema, flatten_object, schema_choices
-
-#: Terminal task statuses, used when a spec's task schema names none.
-TASK_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
-#: Status words that mean "not settled yet, keep polling" (compared case-insensitively).
-#: Anything else a schema lists (SUCCEEDED, READY, COMPLETED, FAILED, ended, …) is terminal.
-IN_PROGRESS_STATUSES = frozenset(
-    {"PENDING", "THROTTLED", "RUNNING", "PROCESSING", "NOT_READY", "QUEUED", "IN_PROGRESS",
-     "STARTING", "SUBMITTED"}
+from runway_dynamic._statuses import (
+    CANCELLED_STATUSES,
+    FAILED_STATUSES,
+    TASK_TERMINAL,
+    in_progress,
 )
-FAILED_STATUSES = frozenset({"FAILED", "ERROR", "ERRORED"})
-CANCELLED_STATUSES = frozenset({"CANCELLED", "CANCELED"})
+from runway_dynamic.catalog import Schema, flatten_object, schema_choices
 
 #: The longest pause between polls while the API keeps failing (no answer, 5xx, 429).
 MAX_POLL_BACKOFF = 30.0
@@ -70,7 +65,7 @@ def terminal_statuses(
 ) -> frozenset[str]:
     """Statuses at which polling stops: the schema's values minus the in-progress words."""
     values = status_values(schema)
-    settled = {v for v in values if v.upper() not in IN_PROGRESS_STATUSES}
+    settled = {v for v in values if not in_progress(v)}
     return frozenset(settled) if settled else fallback
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from runway_dynamic._exceptions import HistoryError
+from runway_dynamic._statuses import in_progress
 
 FILE_NAME = "history.sqlite3"
 SCHEMA_VERSION = 1
@@ -54,8 +55,11 @@ ANSWER_LOST = "ANSWER_LOST"
 REJECTED = "REJECTED"
 #: A lost answer settled by hand: the user found no task it made (``history reconcile``).
 NO_TASK = "NO_TASK"
-#: Statuses after which an entry needs nothing more from the API.
-SETTLED = frozenset({ANSWER_LOST, REJECTED, NO_TASK, "SUCCEEDED", "FAILED", "CANCELLED"})
+#: Our statuses after which an entry needs nothing more from the API (a task's own status
+#: settles it when :func:`runway_dynamic._statuses.in_progress` says it stopped moving).
+SETTLED = frozenset({ANSWER_LOST, REJECTED, NO_TASK})
+#: Our statuses of an entry still on its way.
+UNSETTLED = frozenset({SENDING, SUBMITTED})
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -169,7 +173,9 @@ class Entry:
     @property
     def settled(self) -> bool:
         """Nothing more will change on the API's side (a terminal status, lost or refused)."""
-        return self.status in SETTLED
+        if self.status in SETTLED:
+            return True
+        return self.status not in UNSETTLED and not in_progress(self.status)
 
     @property
     def uncertain(self) -> bool:

@@ -175,3 +175,17 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     with HistoryStore(path) as store:
         found = {e.task_id for e in store.entries()}
     assert found == {f"{n}-{i}" for n in ("left", "right") for i in range(150)}
+
+
+@pytest.mark.parametrize(("status", "settled"), [
+    ("SUCCEEDED", True), ("FAILED", True), ("CANCELLED", True),
+    ("COMPLETED", True), ("ended", True),            # end words of other (newer) specs
+    ("PENDING", False), ("RUNNING", False), ("THROTTLED", False), ("queued", False),
+    (SENDING, False), ("SUBMITTED", False), (ANSWER_LOST, True),
+])
+def test_an_entry_is_settled_by_the_same_rule_the_poller_stops_on(
+        store: HistoryStore, status: str, settled: bool) -> None:
+    entry = store.add(endpoint="text_to_image", prompt="a kite")
+    store.update(entry, status=status)
+    found = store.get(entry)
+    assert found is not None and found.settled is settled
