@@ -63,7 +63,8 @@ def _walk(data: Mapping[str, Any], path: tuple[str, ...], figures: list[tuple[st
 def _pairs(columns: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
     """``[(used column, max column)]`` and the columns left alone."""
     lower = {c.lower(): c for c in columns}
-    pairs, paired = [], set()
+    pairs: list[tuple[str, str]] = []
+    paired: set[str] = set()
     for column in columns:
         if column.lower().startswith(_MAX) and len(column) > len(_MAX):
             used = lower.get(column[len(_MAX):].lower())
