@@ -360,12 +360,12 @@ class FileEncoder:
 # --------------------------------------------------------------------------- sinks
 
 
-class FileSink:
-    """Write the output to a file (``-o``); MP4 and MOV carry sound with any picture codec."""
+class _EncodingSink:
+    """What both sinks do alike: hand frames to their encoder (they differ in the encoder
+    and in where the encoded chunks go)."""
 
-    def __init__(self, path: str | os.PathLike[str], settings: BridgeSettings) -> None:
-        self.encoder = FileEncoder(path, settings)
-        self.carries_audio = settings.audio
+    encoder: FileEncoder | StreamEncoder
+    carries_audio: bool
 
     def add_audio(self) -> None:
         self.encoder.audio = True
@@ -379,11 +379,19 @@ class FileSink:
     def close(self) -> list[Chunk]:
         return self.encoder.close()
 
+
+class FileSink(_EncodingSink):
+    """Write the output to a file (``-o``); MP4 and MOV carry sound with any picture codec."""
+
+    def __init__(self, path: str | os.PathLike[str], settings: BridgeSettings) -> None:
+        self.encoder = FileEncoder(path, settings)
+        self.carries_audio = settings.audio
+
     async def publish(self, chunks: list[Chunk]) -> None:
         return None
 
 
-class ChunkSink:
+class ChunkSink(_EncodingSink):
     """Encode for live clients and hand each chunk to ``deliver`` (the HTTP relay, a test)."""
 
     def __init__(self, settings: BridgeSettings,
@@ -391,18 +399,6 @@ class ChunkSink:
         self.encoder = StreamEncoder(settings)
         self.deliver = deliver
         self.carries_audio = settings.streams_audio
-
-    def add_audio(self) -> None:
-        self.encoder.audio = True
-
-    def encode(self, frame: av.VideoFrame, pts: int, source_time: float) -> list[Chunk]:
-        return self.encoder.encode(frame, pts, source_time)
-
-    def encode_audio(self, frame: av.AudioFrame) -> list[Chunk]:
-        return self.encoder.encode_audio(frame)
-
-    def close(self) -> list[Chunk]:
-        return self.encoder.close()
 
     async def publish(self, chunks: list[Chunk]) -> None:
         for chunk in chunks:
