@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,12 +56,9 @@ OnlyOption = Annotated[list[int] | None, typer.Option(
          "other jobs keep their files. A failed job's message gives the exact command.")]
 
 
-def _recipe(kind: str, mode: str, *, product: str, model: str | None, ratio: str | None,
-            style: str | None, images: list[str] | None, soul_ids: list[str] | None,
-            seed: int | None, duration: float | None, plan_only: bool, output_dir: str | None,
-            only: list[int] | None, concurrency: int, retry_on_internal_error: int,
-            retry_backoff_seconds: float,
-            poll_interval: float | None, json: bool) -> int:
+def _recipe(kind: str, mode: str, flags: Mapping[str, Any]) -> int:
+    """Run recipe ``kind`` in ``mode`` with the command's flags (its ``locals()``: the three
+    commands share every option but their mode's name and ad-video's --duration)."""
     from runway_dynamic._exceptions import UsageError
     from runway_dynamic.creative.jobs import preflight_jobs
     from runway_dynamic.creative.recipes import (
@@ -76,23 +74,29 @@ def _recipe(kind: str, mode: str, *, product: str, model: str | None, ratio: str
     )
 
     invocation = current()
-    if json:
+    retry_on_internal_error = flags["retry_on_internal_error"]
+    retry_backoff_seconds = flags["retry_backoff_seconds"]
+    poll_interval, concurrency = flags["poll_interval"], flags["concurrency"]
+    if flags["json"]:
         invocation.json = True
     if retry_on_internal_error < 0:
         raise UsageError("--retry-on-internal-error must be 0 or more")
     spec = invocation.spec()
     notes: list[str] = []
     plan = build_recipe(spec.catalog, kind, mode, RecipeRequest(
-        product=product, model=model, ratio=ratio, style=style, images=list(images or []),
-        soul_ids=list(soul_ids or []), duration=duration, seed=seed), notes)
+        product=flags["product"], model=flags["model"], ratio=flags["ratio"],
+        style=flags["style"], images=list(flags["image"] or []),
+        soul_ids=list(flags["soul_id"] or []), duration=flags.get("duration"),
+        seed=flags["seed"]), notes)
     for note in notes:
         say(invocation, note)
-    keys = [str(n) for n in only or []]
+    keys = [str(n) for n in flags["only"] or []]
+    output_dir = flags["output_dir"]
     check_only(plan, keys)
     if keys and output_dir is None:
         raise UsageError("--only makes jobs again into an earlier run's folder: give its "
                          "--output-dir")
-    if plan_only:
+    if flags["plan_only"]:
         preflight_jobs(spec, [job for job in recipe_jobs(plan, spec.catalog)
                               if not keys or job.key in keys])
         emit_json(plan)
@@ -156,13 +160,7 @@ def photoshoot(
 
     Writes recipe.plan.json beside the images before anything is paid for.
     """
-    return _recipe("product-photoshoot", mode, product=product, model=model, ratio=ratio,
-                   style=style, images=image, soul_ids=soul_id, seed=seed, duration=None,
-                   plan_only=plan_only, output_dir=output_dir, only=only,
-                   concurrency=concurrency,
-                   retry_on_internal_error=retry_on_internal_error,
-                   retry_backoff_seconds=retry_backoff_seconds, poll_interval=poll_interval,
-                   json=json)
+    return _recipe("product-photoshoot", mode, locals())
 
 
 def marketplace(
@@ -179,13 +177,7 @@ def marketplace(
     poll_interval: PollIntervalOption = None, json: JsonOption = False,
 ) -> int:
     """Generate marketplace-style listing images (a creative set, not a compliance check)."""
-    return _recipe("marketplace-cards", scope, product=product, model=model, ratio=ratio,
-                   style=style, images=image, soul_ids=soul_id, seed=seed, duration=None,
-                   plan_only=plan_only, output_dir=output_dir, only=only,
-                   concurrency=concurrency,
-                   retry_on_internal_error=retry_on_internal_error,
-                   retry_backoff_seconds=retry_backoff_seconds, poll_interval=poll_interval,
-                   json=json)
+    return _recipe("marketplace-cards", scope, locals())
 
 
 def ad_video(
@@ -204,10 +196,4 @@ def ad_video(
     poll_interval: PollIntervalOption = None, json: JsonOption = False,
 ) -> int:
     """Generate short ad clips (text_to_video; image_to_video from --image)."""
-    return _recipe("ad-video", mode, product=product, model=model, ratio=ratio,
-                   style=style, images=image, soul_ids=soul_id, seed=seed, duration=duration,
-                   plan_only=plan_only, output_dir=output_dir, only=only,
-                   concurrency=concurrency,
-                   retry_on_internal_error=retry_on_internal_error,
-                   retry_backoff_seconds=retry_backoff_seconds, poll_interval=poll_interval,
-                   json=json)
+    return _recipe("ad-video", mode, locals())
