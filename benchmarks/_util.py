@@ -39,3 +39,16 @@ def fmt(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1e3:8.2f} ms"
     return f"{seconds:8.2f} s "
+
+
+def process_cpu_seconds(argv: Sequence[str], *, env: dict | None = None) -> float:
+    """CPU time (user + system) one whole process spent, from ``getrusage`` of children.
+
+    CPU rather than wall time: on a loaded machine a process waits for a core, and that
+    wait is not its cost."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(argv, capture_output=True, env=env, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
