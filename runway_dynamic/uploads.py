@@ -12,7 +12,6 @@ type and the encoded form fits the field's ``maxLength``, otherwise it is upload
 from __future__ import annotations
 
 import base64
-import mimetypes
 import os
 import re
 import threading
@@ -63,6 +62,8 @@ def parse_upload_slot(data: Any) -> UploadSlot:
 
 
 def guess_mime(path: Path) -> str | None:
+    import mimetypes  # here: commands without local files should not load its tables
+
     mime, _ = mimetypes.guess_type(path.name)
     return mime
 

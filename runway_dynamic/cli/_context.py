@@ -62,15 +62,16 @@ class Invocation:
         Under ``--sandbox`` a spec URL must be loopback (nothing leaves the machine).
         """
         if self._spec is None:
-            from runway_dynamic.sources import load_document, resolve_source
+            from runway_dynamic.sources import read_source, resolve_source
             from runway_dynamic.spec import Spec
 
             source = resolve_source(self.spec_option)
-            boundary = self.boundary
-            if source.is_url:
+            guard = None
+            if source.is_url:  # only a download can leave the machine
+                boundary = self.boundary
                 boundary.check_outbound(source.location, "loading the spec")
-            guard = boundary.request_guard("loading the spec")
-            self._spec = Spec.from_document(load_document(self.spec_option, guard))
+                guard = boundary.request_guard("loading the spec")
+            self._spec = Spec.from_document(read_source(source, guard))
             if self._spec.cache_note:
                 warn(self._spec.cache_note)
         return self._spec

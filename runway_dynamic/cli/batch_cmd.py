@@ -10,7 +10,6 @@ beside any number of other workers. Everything here is a thin layer over
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 import time
@@ -34,6 +33,8 @@ from runway_dynamic.cli._creative import (
 )
 
 if TYPE_CHECKING:
+    import asyncio
+
     from runway_dynamic.batch import Batch, BatchEvent, BatchOptions, BatchReport
 
 JobsArg = Annotated[str, typer.Argument(
@@ -295,6 +296,8 @@ def resolve(
         async with make_async_client(invocation) as client:
             return await batch.resolve(client, job, task_id=task_id)
 
+    import asyncio  # here, not at the top: 'batch --help' should not pay for it
+
     with _open(journal, journal_url, batch_name) as batch:
         record = asyncio.run(settle(batch))
         reference = batch.reference
@@ -427,6 +430,8 @@ def _configured_output_dir() -> Path | None:
 def _execute(batch: Batch, options: BatchOptions, poll_interval: float | None,
              lease_seconds: float | None = None) -> int:
     """Run the batch with a live display; Ctrl-C (or SIGTERM) stops it without loss."""
+    import asyncio  # here, not at the top: 'batch --help' should not pay for it
+
     invocation = current()
     total = sum(batch.journal.counts().values())
     display = BatchDisplay(total, quiet=invocation.json)

@@ -24,7 +24,6 @@ A history that cannot be written never fails a request: the recorder warns once 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -45,7 +44,14 @@ if TYPE_CHECKING:
     from runway_dynamic._http import PreparedRequest
     from runway_dynamic.catalog import Catalog, Operation
 
-logger = logging.getLogger("runway_dynamic")
+
+def _warn(message: str, *args: object) -> None:
+    """Log on the package's logger; :mod:`logging` loads only when there is something to
+    say (listing the history should not pay for it)."""
+    import logging
+
+    logging.getLogger("runway_dynamic").warning(message, *args)
+
 
 #: Where a value sits in a body: keys and list indexes from the top.
 BodyPath = tuple[str | int, ...]
@@ -206,10 +212,10 @@ class Recorder:
             return action()
         except HistoryError as exc:
             self._broken = True
-            logger.warning("history: not recording any more (%s)", exc)
+            _warn("history: not recording any more (%s)", exc)
         except Exception as exc:  # a bug here must not cost the user a paid request
             self._broken = True
-            logger.warning("history: not recording any more (%s failed: %s: %s)",
+            _warn("history: not recording any more (%s failed: %s: %s)",
                            what, type(exc).__name__, exc)
         return None
 

@@ -67,18 +67,30 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from runway_dynamic.sandbox.faults import HEADER as FAULT_HEADER
-from runway_dynamic.sandbox.faults import parse_fault
-from runway_dynamic.sandbox.state import OrgLimits, SandboxState
-
 if TYPE_CHECKING:
     from runway_dynamic.client import AsyncRunwayClient, RunwayClient
     from runway_dynamic.sandbox.app import SandboxApp
     from runway_dynamic.sandbox.asgi import ASGIApp
+    from runway_dynamic.sandbox.faults import HEADER as FAULT_HEADER
     from runway_dynamic.sandbox.server import SandboxServer
+    from runway_dynamic.sandbox.state import OrgLimits, SandboxState
     from runway_dynamic.spec import Spec
 
 __all__ = ["FAULT_HEADER", "OrgLimits", "Sandbox", "SandboxState"]
+
+
+def __getattr__(name: str) -> Any:
+    """The state and fault modules load on first use (PEP 562): ``runway --sandbox`` with
+    a command that sends nothing (``--dry-run``) pays for neither."""
+    if name == "FAULT_HEADER":
+        from runway_dynamic.sandbox.faults import HEADER
+
+        return HEADER
+    if name in ("OrgLimits", "SandboxState"):
+        from runway_dynamic.sandbox import state
+
+        return getattr(state, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Sandbox:
@@ -115,12 +127,15 @@ class Sandbox:
         self.require_auth = require_auth
         self.verbose = verbose
         self.faults = list(faults or ())
-        for text in self.faults:
-            parse_fault(text)  # a malformed fault fails here, not on the first request
+        if self.faults:
+            from runway_dynamic.sandbox.faults import parse_fault
+
+            for text in self.faults:
+                parse_fault(text)  # a malformed fault fails here, not on the first request
         self.limits = limits
         self.upload_max_bytes = upload_max_bytes
-        #: Tasks, uploads, resources and the request log (read it in tests).
-        self.state = SandboxState()
+        self._state: SandboxState | None = None
+        self._state_lock = threading.Lock()
         self._app: SandboxApp | None = None
         self._app_lock = threading.Lock()
         # Bound (and listening) first: the port and base URL are known before the app seeds
@@ -128,6 +143,21 @@ class Sandbox:
         self._server: SandboxServer = SandboxServer(host, port, verbose=verbose,
                                                     app_factory=self._asgi)
         self.port: int = self._server.port
+
+    @property
+    def state(self) -> SandboxState:
+        """Tasks, uploads, resources and the request log (read it in tests); made on first
+        use, so that a sandbox nobody calls costs no state."""
+        with self._state_lock:
+            if self._state is None:
+                from runway_dynamic.sandbox.state import SandboxState
+
+                self._state = SandboxState()
+            return self._state
+
+    def _close_state(self) -> None:
+        if self._state is not None:
+            self._state.close()
 
     @property
     def app(self) -> SandboxApp:
@@ -182,12 +212,12 @@ class Sandbox:
         try:
             self._server.serve_forever()
         finally:
-            self.state.close()
+            self._close_state()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving, close open connections, free the port, remove uploaded files."""
         self._server.stop(timeout)
-        self.state.close()
+        self._close_state()
 
     def __enter__(self) -> Sandbox:
         return self.start()
