@@ -104,10 +104,13 @@ def says(*parts: str | FieldName) -> tuple[str | FieldName, ...]:
     """A problem's sentence from its parts (adjacent text is joined)."""
     out: list[str | FieldName] = []
     for part in parts:
-        if isinstance(part, str) and out and isinstance(out[-1], str):
-            out[-1] += part
-        elif part != "":
-            out.append(part)
+        if part.__class__ is str:  # (not ``part != ""``: that asks FieldName.__eq__)
+            if not part:
+                continue
+            if out and out[-1].__class__ is str:
+                out[-1] += part  # type: ignore[operator]
+                continue
+        out.append(part)
     return tuple(out)
 
 
