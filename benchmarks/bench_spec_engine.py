@@ -72,6 +72,8 @@ def main() -> None:
     rows: list[tuple[str, float, float | None]] = []
     checks: list[tuple[str, Callable[[Any], Any]]] = [
         ("ours (compiled fast path)", lambda b: spec.preflight("text_to_video", b)),
+        ("ours + full messages (to_dict)",
+         lambda b: [p.to_dict() for p in spec.preflight("text_to_video", b)]),
         ("ours, python-jsonschema only", lambda b: explaining.check("text_to_video", b))]
     for label, check in checks:
         valid = median_seconds(functools.partial(check, body), repeat=9, number=500)
