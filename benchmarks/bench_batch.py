@@ -11,7 +11,10 @@ client's alone. Two contenders do the same work (create, wait, download one PNG 
 * ``batch``: ``runway_dynamic.batch`` — jobs read from a JSONL file and pre-flighted, the SQLite
   journal (WAL, synchronous=FULL, group commit), per-model pacing, job-named atomic files;
 * ``gather``: the peer a user would write in ten lines — ``asyncio.gather`` over
-  ``AsyncRunwayClient.run`` + ``download`` behind a semaphore; no journal, no resume.
+  ``AsyncRunwayClient.run`` + ``download`` behind a semaphore; no journal, no resume;
+* ``bare``: the same ten lines on a bare ``httpx.AsyncClient`` — POST the create, sleep
+  ``POLL``, GET the task until it ends, GET its output and write the file; no pre-flight,
+  no retries, no journal. The goal (issue 16): batch within 1.1x its CPU per job.
 
 Both use the same client settings (16 requests on the wire, a pool of 16). At concurrency 1 a
 job is bound by latency, so fewer jobs are run there (jobs/s stays comparable). Medians of
@@ -95,6 +98,43 @@ async def _gather(spec: Any, url: str, n: int, concurrency: int, tmp: Path) -> i
         return sum(await asyncio.gather(*(one(i, x) for i, x in enumerate(lines))))
 
 
+async def _bare(spec: Any, url: str, n: int, concurrency: int, tmp: Path) -> int:
+    import httpx
+
+    lines = _lines(spec, n)
+    headers = {"Authorization": f"Bearer {KEY}"}
+    for op in spec.catalog.operations:
+        headers.update(op.constant_headers)
+    gate = asyncio.Semaphore(concurrency)
+    (tmp / "out").mkdir()
+    limits = httpx.Limits(max_connections=REQUESTS_AT_ONCE,
+                          max_keepalive_connections=REQUESTS_AT_ONCE)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
+                                 timeout=120) as http:
+
+        async def one(index: int, line: dict[str, Any]) -> int:
+            body = {k: v for k, v in line.items() if k != "endpoint"}
+            async with gate:
+                created = await http.post("/v1/text_to_image", json=body)
+                created.raise_for_status()
+                task_id = created.json()["id"]
+                while True:
+                    await asyncio.sleep(POLL)
+                    polled = await http.get(f"/v1/tasks/{task_id}")
+                    polled.raise_for_status()
+                    task = polled.json()
+                    if task["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                        break
+            if task["status"] != "SUCCEEDED":
+                return 0
+            answer = await http.get(task["output"][0])
+            answer.raise_for_status()
+            (tmp / "out" / f"{index}.png").write_bytes(answer.content)
+            return 1
+
+        return sum(await asyncio.gather(*(one(i, x) for i, x in enumerate(lines))))
+
+
 def child(kind: str, url: str, n: int, concurrency: int, trace: bool) -> None:
     import httpx  # noqa: F401 - imported before the baseline: not per-job memory
 
@@ -103,7 +143,7 @@ def child(kind: str, url: str, n: int, concurrency: int, trace: bool) -> None:
     from runway_dynamic.spec import load_spec
 
     spec = load_spec()
-    work = _batch if kind == "batch" else _gather
+    work = {"batch": _batch, "gather": _gather, "bare": _bare}[kind]
     with tempfile.TemporaryDirectory() as tmp:
         if trace:
             tracemalloc.start()
@@ -207,26 +247,30 @@ def main() -> None:
     print(f"sandbox: own process, tasks {TASK_SECONDS}s, limits raised; client: poll {POLL}s, "
           f"{REQUESTS_AT_ONCE} requests on the wire; {os.cpu_count()} CPUs; "
           f"median of {args.repeat}")
-    print(f"\n{'conc':>5} {'jobs':>5} {'batch j/s':>10} {'gather j/s':>11} {'ratio':>6} "
-          f"{'batch CPU ms/job':>17} {'gather CPU ms/job':>18}")
+    print(f"\n{'conc':>5} {'jobs':>5} {'batch j/s':>10} {'gather j/s':>11} {'bare j/s':>9} "
+          f"{'CPU ms/job: batch':>18} {'gather':>7} {'bare':>6} {'batch/bare':>11} "
+          f"{'gather/bare':>12}")
     for level in args.levels:
         n = args.jobs if level > 1 else min(args.jobs, 40)
-        rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        rounds: list[dict[str, dict[str, Any]]] = []
         for _ in range(args.repeat):
             proc, url = _sandbox()
             try:
-                rounds.append((_measure("batch", url, n, level),
-                               _measure("gather", url, n, level)))
+                rounds.append({kind: _measure(kind, url, n, level)
+                               for kind in ("batch", "gather", "bare")})
             finally:
                 proc.terminate()
                 proc.wait(10)
-        b_rate = statistics.median(n / b["wall"] for b, _ in rounds)
-        g_rate = statistics.median(n / g["wall"] for _, g in rounds)
-        ratio = statistics.median((n / b["wall"]) / (n / g["wall"]) for b, g in rounds)
-        b_cpu = statistics.median(b["cpu"] / n * 1e3 for b, _ in rounds)
-        g_cpu = statistics.median(g["cpu"] / n * 1e3 for _, g in rounds)
-        print(f"{level:>5} {n:>5} {b_rate:>10.1f} {g_rate:>11.1f} {ratio:>6.2f} "
-              f"{b_cpu:>17.2f} {g_cpu:>18.2f}")
+
+        rate = {k: statistics.median(n / r[k]["wall"] for r in rounds) for k in rounds[0]}
+        cpu = {k: statistics.median(r[k]["cpu"] / n * 1e3 for r in rounds) for k in rounds[0]}
+        # CPU ratios within each round, then their median
+        versus = {k: statistics.median(r[k]["cpu"] / r["bare"]["cpu"] for r in rounds)
+                  for k in rounds[0]}
+        print(f"{level:>5} {n:>5} {rate['batch']:>10.1f} {rate['gather']:>11.1f} "
+              f"{rate['bare']:>9.1f} {cpu['batch']:>18.2f} {cpu['gather']:>7.2f} "
+              f"{cpu['bare']:>6.2f} {versus['batch']:>11.2f} {versus['gather']:>12.2f}",
+              flush=True)
 
     print(f"\nmemory and CPU for {args.jobs} jobs (concurrency 64; tracemalloc peak of Python "
           "allocations during the run, RSS growth; fixed costs included, so use --jobs 1000 "

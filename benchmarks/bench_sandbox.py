@@ -14,6 +14,11 @@ type: a lost create answer is what a batch cannot recover from, so ``errors`` mu
 
 The goal (issue 16): the sandbox spends at most a third of the client's CPU per request.
 
+The same rounds run with the library's own client in place of the bare one (``ours``):
+``AsyncRunwayClient(..., max_connections=N)``, one ``client.run`` (create, then poll
+every ``POLL`` s) per task, all at once. Goal: ours spends less CPU per request than the
+bare client at every size. Both clients' rounds use a fresh sandbox each.
+
 ``--startup`` measures instead what ``runway --sandbox`` adds to a command (the sandbox
 starts in-process on a loopback port and stops at the end): wall and CPU time of
 ``runway models`` with and without ``--sandbox``, and of a ``--sandbox video ... --download``
@@ -101,6 +106,50 @@ def child(url: str, tasks: int, connections: int) -> None:
     print(json.dumps({"cpu": cpu, "wall": wall, "requests": requests, "errors": errors}))
 
 
+def child_ours(url: str, tasks: int, connections: int) -> None:
+    """The library's client doing what :func:`child` does; the same JSON line."""
+    import httpx
+
+    from runway_dynamic.client import AsyncRunwayClient
+    from runway_dynamic.spec import load_spec
+
+    spec, body = load_spec(), _body()
+    errors: dict[str, int] = {}
+    requests = 0
+
+    def count(request: httpx.Request) -> None:
+        nonlocal requests
+        requests += 1
+
+    async def one(client: AsyncRunwayClient) -> None:
+        try:
+            await client.run("text_to_image", body, timeout=300)
+        except Exception as exc:  # counted, not raised: the round reports every failure
+            errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+
+    async def run() -> None:
+        async with AsyncRunwayClient("bench-key-not-secret", base_url=url, spec=spec,
+                                     poll_interval=POLL, timeout=60,
+                                     max_connections=connections) as client:
+            client._http.event_hooks["request"].append(_async(count))
+            await asyncio.gather(*(one(client) for _ in range(tasks)))
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    asyncio.run(run())
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(json.dumps({"cpu": cpu, "wall": wall, "requests": requests, "errors": errors}))
+
+
+def _async(hook: Any) -> Any:
+    async def wrapped(request: Any) -> None:
+        hook(request)
+
+    return wrapped
+
+
 def _proc_cpu(pid: int) -> float:
     """User + system seconds of a running process (Linux ``/proc``)."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -122,13 +171,13 @@ def _sandbox() -> tuple[subprocess.Popen[str], str]:
     return proc, url
 
 
-def round_(tasks: int, connections: int) -> dict[str, Any]:
+def round_(tasks: int, connections: int, kind: str = "bare") -> dict[str, Any]:
     proc, url = _sandbox()
     try:
         server_before = _proc_cpu(proc.pid)
         done = subprocess.run(
             [sys.executable, __file__, "--child", "--url", url, "--tasks", str(tasks),
-             "--connections", str(connections)],
+             "--connections", str(connections), "--kind", kind],
             capture_output=True, text=True, check=True)
         server = _proc_cpu(proc.pid) - server_before
     finally:
@@ -206,9 +255,11 @@ def main() -> None:
                         help="measure what --sandbox adds to a command instead")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--kind", default="bare", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.url, args.tasks, args.connections[0])
+        (child_ours if args.kind == "ours" else child)(args.url, args.tasks,
+                                                       args.connections[0])
         return
     if args.startup:
         startup(max(args.repeat, 5))
@@ -217,21 +268,28 @@ def main() -> None:
     print(f"{args.tasks} tasks created and polled every {POLL}s (tasks take {TASK_SECONDS}s); "
           f"bare httpx client and sandbox in separate processes; {os.cpu_count()} CPUs; "
           f"median of {args.repeat}")
-    print(f"\n{'conns':>5} {'requests':>8} {'req/s':>7} {'sandbox CPU ms/req':>19} "
-          f"{'client CPU ms/req':>18} {'sandbox/client':>15}  errors")
+    print(f"\n{'client':>6} {'conns':>5} {'requests':>8} {'req/s':>7} "
+          f"{'sandbox CPU ms/req':>19} {'client CPU ms/req':>18} {'sandbox/client':>15} "
+          f"{'ours/bare':>10}  errors")
     for connections in args.connections:
-        rounds = [round_(args.tasks, connections) for _ in range(args.repeat)]
-        requests = statistics.median(r["requests"] for r in rounds)
-        rate = statistics.median(r["requests"] / r["wall"] for r in rounds)
-        server = statistics.median(r["server_cpu"] / r["requests"] * 1e3 for r in rounds)
-        client = statistics.median(r["cpu"] / r["requests"] * 1e3 for r in rounds)
-        ratio = statistics.median(r["server_cpu"] / r["cpu"] for r in rounds)
-        errors: dict[str, int] = {}
-        for r in rounds:
-            for name, count in r["errors"].items():
-                errors[name] = errors.get(name, 0) + count
-        print(f"{connections:>5} {requests:>8.0f} {rate:>7.1f} {server:>19.3f} {client:>18.3f} "
-              f"{ratio:>15.2f}  {errors or 0}", flush=True)
+        both = [(round_(args.tasks, connections), round_(args.tasks, connections, "ours"))
+                for _ in range(args.repeat)]
+        for index, kind in enumerate(("bare", "ours")):
+            rounds = [pair[index] for pair in both]
+            requests = statistics.median(r["requests"] for r in rounds)
+            rate = statistics.median(r["requests"] / r["wall"] for r in rounds)
+            server = statistics.median(r["server_cpu"] / r["requests"] * 1e3 for r in rounds)
+            client = statistics.median(r["cpu"] / r["requests"] * 1e3 for r in rounds)
+            ratio = statistics.median(r["server_cpu"] / r["cpu"] for r in rounds)
+            versus = statistics.median((o["cpu"] / o["requests"]) / (b["cpu"] / b["requests"])
+                                       for b, o in both)
+            errors: dict[str, int] = {}
+            for r in rounds:
+                for name, count in r["errors"].items():
+                    errors[name] = errors.get(name, 0) + count
+            shown = f"{versus:>10.2f}" if kind == "ours" else f"{'':>10}"
+            print(f"{kind:>6} {connections:>5} {requests:>8.0f} {rate:>7.1f} {server:>19.3f} "
+                  f"{client:>18.3f} {ratio:>15.2f} {shown}  {errors or 0}", flush=True)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def says(*parts: str | FieldName) -> tuple[str | FieldName, ...]:
             if not part:
                 continue
             if out and out[-1].__class__ is str:
-                out[-1] += part  # type: ignore[operator]
+                out[-1] += part
                 continue
         out.append(part)
     return tuple(out)
