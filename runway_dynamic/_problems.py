@@ -54,7 +54,8 @@ class Problem:
     """One thing wrong with a request, with what a person (or agent) needs to fix it.
 
     ``kind`` is one of: unknown_endpoint, invalid_body, missing_field, wrong_endpoint,
-    unknown_model, unsupported_ratio, invalid_value, unknown_field, unchecked_pattern (a
+    unknown_model (a warning; an error for a near miss of a listed id, ``details["nearMiss"]``
+    naming it), unsupported_ratio, invalid_value, unknown_field, unchecked_pattern (a
     warning: the spec's pattern is not a regular expression this side can run). ``path`` is
     the field the problem is about (empty for the whole request), ``location`` where that
     field goes (``body``, ``query``, ``path``, ``header``), ``variant`` the model (or other

@@ -250,6 +250,69 @@ def _spelling(model: str) -> str:
     return model.strip().lower().replace("-", "_")
 
 
+def _digits(model: str) -> str:
+    """The digits of an id in order (``veo3.1_fast`` → ``31``): its version, as people
+    read it. Ids whose digits differ are different versions (``gen4.6``, ``eleven_v4``),
+    never a mistyping: a model newer than the spec must still pass."""
+    return "".join(ch for ch in model if ch.isdigit())
+
+
+def _near_limit(known: str) -> int:
+    """How many edits still make a mistyping of ``known``: 1 for short ids, else 2."""
+    return 1 if len(known) <= 4 else 2
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from ``a`` to ``b``; any
+    answer above ``limit`` is ``limit + 1``. (Optimal string alignment: a dozen lines for
+    ids of a few dozen characters; no kept library is in the stack for it.)"""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before: list[int] | None = None
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + cost)
+            if (before is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2]
+                    and a[i - 2] == b[j - 1]):
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        before, row = row, current
+    return min(row[-1], limit + 1)
+
+
+#: The JSON types a value of each :func:`schema_kind` may have.
+_ACCEPTS: dict[str, frozenset[str]] = {
+    "string": frozenset({"string"}), "integer": frozenset({"integer"}),
+    "number": frozenset({"integer", "number"}), "boolean": frozenset({"boolean"}),
+    "object": frozenset({"object"}), "array": frozenset({"array"}),
+    "any": frozenset({"string", "integer", "number", "boolean", "object", "array"}),
+}
+#: :func:`agreed_kind`'s answer when the known models share no type: numbers and booleans
+#: are read as JSON, anything else stays text.
+SCALAR = "scalar"
+
+
+def agreed_kind(kinds: Iterable[str]) -> str:
+    """The kind a value takes for a model the spec does not list, from the kinds the
+    listed models give the same field: the narrowest one every listed model accepts
+    (integer and number → integer), else :data:`SCALAR`. An unknown model is most likely
+    a sibling of the listed ones, so its ``--duration 5`` should be ``5``, not ``"5"``."""
+    accepted: frozenset[str] | None = None
+    for kind in kinds:
+        types = _ACCEPTS.get(kind, _ACCEPTS["any"])
+        accepted = types if accepted is None else accepted & types
+    if accepted is None:
+        return "any"
+    for kind, types in _ACCEPTS.items():
+        if types == accepted:
+            return kind
+    return SCALAR
+
+
 @lru_cache(maxsize=1024)
 def _closest_ratios(wanted: str, accepted: tuple[str, ...], n: int) -> tuple[str, ...]:
     """:func:`closest_ratios`, remembered: a refused ratio is usually refused again."""
@@ -464,6 +527,13 @@ class Operation:
             return ()
         return tuple(v.key for v in self.variants if v.key is not None)
 
+    def unknown_model_kind(self, name: str) -> str | None:
+        """The kind field ``name``'s value takes for a model this operation does not list:
+        what the listed models that have the field agree on (:func:`agreed_kind`);
+        ``None`` when none has it."""
+        kinds = [v.field_map[name].kind for v in self.variants if name in v.field_map]
+        return agreed_kind(kinds) if kinds else None
+
     def variant(self, key: str | None) -> Variant | None:
         for candidate in self.variants:
             if candidate.key == key:
@@ -618,6 +688,36 @@ class Catalog:
         else is returned as given (an id the spec does not list passes through)."""
         found = self._model_spellings.get(_spelling(model), ())
         return found[0] if len(found) == 1 and model not in found else model
+
+    def near_misses(self, model: str) -> list[str]:
+        """Listed ids that ``model`` is most likely a mistyping of, closest first; ``[]``
+        for a listed id and for one far from every listed id (a model newer than the spec).
+
+        Near: another spelling (:meth:`resolve_model`), or a few edits away
+        (``veo3.1fast``) with the same version digits. Pre-flight refuses a near miss
+        (nothing is sent for a typo) unless the caller allows unknown models.
+        """
+        if model in self._model_set:
+            return []
+        wanted = _spelling(model)
+        digits = _digits(wanted)
+        scored = []
+        for known in self.models():
+            spelled = _spelling(known)
+            if spelled == wanted:
+                scored.append((0, known))
+                continue
+            if _digits(spelled) != digits:
+                continue
+            limit = _near_limit(spelled)
+            distance = edit_distance(wanted, spelled, limit)
+            if distance <= limit:
+                scored.append((distance, known))
+        return [known for _, known in sorted(scored, key=lambda pair: pair[0])]
+
+    @cached_property
+    def _model_set(self) -> frozenset[str]:
+        return frozenset(self.models())
 
     @cached_property
     def _model_spellings(self) -> dict[str, tuple[str, ...]]:

@@ -114,10 +114,13 @@ class Spec:
         return Validator(self.catalog)
 
     def preflight(
-        self, endpoint: str, body: Mapping[str, Any], *, method: str | None = None
+        self, endpoint: str, body: Mapping[str, Any], *, method: str | None = None,
+        allow_unknown_model: bool = False,
     ) -> list[Problem]:
-        """Every problem with ``body`` for ``endpoint`` (warnings included); empty when fine."""
-        return list(self.validator.iter_problems(endpoint, body, method=method))
+        """Every problem with ``body`` for ``endpoint`` (warnings included); empty when fine.
+        ``allow_unknown_model``: a near miss of a listed model id is a warning, not an error."""
+        return list(self.validator.iter_problems(endpoint, body, method=method,
+                                                 allow_unknown_model=allow_unknown_model))
 
 
 def load_spec(source: str | os.PathLike[str] | None = None, *, use_cache: bool = True) -> Spec:

@@ -67,29 +67,39 @@ class Validator:
 
     # ---- public
 
-    def check(self, endpoint: str, body: Any, *, method: str | None = None) -> list[Problem]:
-        return list(self.iter_problems(endpoint, body, method=method))
+    def check(self, endpoint: str, body: Any, *, method: str | None = None,
+              allow_unknown_model: bool = False) -> list[Problem]:
+        return list(self.iter_problems(endpoint, body, method=method,
+                                       allow_unknown_model=allow_unknown_model))
 
     def validate(
         self, endpoint: str, body: Any, *, method: str | None = None,
         also: Iterable[Problem] = (),
         describe: Callable[[Problem], dict[str, Any]] | None = None,
+        allow_unknown_model: bool = False,
     ) -> list[Problem]:
         """Check ``body``; raise :class:`PreflightError` once with every problem (``also``,
         problems the caller found, first) when any is an error; else return the warnings.
 
         ``describe`` is how the caller presents a problem (see :class:`PreflightError`).
         """
-        problems = [*also, *self.iter_problems(endpoint, body, method=method)]
+        problems = [*also, *self.iter_problems(endpoint, body, method=method,
+                                               allow_unknown_model=allow_unknown_model)]
         if errors(problems):
             op = self._operation(endpoint, method)
             raise PreflightError(op.endpoint if op else endpoint, problems, describe=describe)
         return problems
 
     def iter_problems(
-        self, endpoint: str, body: Any, *, method: str | None = None
+        self, endpoint: str, body: Any, *, method: str | None = None,
+        allow_unknown_model: bool = False,
     ) -> Iterator[Problem]:
-        """Yield every problem of ``body`` for ``endpoint``; nothing when it is fine."""
+        """Yield every problem of ``body`` for ``endpoint``; nothing when it is fine.
+
+        A model id the spec does not list passes with a warning, unless it is a near miss
+        of a listed one (:meth:`Catalog.near_misses`): that is an error, nothing is sent
+        for a typo, unless ``allow_unknown_model`` says the caller means it.
+        """
         op = self._operation(endpoint, method)
         if op is None:
             yield self._unknown_endpoint(endpoint, method)
@@ -103,7 +113,7 @@ class Validator:
             yield Problem("invalid_body", says(
                 f"the request body must be a JSON object, got {_json_type_name(body)}"))
             return
-        variant = yield from self._select_variant(op, body)
+        variant = yield from self._select_variant(op, body, allow_unknown_model)
         if variant is None:
             return
         yield from self._variant_problems(op, variant, body)
@@ -139,7 +149,7 @@ class Validator:
                        suggestions=tuple(names))
 
     def _select_variant(
-        self, op: Operation, body: Mapping[str, Any]
+        self, op: Operation, body: Mapping[str, Any], allow_unknown_model: bool = False
     ) -> Iterator[Problem] | Any:  # a generator returning the chosen variant
         if op.discriminator is None:
             return op.variants[0]
@@ -178,14 +188,30 @@ class Validator:
                 details={"servedBy": serving, "endpointModels": keys},
             )
             return None
-        near = closest(value, keys)
+        yield self._unknown_model(where, value, keys, allow_unknown_model)
+        return None
+
+    def _unknown_model(self, where: FieldPath, value: str, keys: list[str],
+                       allow: bool) -> Problem:
+        """A model id the spec does not list: an error when it is a near miss of a listed
+        one (unless ``allow``), else a warning (sent unchecked)."""
+        misses = self.catalog.near_misses(value)
+        if misses and not allow:
+            here = [m for m in misses if m in keys] or misses
+            return Problem(
+                "unknown_model",
+                says(f"model {value!r} is not in the spec; did you mean "
+                     f"{', '.join(here)}?"),
+                where, variant=value, suggestions=tuple(here),
+                details={"nearMiss": here},
+            )
+        near = misses or closest(value, keys)
         hint = f" (did you mean {', '.join(near)}?)" if near else ""
-        yield Problem(
+        return Problem(
             "unknown_model",
             says(f"model {value!r} is not in the spec{hint}; sending it unchecked"),
             where, variant=value, suggestions=tuple(near), severity=WARNING,
         )
-        return None
 
     # ---- variant checks
 

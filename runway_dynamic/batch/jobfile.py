@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from runway_dynamic._constants import MODEL_PROPERTY
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.catalog import CREATES_TASK, Operation, Variant
-from runway_dynamic.coerce import from_text
+from runway_dynamic.coerce import from_text, unchecked_from_text
 from runway_dynamic.naming import camel, closest, endpoint_name, flag_for, kebab, short_aliases
 from runway_dynamic.uploads import local_media, placeholder_media, replace_media
 
@@ -352,6 +352,11 @@ class _Reader:
                     problems.append(LineProblem(line, str(exc), field=field_name,
                                                 flag=flag_for(field_name)))
                     continue
+            elif not typed and variant is None and discriminator:
+                # A model the spec does not list: typed as the listed models agree.
+                kind = operation.unknown_model_kind(field_name)
+                if kind is not None:
+                    value = unchecked_from_text(value, kind, field_name)
             body[field_name] = value
         return body
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from runway_dynamic._constants import RATIO_PROPERTY
 from runway_dynamic._exceptions import UsageError
-from runway_dynamic.catalog import Field, schema_kind
-from runway_dynamic.coerce import from_text
+from runway_dynamic.catalog import Field, agreed_kind, schema_kind
+from runway_dynamic.coerce import from_text, unchecked_from_text
 
 _SCALARS = {"string": str, "integer": int, "number": float, "boolean": bool}
 _METAVAR = {"string": "TEXT", "integer": "INT", "number": "NUMBER", "boolean": "BOOL",
@@ -197,16 +197,21 @@ def _kind_text(field: Field) -> str:
 
 
 def value_for(spec: FieldOption, raw: Any, variant_key: str | None) -> Any:
-    """The JSON value of a flag the user set, converted for the selected variant."""
+    """The JSON value of a flag the user set, converted for the selected variant; for a
+    model the spec does not list, as the listed models agree (:func:`agreed_kind`), and a
+    value that does not fit that is read as JSON's numbers and booleans (sent unchecked)."""
     field = spec.fields.get(variant_key)
-    kind = field.kind if field is not None else spec.kind
-    if spec.kind == "mixed" and field is None:
-        kind = "any"
+    convert = from_text
+    if field is None and None not in spec.fields:
+        kind = agreed_kind(f.kind for f in spec.fields.values())
+        convert = unchecked_from_text
+    else:
+        kind = field.kind if field is not None else spec.kind
     if isinstance(raw, list):
         if kind == "array":
             items = schema_kind((field or spec.first).schema.get("items") or {})
-            return [from_text(item, items, spec.flag) for item in raw]
+            return [convert(item, items, spec.flag) for item in raw]
         if len(raw) != 1:
             raise UsageError(f"{spec.flag} takes one value here, got {len(raw)}")
         raw = raw[0]
-    return from_text(raw, kind, spec.flag)
+    return convert(raw, kind, spec.flag)

@@ -113,6 +113,11 @@ LIST = Own("list_all", Annotated[bool, typer.Option(
 FORMAT = Own("format", Annotated[str | None, typer.Option(
     "--format", metavar="json|yaml|table", show_default=False,
     help="Output format (default: table on a terminal, else JSON).")])
+#: Generation commands and ``call`` on a model endpoint: send an id close to a listed one.
+ALLOW_UNKNOWN_MODEL = Own("allow_unknown_model", Annotated[bool, typer.Option(
+    "--allow-unknown-model", help="Send a model id the spec does not list even when it is "
+                                  "close to one it does (refused as a typo otherwise).")],
+    False)
 ALL_PAGES = Own("all_pages", Annotated[bool, typer.Option(
     "--all", help="Fetch every page and print all items.")], False)
 ENDPOINT = argument("endpoint", metavar="ENDPOINT",
@@ -343,6 +348,9 @@ class CommandOptions:
         out: dict[str, Any] = {"kind": problem.kind, "severity": problem.severity,
                                "field": problem.field, "flag": flag_of(problem.path),
                                "message": problem.render(flag_of)}
+        if problem.details.get("nearMiss") and problem.is_error and any(
+                o.param == ALLOW_UNKNOWN_MODEL.param for o in self.own):
+            out["message"] += f" ({ALLOW_UNKNOWN_MODEL.names[0]} sends it as given)"
         rest = problem.to_dict()
         for key in ("kind", "severity", "field", "message"):
             rest.pop(key, None)

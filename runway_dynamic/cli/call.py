@@ -20,6 +20,7 @@ from runway_dynamic.catalog import Catalog, Operation
 from runway_dynamic.cli._context import Invocation, current, dumps, echo, emit_json, warn
 from runway_dynamic.cli._flags import value_for
 from runway_dynamic.cli._options import (
+    ALLOW_UNKNOWN_MODEL,
     BODY,
     DRY_RUN,
     ENDPOINT,
@@ -129,6 +130,8 @@ def command_options(operation: Operation | None) -> CommandOptions:
     own = [METHOD, BODY, DRY_RUN, JSON, LIST]
     if operation is not None and runs_task(operation):
         own += run_options()  # --wait, --download, --output-dir… (runway_dynamic.cli._run)
+    if operation is not None and operation.is_model_endpoint:
+        own.append(ALLOW_UNKNOWN_MODEL)
     options = CommandOptions(own=own, arguments=[ENDPOINT])
     if operation is not None:
         options.claim(operation)
@@ -235,6 +238,7 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
     invocation.json = as_json
     running = _run.RunOptions.pop(values) if "wait" in values else None
     dry_run = values.pop("dry_run")
+    allow_unknown = bool(values.pop("allow_unknown_model", False))
     body = read_body(values.pop("body", None))
     given = options.given(values)
     discriminator = operation.discriminator
@@ -285,7 +289,8 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
     loaded = invocation.spec()
     found = _param_problems(operation, path_params, query)
     if body is not None or not operation.variants:
-        found += loaded.preflight(operation.endpoint, body, method=operation.method)
+        found += loaded.preflight(operation.endpoint, body, method=operation.method,
+                                  allow_unknown_model=allow_unknown)
     report(operation, found, options, as_json)
 
     prepared = _prepare(loaded, operation, path_params, query, body, headers)

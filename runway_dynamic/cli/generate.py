@@ -38,6 +38,7 @@ from runway_dynamic._problems import WARNING, Problem, errors, says
 from runway_dynamic.catalog import Catalog, Operation, Variant
 from runway_dynamic.cli._context import PROG, Invocation, current
 from runway_dynamic.cli._options import (
+    ALLOW_UNKNOWN_MODEL,
     BODY,
     DRY_RUN,
     JSON,
@@ -81,6 +82,8 @@ def command_options(operation: Operation, *, aliases: bool = False,
     if slots:
         own.append(_soul_id_option(slots))
     own += [BODY, *run_options(), DRY_RUN, JSON]
+    if operation.is_model_endpoint:
+        own.append(ALLOW_UNKNOWN_MODEL)
     if kinds is not None:
         own.append(option("kind", "--kind", type=str | None, metavar="|".join(kinds),
                           help="What to generate."))
@@ -93,7 +96,8 @@ def command_options(operation: Operation, *, aliases: bool = False,
             model.help_override = (
                 f"The model (default: "
                 f"{_default_short(operation, _config_name(operation, command))}). One of: "
-                f"{', '.join(operation.models)}; another id is sent as given, with a warning.")
+                f"{', '.join(operation.models)}; another id is sent as given, with a warning (one "
+                f"close to a listed id is refused as a typo: see --allow-unknown-model).")
     if slots:
         options.redeclare(_soul_id_option(slots, options))
     return options
@@ -345,6 +349,7 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
 
     invocation.json = invocation.wants_json(values.pop("json"))
     dry_run = values.pop("dry_run")
+    allow_unknown = bool(values.pop("allow_unknown_model", False))
     running = _run.RunOptions.pop(values)  # --output-dir/--poll-interval: or runway config
     body_in = call.read_body(values.pop("body"))
     if body_in is not None and not isinstance(body_in, dict):
@@ -403,7 +408,8 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
         _attach_soul_ids(invocation, operation, variant, key, body, soul_ids, flag_of)
 
     checked = resolve_body_media(operation, key, body, placeholder_uploader, flag_of)
-    problems = spec.preflight(operation.endpoint, checked, method=operation.method)
+    problems = spec.preflight(operation.endpoint, checked, method=operation.method,
+                              allow_unknown_model=allow_unknown)
     if defaulted and errors(problems):
         given, ratio = _given(flags, aliases, values, body_in or {})
         problems.append(_other_models(invocation, operation, chosen, given, ratio,

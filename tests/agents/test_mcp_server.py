@@ -75,6 +75,8 @@ def test_stdio_session_lists_calls_errors_and_reads(sandbox: Sandbox, bundled_sp
                                                    progress_callback=on_progress)
                 out["bad"] = await client.call_tool(
                     "runway_text_to_image", {**body, "ratio": "999:1"})
+                out["typo"] = await client.call_tool(
+                    "runway_text_to_image", {**body, "model": body["model"] + "x"})
                 out["resource"] = await client.read_resource("runway://models")
                 out["resources"] = (await client.list_resources()).resources
         return out
@@ -107,6 +109,12 @@ def test_stdio_session_lists_calls_errors_and_reads(sandbox: Sandbox, bundled_sp
     accepted = bundled_spec.ratios("text_to_image", body["model"])
     assert "ratio" in text and "--ratio" not in text and ", ".join(accepted) in text
     assert bad.structured_content["problems"][0]["field"] == "ratio"
+
+    # a near miss of a model id: a tool error saying which id was meant, never a crash
+    typo = out["typo"]
+    text = typo.content[0].text
+    assert typo.is_error and f"did you mean {body['model']}" in text, text
+    assert "Traceback" not in text and "--allow-unknown-model" not in text
 
     # the models resource: endpoints → models, per model its schema summary
     assert [str(r.uri) for r in out["resources"]] == ["runway://models"]
