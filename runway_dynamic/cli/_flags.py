@@ -126,12 +126,24 @@ class FieldOption:
             opened = [str(k) for k, f in self.fields.items() if f.open_values]
             if len(opened) == len(self.fields):
                 return _suggested(suggested)
-            return (f"One of: {_listing(suggested, _MAX_LISTED)}, by model; open (other "
-                    f"values accepted) for {_listing(opened)}.")
+            named = [str(k) for k, f in self.fields.items() if f.suggestions]
+            text = f"One of: {_listing(suggested, _MAX_LISTED)} for {_listing(named, 3)}"
+            if opened:
+                text += f"; open (other values accepted) for {_listing(opened)}"
+            unnamed = [f for f in self.fields.values() if not f.suggestions]
+            if unnamed:  # models that take a range or a plain type, not named values
+                types = " or ".join(sorted({f.kind for f in unnamed}))
+                text += f"; {_article(types)} for the other models"
+                text += " (limits vary by model)" if len(unnamed) > 1 else ""
+            return text + "."
         kinds = sorted({f.kind for f in self.fields.values()})
         if len(kinds) == 1:
             return _kind_text(self.first) + "; limits vary by model."
         return f"{' or '.join(kinds).capitalize()}, by model."
+
+
+def _article(words: str) -> str:
+    return ("an " if words[:1] in "aeiou" else "a ") + words
 
 
 def _listing(values: Sequence[Any], limit: int = 6) -> str:

@@ -128,3 +128,17 @@ def test_help_shows_open_values_as_suggestions(run_cli, spec_path: str) -> None:
     ratio = text[text.index("--ratio TEXT"):text.index("--style TEXT")]
     assert all(r in ratio for r in {*OPEN_RATIOS, *CLOSED_RATIOS})
     assert "open (other values accepted) for openm" in ratio
+
+
+@pytest.mark.parametrize("command", ["video", "image-to-video", "image"])
+def test_a_flag_named_by_some_models_only_says_which_and_what_the_others_take(
+    run_cli, command: str
+) -> None:
+    """``--duration`` lists 4, 6, 8 for the models that name values and the type for the
+    rest; it never claims values are open for an empty list of models ("open … for .")."""
+    text = " ".join(run_cli(command, "--help").out.split())
+    assert "for ." not in text and "for ;" not in text
+    if command != "image":
+        assert "One of: 4, 6, 8 for veo3.1, veo3.1_fast; an integer for the other models" in text
+    else:
+        assert "an integer for the other models" in text
