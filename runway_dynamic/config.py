@@ -111,14 +111,16 @@ def _wrong_kind(key: str, value: Any) -> str | None:
     return None
 
 
-def command_endpoint(name: str) -> str:
-    """The endpoint a default-model key names: a generation command's (``video`` →
-    ``text_to_video``), else the name as an endpoint."""
-    from runway_dynamic.naming import GENERATION_COMMANDS
+#: Other names of model endpoints a ``default-model.<name>`` key may use (the CLI passes
+#: its generation commands: ``video`` → ``text_to_video``); the library knows endpoints only.
+EndpointNames = Mapping[str, str]
 
-    for words in (tuple(name.split("-")), (name,)):
-        if words in GENERATION_COMMANDS:
-            return GENERATION_COMMANDS[words]
+
+def named_endpoint(name: str, names: EndpointNames | None = None) -> str:
+    """The endpoint a default-model key names: one of ``names`` (``video`` →
+    ``text_to_video``), else the name read as an endpoint."""
+    if names and name in names:
+        return names[name]
     return name.replace("-", "_")
 
 
@@ -152,15 +154,17 @@ def _save(data: Mapping[str, Any]) -> Path:
     return where
 
 
-def check_key(key: str, catalog: Catalog | None = None) -> str:
-    """The key as stored; :class:`UsageError` naming the valid keys when it is not one."""
+def check_key(key: str, catalog: Catalog | None = None, *,
+              names: EndpointNames | None = None) -> str:
+    """The key as stored; :class:`UsageError` naming the valid keys when it is not one.
+    ``names``: other names of endpoints, kept as given (``default-model.video``)."""
     if key in KEYS:
         return key
     if key.startswith(DEFAULT_MODEL_PREFIX):
         name = key[len(DEFAULT_MODEL_PREFIX):]
-        endpoint = command_endpoint(name)
+        endpoint = named_endpoint(name, names)
         if endpoint != name.replace("-", "_"):
-            return key  # a generation command's own default (default-model.video)
+            return key  # a name of its own for an endpoint (default-model.video)
         if catalog is not None and endpoint not in catalog.endpoints():
             from runway_dynamic.naming import closest
 
@@ -178,8 +182,10 @@ def check_key(key: str, catalog: Catalog | None = None) -> str:
                      f"{DEFAULT_MODEL_PREFIX}ENDPOINT")
 
 
-def parse_value(key: str, raw: str, catalog: Catalog | None = None) -> tuple[Any, list[str]]:
-    """The value to store for ``key`` and any warnings; :class:`UsageError` when invalid."""
+def parse_value(key: str, raw: str, catalog: Catalog | None = None, *,
+                names: EndpointNames | None = None) -> tuple[Any, list[str]]:
+    """The value to store for ``key`` and any warnings; :class:`UsageError` when invalid.
+    ``names`` as for :func:`check_key`."""
     warnings: list[str] = []
     if key == "poll-interval":
         try:
@@ -220,7 +226,7 @@ def parse_value(key: str, raw: str, catalog: Catalog | None = None) -> tuple[Any
             raise UsageError("output-dir must not be empty")
         return raw, warnings
     if key.startswith(DEFAULT_MODEL_PREFIX) and catalog is not None:
-        endpoint = command_endpoint(key[len(DEFAULT_MODEL_PREFIX):])
+        endpoint = named_endpoint(key[len(DEFAULT_MODEL_PREFIX):], names)
         raw = catalog.resolve_model(raw)  # veo3.1-fast is stored as veo3.1_fast
         known_here = catalog.models(endpoint)
         if raw not in known_here:
@@ -234,10 +240,12 @@ def parse_value(key: str, raw: str, catalog: Catalog | None = None) -> tuple[Any
     return raw, warnings
 
 
-def set_value(key: str, raw: str, catalog: Catalog | None = None) -> tuple[Any, list[str]]:
-    """Validate and store one setting; ``(stored value, warnings)``."""
-    key = check_key(key, catalog)
-    value, warnings = parse_value(key, raw, catalog)
+def set_value(key: str, raw: str, catalog: Catalog | None = None, *,
+              names: EndpointNames | None = None) -> tuple[Any, list[str]]:
+    """Validate and store one setting; ``(stored value, warnings)``; ``names`` as for
+    :func:`check_key`."""
+    key = check_key(key, catalog, names=names)
+    value, warnings = parse_value(key, raw, catalog, names=names)
     data = load()
     data[key] = value
     _save(data)

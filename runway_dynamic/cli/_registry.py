@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from runway_dynamic.naming import GENERATION_COMMANDS, REFERENCE_ALIASES
+from runway_dynamic.cli._command_names import GENERATION_COMMANDS, REFERENCE_ALIASES
 
 if TYPE_CHECKING:
     from runway_dynamic.cli._context import Invocation
@@ -290,7 +290,8 @@ def listing(invocation: Invocation) -> list[Command]:
 
 def derived_from(operations: Iterable[tuple[str, str, list[str]]]) -> list[Command]:
     """Registry entries for ``(method, path, query names)``; static names win."""
-    from runway_dynamic.naming import command_names, endpoint_name
+    from runway_dynamic.cli._command_names import command_names
+    from runway_dynamic.naming import endpoint_name
 
     ops = [(method, path, endpoint_name(path), query) for method, path, query in operations]
     names = command_names((method, endpoint, query) for method, _, endpoint, query in ops)

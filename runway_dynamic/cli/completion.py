@@ -157,7 +157,7 @@ def _flags_of(path: tuple[str, ...], invocation: Invocation,
     """``{flag: value source or None}`` of the command at ``path`` (``rest``: the words
     after it, which name the operation of ``runway call`` and the workflow of ``wf``)."""
     from runway_dynamic.cli import _registry
-    from runway_dynamic.naming import GENERATION_COMMANDS, REFERENCE_ALIASES
+    from runway_dynamic.cli._command_names import GENERATION_COMMANDS, REFERENCE_ALIASES
 
     catalog = invocation.spec().catalog
     if path in GENERATION_COMMANDS:

@@ -25,9 +25,16 @@ def _catalog_if_needed(key: str) -> Catalog | None:
     return current().spec().catalog if key.startswith(config.DEFAULT_MODEL_PREFIX) else None
 
 
+def _names() -> dict[str, str]:
+    """The generation commands' names, which ``default-model.<command>`` keys may use."""
+    from runway_dynamic.cli._command_names import generation_endpoints
+
+    return generation_endpoints()
+
+
 def get(key: Key, json: JsonOption = False) -> int:
     """Print one setting (exit 1 when it is not set)."""
-    stored = config.check_key(key, _catalog_if_needed(key))
+    stored = config.check_key(key, _catalog_if_needed(key), names=_names())
     value = config.get(stored)
     if current().wants_json(json):
         emit_json({"key": stored, "value": value})
@@ -45,10 +52,10 @@ def set_(
     json: JsonOption = False,
 ) -> int:
     """Validate and save one setting (default models are checked against the spec)."""
-    stored, warnings = config.set_value(key, value, _catalog_if_needed(key))
+    stored, warnings = config.set_value(key, value, _catalog_if_needed(key), names=_names())
     for message in warnings:
         warn(message)
-    canonical = config.check_key(key, None)
+    canonical = config.check_key(key, None, names=_names())
     if current().wants_json(json):
         emit_json({"key": canonical, "value": stored, "path": str(config.path())})
     else:
@@ -58,7 +65,7 @@ def set_(
 
 def unset(key: Key, json: JsonOption = False) -> int:
     """Remove one setting."""
-    stored = config.check_key(key, None)
+    stored = config.check_key(key, None, names=_names())
     removed = config.unset(stored)
     if current().wants_json(json):
         emit_json({"key": stored, "removed": removed})

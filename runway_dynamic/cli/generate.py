@@ -1,7 +1,7 @@
 """Generation commands (``video``, ``image``, ``text-to-speech``…, ``avatar video``) and the
 ``generate PROMPT --kind KIND`` router, synthesised from the spec.
 
-:data:`runway_dynamic.naming.GENERATION_COMMANDS` maps a command to its model endpoint;
+:data:`runway_dynamic.cli._command_names.GENERATION_COMMANDS` maps a command to its model endpoint;
 everything else comes from the catalog: ``--model`` and its choices (an id the spec does
 not know is still sent, with a pre-flight warning), one flag per field of any of the
 endpoint's models (the flags of ``runway call``), the short aliases of
@@ -36,6 +36,11 @@ from runway_dynamic._constants import RATIO_PROPERTY
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic._problems import WARNING, Problem, errors, says
 from runway_dynamic.catalog import Catalog, Operation, Variant
+from runway_dynamic.cli._command_names import (
+    GENERATE_KIND_ALIASES,
+    GENERATE_KINDS,
+    GENERATION_COMMANDS,
+)
 from runway_dynamic.cli._context import PROG, Invocation, current
 from runway_dynamic.cli._options import (
     ALLOW_UNKNOWN_MODEL,
@@ -50,7 +55,6 @@ from runway_dynamic.cli._options import (
     run_options,
 )
 from runway_dynamic.cli._registry import Built
-from runway_dynamic.naming import GENERATE_KIND_ALIASES, GENERATE_KINDS, GENERATION_COMMANDS
 
 if TYPE_CHECKING:
     from runway_dynamic.cli._flags import FieldOption

@@ -488,7 +488,7 @@ def _target_command(invocation: Any, entry: Entry) -> tuple[Any, dict[str, Any]]
     endpoint (short flags and all), else ``runway call`` on its path; and the values the
     rerun fixes (``call``'s endpoint and method)."""
     from runway_dynamic.cli import call, generate
-    from runway_dynamic.naming import GENERATION_COMMANDS
+    from runway_dynamic.cli._command_names import GENERATION_COMMANDS
 
     catalog = invocation.spec().catalog
     operation, _ = call.resolve(catalog, entry.endpoint, entry.method)

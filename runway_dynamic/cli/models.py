@@ -59,7 +59,7 @@ def _serving_commands(invocation: Invocation, endpoints: dict[str, list[str]]
     """Each model endpoint's command: its generation command, else the command the spec's
     operation gets (``runway call ENDPOINT`` works for all)."""
     from runway_dynamic.cli import _registry
-    from runway_dynamic.naming import GENERATION_COMMANDS
+    from runway_dynamic.cli._command_names import GENERATION_COMMANDS
 
     out: dict[str, str] = {}
     for words, endpoint in GENERATION_COMMANDS.items():

@@ -1,10 +1,11 @@
 """``runway RESOURCE VERB``: a command for every operation of the spec, derived at run time.
 
-Names come from :func:`runway_dynamic.naming.command_names` (``avatars list``,
+Names come from :func:`runway_dynamic.cli._command_names.command_names` (``avatars list``,
 ``voices preview``, ``workflows run``…); the reference CLI's singular groups
 (``avatar list``, ``workflow invocation``) are registry aliases onto them
-(:data:`runway_dynamic.naming.REFERENCE_ALIASES`). Only the invoked operation's command is
-built: the registry lists the names from the catalog, the factory :func:`build` makes one.
+(:data:`runway_dynamic.cli._command_names.REFERENCE_ALIASES`). Only the invoked operation's
+command is built: the registry lists the names from the catalog, the factory :func:`build`
+makes one.
 
 Path parameters are positional arguments; query parameters and body fields are typed
 flags named by the command builder (:mod:`runway_dynamic.cli._options`), merged over
@@ -21,6 +22,7 @@ from typing import Any
 
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.catalog import LISTS, Catalog, Operation, flatten_object
+from runway_dynamic.cli._command_names import REFERENCE_ALIASES, command_names
 from runway_dynamic.cli._context import Invocation, current
 from runway_dynamic.cli._options import (
     ALL_PAGES,
@@ -32,7 +34,6 @@ from runway_dynamic.cli._options import (
 )
 from runway_dynamic.cli._registry import Built
 from runway_dynamic.cli._run import runs_task
-from runway_dynamic.naming import REFERENCE_ALIASES, command_names
 
 # --------------------------------------------------------------------------- the table
 

@@ -65,3 +65,13 @@ def test_a_broken_file_is_a_config_error_naming_it() -> None:
     config.path().write_text("[1]", encoding="utf-8")
     with pytest.raises(ConfigError, match="JSON object"):
         config.get("output-dir")
+
+
+def test_a_command_name_is_a_default_model_key_only_when_the_caller_names_it(
+        bundled_spec) -> None:
+    """The library knows endpoints; the CLI passes its command names (``video``)."""
+    catalog = bundled_spec.catalog
+    with pytest.raises(UsageError):
+        config.check_key("default-model.video", catalog)
+    assert config.check_key("default-model.video", catalog,
+                            names={"video": "text_to_video"}) == "default-model.video"

@@ -11,8 +11,8 @@ import pytest
 from commands_support import Runner, check_golden
 
 from runway_dynamic import config
+from runway_dynamic.cli._command_names import GENERATION_COMMANDS, generation_endpoints
 from runway_dynamic.cli.generate import command_options
-from runway_dynamic.naming import GENERATION_COMMANDS
 from runway_dynamic.sandbox.examples import example
 from runway_dynamic.spec import Spec
 
@@ -128,7 +128,8 @@ def test_an_empty_body_fails_preflight_on_the_first_model(cli: Runner) -> None:
 def test_default_model_comes_from_config_by_command_or_endpoint(cli: Runner) -> None:
     models = BUNDLED.catalog.models("text_to_video")
     chosen = models[-1]
-    config.set_value("default-model.video", chosen.replace("_", "-"), BUNDLED.catalog)
+    config.set_value("default-model.video", chosen.replace("_", "-"), BUNDLED.catalog,
+                     names=generation_endpoints())
     assert config.get("default-model.video") == chosen  # stored as the spec spells it
     result = cli("video", "--prompt", "x", "--dry-run", "--json")
     assert _info(result.err).startswith(f"model {chosen} (default-model.video in runway config")
@@ -258,7 +259,7 @@ def test_output_dir_and_poll_interval_come_from_config(cli: Runner, api: Any,
                                              ("i2v", "image-to-video"), ("tts", "text-to-speech"),
                                              ("sfx", "sound-effect"), ("v2v", "video-to-video")])
 def test_generate_takes_the_short_kinds_people_bring(cli: Runner, alias: str, kind: str) -> None:
-    from runway_dynamic.naming import GENERATE_KINDS
+    from runway_dynamic.cli._command_names import GENERATE_KINDS
 
     endpoint = GENERATION_COMMANDS[GENERATE_KINDS[kind]]
     short = cli("generate", "x", "--kind", alias, "--dry-run", "--json")

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from commands_support import Runner
 
+from runway_dynamic.cli._command_names import GENERATION_COMMANDS
 from runway_dynamic.cli.generate import command_options
 from runway_dynamic.creative import soul_id
 from runway_dynamic.creative._facts import ReferenceSlot, reference_slot
-from runway_dynamic.naming import GENERATION_COMMANDS
 from runway_dynamic.sandbox.media import png
 from runway_dynamic.spec import Spec
 

@@ -1,17 +1,17 @@
-"""The name rules of naming.py: resource commands, short aliases, the command tables."""
+"""The name rules: resource commands and the command tables (cli/_command_names.py), short
+aliases (naming.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from runway_dynamic.naming import (
+from runway_dynamic.cli._command_names import (
     GENERATE_KINDS,
     GENERATION_COMMANDS,
     REFERENCE_ALIASES,
     command_names,
-    short_alias,
-    short_aliases,
 )
+from runway_dynamic.naming import short_alias, short_aliases
 from runway_dynamic.spec import Spec
 
 

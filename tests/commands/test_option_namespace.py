@@ -22,10 +22,10 @@ from spec_corpus import colliding_spec, tiny_spec
 
 from runway_dynamic.catalog import Operation
 from runway_dynamic.cli import call, generate, resources
+from runway_dynamic.cli._command_names import GENERATE_KINDS, GENERATION_COMMANDS
 from runway_dynamic.cli._context import GLOBAL_OPTIONS
 from runway_dynamic.cli._options import CommandOptions, run_options
 from runway_dynamic.cli._run import runs_task
-from runway_dynamic.naming import GENERATE_KINDS, GENERATION_COMMANDS
 from runway_dynamic.sources import bundled_spec_path
 from runway_dynamic.spec import Spec
 

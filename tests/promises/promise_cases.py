@@ -17,7 +17,8 @@ from typing import Any
 
 from runway_dynamic.catalog import Catalog, Operation
 from runway_dynamic.cli import _registry
-from runway_dynamic.naming import GENERATION_COMMANDS, REFERENCE_ALIASES, endpoint_name
+from runway_dynamic.cli._command_names import GENERATION_COMMANDS, REFERENCE_ALIASES
+from runway_dynamic.naming import endpoint_name
 from runway_dynamic.sandbox.examples import Context, example
 
 

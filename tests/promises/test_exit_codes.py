@@ -35,7 +35,7 @@ KEY = "rk_exit_contract_key_0042"
 
 def _image_args() -> list[str]:
     """``runway image`` for the first model that takes only a prompt and a ratio."""
-    from runway_dynamic.naming import GENERATION_COMMANDS
+    from runway_dynamic.cli._command_names import GENERATION_COMMANDS
 
     endpoint = GENERATION_COMMANDS[("image",)]
     for model in SPEC.models(endpoint):
@@ -206,8 +206,8 @@ def test_a_wait_rides_out_a_run_of_server_errors(tmp_path: Path) -> None:
     """Polls that meet 503s back off and go on (was: the wait gave up after ~1.5 s)."""
     with Sandbox(spec=SPEC, task_seconds=0.2) as sandbox, sandbox.client() as client:
         body = {"model": IMAGE[2], "promptText": "a kite", "ratio": IMAGE[-1]}
-        endpoint = __import__("runway_dynamic.naming", fromlist=["x"]).GENERATION_COMMANDS[
-            ("image",)]
+        endpoint = __import__("runway_dynamic.cli._command_names",
+                              fromlist=["x"]).GENERATION_COMMANDS[("image",)]
         task = client.create_task(endpoint, body)
         env = {**os.environ, "RUNWAY_BASE_URL": sandbox.base_url, "RUNWAY_API_KEY": KEY,
                **fault("status=503; retry-after=0; times=6")}
@@ -232,7 +232,7 @@ def test_a_slow_task_times_out_with_4_and_the_resume_command(tmp_path: Path) -> 
 
 
 def test_a_batch_paused_at_a_limit_is_75(tmp_path: Path) -> None:
-    from runway_dynamic.naming import GENERATION_COMMANDS
+    from runway_dynamic.cli._command_names import GENERATION_COMMANDS
 
     endpoint = GENERATION_COMMANDS[("image",)]
     jobs = tmp_path / "jobs.jsonl"
@@ -304,7 +304,7 @@ def test_an_upload_too_large_is_refused_before_anything_is_sent(tmp_path: Path) 
 def test_a_media_file_of_the_wrong_family_is_refused_before_the_create(tmp_path: Path) -> None:
     """A text file where the field takes images: exit 2, nothing sent (was: uploaded, then a
     paid task that fails)."""
-    from runway_dynamic.naming import GENERATION_COMMANDS
+    from runway_dynamic.cli._command_names import GENERATION_COMMANDS
 
     endpoint = GENERATION_COMMANDS[("image-to-video",)]
     model = SPEC.models(endpoint)[0]

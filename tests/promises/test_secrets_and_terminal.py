@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from runway_dynamic.naming import GENERATION_COMMANDS
+from runway_dynamic.cli._command_names import GENERATION_COMMANDS
 from runway_dynamic.sources import bundled_spec_path
 from runway_dynamic.spec import Spec
 
