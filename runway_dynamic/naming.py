@@ -23,11 +23,6 @@ def kebab(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "-", spaced).strip("-").lower()
 
 
-def flag_for(name: str) -> str:
-    """The CLI flag of a spec field or parameter: ``promptText`` → ``--prompt-text``."""
-    return "--" + kebab(name)
-
-
 def camel(kebab_name: str) -> str:
     """``prompt-text`` → ``promptText`` (the inverse of :func:`kebab` for camelCase names)."""
     head, *rest = kebab_name.lstrip("-").split("-")

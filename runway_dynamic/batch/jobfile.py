@@ -11,6 +11,9 @@ One line, one generation:
   names or flags as above; a cell's text becomes the field's type (``5`` → 5 for an
   integer field, JSON for object and array fields); an empty cell is "not given".
 
+Problems name fields by their spec names; a caller that has flags for them (the CLI, whose
+command builder names them) passes ``flags`` and the messages carry those too.
+
 Local files in media fields (``promptImage: shots/p1.png``) are taken relative to the jobs
 file and checked now; they are inlined or uploaded when the job is submitted. Every job
 is pre-flighted against the spec before anything is sent, and a field the model does not
@@ -22,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,10 +34,11 @@ from runway_dynamic._constants import MODEL_PROPERTY
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.catalog import CREATES_TASK, Operation, Variant
 from runway_dynamic.coerce import from_text, unchecked_from_text
-from runway_dynamic.naming import camel, closest, endpoint_name, flag_for, kebab, short_aliases
+from runway_dynamic.naming import camel, closest, endpoint_name, kebab, short_aliases
 from runway_dynamic.uploads import local_media, placeholder_media, replace_media
 
 if TYPE_CHECKING:
+    from runway_dynamic._problems import Namer
     from runway_dynamic.spec import Spec
     from runway_dynamic.validation import Problem
 
@@ -45,6 +49,9 @@ BODY_KEY = "body"
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = (".csv", ".tsv")
 MAX_KEY_LENGTH = 80
+#: How a caller names the fields of an operation (the CLI: the flags its command builder
+#: gives them); ``None`` for a field it has no name for.
+FieldFlags = Callable[[Operation], "Namer"]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -118,11 +125,14 @@ class JobsFile:
 
 
 def load_jobs(path: str | Path, spec: Spec, *, endpoint: str | None = None,
-              model: str | None = None, skip_invalid: bool = False) -> JobsFile:
+              model: str | None = None, skip_invalid: bool = False,
+              flags: FieldFlags | None = None) -> JobsFile:
     """Read, map and pre-flight every job of ``path``; :class:`JobsFileError` lists all
     bad lines unless ``skip_invalid`` (then they are left out and listed in ``skipped``).
 
-    ``endpoint`` and ``model`` are defaults for lines that do not name their own.
+    ``endpoint`` and ``model`` are defaults for lines that do not name their own;
+    ``flags`` names fields in messages beside their spec names, and those names are
+    accepted as keys too.
     """
     file = Path(path)
     try:
@@ -133,7 +143,7 @@ def load_jobs(path: str | Path, spec: Spec, *, endpoint: str | None = None,
         raise UsageError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     found = parse_jobs(text, spec, source=str(file), base_dir=file.parent.absolute(),
                        fmt=format_of(file, text), endpoint=endpoint, model=model,
-                       skip_invalid=skip_invalid)
+                       skip_invalid=skip_invalid, flags=flags)
     found.path = file.absolute()
     return found
 
@@ -150,13 +160,14 @@ def format_of(path: Path, text: str) -> str:
 
 def parse_jobs(text: str, spec: Spec, *, source: str = "<jobs>", base_dir: Path | None = None,
                fmt: str = "jsonl", endpoint: str | None = None, model: str | None = None,
-               skip_invalid: bool = False) -> JobsFile:
+               skip_invalid: bool = False, flags: FieldFlags | None = None) -> JobsFile:
     """:func:`load_jobs` on text already read (``fmt`` is ``jsonl`` or ``csv``)."""
     if fmt not in ("jsonl", "csv"):
         raise UsageError(f"unknown jobs format {fmt!r}; use jsonl or csv")
     rows = list(_jsonl_rows(text) if fmt == "jsonl"
                 else _csv_rows(text, delimiter=_delimiter(source)))
-    reader = _Reader(spec, base_dir or Path.cwd(), endpoint, model, width=len(str(len(rows))))
+    reader = _Reader(spec, base_dir or Path.cwd(), endpoint, model, width=len(str(len(rows))),
+                     flags=flags)
     total = len(rows)
     for number, row in enumerate(rows, start=1):
         reader.read(number, row)
@@ -246,8 +257,10 @@ class _Reader:
     """Turns rows into jobs, collecting problems (one instance per file)."""
 
     def __init__(self, spec: Spec, base_dir: Path, endpoint: str | None, model: str | None,
-                 *, width: int = 4):
+                 *, width: int = 4, flags: FieldFlags | None = None):
         self.spec = spec
+        self._flags = flags
+        self._namers: dict[str, Namer] = {}
         self.base_dir = base_dir
         self.default_endpoint = endpoint
         self.default_model = model
@@ -342,15 +355,16 @@ class _Reader:
         if variant is None and operation.variants and not discriminator:
             variant = operation.variants[0]
         body: dict[str, Any] = {}
+        namer = self.namer(operation)
         for name, value in entries.items():
             field_name = self._name(operation, variant, name)
             if not typed and variant is not None and field_name in variant.field_map:
-                label = f"{field_name} ({flag_for(field_name)})"
+                flag = namer((field_name,))
+                label = f"{field_name} ({flag})" if flag else field_name
                 try:
                     value = from_text(value, variant.field_map[field_name].kind, label)
                 except UsageError as exc:
-                    problems.append(LineProblem(line, str(exc), field=field_name,
-                                                flag=flag_for(field_name)))
+                    problems.append(LineProblem(line, str(exc), field=field_name, flag=flag))
                     continue
             elif not typed and variant is None and discriminator:
                 # A model the spec does not list: typed as the listed models agree.
@@ -373,7 +387,20 @@ class _Reader:
         for field_name in self._alias_table(operation).get(kebab(bare), ()):
             if field_name in names:
                 return field_name
+        namer = self.namer(operation)
+        for field_name in names:
+            flag = namer((field_name,))
+            if flag is not None and flag.lstrip("-") == bare:
+                return field_name
         return camel(bare) if name.startswith("--") else name
+
+    def namer(self, operation: Operation) -> Namer:
+        """How the caller names ``operation``'s fields (nothing, without ``flags``)."""
+        found = self._namers.get(operation.endpoint)
+        if found is None:
+            found = self._flags(operation) if self._flags is not None else _no_names
+            self._namers[operation.endpoint] = found
+        return found
 
     def _alias_table(self, operation: Operation) -> dict[str, tuple[str, ...]]:
         table = self._aliases.get(operation.endpoint)
@@ -394,7 +421,9 @@ class _Reader:
         reported = {p.field for p in problems}
         variant_key = body.get(operation.discriminator) if operation.discriminator else None
         variant_key = variant_key if isinstance(variant_key, str) else None
-        found = local_media(operation, variant_key, body, flag_for)
+        namer = self.namer(operation)
+        found = local_media(operation, variant_key, body,
+                            lambda name: namer((name,)) or name)
         absolute: dict[Any, str] = {}
         stand_ins: dict[Any, str] = {}
         for media in found:
@@ -404,7 +433,7 @@ class _Reader:
                 stand_ins[media.where] = placeholder_media(replace(media, value=str(path)))
             except UsageError as exc:
                 top = str(media.where[0])
-                problems.append(LineProblem(line, str(exc), field=top, flag=flag_for(top),
+                problems.append(LineProblem(line, str(exc), field=top, flag=namer((top,)),
                                             fix="check the path (relative to the jobs file)"))
                 reported.add(top)
         if absolute:
@@ -415,24 +444,23 @@ class _Reader:
             if problem.field in reported:
                 continue
             if problem.is_error or problem.kind == "unknown_field":
-                problems.append(_from_problem(line, problem))
+                problems.append(_from_problem(line, problem, namer))
             else:
-                self.warnings.append(_from_problem(line, problem))
+                self.warnings.append(_from_problem(line, problem, namer))
         if problems:
             return problems
         return BatchJob(key, line, operation.endpoint, body)
 
 
-def _from_problem(line: int, problem: Problem) -> LineProblem:
+def _from_problem(line: int, problem: Problem, namer: Namer) -> LineProblem:
     fix = None
     shown = [str(s) for s in problem.suggestions[:8]]
     if shown and shown[0] not in problem.message:
         fix = "use one of: " + ", ".join(shown)
-    top = str(problem.path[0]) if problem.path else None
-    return LineProblem(line, problem.render(_flag_of), field=problem.field,
-                       flag=flag_for(top) if top else None, fix=fix)
+    return LineProblem(line, problem.render(namer), field=problem.field,
+                       flag=namer(problem.path[:1]) if problem.path else None, fix=fix)
 
 
-def _flag_of(path: tuple[str | int, ...]) -> str:
-    """A jobs file names a field by its spec name or its flag: messages show both."""
-    return flag_for(str(path[0]))
+def _no_names(path: tuple[str | int, ...]) -> str | None:
+    """Without a caller's names, a field is called by its spec name alone."""
+    return None

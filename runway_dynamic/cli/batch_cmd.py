@@ -35,7 +35,9 @@ from runway_dynamic.cli._creative import (
 if TYPE_CHECKING:
     import asyncio
 
+    from runway_dynamic._problems import Namer
     from runway_dynamic.batch import Batch, BatchEvent, BatchOptions, BatchReport
+    from runway_dynamic.catalog import Operation
 
 JobsArg = Annotated[str, typer.Argument(
     metavar="JOBS", show_default=False,
@@ -140,10 +142,10 @@ def run(
         text = sys.stdin.read()
         found = parse_jobs(text, spec, source="<stdin>", base_dir=Path.cwd(),
                            fmt=format_of(Path("-"), text), endpoint=endpoint, model=model,
-                           skip_invalid=skip_invalid)
+                           skip_invalid=skip_invalid, flags=job_flags)
     else:
         found = load_jobs(jobs, spec, endpoint=endpoint, model=model,
-                          skip_invalid=skip_invalid)
+                          skip_invalid=skip_invalid, flags=job_flags)
     for problem in found.skipped:
         warn(f"{jobs}: skipped {problem}")
     for problem in found.warnings:
@@ -379,6 +381,14 @@ def _open(journal: str | None, journal_url: str | None, name: str | None, *,
                          f", or --journal postgresql://… (or {JOURNAL_URL_ENV})")
     _reachable(where)
     return Batch.open(where, readonly=readonly, name=name)
+
+
+def job_flags(operation: Operation) -> Namer:
+    """A jobs file's fields named as ``runway call`` names them (the command builder's
+    flags: ``--body-version`` where the tool's ``--version`` takes the natural name)."""
+    from runway_dynamic.cli.call import command_options
+
+    return command_options(operation).flag_for
 
 
 def _reachable(journal: str | None) -> None:

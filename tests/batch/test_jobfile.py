@@ -17,7 +17,7 @@ from schema_strategies import bodies, examples
 from runway_dynamic.batch import JobsFileError, load_jobs
 from runway_dynamic.batch.jobfile import parse_jobs
 from runway_dynamic.catalog import CREATES_TASK, Variant
-from runway_dynamic.naming import flag_for
+from runway_dynamic.cli.batch_cmd import job_flags
 from runway_dynamic.sources import bundled_spec_path
 from runway_dynamic.spec import Spec
 
@@ -92,10 +92,10 @@ def test_every_bad_line_is_reported_at_once_with_line_field_and_fix(bundled_spec
         (7, "model")])
     text = str(error)
     assert "5 of 6 job line(s) failed the check; nothing was sent" in text
-    assert "line 3: seed (--seed) takes an integer here, got 'seven'" in text
+    assert "line 3: seed takes an integer here, got 'seven'" in text  # spec names only
     assert "closest accepted ratios" in text
     assert "missing.png" in text and "did you mean text_to_image" in text
-    assert "already used on line 2" in text and "--model" in text
+    assert "already used on line 2" in text and "missing required field model" in text
     assert error.exit_code == 2
     assert error.to_dict()["problems"][0]["line"] == 3
 
@@ -108,7 +108,10 @@ def test_unknown_fields_are_errors_with_a_suggestion(bundled_spec: Spec,
     with pytest.raises(JobsFileError) as caught:
         load_jobs(path, bundled_spec)
     assert (1, "promt") in _problems(caught.value)
-    assert "did you mean promptText (--prompt-text)" in str(caught.value)
+    assert "did you mean promptText?" in str(caught.value)
+    with pytest.raises(JobsFileError) as named:
+        load_jobs(path, bundled_spec, flags=job_flags)  # the CLI's names beside them
+    assert "did you mean promptText (--prompt-text)?" in str(named.value)
 
 
 def test_unknown_models_pass_with_a_warning(bundled_spec: Spec, tmp_path: Path) -> None:
@@ -234,7 +237,11 @@ def test_a_line_missing_a_required_field_is_refused_naming_line_and_field(
     lines = [{"endpoint": endpoint, **good}, {"endpoint": endpoint, **bad},
              {"endpoint": endpoint, **good}]
     with pytest.raises(JobsFileError) as caught:
-        parse_jobs("\n".join(json.dumps(line) for line in lines), bundled_spec)
+        parse_jobs("\n".join(json.dumps(line) for line in lines), bundled_spec,
+                   flags=job_flags)
     problems = caught.value.problems
     assert {p.line for p in problems} == {2}
-    assert any(p.field == dropped and p.flag == flag_for(dropped) for p in problems), problems
+    operation = bundled_spec.catalog.operation(endpoint, "POST")
+    assert operation is not None
+    flag = job_flags(operation)((dropped,))
+    assert flag and any(p.field == dropped and p.flag == flag for p in problems), problems

@@ -175,3 +175,46 @@ def test_only_the_command_builder_makes_options_at_run_time() -> None:
                         isinstance(node.ctx, ast.Store)) and rel not in _PYTHON_SIGNATURES:
                     offenders.append(f"{rel}:{node.lineno}: assigns __signature__")
     assert not offenders, "\n".join(sorted(set(offenders)))
+
+
+#: CLI words: the command tables and the command-name rule (cli/_command_names.py).
+_COMMAND_WORDS = frozenset({"GENERATION_COMMANDS", "GENERATE_KINDS", "GENERATE_KIND_ALIASES",
+                            "REFERENCE_ALIASES", "COMMAND_OVERRIDES", "command_names",
+                            "generation_endpoints", "flag_for"})
+
+
+def _builds_a_flag(node: ast.AST) -> bool:
+    """``"--" + kebab(name)`` or ``f"--{kebab(name)}"``: a flag made from a field's name."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = node.left
+        return isinstance(left, ast.Constant) and left.value == "--" and "kebab(" in (
+            ast.unparse(node.right))
+    if isinstance(node, ast.JoinedStr) and node.values:
+        first = node.values[0]
+        return (isinstance(first, ast.Constant) and str(first.value).endswith("--")
+                and len(node.values) > 1 and "kebab(" in ast.unparse(node.values[1]))
+    return False
+
+
+def test_the_library_speaks_in_fields_and_endpoints() -> None:
+    """Outside cli/, no module names a command word (the command tables, the command-name
+    rule, a field's flag) or makes a flag from a field's name: problems carry field paths
+    and the CLI's builder names flags (issue 13 §3)."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] == "cli":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            named = ""
+            if isinstance(node, ast.Name):
+                named = node.id
+            elif isinstance(node, ast.Attribute):
+                named = node.attr
+            elif isinstance(node, (ast.alias, ast.FunctionDef, ast.AsyncFunctionDef)):
+                named = node.name
+            if named in _COMMAND_WORDS:
+                offenders.append(f"{rel}:{getattr(node, 'lineno', '?')}: {named}")
+            if _builds_a_flag(node):
+                offenders.append(f"{rel}:{getattr(node, 'lineno', '?')}: {ast.unparse(node)}")
+    assert not offenders, "\n".join(sorted(set(offenders)))

@@ -23,10 +23,15 @@ from schema_strategies import (
 )
 
 from runway_dynamic.catalog import Variant, iter_variants, ratio_aspect
-from runway_dynamic.naming import flag_for
+from runway_dynamic.naming import kebab
 from runway_dynamic.sources import bundled_spec_path
 from runway_dynamic.spec import Spec
 from runway_dynamic.validation import ERROR, WARNING, Problem, errors
+
+
+def flag_for(name: str) -> str:
+    """A flag as a command whose flags are the fields' kebab names would call the field."""
+    return "--" + kebab(name)
 
 
 def _as_cli(problem: Problem) -> str:
