@@ -41,6 +41,8 @@ class FieldName:
 
     def render(self, name: Namer | None) -> str:
         shown = name(self.path) if name is not None else None
+        if self.form == NAME and shown:
+            return shown
         where = render_path(self.path)
         if self.form == NAME:
             return shown or where
@@ -88,17 +90,20 @@ class Problem:
 
     def render(self, name: Namer | None = None) -> str:
         """The sentence, each field named as ``name(path)`` says (beside the spec name)."""
-        return "".join(p if isinstance(p, str) else p.render(name) for p in self.text)
+        return "".join([p.render(name) if isinstance(p, FieldName) else p
+                        for p in self.text])
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind,
             "severity": self.severity,
-            "field": self.field,
-            "message": self.message,
+            "field": render_path(self.path) or None,
+            "message": self.render(),
             "suggestions": list(self.suggestions),
-            **({"details": dict(self.details)} if self.details else {}),
         }
+        if self.details:
+            out["details"] = dict(self.details)
+        return out
 
 
 def says(*parts: str | FieldName) -> tuple[str | FieldName, ...]:
@@ -122,6 +127,8 @@ def errors(problems: Sequence[Problem]) -> list[Problem]:
 
 def render_path(path: Sequence[Any]) -> str:
     """``("referenceImages", 0, "uri")`` → ``referenceImages[0].uri``."""
+    if len(path) == 1 and path[0].__class__ is str:  # a top-level field, the usual case
+        return path[0]
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
