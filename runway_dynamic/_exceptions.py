@@ -199,6 +199,56 @@ class LocalPathError(UsageError):
                 "reason": self.reason}
 
 
+class ShapeError(UsageError):
+    """The parts given for a nested field fit none, or several, of its shapes (the
+    alternatives of a ``oneOf`` told apart by a constant); nothing was sent.
+
+    ``path`` is the field (``("voice",)``); ``reason`` is ``ambiguous`` or ``no_shape``;
+    ``shapes`` holds each candidate's name and the paths that only it takes; ``tag`` is the
+    path of the constant that tells them apart (give it to choose). :meth:`render` names
+    paths as the caller's interface does (the CLI: by flag), like a pre-flight problem.
+    """
+
+    def __init__(self, path: Sequence[str | int], reason: str,
+                 shapes: Sequence[tuple[str, Sequence[Sequence[str | int]]]], *,
+                 tag: Sequence[str | int] | None = None,
+                 given: Sequence[Sequence[str | int]] = (), value: str | None = None) -> None:
+        self.path = tuple(path)
+        self.reason = reason
+        self.shapes = tuple((name, tuple(tuple(p) for p in paths)) for name, paths in shapes)
+        self.tag = tuple(tag) if tag is not None else None
+        self.given = tuple(tuple(p) for p in given)
+        self.value = value
+        super().__init__(self.render())
+
+    def render(self, name: Callable[[tuple[str | int, ...]], str | None] | None = None) -> str:
+        """The message, each path named by ``name`` (default: its spec path)."""
+        from runway_dynamic._problems import render_path
+
+        def call(path: tuple[str | int, ...]) -> str:
+            return (name(path) if name is not None else None) or render_path(path)
+
+        shapes = "; ".join(f"{label}: {' '.join(call(p) for p in paths) or '(nothing else)'}"
+                           for label, paths in self.shapes)
+        what = call(self.path)
+        pick = (f"; choose with {call(self.tag)} "
+                f"{'|'.join(label for label, _ in self.shapes)}" if self.tag else "")
+        if self.value is not None:
+            if self.reason == "ambiguous":
+                return f"{what} {self.value!r} fits several shapes ({shapes}){pick}"
+            return f"{what} {self.value!r} fits none of its shapes ({shapes})"
+        given = " and ".join(call(p) for p in self.given) or "the values given"
+        if self.reason == "ambiguous":
+            return f"{what}: {given} fit several shapes ({shapes}){pick}"
+        return f"{given} do not fit one shape of {what}; its shapes: {shapes}"
+
+    def to_dict(self) -> dict[str, Any]:
+        from runway_dynamic._problems import render_path
+
+        return {**super().to_dict(), "field": render_path(self.path), "reason": self.reason,
+                "shapes": [name for name, _ in self.shapes]}
+
+
 class SandboxBoundaryError(UsageError):
     """A sealed run (``--sandbox``) was asked to reach a host that is not loopback."""
 

@@ -13,12 +13,15 @@ taken as text and converted for the variant the body's discriminator selects.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import RATIO_PROPERTY
 from runway_dynamic._exceptions import UsageError
 from runway_dynamic.catalog import Field, agreed_kind, schema_kind
 from runway_dynamic.coerce import from_text, unchecked_from_text
+
+if TYPE_CHECKING:
+    from runway_dynamic.shapes import Leaf
 
 _SCALARS = {"string": str, "integer": int, "number": float, "boolean": bool}
 _METAVAR = {"string": "TEXT", "integer": "INT", "number": "NUMBER", "boolean": "BOOL",
@@ -146,6 +149,51 @@ def _article(words: str) -> str:
     return ("an " if words[:1] in "aeiou" else "a ") + words
 
 
+class NestedOption(FieldOption):
+    """A dotted flag (``--voice.preset-id``): one leaf below an object body field, per
+    variant the schema the leaf has over the field's shapes."""
+
+    __slots__ = ("is_tag", "leaf", "leaves", "parent")
+
+    def __init__(self, parent: FieldOption, leaf: tuple[str, ...],
+                 leaves: Mapping[str | None, Leaf]) -> None:
+        super().__init__(parent.name, parent.location, {
+            key: Field(leaf[-1], found.required, found.schema) for key, found in leaves.items()})
+        self.parent = parent
+        self.leaf = leaf
+        self.leaves = dict(leaves)
+        self.is_tag = any(found.is_tag for found in leaves.values())
+        self.required_for = ()
+
+    def __repr__(self) -> str:
+        return f"NestedOption({self.name}.{'.'.join(self.leaf)} {self.flag})"
+
+    def schema_for(self, variant_key: str | None) -> Mapping[str, Any]:
+        return (self.fields.get(variant_key) or self.first).schema
+
+    def shape_labels(self) -> tuple[str, ...]:
+        """The shapes that have this leaf (empty: all of them)."""
+        found = [part for leaf in self.leaves.values() for where in leaf.shapes
+                 for part in where.split("|")]
+        return tuple(dict.fromkeys(found))
+
+    def help(self, variant_keys: Sequence[str | None]) -> str:
+        parts: list[str] = []
+        keyed = [k for k in variant_keys if k is not None]
+        present = [k for k in self.fields if k is not None]
+        if keyed and len(present) < len(keyed):
+            parts.append(f"Only {_listing(present)}.")
+        where = [" > ".join(leaf.shapes) for leaf in self.leaves.values() if leaf.shapes]
+        if where:
+            parts.append(f"In {' or '.join(dict.fromkeys(where))}.")
+        if self.is_tag:
+            parts.append("Chooses the shape; filled in when the other flags given fit one.")
+        elif any(leaf.required for leaf in self.leaves.values()):
+            parts.append("Required in its shape.")
+        parts.append(self.describe())
+        return " ".join(parts)
+
+
 def _listing(values: Sequence[Any], limit: int = 6) -> str:
     shown = ", ".join(str(v) for v in values[:limit])
     return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
@@ -211,7 +259,9 @@ def _kind_text(field: Field) -> str:
 def value_for(spec: FieldOption, raw: Any, variant_key: str | None) -> Any:
     """The JSON value of a flag the user set, converted for the selected variant; for a
     model the spec does not list, as the listed models agree (:func:`agreed_kind`), and a
-    value that does not fit that is read as JSON's numbers and booleans (sent unchecked)."""
+    value that does not fit that is read as JSON's numbers and booleans (sent unchecked).
+    An object field (or a list of objects) also takes a plain value for its one field to
+    fill (:func:`runway_dynamic.shapes.shorthand`)."""
     field = spec.fields.get(variant_key)
     convert = from_text
     if field is None and None not in spec.fields:
@@ -219,6 +269,15 @@ def value_for(spec: FieldOption, raw: Any, variant_key: str | None) -> Any:
         convert = unchecked_from_text
     else:
         kind = field.kind if field is not None else spec.kind
+    schema = (field or spec.first).schema if field is not None or spec.kind != "mixed" else None
+    if schema is not None and _holds_objects(kind, schema):
+        from runway_dynamic.shapes import value_from_text
+
+        if isinstance(raw, list) and kind != "array":
+            if len(raw) != 1:
+                raise UsageError(f"{spec.flag} takes one value here, got {len(raw)}")
+            raw = raw[0]
+        return value_from_text(schema, raw, spec.flag, (spec.name,))
     if isinstance(raw, list):
         if kind == "array":
             items = schema_kind((field or spec.first).schema.get("items") or {})
@@ -227,3 +286,11 @@ def value_for(spec: FieldOption, raw: Any, variant_key: str | None) -> Any:
             raise UsageError(f"{spec.flag} takes one value here, got {len(raw)}")
         raw = raw[0]
     return convert(raw, kind, spec.flag)
+
+
+def _holds_objects(kind: str, schema: Mapping[str, Any]) -> bool:
+    """An object field, or a list of objects: where a plain value may fill the object."""
+    if kind == "object":
+        return True
+    items = schema.get("items")
+    return kind == "array" and isinstance(items, Mapping) and schema_kind(items) == "object"

@@ -17,6 +17,12 @@ header parameters. A name already taken gets its location as a prefix (``--body-
 ``--query-limit``), then a number. A boolean takes its ``--no-`` form too. Short aliases
 (``--prompt`` for ``promptText``) come last and only where nothing else wants the name.
 
+A body field that is an object gets dotted flags below its own, one per leaf of its shapes
+(:mod:`runway_dynamic.shapes`), leaf names in kebab case: ``--voice.preset-id``,
+``--speech.voice.id``. Their values are put together by :meth:`CommandOptions.merge_nested`
+(the shape's constant, such as ``type``, filled in), over ``--voice JSON`` and ``--body``; a
+problem at a nested path is named by the dotted flag that sets it.
+
 Each of the tool's own options has one meaning on every command: ``-o``/``--output`` is
 always the path written, ``--format`` always the output format, ``--body`` always the
 request body (see the module constants).
@@ -31,10 +37,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from runway_dynamic._constants import DEFAULT_WAIT_TIMEOUT, RESUBMIT_BACKOFF
+from runway_dynamic._exceptions import ShapeError, UsageError
 from runway_dynamic._problems import FieldPath, render_path
 from runway_dynamic.catalog import Field, Operation
 from runway_dynamic.cli._context import GLOBAL_OPTIONS
-from runway_dynamic.cli._flags import FieldOption
+from runway_dynamic.cli._flags import FieldOption, NestedOption, value_for
 from runway_dynamic.naming import kebab, short_aliases
 
 if TYPE_CHECKING:
@@ -194,6 +201,8 @@ class CommandOptions:
         self.own = list(own)
         self.arguments = list(arguments)
         self.fields: list[FieldOption] = []
+        #: Dotted flags for leaves of object fields (``--voice.preset-id``), by field order.
+        self.nested: list[NestedOption] = []
         self.aliases: list[Alias] = []
         #: Options for what the command reads at run time (a workflow's inputs).
         self.named: list[Own] = []
@@ -238,9 +247,28 @@ class CommandOptions:
         for index, item in enumerate(ordered, start=start):
             item.param = f"flag_{index}"
         self.fields += ordered
+        for item in found["body"]:
+            self._claim_nested(item)
         if aliases:
             self._claim_aliases(operation)
         return ordered
+
+    def _claim_nested(self, parent: FieldOption) -> None:
+        """A dotted flag for every leaf of ``parent``'s object shapes, over its variants."""
+        from runway_dynamic import shapes
+
+        per_path: dict[tuple[str, ...], dict[str | None, shapes.Leaf]] = {}
+        for key, field in parent.fields.items():
+            if field.kind not in ("object", "any"):
+                continue
+            for leaf in shapes.leaves(field.schema):
+                per_path.setdefault(leaf.path, {})[key] = leaf
+        for path, found in per_path.items():
+            item = NestedOption(parent, path, found)
+            name = parent.flag[2:] + "." + ".".join(kebab(p) for p in path)
+            item.flag = "--" + self._claim(name, "body", boolean=item.kind == "boolean")
+            item.param = f"nested_{len(self.nested)}"
+            self.nested.append(item)
 
     def claim_path_arguments(self, operation: Operation) -> None:
         """The path parameters as positional arguments, in path order (``avatars get ID``)."""
@@ -308,7 +336,20 @@ class CommandOptions:
         if not parts:
             return None
         found = self.field_option(str(parts[0]), location)
-        return found.flag if found is not None else None
+        if found is None:
+            return None
+        below: list[str] = []
+        for part in parts[1:]:
+            if not isinstance(part, str):
+                break  # inside a list: the list's flag sets it
+            below.append(part)
+        best, depth = found.flag, 0
+        for item in self.nested:
+            if (item.name == found.name and item.location == location
+                    and depth < len(item.leaf) <= len(below)
+                    and tuple(below[: len(item.leaf)]) == item.leaf):
+                best, depth = item.flag, len(item.leaf)
+        return best
 
     def flag_or_name(self, name: str) -> str:
         """The flag of a body field, or its spec name when no flag sets it (``--body``)."""
@@ -329,7 +370,7 @@ class CommandOptions:
     def names(self) -> list[str]:
         """Every option string the command accepts (completion offers exactly these)."""
         out: list[str] = []
-        for item in self.fields:
+        for item in [*self.fields, *self.nested]:
             out.append(item.flag)
             if item.kind == "boolean":
                 out.append("--no-" + item.flag[2:])
@@ -366,14 +407,22 @@ class CommandOptions:
         keys = list(dict.fromkeys(k for f in self.fields for k in f.fields))
         by_name = {f.name: f for f in self.fields if f.location == "body"}
         kw = inspect.Parameter.KEYWORD_ONLY
-        for item in self.fields:
-            boolean = item.kind == "boolean"
-            decl = f"{item.flag}/--no-{item.flag[2:]}" if boolean else item.flag
-            metavar = item.metavar_override or (None if boolean else item.metavar())
-            info = typer.Option(decl, help=item.help_override or item.help(keys),
-                                show_default=False, metavar=metavar)
-            out.append(inspect.Parameter(item.param, kw, default=None,
-                                         annotation=Annotated[item.python_type() | None, info]))
+        children: dict[str, list[NestedOption]] = {}
+        for child in self.nested:
+            children.setdefault(child.name, []).append(child)
+        for top in self.fields:
+            below = children.get(top.name, []) if top.location == "body" else []
+            for item in [top, *below]:
+                boolean = item.kind == "boolean"
+                decl = f"{item.flag}/--no-{item.flag[2:]}" if boolean else item.flag
+                metavar = item.metavar_override or (None if boolean else item.metavar())
+                text = item.help_override or item.help(keys)
+                if item is top and below:
+                    text += " " + _shapes_help(top, below)
+                info = typer.Option(decl, help=text, show_default=False, metavar=metavar)
+                out.append(inspect.Parameter(
+                    item.param, kw, default=None,
+                    annotation=Annotated[item.python_type() | None, info]))
         for alias in self.aliases:
             targets = [by_name[n] for n in alias.fields]
             types = {t.python_type() for t in targets}
@@ -400,5 +449,66 @@ class CommandOptions:
     # ---- reading values back
 
     def given(self, values: Mapping[str, Any]) -> dict[FieldOption, Any]:
-        """The field options the user set (``None`` is "not given")."""
+        """The field options the user set (``None`` is "not given"; dotted flags are
+        :meth:`merge_nested`'s)."""
         return {f: values[f.param] for f in self.fields if values.get(f.param) is not None}
+
+    def value(self, item: FieldOption, raw: Any, variant_key: str | None) -> Any:
+        """The JSON value of a flag the user set, for the selected variant; a value that
+        fits several shapes of an object field says which flags choose one."""
+        try:
+            return value_for(item, raw, variant_key)
+        except ShapeError as exc:
+            raise UsageError(exc.render(self.flag_for)) from None
+
+    def nested_given(self, values: Mapping[str, Any]) -> dict[NestedOption, Any]:
+        """The dotted flags the user set."""
+        return {f: values[f.param] for f in self.nested if values.get(f.param) is not None}
+
+    def merge_nested(self, body: dict[str, Any], values: Mapping[str, Any],
+                     variant_key: str | None) -> dict[str, Any]:
+        """``body`` with the dotted flags given merged into their fields (over what
+        ``--body`` or the field's own flag gave), each shape's constants filled in."""
+        from runway_dynamic import shapes
+
+        given = self.nested_given(values)
+        if not given:
+            return body
+        out = dict(body)
+        groups: dict[str, list[tuple[NestedOption, Any]]] = {}
+        for item, raw in given.items():
+            groups.setdefault(item.name, []).append((item, raw))
+        for name, items in groups.items():
+            parent = items[0][0].parent
+            field = parent.fields.get(variant_key) or parent.first
+            try:
+                leaf_values = {item.leaf: shapes.value_from_text(
+                    item.schema_for(variant_key), raw, item.flag, (name, *item.leaf))
+                    for item, raw in items}
+                out[name] = shapes.assemble(field.schema, out.get(name), leaf_values, (name,))
+            except ShapeError as exc:
+                raise UsageError(exc.render(self.flag_for)) from None
+        return out
+
+
+def _shapes_help(parent: FieldOption, children: Sequence[NestedOption]) -> str:
+    """What an object field's shapes are, by the dotted flags that set them."""
+    by_shape: dict[str, list[str]] = {}
+    common: list[str] = []
+    for child in children:
+        if len(child.leaf) != 1 or child.is_tag:
+            continue
+        labels = child.shape_labels()
+        if not labels:
+            common.append(child.flag)
+        for label in labels:
+            by_shape.setdefault(label, []).append(child.flag)
+    text = "Or set it with " + parent.flag + ".* flags"
+    if len(by_shape) > 1:
+        text += ", by shape: " + "; ".join(f"{label}: {' '.join(flags)}"
+                                            for label, flags in by_shape.items())
+        tag = next((c.flag for c in children if c.is_tag and len(c.leaf) == 1), None)
+        text += (f" ({tag} is filled in from the flags given)" if tag else "")
+    elif common or by_shape:
+        text += ": " + " ".join(common or next(iter(by_shape.values())))
+    return text + "."

@@ -18,7 +18,6 @@ from urllib.parse import unquote
 from runway_dynamic._exceptions import PreflightError, UsageError
 from runway_dynamic.catalog import Catalog, Operation
 from runway_dynamic.cli._context import Invocation, current, dumps, echo, emit_json, warn
-from runway_dynamic.cli._flags import value_for
 from runway_dynamic.cli._options import (
     ALLOW_UNKNOWN_MODEL,
     BODY,
@@ -259,7 +258,7 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
     headers: dict[str, str] = {}
     body_fields: dict[str, Any] = {}
     for spec, raw in given.items():
-        value = value_for(spec, raw, variant_key)
+        value = options.value(spec, raw, variant_key)
         if spec.location == "path":
             if spec.name in path_values and str(value) != path_values[spec.name]:
                 raise UsageError(f"{spec.flag} {value!r} disagrees with the endpoint path "
@@ -272,12 +271,12 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
         else:
             body_fields[spec.name] = value
 
-    if body_fields:
+    if body_fields or options.nested_given(values):
         if body is None:
             body = {}
         if not isinstance(body, dict):
             raise UsageError("--body must be a JSON object when body flags are also given")
-        body = {**body, **body_fields}
+        body = options.merge_nested({**body, **body_fields}, values, variant_key)
     if body is None and operation.variants and operation.body_required:
         body = {}
     # Local files in media fields: a stand-in URI for pre-flight and --dry-run; the real

@@ -348,7 +348,6 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
             values: dict[str, Any]) -> int:
     """Build the body, pre-flight it, then print it (``--dry-run``) or submit it."""
     from runway_dynamic.cli import _clients, _run, call
-    from runway_dynamic.cli._flags import value_for
     from runway_dynamic.uploads import placeholder_uploader, resolve_body_media
 
     invocation.json = invocation.wants_json(values.pop("json"))
@@ -389,11 +388,12 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
     key = variant.key if variant is not None else chosen
 
     body: dict[str, Any] = dict(body_in or {})
+    selected = key if variant is not None else None
     for spec_ in flags:
         raw = values.get(spec_.param)
         if raw is None or spec_.location != "body":
             continue
-        body[spec_.name] = value_for(spec_, raw, key if variant is not None else None)
+        body[spec_.name] = options.value(spec_, raw, selected)
     for alias in aliases:
         raw = values.get(alias.param)
         if raw is None:
@@ -402,7 +402,8 @@ def execute(invocation: Invocation, operation: Operation, options: CommandOption
         target = by_name[name]
         if values.get(target.param) is not None:
             raise UsageError(f"{alias.flag} and {target.flag} are the same field; give one")
-        body[name] = value_for(target, raw, key if variant is not None else None)
+        body[name] = options.value(target, raw, selected)
+    body = options.merge_nested(body, values, selected)
     if discriminator and chosen is not None:
         body.pop(discriminator, None)
         body = {discriminator: chosen, **body}
