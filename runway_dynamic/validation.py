@@ -356,7 +356,11 @@ class Validator:
                     (*path, extra), variant=key, suggestions=tuple(near),
                 )
             return
+        error, path = _innermost(error, path)
         message = _describe(error)
+        if (error.validator == "required" and path and isinstance(error.instance, Mapping)
+                and path[-1] not in error.instance):
+            message = "is required"  # the path names the missing nested field
         suggestions: tuple[str, ...] = ()
         if error.validator == "enum":
             suggestions = tuple(str(v) for v in error.validator_value)
@@ -584,6 +588,26 @@ def _describe(error: ValidationError) -> str:
             return f"{inner}: {_describe(best)}" if inner else _describe(best)
         return f"does not match any allowed form; got {_short(value)}"
     return error.message
+
+
+def _innermost(error: ValidationError, path: FieldPath) -> tuple[ValidationError, FieldPath]:
+    """Inside an anyOf/oneOf of objects, the sub-error that says what is wrong and the path
+    of the field it is about (``voice.presetId``, not ``voice``), so the problem names the
+    nested field; a media URI or a discriminator outside every branch stays where it is."""
+    while error.validator in ("anyOf", "oneOf"):
+        if ((media_facts(error.schema) is not None and isinstance(error.instance, str))
+                or _unmatched_discriminator(error) is not None):
+            break
+        best = _best_context(error)
+        if best is None:
+            break
+        error, path = best, tuple(best.absolute_path)
+    if error.validator == "required" and path and isinstance(error.validator_value, list):
+        missing = [name for name in error.validator_value
+                   if isinstance(error.instance, Mapping) and name not in error.instance]
+        if len(missing) == 1:
+            return error, (*path, missing[0])
+    return error, path
 
 
 def _media_sentence(facts: Any, value: str) -> str:

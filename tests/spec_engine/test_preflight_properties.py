@@ -270,8 +270,9 @@ def test_error_inside_a_discriminated_object_names_the_inner_field_of_its_own_br
     bundled_spec: Spec, method: str, endpoint: str, key: str | None, name: str,
     data: st.DataObject,
 ) -> None:
-    """A wrong type inside a nested object keyed by e.g. ``type``: the message speaks of the
-    branch that ``type`` names and the inner field — not of another branch's fields."""
+    """A wrong type inside a nested object keyed by e.g. ``type``: the problem is about the
+    inner field of the branch that ``type`` names (its path, so the CLI can name the dotted
+    flag that sets it) — not about another branch's fields."""
     variant = _variant(bundled_spec, method, endpoint, key)
     schema = variant.field_map[name].schema
     prop = schema["discriminator"]["propertyName"]
@@ -284,6 +285,6 @@ def test_error_inside_a_discriminated_object_names_the_inner_field_of_its_own_br
     target = data.draw(st.sampled_from(sorted(typed)), label="inner field")
     inner[target] = data.draw(wrong_values(typed[target]), label="value")
     found = _errors(bundled_spec, endpoint, body, method)
-    assert [(p.kind, p.field) for p in found] == [("invalid_value", name)]
-    assert f"{name} ({flag_for(name)}): {target}: " in _as_cli(found[0])
-    assert f"{name}: {target}: " in found[0].message
+    assert [(p.kind, p.path) for p in found] == [("invalid_value", (name, target))]
+    assert f"{name}.{target} ({flag_for(name)}): " in _as_cli(found[0])
+    assert found[0].message.startswith(f"{name}.{target}: ")
