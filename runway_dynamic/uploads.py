@@ -24,7 +24,7 @@ from typing import Any
 from runway_dynamic._constants import UPLOAD_MAX_BYTES
 from runway_dynamic._constants import UPLOADS_ENDPOINT as UPLOADS_ENDPOINT  # re-exported
 from runway_dynamic._exceptions import APIError, UsageError
-from runway_dynamic.catalog import MediaFacts, Operation, flatten_object, media_facts, schema_kind
+from runway_dynamic.catalog import MediaFacts, Operation, media_facts, schema_kind
 
 #: The upload type asked for when the spec's enum does not say otherwise.
 PREFERRED_UPLOAD_TYPE = "ephemeral"
@@ -278,11 +278,16 @@ def _collect(value: Any, schema: Mapping[str, Any], where: BodyPath, label: str,
             for i, item in enumerate(value):
                 _collect(item, items, (*where, i), f"{label}[{i}]", found)
     elif isinstance(value, Mapping):
+        # Of a oneOf of objects, the shapes whose constants (``type``) the value agrees
+        # with: a video in ``{"type": "video", "uri": ...}`` is checked as a video.
+        from runway_dynamic.shapes import object_shapes
+
+        shapes = object_shapes(schema)
+        agreeing = [s for s in shapes if s.accepts(value)] or list(shapes)
         properties: dict[str, Any] = {}
-        for branch in branches:
-            if schema_kind(branch) == "object":
-                for name, sub in flatten_object(branch)[0].items():
-                    properties.setdefault(name, sub)
+        for shape in agreeing:
+            for name, sub in shape.properties.items():
+                properties.setdefault(name, sub)
         for key, sub_value in value.items():
             if key in properties:
                 _collect(sub_value, properties[key], (*where, key), f"{label}.{key}", found)
