@@ -200,6 +200,10 @@ def assemble(schema: Schema, base: Any, given: Mapping[LeafPath, Any],
         return {**start, **direct}
     known = {**start, **direct}
     fits = [s for s in shapes if set(names) <= set(s.properties) and s.accepts(known)]
+    if len(fits) > 1:  # the values may tell: a .mp4 for uri picks the video shape
+        told = [s for s in fits if all(_fits(s.properties[n], v) for n, v in direct.items()
+                                       if isinstance(v, str))]
+        fits = told or fits
     chosen = _choose(shapes, fits, names, path, given)
     out = {name: value for name, value in chosen.constants.items() if name not in start}
     out.update(start)
