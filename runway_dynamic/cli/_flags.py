@@ -97,9 +97,36 @@ class FieldOption:
         return str
 
     def metavar(self) -> str:
+        filled = self.filled_by_one_value()
+        if filled is not None:
+            return "FILE|URL|JSON" if filled == "media" else "VALUE|JSON"
         if self.kind == "array":
             return _METAVAR.get(self.item_kind or "any", "VALUE")
         return _METAVAR[self.kind]
+
+    def filled_by_one_value(self) -> str | None:
+        """For an object field (or a list of objects) whose shapes have one field to fill:
+        ``media`` when that field takes a file or URL, else ``value``; ``None`` otherwise."""
+        if self.kind not in ("object", "array"):
+            return None
+        from runway_dynamic.catalog import media_facts
+        from runway_dynamic.shapes import object_shapes
+
+        kinds: set[str] = set()
+        for field in self.fields.values():
+            schema = field.schema
+            if self.kind == "array":
+                items = schema.get("items")
+                if not isinstance(items, Mapping) or schema_kind(items) != "object":
+                    return None
+                schema = items
+            for shape in object_shapes(schema):
+                if shape.primary is not None:
+                    kinds.add("media" if media_facts(shape.properties[shape.primary])
+                              else "value")
+        if not kinds:
+            return None
+        return "media" if kinds == {"media"} else "value"
 
     def help(self, variant_keys: Sequence[str | None]) -> str:
         """One line: location, required-ness, which models, type and limits, choices."""
@@ -239,13 +266,31 @@ def describe_field(field: Field, *, ratios_listed: bool = False) -> str:
     return text + "."
 
 
+def _one_value(schema: Mapping[str, Any]) -> str | None:
+    """``a file or URL for its uri``: what one plain value fills in an object, if anything."""
+    from runway_dynamic.catalog import media_facts
+    from runway_dynamic.shapes import object_shapes
+
+    filled = [s.primary for s in object_shapes(schema) if s.primary is not None]
+    if not filled:
+        return None
+    names = " or ".join(dict.fromkeys(filled))
+    media = all(media_facts(s.properties[s.primary]) for s in object_shapes(schema)
+                if s.primary is not None)
+    return f"{'a file or URL' if media else 'one value'} for its {names}"
+
+
 def _kind_text(field: Field) -> str:
     kind = field.kind
     if field.media is not None:
         text = "URI (" + ", ".join(s + ":" for s in field.media.schemes) + ")"
         return text + (", or JSON when it starts with [ or {" if kind == "any" else "")
     if kind == "array":
-        item_kind = schema_kind(field.schema.get("items") or {})
+        items = field.schema.get("items") or {}
+        item_kind = schema_kind(items)
+        one = _one_value(items) if item_kind == "object" else None
+        if one is not None:
+            return f"A list of objects (repeat the flag), each JSON or {one}"
         of = "JSON values" if item_kind in ("object", "any") else f"{item_kind}s"
         return f"A list of {of} (repeat the flag)"
     return {"string": "Text", "integer": "Integer", "number": "Number", "boolean": "Boolean",

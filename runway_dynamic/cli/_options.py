@@ -418,7 +418,9 @@ class CommandOptions:
                 metavar = item.metavar_override or (None if boolean else item.metavar())
                 text = item.help_override or item.help(keys)
                 if item is top and below:
-                    text += " " + _shapes_help(top, below)
+                    said = item.describe()
+                    text = (text[: -len(said)] if text.endswith(said) else text + " ")
+                    text += _shapes_help(top, below)
                 info = typer.Option(decl, help=text, show_default=False, metavar=metavar)
                 out.append(inspect.Parameter(
                     item.param, kw, default=None,
@@ -492,7 +494,9 @@ class CommandOptions:
 
 
 def _shapes_help(parent: FieldOption, children: Sequence[NestedOption]) -> str:
-    """What an object field's shapes are, by the dotted flags that set them."""
+    """What an object field takes, by shape: JSON, one value, or its dotted flags."""
+    from runway_dynamic.shapes import object_shapes
+
     by_shape: dict[str, list[str]] = {}
     common: list[str] = []
     for child in children:
@@ -503,12 +507,17 @@ def _shapes_help(parent: FieldOption, children: Sequence[NestedOption]) -> str:
             common.append(child.flag)
         for label in labels:
             by_shape.setdefault(label, []).append(child.flag)
-    text = "Or set it with " + parent.flag + ".* flags"
+    filled = [s.primary for f in parent.fields.values() for s in object_shapes(f.schema)
+              if s.primary is not None]
+    text = "An object: JSON"
+    if filled:
+        text += f", one value for its {' or '.join(dict.fromkeys(filled))}"
+    text += ", or its flags"
     if len(by_shape) > 1:
         text += ", by shape: " + "; ".join(f"{label}: {' '.join(flags)}"
                                             for label, flags in by_shape.items())
         tag = next((c.flag for c in children if c.is_tag and len(c.leaf) == 1), None)
-        text += (f" ({tag} is filled in from the flags given)" if tag else "")
-    elif common or by_shape:
-        text += ": " + " ".join(common or next(iter(by_shape.values())))
+        text += f" ({tag} is filled in)" if tag else ""
+    else:
+        text += " " + " ".join(common or next(iter(by_shape.values()), []))
     return text + "."

@@ -212,7 +212,7 @@ def _operation_flags(options: CommandOptions, operation: Any) -> dict[str, Value
     out: dict[str, ValueSource] = dict.fromkeys(options.names())
     model_flag = (options.flag_for(operation.discriminator)
                   if operation.discriminator else None)
-    for item in options.fields:
+    for item in [*options.fields, *options.nested]:  # dotted flags too (--voice.preset-id)
         if item.kind != "boolean":
             out[item.flag] = _values_for(item, operation, model_flag)
     by_name = {f.name: f for f in options.fields if f.location == "body"}

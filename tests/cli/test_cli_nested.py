@@ -162,3 +162,42 @@ def test_a_resource_command_takes_dotted_flags(run_cli: Any, flags: tuple[str, .
                          "--json"))
     assert body["from"]["type"] == "text"
     assert body["from"]["model"] == "eleven_ttv_v3"
+
+
+def test_help_shows_each_nested_field_by_shape_golden(run_cli: Any, bundled_spec: Spec) -> None:
+    """``avatar video --help``: every object field lists its shapes and the dotted flags
+    that set them, and each dotted flag its type and values; the golden is the contract."""
+    from cli_support import check_golden
+
+    done = run_cli("avatar", "video", "--help", env={"COLUMNS": "100"})
+    assert done.code == 0, done.err
+    op = bundled_spec.catalog.model_operation("avatar_videos")
+    assert op is not None
+    for variant in op.variants:
+        for field in variant.fields:
+            for shape in object_shapes(field.schema):
+                if len(object_shapes(field.schema)) > 1:
+                    assert shape.label in done.out, shape.label
+    check_golden("help_avatar_video.txt", done.out)
+
+
+def test_completion_offers_dotted_flags_and_their_values(run_cli: Any,
+                                                         bundled_spec: Spec) -> None:
+    flags = run_cli("__complete", "avatar", "video", "--speech.v").out.split()
+    assert {"--speech.voice", "--speech.voice.type", "--speech.voice.preset-id",
+            "--speech.voice.id"} <= set(flags), flags
+    speech = _shape_with(bundled_spec, "avatar_videos", None, "speech", "text")
+    preset = next(s for s in object_shapes(speech.properties["voice"])
+                  if "presetId" in s.properties)
+    values = run_cli("__complete", "avatar", "video", "--speech.voice.preset-id", "").out
+    assert values.split() == [str(v) for v in preset.properties["presetId"]["enum"]]
+    shapes = run_cli("__complete", "avatar", "video", "--speech.type", "").out.split()
+    assert sorted(shapes) == sorted(str(s.constants["type"])
+                                    for s in object_shapes(
+                                        _field_schema(bundled_spec, "avatar_videos", "speech")))
+
+
+def _field_schema(spec: Spec, endpoint: str, field: str) -> Any:
+    op = spec.catalog.model_operation(endpoint) or spec.catalog.operation(endpoint, "POST")
+    assert op is not None
+    return op.variants[0].field_map[field].schema
