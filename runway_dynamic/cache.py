@@ -28,7 +28,7 @@ def index_path(sha256: str) -> Path:
 
 
 #: The layout of an index file (header line + payload); another value is rebuilt.
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 
 
 def load_index(sha256: str) -> dict[str, Any] | None:
@@ -65,6 +65,12 @@ def store_index(sha256: str, catalog: dict[str, Any], *, source: str | None = No
 
     import orjson
 
+    # Response schemas go in as JSON text, read only by what needs them (catalog.DeferredSchemas).
+    if isinstance(catalog.get("operations"), list):
+        catalog = {**catalog, "operations": [
+            {**op, "responses": orjson.dumps(op["responses"]).decode()}
+            if isinstance(op, dict) and isinstance(op.get("responses"), dict) else op
+            for op in catalog["operations"]]}
     data = orjson.dumps(catalog)  # one line: orjson writes no newline unless indenting
     limits = _limits.current()
     if len(data) > limits.max_index_bytes:

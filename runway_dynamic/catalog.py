@@ -474,6 +474,44 @@ class Variant:
         return {"key": self.key, "schema": self.schema}
 
 
+
+class DeferredSchemas(Mapping[str, "Schema | None"]):
+    """Response schemas kept as JSON text until first read.
+
+    They are half of a cached index and most commands never look at them: a warm start
+    parses a string instead of building their dicts (see :func:`runway_dynamic.cache.store_index`).
+    """
+
+    __slots__ = ("_data", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._data: dict[str, Schema | None] | None = None
+
+    def _loaded(self) -> dict[str, Schema | None]:
+        if self._data is None:
+            import orjson
+
+            self._data = orjson.loads(self._text)
+        return self._data
+
+    def __getitem__(self, key: str) -> Schema | None:
+        return self._loaded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+
+def _responses(value: Any) -> Mapping[str, Schema | None]:
+    """An index's responses: a mapping, or JSON text read when first needed."""
+    if isinstance(value, str):
+        return DeferredSchemas(value)
+    return value or {}
+
+
 @dataclass(frozen=True)
 class Operation:
     """One (method, path) of the spec, with everything needed to call and validate it."""
@@ -593,7 +631,7 @@ class Operation:
             variants=tuple(
                 Variant(endpoint, method, v["key"], v["schema"]) for v in body.get("variants", ())
             ),
-            responses=data.get("responses") or {},
+            responses=_responses(data.get("responses")),
             operation_id=data.get("operationId"),
             tags=tuple(data.get("tags") or ()),
             deprecated=bool(data.get("deprecated")),

@@ -306,3 +306,24 @@ def test_two_ids_that_read_alike_are_never_guessed_between() -> None:
     catalog = _two_model_catalog("a_b", "a-b")
     assert catalog.resolve_model("a_b") == "a_b" and catalog.resolve_model("a-b") == "a-b"
     assert catalog.resolve_model("A-B") == "A-B"  # ambiguous: left as typed
+
+
+def test_a_warm_index_defers_response_schemas_and_reads_the_same_catalog(tmp_path) -> None:
+    """Responses travel as JSON text in the index and are parsed on first read; the catalog
+    a warm start gives equals the one built from the spec, responses included."""
+    from runway_dynamic import cache
+    from runway_dynamic.catalog import DeferredSchemas
+    from runway_dynamic.sources import bundled_spec_path
+    from runway_dynamic.spec import Spec
+
+    data = bundled_spec_path().read_bytes()
+    cold = Spec.from_bytes(data, use_cache=True)
+    assert cache.load_index(cold.sha256) is not None
+    warm = Spec.from_bytes(data, use_cache=True)
+    deferred = [op for op in warm.catalog.operations if isinstance(op.responses, DeferredSchemas)]
+    assert len(deferred) == len(warm.catalog.operations) > 0
+    assert warm.catalog == cold.catalog
+    assert all(dict(w.responses) == dict(c.responses)
+               for w, c in zip(warm.catalog.operations, cold.catalog.operations, strict=True))
+    op = next(o for o in warm.catalog.operations if o.success_schema() is not None)
+    assert op.success_schema() == cold.catalog.operation(op.endpoint, op.method).success_schema()

@@ -299,6 +299,8 @@ def test_corrupt_index_is_rebuilt_not_fatal(
         catalog.Catalog.from_dict(orjson.loads(junk)).facts()
     except Exception:  # not ours, or undecodable in any way: must have been rebuilt
         assert spec.catalog.to_dict() == first.catalog.to_dict()
-        assert cache.load_index(first.sha256) == first.catalog.to_dict()
+        stored = cache.load_index(first.sha256)
+        assert stored is not None
+        assert catalog.Catalog.from_dict(stored).to_dict() == first.catalog.to_dict()
     else:
         spec.catalog.facts()
