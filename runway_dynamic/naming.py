@@ -61,6 +61,67 @@ def closest(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     return found
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of
+    two neighbours each cost 1 (``imag`` → ``image`` is 1, ``ratoi`` → ``ratio`` is 1)."""
+    if a == b:
+        return 0
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return previous[-1]
+
+
+def _typo_budget(word: str) -> int:
+    """How many edits still read as a typo of a word this long (none below 3 letters)."""
+    return 0 if len(word) < 4 else 1 if len(word) < 7 else 2
+
+
+def suggest_flags(typed: str, accepted: Iterable[str], n: int = 2) -> list[str]:
+    """The flags of ``accepted`` a user most likely meant by ``typed``, best first; empty
+    when none is close (an unrelated flag is worse than no suggestion).
+
+    Two kinds of closeness, both bounded by :func:`_typo_budget`:
+
+    - *spelling*: the whole name is a typo away (``--ration`` → ``--ratio``);
+    - *role*: every word of the typed name is (a typo or the start of) a word of the
+      flag (``--image`` and ``--imag`` → ``--prompt-image``; ``--reference-image`` →
+      ``--reference-images``). A flag with fewer extra words ranks first.
+    """
+    name = typed.split("=", 1)[0].lstrip("-").lower()
+    if not name:
+        return []
+    words = [w for w in name.split("-") if w]
+    scored: dict[str, tuple[int, int]] = {}
+    for flag in dict.fromkeys(accepted):
+        other = flag.lstrip("-").lower()
+        negated = flag.startswith("--no-") and not name.startswith("no-")
+        if not other or other == name or negated:
+            continue
+        whole = edit_distance(name, other)
+        if whole <= _typo_budget(name):
+            scored[flag] = (whole, 0)
+            continue
+        theirs = other.split("-")
+        costs = []
+        for word in words:
+            best = min((0 if len(word) >= 3 and t.startswith(word) else edit_distance(word, t)
+                        for t in theirs), default=len(word))
+            if best > _typo_budget(word):
+                break
+            costs.append(best)
+        else:
+            if costs:
+                scored[flag] = (sum(costs) + 1, len(theirs) - len(words))
+    return sorted(scored, key=lambda f: (*scored[f], f))[:n]
+
+
 # --------------------------------------------------------------------------- short aliases
 
 #: Words that only say what role a field plays, not what it is.

@@ -18,6 +18,7 @@ from runway_dynamic._constants import EXIT_INTERRUPTED
 from runway_dynamic._exceptions import RunwayError, UsageError
 from runway_dynamic.cli import _registry
 from runway_dynamic.cli._context import (
+    GLOBAL_OPTIONS,
     PROG,
     Invocation,
     current,
@@ -357,9 +358,10 @@ def run_command(command: _registry.Command, args: list[str], invocation: Invocat
     target = command.load()
     help_text: str | None = None
     epilog = _children_epilog(command.path)
+    elsewhere = None
     if command.dynamic:
         built: _registry.Built = target(invocation, args)
-        function, help_text = built.function, built.help
+        function, help_text, elsewhere = built.function, built.help, built.elsewhere
         epilog = built.epilog or epilog
     else:
         function = target
@@ -371,6 +373,8 @@ def run_command(command: _registry.Command, args: list[str], invocation: Invocat
     gc.enable()
     try:
         result = click_command.main(args=args, prog_name=prog, standalone_mode=False)
+    except click_exc.NoSuchOption as exc:
+        raise UsageError(_unknown_option(prog, exc, click_command, elsewhere)) from None
     except click_exc.UsageError as exc:
         raise UsageError(_usage_message(prog, exc)) from None
     except click_exc.ClickException as exc:
@@ -381,6 +385,29 @@ def run_command(command: _registry.Command, args: list[str], invocation: Invocat
     except typer.Exit as exc:
         return int(exc.exit_code)
     return result if isinstance(result, int) else 0
+
+
+def _unknown_option(prog: str, exc: Any, click_command: Any,
+                    elsewhere: Any = None) -> str:
+    """``no such option --imag; did you mean --image?``: the flags this command takes that
+    look like it (:func:`runway_dynamic.naming.suggest_flags`), else another command that
+    takes it; never click's guess, which can be unrelated (``--image`` → ``--timeout``)."""
+    from runway_dynamic.naming import suggest_flags
+
+    typed = str(exc.option_name)
+    accepted = [name for param in click_command.params
+                for name in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ()))
+                if name.startswith("--")]
+    near = suggest_flags(typed, accepted)
+    name = prog.removeprefix(PROG + " ")
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    other = elsewhere(typed) if elsewhere is not None and not near else None
+    if other:
+        hint = f"; {other}"
+    if typed.lstrip("-") in GLOBAL_OPTIONS and not near:
+        hint = (f": {typed} is a global option, and global options go before the command, "
+                f"e.g. {PROG} {typed} ... {name} ...")
+    return f"{name}: no such option {typed}{hint} (see '{prog} --help')"
 
 
 def _usage_message(prog: str, exc: Any) -> str:

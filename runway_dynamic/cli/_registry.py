@@ -48,16 +48,23 @@ class Command:
 
 
 class Built:
-    """What a dynamic command's factory returns: the command function and its help texts."""
+    """What a dynamic command's factory returns: the command function and its help texts.
 
-    __slots__ = ("epilog", "function", "help")
+    ``elsewhere``: for an option the command does not take, the hint that names another
+    command taking it or a close flag (``--imag`` on ``video`` → ``did you mean --image
+    (it runs 'runway image-to-video')?``), for the unknown-option error.
+    """
+
+    __slots__ = ("elsewhere", "epilog", "function", "help")
 
     def __init__(
-        self, function: Callable[..., Any], *, help: str | None = None, epilog: str | None = None
+        self, function: Callable[..., Any], *, help: str | None = None, epilog: str | None = None,
+        elsewhere: Callable[[str], str | None] | None = None,
     ):
         self.function = function
         self.help = help
         self.epilog = epilog
+        self.elsewhere = elsewhere
 
 
 _M = "runway_dynamic.cli"
