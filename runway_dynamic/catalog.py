@@ -547,6 +547,16 @@ class Operation:
         return self.method == "POST" and not self.success_schema()
 
     @property
+    def output_family(self) -> str | None:
+        """What a generation endpoint makes, as its name says after ``_to_``
+        (``image_to_video`` → ``video``); ``None`` when the name does not say. The task's
+        output schema names no media type, so the endpoint name is the spec's only word
+        on it; endpoints of one family are alternatives by input (text, image, video)."""
+        name = self.endpoint.rsplit("/", 1)[-1]
+        _, to, made = name.rpartition("_to_")
+        return made or None if to else None
+
+    @property
     def is_read(self) -> bool:
         """A GET of one thing or of a list: safe to send by default, and to resend."""
         return self.kind in (READS, LISTS)

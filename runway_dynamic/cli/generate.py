@@ -186,14 +186,99 @@ def soul_id_fields(operation: Operation) -> list[str]:
 
 
 def build(invocation: Invocation, args: list[str]) -> Built:
-    """The generation command named by ``invocation.path``."""
+    """The generation command named by ``invocation.path`` (or, when its flags name an
+    input only another command of the same output takes, that command: :func:`route`)."""
     endpoint = GENERATION_COMMANDS[invocation.path]
     catalog = invocation.spec().catalog
-    operation = catalog.model_operation(endpoint) or catalog.operation(endpoint, "POST")
+    operation = _generation_operation(catalog, endpoint)
     if operation is None:
         raise UsageError(f"this spec has no {endpoint} endpoint, so '{PROG} "
                          f"{' '.join(invocation.path)}' is not available")
-    return build_for_operation(invocation, operation, invocation.path, with_aliases=True)
+    operation = route(invocation, operation, args)
+    built = build_for_operation(invocation, operation, invocation.path, with_aliases=True)
+    built.elsewhere = _elsewhere(catalog, operation)
+    return built
+
+
+def _generation_operation(catalog: Catalog, endpoint: str) -> Operation | None:
+    return catalog.model_operation(endpoint) or catalog.operation(endpoint, "POST")
+
+
+def _siblings(catalog: Catalog, operation: Operation
+              ) -> list[tuple[tuple[str, ...], Operation, list[str]]]:
+    """The other generation commands that make what ``operation`` makes (the catalog's
+    :attr:`~Operation.output_family`), one per endpoint, with the flags each takes."""
+    family = operation.output_family
+    if family is None:
+        return []
+    found: dict[str, tuple[tuple[str, ...], Operation, list[str]]] = {}
+    for path, endpoint in GENERATION_COMMANDS.items():
+        if endpoint == operation.endpoint or endpoint in found:
+            continue
+        other = _generation_operation(catalog, endpoint)
+        if other is not None and other.output_family == family:
+            names = command_options(other, aliases=True, command=path).names()
+            found[endpoint] = (path, other, names)
+    return list(found.values())
+
+
+def _given_flags(args: Sequence[str]) -> list[str]:
+    """The ``--flags`` in ``args`` (before ``--``), once each."""
+    out = []
+    for arg in args:
+        if arg == "--":
+            break
+        name = arg.split("=", 1)[0]
+        if name.startswith("--"):
+            out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def route(invocation: Invocation, operation: Operation, args: Sequence[str],
+          command: tuple[str, ...] | None = None) -> Operation:
+    """``video --image still.png`` is image-to-video: when the flags given name inputs the
+    command does not take, and exactly one other generation endpoint that makes the same
+    kind of output (video, image…) takes them all, run that one instead, and say so on
+    stderr. Derived from the catalog; anything less clear is left to the option parser's
+    error and its suggestions. ``command``: the command ``generate --kind`` stands for
+    (``invocation.path`` is left alone then)."""
+    catalog = invocation.spec().catalog
+    own = command_options(operation, aliases=True, command=command or invocation.path,
+                          kinds=() if command else None)
+    given = set(_given_flags(args)) - {"--help", "--kind"}
+    unknown = [flag for flag in _given_flags(args) if flag not in {*own.names(), "--help"}]
+    if not unknown:
+        return operation
+    takers = [(path, other) for path, other, names in _siblings(catalog, operation)
+              if given <= set(names)]
+    if len(takers) != 1:
+        return operation
+    path, other = takers[0]
+    was = " ".join(command or invocation.path)
+    if command is None:
+        invocation.path = path
+    _note(invocation, f"{' and '.join(unknown)}: running '{PROG} {' '.join(path)}' "
+                      f"({other.method} {other.path}), as {was} takes no such input")
+    return other
+
+
+def _elsewhere(catalog: Catalog, operation: Operation) -> Any:
+    """For the unknown-option error: the sibling command that takes the flag as typed, else
+    a close flag a sibling takes (giving that flag routes there, see :func:`route`)."""
+    def where(typed: str) -> str | None:
+        from runway_dynamic.naming import suggest_flags
+
+        siblings = _siblings(catalog, operation)
+        for path, _other, names in siblings:
+            if typed in names:
+                return f"'{PROG} {' '.join(path)}' takes {typed}"
+        for path, _other, names in siblings:
+            near = suggest_flags(typed, names, n=1)
+            if near:
+                return f"did you mean {near[0]} (it runs '{PROG} {' '.join(path)}')?"
+        return None
+
+    return where
 
 
 def build_for_operation(invocation: Invocation, operation: Operation,
@@ -234,7 +319,26 @@ def _help(catalog: Catalog, operation: Operation, command: tuple[str, ...] | Non
                      "uploaded).")
     lines.append("Only the flags you give are sent, merged over --body; pre-flight checks "
                  "the body against the spec before anything is sent.")
+    routes = input_routes(catalog, operation, command)
+    if routes:
+        lines.append("Inputs this command does not take run the command that does: " + "; ".join(
+            f"{flag} runs '{PROG} {' '.join(path)}'" for flag, path in routes.items()) + ".")
     return "\n\n".join(lines)
+
+
+def input_routes(catalog: Catalog, operation: Operation, command: Sequence[str] | None
+                 ) -> dict[str, tuple[str, ...]]:
+    """The short flags (``--image``) this command lacks that exactly one other command of
+    its output family takes: where :func:`route` sends them (what help says)."""
+    if not command or tuple(command) not in GENERATION_COMMANDS:
+        return {}
+    own = set(command_options(operation, aliases=True, command=command).names())
+    takers: dict[str, list[tuple[str, ...]]] = {}
+    for path, other, _names in _siblings(catalog, operation):
+        for alias in command_options(other, aliases=True, command=path).aliases:
+            if alias.flag not in own:
+                takers.setdefault(alias.flag, []).append(path)
+    return {flag: paths[0] for flag, paths in takers.items() if len(paths) == 1}
 
 
 def _models_epilog(catalog: Catalog, operation: Operation,
@@ -314,12 +418,17 @@ def build_router(invocation: Invocation, args: list[str]) -> Built:
     operation = catalog.model_operation(endpoint)
     if operation is None:
         raise UsageError(f"this spec has no {endpoint} endpoint for --kind {kind}")
+    routed = route(invocation, operation, args, command=target)
+    if routed is not operation:
+        operation = routed
+        target = next(p for p, e in GENERATION_COMMANDS.items() if e == routed.endpoint)
     built = build_for_operation(invocation, operation, target, with_aliases=True, kinds=kinds)
     if "prompt" not in inspect.signature(built.function).parameters:
         raise UsageError(f"{endpoint} has no prompt field; use '{PROG} {' '.join(target)}'")
     help_text = (f"Route to '{PROG} {' '.join(target)}' with PROMPT as --prompt.\n\n"
                  + (built.help or ""))
-    return Built(built.function, help=help_text, epilog=built.epilog)
+    return Built(built.function, help=help_text, epilog=built.epilog,
+                 elsewhere=_elsewhere(catalog, operation))
 
 
 def _router_help(kinds: list[str]) -> str:
