@@ -81,6 +81,7 @@ from runway_dynamic.downloads import (
     DEFAULT_PREFIX,
     awrite_stream,
     extension_for,
+    numbered,
     output_filename,
     with_extension,
     write_stream,
@@ -480,10 +481,14 @@ class _ClientCore:
     @staticmethod
     def output_chooser(
         task: Task, url: str, directory: Path, prefix: str, when: datetime, index: int | None,
+        to: Path | None = None,
     ) -> Callable[[str | None], Path]:
-        """Names one output of ``task`` once the answer's content type is known."""
+        """Names one output of ``task`` once the answer's content type is known: in
+        ``directory`` by prefix, time and task id, or after ``to`` (:func:`numbered`)."""
 
         def choose(content_type: str | None) -> Path:
+            if to is not None:
+                return with_extension(numbered(to, index), content_type, url)
             ext = extension_for(content_type, url)
             return directory / output_filename(prefix, task.id, ext, when=when, index=index)
 
@@ -929,8 +934,13 @@ class RunwayClient:
         *,
         prefix: str = DEFAULT_PREFIX,
         when: datetime | None = None,
+        to: str | os.PathLike[str] | None = None,
     ) -> list[Path]:
-        """Save every output of a SUCCEEDED task; the paths written (never overwriting)."""
+        """Save every output of a SUCCEEDED task; the paths written (never overwriting).
+
+        Named in ``directory`` by prefix, time and task id; or, with ``to``, after that
+        file name (``clip.mp4``; several outputs: ``clip-1.mp4``, ``clip-2.mp4``…; no
+        suffix: the output's type gives one)."""
         found = task if isinstance(task, Task) and task.output else self.tasks.get(task)
         if not found.output:
             raise UsageError(f"task {found.id} has no outputs (status {found.status})")
@@ -939,7 +949,8 @@ class RunwayClient:
         several = len(found.output) > 1
         paths = [
             self._save(url, self._core.output_chooser(
-                found, url, target_dir, prefix, stamp, index if several else None))
+                found, url, target_dir, prefix, stamp, index if several else None,
+                None if to is None else Path(to)))
             for index, url in enumerate(found.output, start=1)
         ]
         self._core.saved(paths, task_id=found.id)
@@ -1321,6 +1332,7 @@ class AsyncRunwayClient:
         *,
         prefix: str = DEFAULT_PREFIX,
         when: datetime | None = None,
+        to: str | os.PathLike[str] | None = None,
     ) -> list[Path]:
         found = task if isinstance(task, Task) and task.output else await self.tasks.get(task)
         if not found.output:
@@ -1330,7 +1342,8 @@ class AsyncRunwayClient:
         several = len(found.output) > 1
         paths = [
             await self._save(url, self._core.output_chooser(
-                found, url, target_dir, prefix, stamp, index if several else None))
+                found, url, target_dir, prefix, stamp, index if several else None,
+                None if to is None else Path(to)))
             for index, url in enumerate(found.output, start=1)
         ]
         self._core.saved(paths, task_id=found.id)

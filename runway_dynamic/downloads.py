@@ -63,6 +63,14 @@ def with_extension(target: Path, content_type: str | None, url: str) -> Path:
     return target.with_name(target.name + extension_for(content_type, url))
 
 
+def numbered(target: Path, index: int | None) -> Path:
+    """A name given for a task's outputs (``-o clip.mp4``): the name itself for a single
+    output; ``clip-1.mp4``, ``clip-2.mp4``… (``index``) when there are several."""
+    if index is None:
+        return target
+    return target.with_name(f"{target.stem}-{index}{target.suffix}")
+
+
 def output_filename(
     prefix: str, task_id: str, ext: str, *, when: datetime, index: int | None = None
 ) -> str:

@@ -132,13 +132,14 @@ ENDPOINT = argument("endpoint", metavar="ENDPOINT",
 
 
 def run_options() -> tuple[Own, ...]:
-    """``--wait``, ``--download``, ``--output-dir``… of commands that create a task
+    """``--wait``, ``--download``, ``-o``, ``--output-dir``… of commands that create a task
     (declared once, in :mod:`runway_dynamic.cli._run`, for static commands too)."""
     from runway_dynamic.cli import _run
 
     return (
         Own("wait", _run.WaitOption, False),
         Own("download", _run.DownloadOption, False),
+        Own("output", _run.OutputOption, None),
         Own("output_dir", _run.OutputDirOption, None),
         Own("timeout", _run.TimeoutOption, DEFAULT_WAIT_TIMEOUT),
         Own("poll_interval", _run.PollIntervalOption, None),

@@ -100,13 +100,21 @@ EXIT_CODES_TEXT = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES)
 class RunOptions:
     """The standard run options of one invocation."""
 
-    __slots__ = ("download", "output_dir", "poll_interval", "retry_backoff_seconds",
+    __slots__ = ("download", "output", "output_dir", "poll_interval", "retry_backoff_seconds",
                  "retry_on_internal_error", "timeout", "wait")
 
     def __init__(self, *, wait: bool = False, download: bool = False,
                  output_dir: str | None = None, timeout: float | None = DEFAULT_WAIT_TIMEOUT,
                  poll_interval: float | None = None, retry_on_internal_error: int = 0,
-                 retry_backoff_seconds: float = RESUBMIT_BACKOFF) -> None:
+                 retry_backoff_seconds: float = RESUBMIT_BACKOFF,
+                 output: str | None = None) -> None:
+        if output is not None and output_dir is not None:
+            raise UsageError("give -o FILE (the file) or --output-dir DIR (a folder for "
+                             "generated names), not both")
+        #: ``-o FILE``: the outputs' file name (implies ``--download``); ``--output-dir``
+        #: and the ``output-dir`` setting do not apply to it.
+        self.output = output
+        download = download or output is not None
         if output_dir is None or poll_interval is None:  # unset: `runway config` may say
             from runway_dynamic import config
 
@@ -144,7 +152,7 @@ class RunOptions:
         return Path(os.path.expanduser(self.output_dir or DEFAULT_OUTPUT_DIR))
 
 
-_PARAM_NAMES = ("wait", "download", "output_dir", "timeout", "poll_interval",
+_PARAM_NAMES = ("wait", "download", "output", "output_dir", "timeout", "poll_interval",
                 "retry_on_internal_error", "retry_backoff_seconds")
 
 
@@ -152,6 +160,11 @@ WaitOption = Annotated[bool, typer.Option(
     "--wait/--no-wait", help="Wait for the task to finish, showing its progress.")]
 DownloadOption = Annotated[bool, typer.Option(
     "--download", help="Save the outputs when the task succeeds (implies --wait).")]
+OutputOption = Annotated[str | None, typer.Option(
+    "-o", "--output", metavar="FILE", show_default=False,
+    help="Save the output as FILE (implies --download); several outputs are FILE-1.ext, "
+         "FILE-2.ext. A name without a suffix gets the output's. Checked before anything "
+         "is sent; an existing file is never replaced.")]
 OutputDirOption = Annotated[str | None, typer.Option(
     "--output-dir", metavar="DIR", show_default=False,
     help=f"Where --download saves files (default: ./{DEFAULT_OUTPUT_DIR}).")]
@@ -274,15 +287,27 @@ def resume_command(invocation: Invocation, task_id: str, options: RunOptions) ->
         words += ["--spec", invocation.spec_option]
     words += ["task", "get", task_id, "--wait"]
     if options.download or not options.wait:
-        words.append("--download")
-        if options.output_dir:
-            words += ["--output-dir", options.output_dir]
+        if options.output is not None:
+            words += ["-o", options.output]
+        else:
+            words.append("--download")
+            if options.output_dir:
+                words += ["--output-dir", options.output_dir]
     return shlex.join(words)
 
 
 def check_local(options: RunOptions) -> None:
     """Everything local the run will need, checked before anything is sent (exit 2)."""
-    if options.download:
+    if options.output is not None:
+        from runway_dynamic._exceptions import LocalPathError
+        from runway_dynamic._files import check_writable_file
+
+        target = Path(os.path.expanduser(options.output))
+        check_writable_file(target, "-o")
+        if target.exists():
+            raise LocalPathError("-o", target, "exists; nothing is replaced: remove it or "
+                                               "give another name")
+    elif options.download:
         from runway_dynamic._files import check_writable_dir
 
         check_writable_dir(options.directory, "--output-dir")
@@ -397,13 +422,16 @@ def _finish(invocation: Invocation, client: RunwayClient, task: Task,
     if not options.download:
         emit_json(task.raw)
         return EXIT_OK
-    paths = client.download(task, options.directory)
+    to = Path(os.path.expanduser(options.output)) if options.output is not None else None
+    paths = client.download(task, options.directory, to=to)
     if invocation.json:
         emit_json({"task": dict(task.raw), "files": [str(p) for p in paths]})
     else:
         for path in paths:
             echo(str(path))
         noun = "file" if len(paths) == 1 else "files"
+        where = (", ".join(str(p) for p in paths) if to is not None
+                 else f"to {options.directory}")
         sys.stderr.write(f"{PROG}: task {task.id} succeeded; saved {len(paths)} {noun} "
-                         f"to {options.directory}\n")
+                         f"{where}\n")
     return EXIT_OK

@@ -13,6 +13,7 @@ from runway_dynamic.cli._context import PROG, current, emit_json
 from runway_dynamic.cli._run import (
     DownloadOption,
     OutputDirOption,
+    OutputOption,
     PollIntervalOption,
     RunOptions,
     TimeoutOption,
@@ -28,19 +29,20 @@ def get(
     task_id: TaskId,
     wait: WaitOption = False,
     download: DownloadOption = False,
+    output: OutputOption = None,
     output_dir: OutputDirOption = None,
     timeout: TimeoutOption = DEFAULT_WAIT_TIMEOUT,
     poll_interval: PollIntervalOption = None,
     json: JsonOption = False,
 ) -> int:
-    """Show a task; --wait follows it, --download saves its outputs.
+    """Show a task; --wait follows it, --download (or -o FILE) saves its outputs.
 
     Prints the task JSON; with --download, the saved paths (one per line).
     """
     invocation = current()
     invocation.json = invocation.wants_json(json)
     options = RunOptions(wait=wait, download=download, output_dir=output_dir, timeout=timeout,
-                         poll_interval=poll_interval)
+                         poll_interval=poll_interval, output=output)
     options.check()
     with make_client(invocation, options) as client:
         return follow(invocation, client, task_id, options)

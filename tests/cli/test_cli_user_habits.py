@@ -119,3 +119,66 @@ def test_suggestions_by_spelling_and_by_role() -> None:
     assert suggest_flags("--wiat", flags) == ["--wait"]
     assert suggest_flags("--colour", flags) == []
     assert suggest_flags("--", flags) == []
+
+
+# --------------------------------------------------------------------------- -o FILE
+
+IMAGE = ("image", "a red kite", "--model", "gpt_image_2", "--ratio", "1920:1920")
+
+
+def _posts(log: Path) -> list[dict[str, Any]]:
+    if not log.exists():
+        return []
+    return [r for r in map(json.loads, log.read_text().splitlines()) if r["method"] == "POST"]
+
+
+def test_dash_o_names_the_file_and_numbers_several(run_cli: Any, tmp_path: Path) -> None:
+    """Before: only ``--output-dir`` existed (``--output-dir clip.png`` made a folder)."""
+    kite = tmp_path / "kite.png"
+    done = run_cli("--sandbox", *IMAGE, "-o", str(kite))
+    assert done.code == 0, done.err
+    assert done.out.split() == [str(kite)] and kite.read_bytes()[:4] == b"\x89PNG"
+
+    pair = run_cli("--sandbox", *IMAGE, "--output-count", "2", "--output", str(tmp_path / "pair"),
+                   "--json")
+    assert pair.code == 0, pair.err
+    files = json.loads(pair.out)["files"]
+    assert files == [str(tmp_path / "pair-1.png"), str(tmp_path / "pair-2.png")]
+    assert all(Path(f).is_file() for f in files)
+
+
+def test_dash_o_is_checked_before_anything_is_sent(run_cli: Any, tmp_path: Path) -> None:
+    log = tmp_path / "requests.jsonl"
+    env = {"RUNWAY_SANDBOX_REQUEST_LOG": str(log)}
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"mine")
+    for target, says in [(taken, "exists; nothing is replaced"),
+                         (tmp_path, "is a directory"),
+                         (Path("/proc/no/such/dir/x.png"), "no such file or directory")]:
+        done = run_cli("--sandbox", *IMAGE, "-o", str(target), env=env)
+        assert done.code == 2 and says in done.err, done.err
+    assert taken.read_bytes() == b"mine"
+    both = run_cli("--sandbox", *IMAGE, "-o", "a.png", "--output-dir", str(tmp_path), env=env)
+    assert both.code == 2 and "not both" in both.err
+    assert _posts(log) == []
+
+
+def test_dash_o_on_call_and_task_get(run_cli: Any, tmp_path: Path) -> None:
+    """``call`` and ``task get --wait`` save to the name given as well."""
+    from runway_dynamic.sandbox import Sandbox
+
+    body = json.dumps({"model": "gen4_image", "promptText": "a kite", "ratio": "1920:1080"})
+    called = run_cli("--sandbox", "call", "text_to_image", "--body", body, "-o",
+                     str(tmp_path / "called.png"))
+    assert called.code == 0, called.err
+    assert (tmp_path / "called.png").is_file()
+
+    with Sandbox(task_seconds=0.05) as sandbox:
+        env = {"RUNWAY_BASE_URL": sandbox.base_url, "RUNWAY_API_KEY": "sandbox-test-key"}
+        created = run_cli("call", "text_to_image", "--body", body, "--json", env=env)
+        assert created.code == 0, created.err
+        task_id = json.loads(created.out)["id"]
+        got = run_cli("task", "get", task_id, "--wait", "-o", str(tmp_path / "later"),
+                      "--poll-interval", "0.05", env=env)
+    assert got.code == 0, got.err
+    assert got.out.split() == [str(tmp_path / "later.png")]
