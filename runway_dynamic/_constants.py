@@ -14,6 +14,8 @@ ENV_BASE_URL_OFFICIAL = "RUNWAYML_BASE_URL"
 ENV_CACHE_DIR = "RUNWAY_CACHE_DIR"
 ENV_CONFIG_DIR = "RUNWAY_CONFIG_DIR"
 ENV_DATA_DIR = "RUNWAY_DATA_DIR"
+#: The profile (a named set of settings and key, for several keys or organizations).
+ENV_PROFILE = "RUNWAY_PROFILE"
 #: The largest spec read, downloaded or expanded from YAML aliases (see _limits.py).
 ENV_SPEC_MAX_BYTES = "RUNWAY_SPEC_MAX_BYTES"
 

@@ -96,6 +96,8 @@ class PreparedRequest:
             if name.lower() == "authorization":
                 scheme, _, secret = out[name].partition(" ")
                 out[name] = f"{scheme} {redact(secret)}" if secret else redact(scheme)
+            elif is_secret_header(name):
+                out[name] = redact(out[name])
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +110,31 @@ class PreparedRequest:
 
     def __repr__(self) -> str:
         return f"PreparedRequest({self.method} {self.url})"
+
+
+#: Words that make a header's value a credential (``X-Api-Key``, ``Cookie``…): shown masked.
+_SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "password", "signature",
+                        "credential", "session")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header's value is shown only masked (in ``--dry-run``, the history…)."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_HEADER_WORDS)
+
+
+def parse_header_line(text: str) -> tuple[str, str]:
+    """``'Name: value'`` → ``("Name", "value")`` (``curl -H``'s form); :class:`UsageError`
+    for a missing colon, an invalid name, or a line break in the value (header injection)."""
+    name, colon, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not colon or not _HEADER_NAME.fullmatch(name):
+        raise UsageError(f"-H needs 'Name: value' with a header name of letters, digits and "
+                         f"-, got {redact_urls(text.split(':', 1)[0][:40])!r}")
+    if any(ch in value for ch in "\r\n\x00"):
+        raise UsageError(f"-H {name}: the value must be one line")
+    return name, value
 
 
 def fill_path(path: str, path_params: Mapping[str, Any]) -> str:

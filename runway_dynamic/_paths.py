@@ -1,11 +1,30 @@
-"""User directories (cache, config, data), overridable by environment for tests and CI."""
+"""User directories (cache, config, data), overridable by environment for tests and CI.
+
+Settings and the saved key are per *profile* (``--profile NAME`` / ``RUNWAY_PROFILE``):
+without one they live in the config dir itself, with one in ``profiles/NAME`` below it, so
+several keys or organizations never share a file. :func:`settings_dir` is the one answer.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
-from runway_dynamic._constants import APP_DIR_NAME, ENV_CACHE_DIR, ENV_CONFIG_DIR, ENV_DATA_DIR
+from runway_dynamic._constants import (
+    APP_DIR_NAME,
+    ENV_CACHE_DIR,
+    ENV_CONFIG_DIR,
+    ENV_DATA_DIR,
+    ENV_PROFILE,
+)
+from runway_dynamic._exceptions import UsageError
+
+#: What a profile may be called: a plain name, so it is one folder and nothing else.
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+#: The name of the settings without a profile (``--profile default`` is the same).
+DEFAULT_PROFILE = "default"
+_chosen: list[str | None] = []  # set by use_profile (the CLI's --profile), else the env
 
 
 def cache_dir() -> Path:
@@ -36,3 +55,32 @@ def data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False))
+
+
+def check_profile(name: str) -> str:
+    """``name`` if it can name a profile; :class:`UsageError` (exit 2) otherwise."""
+    if not _PROFILE_NAME.fullmatch(name) or ".." in name:
+        raise UsageError(f"profile name {name!r}: use letters, digits, '.', '_' or '-' "
+                         "(up to 64, starting with a letter or digit)")
+    return name
+
+
+def use_profile(name: str | None) -> None:
+    """Make ``name`` this process's profile (before ``RUNWAY_PROFILE``); ``None`` forgets it."""
+    _chosen[:] = [] if name is None else [check_profile(name)]
+
+
+def active_profile() -> str | None:
+    """The profile in use: :func:`use_profile`'s, else ``RUNWAY_PROFILE``; ``None`` for the
+    default settings."""
+    name = _chosen[0] if _chosen else (os.environ.get(ENV_PROFILE) or None)
+    if name is None or name == DEFAULT_PROFILE:
+        return None
+    return check_profile(name)
+
+
+def settings_dir() -> Path:
+    """Where the settings and the saved key of the active profile live."""
+    profile = active_profile()
+    base = config_dir()
+    return base if profile is None else base / "profiles" / profile

@@ -6,9 +6,11 @@ Precedence (first hit wins):
 2. ``RUNWAY_API_KEY``, then ``RUNWAYML_API_SECRET`` (the official SDK's name)
 3. the nearest trustworthy ``.env`` (same two names; see :func:`find_dotenv`)
 4. ``<config dir>/credentials.json`` (written by :func:`save_api_key`, mode 0600 in a
-   0700 folder)
+   0700 folder); with a profile (``--profile NAME``, ``RUNWAY_PROFILE``), that profile's
+   ``<config dir>/profiles/NAME/credentials.json`` instead
 5. ``~/.runway-cli/credentials.json`` (the C# CLI's file, read only; ``RUNWAY_CLI_HOME``
-   moves it as it does for that CLI)
+   moves it as it does for that CLI); never with a profile: a profile without a key has
+   no key, rather than spending another one
 
 A ``.env`` is looked for from the working directory upward, but never above the user's home
 or the repository root, and only one owned by the current user that no one else may write
@@ -58,8 +60,17 @@ class KeySource:
 
 
 def credentials_path() -> Path:
-    """Our credentials file, in the user config dir."""
-    return _paths.config_dir() / CREDENTIALS_FILE
+    """Our credentials file: the active profile's (see :func:`_paths.settings_dir`)."""
+    return _paths.settings_dir() / CREDENTIALS_FILE
+
+
+def no_key_message() -> str:
+    """:data:`NO_KEY_MESSAGE`, naming the profile when one is active."""
+    profile = _paths.active_profile()
+    if profile is None:
+        return NO_KEY_MESSAGE
+    return (f"no Runway API key for profile {profile!r}: save one with "
+            f"`runway auth set --profile {profile}`, or pass --api-key")
 
 
 def legacy_credentials_path() -> Path:
@@ -150,11 +161,12 @@ def find_api_key(
     """The first key by precedence, or ``None``."""
     if explicit and explicit.strip():
         return KeySource(explicit.strip(), "--api-key")
+    profile = _paths.active_profile()
     env = os.environ if environ is None else environ
     for name in KEY_NAMES:
         value = (env.get(name) or "").strip()
         if value:
-            return KeySource(value, f"environment variable {name}")
+            return KeySource(value, f"environment variable {name}", _shadowing(profile, name))
     notes: list[str] = []
     dotenv = find_dotenv(cwd, notes)
     if dotenv is not None:
@@ -169,12 +181,22 @@ def find_api_key(
                 if saved and saved != value:
                     notes.append(f"using {name} from {dotenv}; it differs from the key saved "
                                  f"by 'runway auth set' ({redact(saved)}), which is not used")
+                notes += _shadowing(profile, f"{name} in {dotenv}")
                 return KeySource(value, f"{name} in {dotenv}", tuple(notes))
-    for path in (credentials_path(), legacy_credentials_path()):
+    files = [credentials_path()] if profile else [credentials_path(), legacy_credentials_path()]
+    for path in files:
         found = _read_credentials(path)
         if found:
             return KeySource(found, f"credentials file {path}", tuple(notes))
     return None
+
+
+def _shadowing(profile: str | None, source: str) -> tuple[str, ...]:
+    """A note when ``source`` wins over the active profile's own saved key (whose key is
+    spent should never be a surprise)."""
+    if profile is None or not _read_credentials(credentials_path()):
+        return ()
+    return (f"using the key from {source}, not the one saved for profile {profile!r}",)
 
 
 def resolve_api_key(
@@ -186,7 +208,7 @@ def resolve_api_key(
     """``(key, where it came from)``; :class:`ConfigError` naming every way to give one."""
     found = find_api_key(explicit, environ=environ, cwd=cwd)
     if found is None:
-        raise ConfigError(NO_KEY_MESSAGE)
+        raise ConfigError(no_key_message())
     return found.key, found.source
 
 
@@ -230,8 +252,13 @@ def describe(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> dict[str, str | None]:
-    """``{"key": masked key or None, "source": where it came from or None}`` for ``auth show``."""
+    """``{"key": masked key or None, "source": where it came from or None}`` for ``auth
+    show``, and ``"profile"`` when one is active."""
     found = find_api_key(explicit, environ=environ, cwd=cwd)
-    if found is None:
-        return {"key": None, "source": None}
-    return {"key": redact(found.key), "source": found.source}
+    out: dict[str, str | None] = {"key": None, "source": None}
+    if found is not None:
+        out = {"key": redact(found.key), "source": found.source}
+    profile = _paths.active_profile()
+    if profile is not None:
+        out["profile"] = profile
+    return out

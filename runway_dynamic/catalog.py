@@ -673,6 +673,13 @@ class Catalog:
         """Model endpoints (those whose bodies are discriminated by ``model``), spec order."""
         return list(dict.fromkeys(op.endpoint for op in self.operations if op.is_model_endpoint))
 
+    @cached_property
+    def pinned_headers(self) -> tuple[str, ...]:
+        """The header parameters whose value the spec pins (``X-Runway-Version``): sent on
+        every operation that declares them; ``--runway-version`` sets what they carry."""
+        return tuple(sorted({p.name for op in self.operations for p in op.params("header")
+                             if p.constant is not None}))
+
     def all_endpoints(self) -> list[str]:
         """Every endpoint name, spec order."""
         return list(dict.fromkeys(op.endpoint for op in self.operations))

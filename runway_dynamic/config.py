@@ -54,8 +54,9 @@ _OFF = ("off", "false", "no", "0")
 
 
 def path() -> Path:
-    """Where the settings live (``RUNWAY_CONFIG_DIR`` or the platform's config dir)."""
-    return _paths.config_dir() / CONFIG_FILE
+    """Where the settings live (``RUNWAY_CONFIG_DIR`` or the platform's config dir; a
+    profile's below it, see :func:`runway_dynamic._paths.settings_dir`)."""
+    return _paths.settings_dir() / CONFIG_FILE
 
 
 def load() -> dict[str, Any]:

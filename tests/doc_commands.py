@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-GLOBAL_WITH_VALUE = {"--spec", "--api-key"}
+GLOBAL_WITH_VALUE = {"--spec", "--api-key", "--profile", "--runway-version", "-H", "--header",
+                     "--filter"}
 GLOBAL_FLAGS = {"--json", "--version", "-h", "--help", "--sandbox", "--no-history"}
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console", "zsh"}
 _FENCE_OPEN = re.compile(r"^(```+|~~~+)\s*([\w+-]*)")

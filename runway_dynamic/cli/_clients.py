@@ -10,7 +10,8 @@ Outside the sandbox:
 - key: ``--api-key`` → ``RUNWAY_API_KEY``/``RUNWAYML_API_SECRET`` → ``.env`` → credentials
   file (:mod:`runway_dynamic.auth`); none → :class:`ConfigError` naming every way to give one;
 - base URL: ``RUNWAY_BASE_URL`` → the ``base-url`` setting → the spec's first server;
-- headers: ``RUNWAY_EXTRA_HEADERS`` (a JSON object; meant for sandbox fault injection);
+- headers: ``RUNWAY_EXTRA_HEADERS`` (a JSON object; meant for sandbox fault injection), ``-H``
+  and ``--runway-version`` (:func:`request_headers`);
 - history: every client records its creates in the user's history (:func:`history`).
 """
 
@@ -50,6 +51,37 @@ def extra_headers() -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+def request_headers(invocation: Invocation) -> dict[str, str]:
+    """The extra headers of every API request: ``RUNWAY_EXTRA_HEADERS``, then ``-H``, then
+    ``--runway-version`` in the header(s) the spec pins (:attr:`Catalog.pinned_headers`).
+
+    ``-H`` may not set ``Authorization`` (the key comes from ``--api-key``/``--profile``, so
+    that it is redacted, kept from the sandbox and never recorded) nor a pinned header
+    (``--runway-version`` says it): both are refused with exit 2, not overridden silently.
+    Only API requests carry these, never uploads or downloads to other hosts; under
+    ``--sandbox`` that is the loopback sandbox alone.
+    """
+    headers = extra_headers()
+    if not invocation.headers and invocation.runway_version is None:
+        return headers
+    pinned = invocation.spec().catalog.pinned_headers
+    lowered = {name.lower(): name for name in pinned}
+    for name, value in invocation.headers:
+        if name.lower() == "authorization":
+            raise UsageError("-H may not set Authorization: give the key with --api-key, "
+                             "--profile or 'runway auth set'")
+        if name.lower() in lowered:
+            raise UsageError(f"-H may not set {lowered[name.lower()]}: use --runway-version")
+        headers[name] = value
+    if invocation.runway_version is not None:
+        if not pinned:
+            raise UsageError("--runway-version: this spec pins no version header to set; "
+                             "send one with -H 'NAME: VALUE' if the API wants it")
+        for name in pinned:
+            headers[name] = invocation.runway_version
+    return headers
+
+
 def api_key(invocation: Invocation) -> str | None:
     """The key a request would carry (the placeholder under ``--sandbox``), or ``None``.
 
@@ -74,9 +106,9 @@ def require_api_key(invocation: Invocation) -> str:
     """:func:`api_key`, or :class:`ConfigError` naming every way to give one (exit 1)."""
     key = api_key(invocation)
     if key is None:
-        from runway_dynamic.auth import NO_KEY_MESSAGE
+        from runway_dynamic.auth import no_key_message
 
-        raise ConfigError(NO_KEY_MESSAGE)
+        raise ConfigError(no_key_message())
     return key
 
 
@@ -135,7 +167,7 @@ def history(invocation: Invocation) -> HistoryStore | None:
 def _client_kwargs(invocation: Invocation, poll: float | None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "base_url": base_url(invocation), "spec": invocation.spec(),
-        "headers": extra_headers() or None, "sealed": invocation.boundary.sealed,
+        "headers": request_headers(invocation) or None, "sealed": invocation.boundary.sealed,
         "history": history(invocation),
     }
     interval = poll_interval(invocation, poll)

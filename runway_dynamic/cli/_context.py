@@ -18,14 +18,15 @@ PROG = "runway"
 
 #: The global options (given before the command; parsed by ``_dispatch.parse_globals``).
 #: No spec-derived flag takes these names (``runway_dynamic.cli._options`` reserves them).
-GLOBAL_OPTIONS = ("spec", "json", "api-key", "sandbox", "filter", "version", "help")
+GLOBAL_OPTIONS = ("spec", "json", "api-key", "profile", "runway-version", "header", "sandbox",
+                  "no-history", "filter", "version", "help")
 
 
 class Invocation:
     """The global options of this run and the spec, loaded at most once."""
 
-    __slots__ = ("_spec", "api_key", "args", "argv", "filter", "history", "json", "path",
-                 "sandbox", "sandbox_url", "spec_option")
+    __slots__ = ("_spec", "api_key", "args", "argv", "filter", "headers", "history", "json",
+                 "path", "runway_version", "sandbox", "sandbox_url", "spec_option")
 
     def __init__(self, *, spec_option: str | None = None, json: bool = False,
                  path: tuple[str, ...] = ()) -> None:
@@ -39,6 +40,10 @@ class Invocation:
         self.filter: str | None = None
         #: ``--api-key`` (highest precedence; see runway_dynamic.auth).
         self.api_key: str | None = None
+        #: ``--runway-version V``: what the spec's pinned version header carries.
+        self.runway_version: str | None = None
+        #: ``-H 'Name: value'`` pairs, in order (see cli._clients.request_headers).
+        self.headers: tuple[tuple[str, str], ...] = ()
         #: ``--sandbox``: the command runs against an in-process sandbox, whose base URL
         #: is set while it runs (runway_dynamic.cli.sandbox_cmd.sandbox_session).
         self.sandbox = False
@@ -81,10 +86,11 @@ class Invocation:
 
     def command_line(self) -> str:
         """The command as typed, secrets masked (what the history records): ``--api-key``'s
-        value, and the credentials of any URL (``--journal postgresql://me:***@db/runs``)."""
+        value, a credential header's (``-H 'X-Api-Key: ****'``), and the credentials of any
+        URL (``--journal postgresql://me:***@db/runs``)."""
         import shlex
 
-        from runway_dynamic._http import redact_urls
+        from runway_dynamic._http import is_secret_header, redact_urls
 
         words = [redact_urls(word) for word in self.argv]
         for index, word in enumerate(words):
@@ -92,6 +98,15 @@ class Invocation:
                 words[index + 1] = "****"
             elif word.startswith("--api-key="):
                 words[index] = "--api-key=****"
+            elif word in ("-H", "--header") and index + 1 < len(words):
+                name = words[index + 1].partition(":")[0]
+                if is_secret_header(name):
+                    words[index + 1] = f"{name}: ****"
+            elif word.startswith(("-H", "--header=")) and word not in ("-H", "--header"):
+                flag = "--header=" if word.startswith("--header=") else "-H"
+                name = word[len(flag):].partition(":")[0]
+                if is_secret_header(name):
+                    words[index] = f"{flag}{name}: ****"
         return shlex.join([PROG, *words])
 
 

@@ -40,6 +40,14 @@ _GLOBAL_HELP = (
     ("--json", "Machine-readable output (also accepted after most commands)"),
     ("--api-key KEY", "Runway API key for this run (before $RUNWAY_API_KEY, .env and "
                       "'runway auth set')"),
+    ("--profile NAME", "Settings and saved key of profile NAME, for several keys or "
+                       "organizations (default: $RUNWAY_PROFILE; 'runway auth set --profile "
+                       "NAME' saves its key)"),
+    ("--runway-version V", "The API version header to send (the spec pins one, sent by "
+                           "default; the sandbox accepts only that one)"),
+    ("-H, --header 'N: V'", "An extra request header for the API (repeatable); it may not "
+                            "set Authorization (use --api-key) or the version header (use "
+                            "--runway-version)"),
     ("--sandbox", "Run the command against a local, in-process sandbox API (no key, no "
                   "network, nothing billed)"),
     ("--no-history", "Do not record this command's creates in 'runway history' (also: "
@@ -52,12 +60,16 @@ _GLOBAL_HELP = (
 
 
 class Globals:
-    __slots__ = ("api_key", "filter", "help", "json", "no_history", "sandbox", "spec", "version")
+    __slots__ = ("api_key", "filter", "headers", "help", "json", "no_history", "profile",
+                 "runway_version", "sandbox", "spec", "version")
 
     def __init__(self) -> None:
         self.spec: str | None = None
         self.filter: str | None = None
         self.api_key: str | None = None
+        self.profile: str | None = None
+        self.runway_version: str | None = None
+        self.headers: list[tuple[str, str]] = []
         self.sandbox = False
         self.no_history = False
         self.json = False
@@ -103,6 +115,24 @@ def parse_globals(args: Sequence[str]) -> tuple[Globals, list[str]]:
             found.api_key = value
         elif arg == "--filter" or arg.startswith("--filter="):
             found.filter, index = _option_value(arg, args, index)
+        elif arg == "--profile" or arg.startswith("--profile="):
+            value, index = _option_value(arg, args, index)
+            from runway_dynamic._paths import check_profile
+
+            found.profile = check_profile(value)
+        elif arg == "--runway-version" or arg.startswith("--runway-version="):
+            value, index = _option_value(arg, args, index)
+            if not value.strip() or any(ch in value for ch in "\r\n"):
+                raise UsageError("--runway-version needs a version, e.g. 2024-11-06")
+            found.runway_version = value.strip()
+        elif arg in ("-H", "--header") or arg.startswith(("--header=", "-H")):
+            if arg.startswith("-H") and len(arg) > 2:
+                value = arg[2:]
+            else:
+                value, index = _option_value(arg, args, index)
+            from runway_dynamic._http import parse_header_line
+
+            found.headers.append(parse_header_line(value))
         elif arg == "--spec" or arg.startswith("--spec="):
             value, index = _option_value(arg, args, index)
             if not value:
@@ -110,10 +140,15 @@ def parse_globals(args: Sequence[str]) -> tuple[Globals, list[str]]:
                     "--spec needs a PATH or URL, e.g. runway --spec ./openapi.json models")
             found.spec = value
         else:
+            from runway_dynamic.naming import suggest_flags
+
+            names = [left.split()[0].rstrip(",") for left, _ in _GLOBAL_HELP]
+            near = suggest_flags(arg, [n for n in names if n.startswith("--")], n=1)
+            hint = f"did you mean {near[0]}? " if near else ""
             raise UsageError(
-                f"unknown global option {arg!r}; global options are --spec, --json, --api-key, "
-                f"--sandbox, --no-history, --filter, --version and --help (a command's own "
-                f"options go after the command: {PROG} COMMAND --help)"
+                f"unknown global option {arg!r}; {hint}global options are "
+                f"{', '.join(names)} (a command's own options go after the command: "
+                f"{PROG} COMMAND --help)"
             )
         index += 1
     return found, list(args[index:])
@@ -188,6 +223,12 @@ def _run(args: list[str], invocation: Invocation) -> int:
     invocation.sandbox = options.sandbox
     invocation.history = not options.no_history
     invocation.argv = tuple(args)
+    invocation.runway_version = options.runway_version
+    invocation.headers = tuple(options.headers)
+    if options.profile is not None:
+        from runway_dynamic import _paths
+
+        _paths.use_profile(options.profile)
     if options.version:
         from runway_dynamic._version import __version__
 

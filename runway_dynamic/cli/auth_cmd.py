@@ -18,6 +18,23 @@ from runway_dynamic._exceptions import ConfigError, UsageError
 from runway_dynamic.cli._context import PROG, current, echo, emit_json
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+ProfileOption = Annotated[str | None, typer.Option(
+    "--profile", metavar="NAME", show_default=False,
+    help="The profile whose key this is (same as the global --profile; default: "
+         "$RUNWAY_PROFILE, else the default profile).")]
+
+
+def _use(profile: str | None) -> str | None:
+    """Apply a command-level ``--profile``; the active profile's name (``None``: default)."""
+    from runway_dynamic import _paths
+
+    if profile is not None:
+        _paths.use_profile(profile)
+    return _paths.active_profile()
+
+
+def _for(profile: str | None) -> str:
+    return f" for profile {profile!r}" if profile else ""
 
 
 def _read_key(from_stdin: bool) -> str:
@@ -45,15 +62,18 @@ def set_key(
         "--api-key", metavar="KEY", show_default=False,
         help="The key itself (as other CLIs take it; your shell history keeps it, so a "
              "hidden prompt or --stdin is safer).")] = None,
+    profile: ProfileOption = None,
     json: JsonOption = False,
 ) -> int:
     """Save your API key (hidden prompt, --stdin or --api-key) to the credentials file.
 
-    The file is written atomically with mode 0600; the key is never echoed.
+    The file is written atomically with mode 0600; the key is never echoed. With
+    --profile NAME it is that profile's key (several keys or organizations side by side).
     """
     from runway_dynamic._http import redact
     from runway_dynamic.auth import save_api_key
 
+    chosen = _use(profile)
     if api_key is not None:
         if stdin:
             raise UsageError("auth set: give the key once: --api-key or --stdin")
@@ -67,38 +87,43 @@ def set_key(
     path = save_api_key(key)
     shadowed = [name for name in (ENV_API_KEY, ENV_API_KEY_LEGACY) if os.environ.get(name)]
     if current().wants_json(json):
-        emit_json({"saved": str(path), "key": redact(key), "shadowedBy": shadowed})
+        emit_json({"saved": str(path), "key": redact(key), "shadowedBy": shadowed,
+                   "profile": chosen})
         return 0
-    sys.stderr.write(f"{PROG}: saved the API key ({redact(key)}) to {path}\n")
+    sys.stderr.write(f"{PROG}: saved the API key ({redact(key)}){_for(chosen)} to {path}\n")
     for name in shadowed:
         sys.stderr.write(f"{PROG}: note: {name} is set and takes precedence over the file\n")
     return 0
 
 
-def show(json: JsonOption = False) -> int:
-    """Show the API key in use, masked, and where it came from.
+def show(profile: ProfileOption = None, json: JsonOption = False) -> int:
+    """Show the API key in use, masked, and where it came from (and the profile).
 
     Exits 1 when no key is configured.
     """
-    from runway_dynamic.auth import NO_KEY_MESSAGE, describe
+    from runway_dynamic.auth import describe, no_key_message
 
+    _use(profile)
     found = describe(current().api_key)
     if current().wants_json(json):
         emit_json(found)
     elif found["key"] is not None:
         echo(f"key:    {found['key']}")
         echo(f"source: {found['source']}")
+        if found.get("profile"):
+            echo(f"profile: {found['profile']}")
     if found["key"] is None:
         if not current().wants_json(json):
-            raise ConfigError(NO_KEY_MESSAGE)
+            raise ConfigError(no_key_message())
         return 1
     return 0
 
 
-def clear(json: JsonOption = False) -> int:
-    """Remove the API key saved by 'runway auth set'."""
+def clear(profile: ProfileOption = None, json: JsonOption = False) -> int:
+    """Remove the API key saved by 'runway auth set' (the profile's, with --profile)."""
     from runway_dynamic.auth import clear_api_key, credentials_path, find_api_key
 
+    _use(profile)
     removed = clear_api_key()
     remaining = find_api_key(current().api_key)
     if current().wants_json(json):

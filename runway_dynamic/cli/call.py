@@ -383,9 +383,9 @@ def _prepare(spec: Spec, operation: Operation, path_params: Mapping[str, Any],
              query: Mapping[str, Any], body: Any, headers: Mapping[str, str]
              ) -> PreparedRequest:
     from runway_dynamic._http import prepare_request
-    from runway_dynamic.cli._clients import api_key, base_url
+    from runway_dynamic.cli._clients import api_key, base_url, request_headers
 
     invocation = current()
     return prepare_request(operation, base_url=base_url(invocation), api_key=api_key(invocation),
                            path_params=path_params, query=query, body=body,
-                           extra_headers=headers)
+                           extra_headers={**request_headers(invocation), **headers})

@@ -642,9 +642,10 @@ def _note(invocation: Invocation, message: str) -> None:
 def _dry_run(invocation: Invocation, spec: Spec, operation: Operation, body: Any) -> int:
     from runway_dynamic._http import prepare_request
     from runway_dynamic.cli import call
-    from runway_dynamic.cli._clients import api_key, base_url
+    from runway_dynamic.cli._clients import api_key, base_url, request_headers
 
     prepared = prepare_request(operation, base_url=base_url(invocation),
-                               api_key=api_key(invocation), body=body)
+                               api_key=api_key(invocation), body=body,
+                               extra_headers=request_headers(invocation))
     call.show_request(prepared, invocation.json)
     return 0

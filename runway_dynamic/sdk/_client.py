@@ -432,9 +432,7 @@ def _configured_interval() -> float:
 
 
 def _pinned_headers(spec: Spec) -> list[str]:
-    names = {p.name for op in spec.catalog.operations for p in op.params("header")
-             if p.constant is not None}
-    return sorted(names)
+    return list(spec.catalog.pinned_headers)
 
 
 def _upload_signature() -> Any:

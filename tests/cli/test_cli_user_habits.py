@@ -182,3 +182,96 @@ def test_dash_o_on_call_and_task_get(run_cli: Any, tmp_path: Path) -> None:
                       "--poll-interval", "0.05", env=env)
     assert got.code == 0, got.err
     assert got.out.split() == [str(tmp_path / "later.png")]
+
+
+# --------------------------------------------------------------------------- global options
+
+VIDEO = ("video", "waves", "--ratio", "1280:720", "--duration", "5")
+
+
+def _headers(done: Any) -> dict[str, str]:
+    assert done.code == 0, done.err
+    headers: dict[str, str] = _request(done.out)["headers"]
+    return headers
+
+
+def test_headers_and_the_api_version_reach_the_request(run_cli: Any) -> None:
+    pinned = BUNDLED.catalog.pinned_headers
+    assert pinned, "the bundled spec pins a version header"
+    sent = _headers(run_cli("--sandbox", "-H", "X-Trace: t1", "--header=X-Api-Key: s3cr3t-value-9",
+                            "--runway-version", "2030-01-01", *VIDEO, "--dry-run", "--json"))
+    assert sent["X-Trace"] == "t1"
+    assert sent["X-Api-Key"] == "****ue-9"  # a credential-looking header is shown masked
+    assert all(sent[name] == "2030-01-01" for name in pinned)
+    default = _headers(run_cli("--sandbox", *VIDEO, "--dry-run", "--json"))
+    assert all(default[name] != "2030-01-01" for name in pinned)
+
+
+@pytest.mark.parametrize(("header", "says"), [
+    ("Authorization: Bearer rk_from_header_0000", "may not set Authorization"),
+    ("x-runway-version: 1999-01-01", "use --runway-version"),
+    ("no colon here", "-H needs 'Name: value'"),
+    ("X-Bad: one\r\ntwo", "must be one line"),
+])
+def test_headers_that_would_override_or_inject_are_refused(run_cli: Any, header: str,
+                                                           says: str) -> None:
+    done = run_cli("--sandbox", "-H", header, *VIDEO, "--dry-run")
+    assert done.code == 2 and says in done.err, done.err
+    assert "rk_from_header" not in done.err + done.out
+
+
+def test_profiles_keep_their_own_key_and_settings(run_cli: Any, tmp_path: Path) -> None:
+    env = {"RUNWAY_CONFIG_DIR": str(tmp_path / "config")}
+    work_key, home_key = "rk_work_aaaaaaaaaaaa1111", "rk_home_bbbbbbbbbbbb2222"
+    assert run_cli("auth", "set", "--profile", "work", "--stdin", input=work_key,
+                   env=env).code == 0
+    assert run_cli("auth", "set", "--stdin", input=home_key, env=env).code == 0
+    work = json.loads(run_cli("--profile", "work", "auth", "show", "--json", env=env).out)
+    assert work["key"] == "****1111" and work["profile"] == "work"
+    assert "profiles/work/credentials.json" in work["source"]
+    by_env = json.loads(run_cli("auth", "show", "--json",
+                                env={**env, "RUNWAY_PROFILE": "work"}).out)
+    assert by_env == work
+    default = json.loads(run_cli("auth", "show", "--json", env=env).out)
+    assert default["key"] == "****2222" and "profile" not in default
+
+    assert run_cli("--profile", "work", "config", "set", "poll-interval", "2",
+                   env=env).code == 0
+    assert run_cli("--profile", "work", "config", "get", "poll-interval", env=env).out.strip() \
+        == "2.0"
+    assert "2.0" not in run_cli("config", "get", "poll-interval", env=env).out
+
+    empty = run_cli("--profile", "travel", *VIDEO, env=env)
+    assert empty.code == 1 and "no Runway API key for profile 'travel'" in empty.err
+    for done in (work, default):
+        assert work_key not in json.dumps(done) and home_key not in json.dumps(done)
+    bad = run_cli("--profile", "../etc", "models", env=env)
+    assert bad.code == 2 and "profile name" in bad.err
+
+
+def test_secret_headers_are_masked_in_the_history(run_cli: Any, tmp_path: Path) -> None:
+    env = {"RUNWAY_DATA_DIR": str(tmp_path / "data")}
+    done = run_cli("--sandbox", "-H", "X-Api-Key: hdr-secret-77777", "image", "a kite",
+                   "--model", "gen4_image", "--ratio", "1920:1080", env=env)
+    assert done.code == 0, done.err
+    listed = run_cli("history", "--json", env=env)
+    assert "X-Api-Key: ****" in listed.out and "hdr-secret-77777" not in listed.out
+    assert not any(b"hdr-secret-77777" in p.read_bytes()
+                   for p in (tmp_path / "data").rglob("*") if p.is_file())
+
+
+def test_global_options_agree_between_help_and_readme(run_cli: Any) -> None:
+    """Every global option ``runway --help`` lists is in the README's list, and back."""
+    import re
+
+    help_text = run_cli("--help").out
+    section = help_text.split("Global options (before the command):", 1)[1].split("\n\n")[0]
+    in_help = {name for line in section.splitlines() if line.startswith("  -")
+               for name in re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", line.split("  ")[1])}
+    assert {"--profile", "--runway-version", "-H", "--header"} <= in_help
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    paragraph = readme.split("Global options go before the command:", 1)[1].split("\n\n")[0]
+    option = r"(?<![\w-])(--?[A-Za-z][\w-]*)"
+    in_readme = {name for quoted in re.findall(r"`([^`]+)`", paragraph)
+                 if quoted.startswith("-") for name in re.findall(option, quoted)}
+    assert in_help == in_readme, (in_help ^ in_readme)

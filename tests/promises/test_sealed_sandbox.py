@@ -179,3 +179,39 @@ def test_library_sandbox_clients_are_sealed(world: World, monkeypatch: pytest.Mo
     assert auths == {placeholder_authorization()}
     assert world.trap.hits == []
     assert os.environ["RUNWAY_API_KEY"] == KEYS["env"]  # there to be found, and not used
+
+
+def test_global_headers_and_profiles_stay_inside_the_sandbox(world: World) -> None:
+    """``-H``, ``--runway-version`` and ``--profile`` under ``--sandbox``: the extra headers
+    reach the loopback sandbox and nothing else (uploads, downloads and the trap never see
+    them), a profile's saved key is not even read, and a header that would carry a key
+    (``-H 'Authorization: …'``) is refused before anything is sent, without printing it."""
+    import json
+
+    profile = world.root / "config" / "profiles" / "work"
+    profile.mkdir(parents=True, mode=0o700)
+    saved = profile / "credentials.json"
+    saved.write_text(json.dumps({"apiKey": "rk_contract_profile_Hh6P"}))
+    saved.chmod(0o600)
+    world.planted.add(saved)
+    given = _values(world)
+    version = SPEC.catalog.operation(given["image_endpoint"], "POST")
+    pinned = {p.name: str(p.constant) for p in version.params("header")} if version else {}
+    assert pinned, "the bundled spec pins a version header"
+    (name, value), = pinned.items()
+    call = ["call", given["image_endpoint"], "--body", given["image_body"], "--download",
+            "--output-dir", "out"]
+    result = world.run("--profile", "work", "-H", "X-Trace: sealed-probe",
+                       "--runway-version", value, *call)
+    assert result.code == 0, result.describe()
+    requests = world.sandbox_requests()
+    api = [r for r in requests if r["path"].startswith("/v1/")]
+    assert api and all(r["headers"].get("x-trace") == "sealed-probe"
+                       and r["headers"].get(name.lower()) == value for r in api), api
+    files = [r for r in requests if r not in api]
+    assert files and not any("x-trace" in r["headers"] for r in files), files
+    before = len(requests)
+    refused = world.run("-H", f"Authorization: Bearer {KEYS['flag']}", *call)
+    assert refused.code == 2 and "may not set Authorization" in refused.err
+    assert len(world.sandbox_requests()) == before
+    assert not world.audit()
