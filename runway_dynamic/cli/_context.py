@@ -26,7 +26,7 @@ class Invocation:
     """The global options of this run and the spec, loaded at most once."""
 
     __slots__ = ("_spec", "api_key", "args", "argv", "filter", "headers", "history", "json",
-                 "path", "runway_version", "sandbox", "sandbox_url", "spec_option")
+                 "path", "quiet", "runway_version", "sandbox", "sandbox_url", "spec_option")
 
     def __init__(self, *, spec_option: str | None = None, json: bool = False,
                  path: tuple[str, ...] = ()) -> None:
@@ -52,6 +52,8 @@ class Invocation:
         self.history = True
         #: The command line as given (recorded with each history entry, key masked).
         self.argv: tuple[str, ...] = ()
+        #: No informational notes on stderr (shell completion builds commands silently).
+        self.quiet = False
         self._spec: Spec | None = None
 
     @property

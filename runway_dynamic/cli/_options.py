@@ -209,6 +209,8 @@ class CommandOptions:
         self.named: list[Own] = []
         #: Argument parameter → the path parameter it fills (see claim_path_arguments).
         self.path_parameters: dict[str, str] = {}
+        #: The operation whose fields were claimed (what completion asks for their values).
+        self.operation: Operation | None = None
         self._taken: set[str] = set(GLOBAL_OPTIONS)
         for item in self.own:
             self._taken.update(name.lstrip("-") for name in item.names)
@@ -219,6 +221,7 @@ class CommandOptions:
               aliases: bool = False) -> list[FieldOption]:
         """A flag for every field of ``operation`` at ``locations`` (the union over its
         variants), by the module's rule; with ``aliases``, the short aliases too."""
+        self.operation = operation
         wanted = set(locations)
         found: dict[str, list[FieldOption]] = {loc: [] for loc in LOCATIONS}
         for param in operation.parameters:
@@ -439,7 +442,8 @@ class CommandOptions:
 
     def command(self, run: Callable[[dict[str, Any]], int]) -> Callable[..., int]:
         """A function typer can register: its signature is :meth:`parameters`; calling it
-        hands every value (keyed by parameter name) to ``run``."""
+        hands every value (keyed by parameter name) to ``run``. It carries these options
+        as ``command.options`` (completion reads the values of its flags there)."""
         params = self.parameters()
 
         def command(**values: Any) -> int:
@@ -447,6 +451,7 @@ class CommandOptions:
 
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in params}
+        command.options = self  # type: ignore[attr-defined]
         return command
 
     # ---- reading values back

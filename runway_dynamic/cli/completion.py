@@ -1,10 +1,13 @@
 """Shell completion: ``runway completion bash|zsh|fish`` prints a script that calls back
 ``runway __complete WORDS...``, answered here from the cached index (no typer app built).
 
-Completes command names (static and derived from the spec), a command's flags, and flag
-values the spec closes: ``--model`` ids, ``--ratio`` values (of the chosen model when
-``--model`` is given), enums of query parameters and body fields. When nothing fits (a
-file path, free text) the scripts fall back to the shell's file completion.
+Completes command names (static and derived from the spec), the flags the command really
+takes (read from the command the dispatcher would build, so a flag any builder adds is
+offered and nothing else is), and flag values: ``--model`` ids, ``--ratio`` values (of the
+chosen model when ``--model`` is given), enums of query parameters and body fields, and
+the choices of the tool's own options (recipe modes, ``--kind``, ``--format``…), and
+``--profile`` names. When nothing fits (a file path, free text) the scripts fall back to
+the shell's file completion.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ def script(shell: str) -> str:
 
 def run(words: Sequence[str], invocation: Invocation) -> int:
     """``runway __complete WORDS...``: print one candidate per line; never fails loudly."""
+    invocation.quiet = True  # building a command says nothing (a route taken) at the prompt
     try:
         found = complete(list(words), invocation)
     except Exception:  # completion must never print a traceback into the user's prompt
@@ -87,6 +91,11 @@ def run(words: Sequence[str], invocation: Invocation) -> int:
     return 0
 
 
+#: Global options followed by a value (the value is not a command word).
+_GLOBAL_WITH_VALUE = ("--spec", "--api-key", "--profile", "--runway-version", "-H", "--header",
+                      "--filter")
+
+
 def complete(words: list[str], invocation: Invocation) -> list[str]:
     """Candidates for the last word of ``words`` (the words after ``runway``)."""
     if not words:
@@ -94,12 +103,17 @@ def complete(words: list[str], invocation: Invocation) -> list[str]:
     *done, current = words
     index = 0
     while index < len(done) and done[index].startswith("-"):
-        if done[index] == "--spec" and index + 1 < len(done):
-            invocation.spec_option = done[index + 1]
+        if done[index] in _GLOBAL_WITH_VALUE and index + 1 < len(done):
+            if done[index] == "--spec":
+                invocation.spec_option = done[index + 1]
+            elif done[index] == "--profile":
+                from runway_dynamic import _paths
+
+                _paths.use_profile(done[index + 1])
             index += 1
         index += 1
-    if done and done[-1] == "--spec" and index >= len(done):
-        return []  # a path: let the shell complete files
+    if done and done[-1] in _GLOBAL_WITH_VALUE and index >= len(done):
+        return _starting(_profiles(), current) if done[-1] == "--profile" else []
     done = done[index:]
     if not done and current.startswith("-"):
         return _starting(_GLOBAL_OPTIONS, current)
@@ -114,7 +128,7 @@ def complete(words: list[str], invocation: Invocation) -> list[str]:
         return []
     rest = done[len(matched):]
     flags = _flags_of(matched, invocation, rest)
-    if rest and rest[-1].startswith("--") and rest[-1] in flags:
+    if rest and rest[-1].startswith("-") and flags.get(rest[-1], NO_VALUE) is not NO_VALUE:
         values = flags[rest[-1]]
         if values is None:
             return []
@@ -122,6 +136,17 @@ def complete(words: list[str], invocation: Invocation) -> list[str]:
     if current.startswith("-"):
         return _starting(sorted(flags), current)
     return []
+
+
+def _profiles() -> list[str]:
+    """The profiles that have a folder (``--profile <TAB>``)."""
+    from runway_dynamic import _paths
+
+    folder = _paths.config_dir() / "profiles"
+    try:
+        return sorted(p.name for p in folder.iterdir() if p.is_dir())
+    except OSError:
+        return []
 
 
 def _starting(candidates: Iterable[str], prefix: str) -> list[str]:
@@ -149,66 +174,137 @@ def _command_paths(invocation: Invocation) -> list[tuple[str, ...]]:
     return [p for p in paths if not p[0].startswith("_")]
 
 
-ValueSource = Any  # Callable[[list[str]], list[str]] | None
+ValueSource = Any  # Callable[[list[str]], list[str]] | None | NO_VALUE
+
+
+class _NoValue:
+    """Marks an option that takes no value (``--wait``): the next word is another flag."""
+
+
+NO_VALUE = _NoValue()
 
 
 def _flags_of(path: tuple[str, ...], invocation: Invocation,
               rest: Sequence[str] = ()) -> dict[str, ValueSource]:
-    """``{flag: value source or None}`` of the command at ``path`` (``rest``: the words
-    after it, which name the operation of ``runway call`` and the workflow of ``wf``)."""
+    """``{flag: value source or None}``: the parameters of the very command the dispatcher
+    would run for ``path`` and ``rest`` (the words after it: they name ``call``'s operation,
+    ``wf``'s workflow, ``generate``'s kind, and take ``video --image`` to image-to-video).
+
+    Nothing is kept by hand: the names are the command's own (so any flag a builder adds
+    appears); the values come from the spec for spec fields (models, ratios of the chosen
+    model, enums) and, for the tool's options, from an enum type or a metavar that lists
+    the choices (``--mode hero_banner|lifestyle``: :func:`_metavar_choices`).
+    """
+    function = _command_function(path, invocation, rest)
+    if function is None:
+        return {}
+    out = _signature_flags(function)
+    options = getattr(function, "options", None)
+    operation = getattr(options, "operation", None)
+    if options is not None and operation is not None:
+        spec_values = _operation_flags(options, operation)
+        out.update({flag: found for flag, found in spec_values.items()
+                    if flag in out and found is not None})
+    return out
+
+
+def _command_function(path: tuple[str, ...], invocation: Invocation,
+                      rest: Sequence[str]) -> Any:
+    """The typer function the dispatcher would build for ``path`` (when these words name
+    nothing it can build, the command built without them: ``call`` without an endpoint;
+    ``generate`` without ``--kind`` offers its ``--kind``)."""
     from runway_dynamic.cli import _registry
-    from runway_dynamic.cli._command_names import GENERATION_COMMANDS, REFERENCE_ALIASES
 
-    catalog = invocation.spec().catalog
-    if path in GENERATION_COMMANDS:
-        from runway_dynamic.cli import generate
+    command, size = _registry.match(list(path))
+    if command is None or size != len(path) or command.path != path:
+        command, size = _registry.match(list(path), _registry.derived(invocation))
+    if command is None or command.path != path:
+        return None
+    target = command.load()
+    if not command.dynamic:
+        return target
+    invocation.path = command.path
+    for words in (list(rest), []):  # the words may name nothing yet: the generic command
+        try:
+            built: _registry.Built = target(invocation, words)
+        except UsageError:
+            continue
+        return built.function
+    if path == ("generate",):
+        from runway_dynamic.cli.generate import _router_help_command
 
-        endpoint = GENERATION_COMMANDS[path]
-        operation = catalog.model_operation(endpoint) or catalog.operation(endpoint, "POST")
-        if operation is None:
-            return {}
-        return _operation_flags(generate.command_options(operation, aliases=True), operation)
-    static = next((c for c in _registry.COMMANDS if c.path == path), None)
-    if static is None or static.target.endswith("resources:build"):
-        from runway_dynamic.cli import resources
-
-        operation = resources.command_table(catalog).get(
-            REFERENCE_ALIASES.get(path, path))  # type: ignore[arg-type]
-        if operation is None:
-            return {}
-        return _operation_flags(resources.command_options(operation), operation)
-    if path == ("call",):
-        return _call_flags(invocation, rest)
-    if path == ("wf",):
-        from runway_dynamic.cli.workflow_cmd import wf_options
-        from runway_dynamic.creative import workflows
-
-        name = next((w for w in rest if not w.startswith("-")), None)
-        entry = workflows.get(name) if name else None
-        return dict.fromkeys(wf_options(entry)[0].names())
-    if not static.dynamic:
-        return _static_flags(static)
-    return {}
+        return _router_help_command(_generate_kinds())
+    return None
 
 
-def _call_flags(invocation: Invocation, rest: Sequence[str]) -> dict[str, ValueSource]:
-    """``runway call ENDPOINT``'s options: what its builder makes for that operation."""
-    from runway_dynamic.cli import call
+def _generate_kinds() -> list[str]:
+    from runway_dynamic.cli._command_names import GENERATE_KIND_ALIASES, GENERATE_KINDS
 
-    token, method = call.peek(list(rest))
+    return [*GENERATE_KINDS, *GENERATE_KIND_ALIASES]
+
+
+def _signature_flags(function: Any) -> dict[str, ValueSource]:
+    """Every option of a typer function, read from its signature (no app built), with the
+    values its type or metavar names."""
+    from runway_dynamic.cli._options import Own
+
+    out: dict[str, ValueSource] = {"--help": NO_VALUE}
     try:
-        operation = (call.resolve(invocation.spec().catalog, token, method)[0]
-                     if token is not None else None)
-    except UsageError:  # no such endpoint (yet): the options every call has
-        operation = None
-    options = call.command_options(operation)
-    if operation is None:
-        return dict.fromkeys(options.names())
-    return _operation_flags(options, operation)
+        parameters = inspect.signature(function, eval_str=True).parameters.values()
+    except Exception:
+        return out
+    for parameter in parameters:
+        metadata = getattr(parameter.annotation, "__metadata__", ())
+        if not metadata or not hasattr(metadata[0], "param_decls"):
+            continue
+        own = Own(parameter.name, parameter.annotation)
+        if own.is_argument:
+            continue
+        choices = _metavar_choices(getattr(metadata[0], "metavar", None)) or _enum_choices(
+            parameter.annotation)
+        source: ValueSource = (lambda _words, found=choices: list(found)) if choices else None
+        if _is_switch(parameter.annotation):
+            source = NO_VALUE
+        for name in own.names:
+            out[name] = source
+    return out
+
+
+def _is_switch(annotation: Any) -> bool:
+    """A ``bool`` option (``--wait/--no-wait``, ``--json``) takes no value."""
+    import typing
+
+    kind = typing.get_args(annotation)[0] if typing.get_args(annotation) else annotation
+    return kind is bool or set(typing.get_args(kind)) == {bool, type(None)}
+
+
+def _metavar_choices(metavar: str | None) -> list[str] | None:
+    """``hero_banner|lifestyle|flat_lay`` → its words: a metavar of two or more lower-case
+    words joined by ``|`` lists an option's values (``JSON|@FILE|-`` and ``PATH|URL`` name
+    kinds of value, in capitals, and are left alone)."""
+    if not metavar or "|" not in metavar:
+        return None
+    words = metavar.split("|")
+    if all(w and w == w.lower() and w.replace("_", "").replace("-", "").replace(".", "")
+           .isalnum() for w in words):
+        return words
+    return None
+
+
+def _enum_choices(annotation: Any) -> list[str] | None:
+    """The values of an :class:`enum.Enum` option type."""
+    import enum
+    import typing
+
+    for kind in (annotation, *typing.get_args(annotation)):
+        for inner in (kind, *typing.get_args(kind)):
+            if isinstance(inner, type) and issubclass(inner, enum.Enum):
+                return [str(member.value) for member in inner]
+    return None
 
 
 def _operation_flags(options: CommandOptions, operation: Any) -> dict[str, ValueSource]:
-    """The options the command really has (its builder's), with what their values are."""
+    """The spec fields' flags of a built command, with what their values are."""
     out: dict[str, ValueSource] = dict.fromkeys(options.names())
     model_flag = (options.flag_for(operation.discriminator)
                   if operation.discriminator else None)
@@ -246,23 +342,3 @@ def _value_after(words: Sequence[str], flag: str) -> str | None:
         if word.startswith(flag + "="):
             return word.partition("=")[2]
     return None
-
-
-def _static_flags(command: Any) -> dict[str, ValueSource]:
-    """Option names of a static typer command, read from its signature (no app built)."""
-    out: dict[str, ValueSource] = {"--help": None}
-    try:
-        function = command.load()
-        parameters = inspect.signature(function, eval_str=True).parameters.values()
-    except Exception:
-        return out
-    for parameter in parameters:
-        for meta in getattr(parameter.annotation, "__metadata__", ()):
-            decls = [getattr(meta, "default", None), *(getattr(meta, "param_decls", None) or ())]
-            for decl in decls:
-                if not isinstance(decl, str):
-                    continue
-                for name in str(decl).split("/"):
-                    if name.startswith("--"):
-                        out[name] = None
-    return out

@@ -630,7 +630,9 @@ def _other_models(invocation: Invocation, operation: Operation, chosen: str | No
 
 
 def _note(invocation: Invocation, message: str) -> None:
-    """An informational line on stderr (a JSON object with ``--json``)."""
+    """An informational line on stderr (a JSON object with ``--json``; none when quiet)."""
+    if invocation.quiet:
+        return
     if invocation.json:
         import orjson
 

@@ -275,3 +275,67 @@ def test_global_options_agree_between_help_and_readme(run_cli: Any) -> None:
     in_readme = {name for quoted in re.findall(r"`([^`]+)`", paragraph)
                  if quoted.startswith("-") for name in re.findall(option, quoted)}
     assert in_help == in_readme, (in_help ^ in_readme)
+
+
+# --------------------------------------------------------------------------- completion
+
+
+def _complete(run_cli: Any, *words: str, env: dict[str, str] | None = None) -> list[str]:
+    done = run_cli("__complete", *words, env=env)
+    assert done.code == 0 and done.err == "", done.err
+    return done.out.splitlines()
+
+
+def _help_options(run_cli: Any, *words: str) -> set[str]:
+    """The long options of a command's ``--help`` option table (not its prose)."""
+    import re
+
+    text = run_cli(*words, "--help").out
+    table = text.split("Options:", 1)[1].split("\n\n")[0]
+    return {name for line in table.splitlines() if line.startswith("  -")
+            for name in re.findall(r"(?<![\w-])(--[a-z][\w.-]*)", line.split("  ")[1])}
+
+
+@pytest.mark.parametrize("words", [("video",), ("image-to-video",), ("generate", "--kind", "t2v"),
+                                   ("call", "text_to_image"), ("task", "get", "ID"),
+                                   ("ad-video", "create"), ("avatars", "list")])
+def test_completion_offers_exactly_the_flags_the_command_takes(run_cli: Any,
+                                                              words: tuple[str, ...]) -> None:
+    """Read from the command the dispatcher builds: nothing it lacks (``--all``, ``--kind`` on
+    ``video``), nothing it has missed."""
+    offered = {w for w in _complete(run_cli, *words, "--") if w.startswith("--")}
+    assert offered == _help_options(run_cli, *words)
+
+
+def test_completion_follows_a_route_and_the_router(run_cli: Any) -> None:
+    routed = _complete(run_cli, "video", "--image", "still.png", "--")
+    assert "--prompt-image" in routed and "--reference-videos" not in routed
+    assert "--kind" in _complete(run_cli, "generate", "--")
+    assert "--model" in _complete(run_cli, "generate", "--kind", "video", "--mo")
+    assert _complete(run_cli, "video", "--wait", "--mo") == ["--model"]  # a switch takes no value
+
+
+def test_completion_offers_the_values_of_every_enum_like_option(run_cli: Any,
+                                                               tmp_path: Path) -> None:
+    from runway_dynamic.creative.recipes import AD_MODES, MARKETPLACE_SCOPES, PHOTOSHOOT_MODES
+    from runway_dynamic.cli._command_names import GENERATE_KIND_ALIASES, GENERATE_KINDS
+
+    assert _complete(run_cli, "ad-video", "create", "--mode", "") == list(AD_MODES)
+    assert _complete(run_cli, "product-photoshoot", "create", "--mode", "") == \
+        list(PHOTOSHOOT_MODES)
+    assert _complete(run_cli, "marketplace-cards", "create", "--scope", "") == \
+        list(MARKETPLACE_SCOPES)
+    assert set(_complete(run_cli, "generate", "--kind", "")) == {*GENERATE_KINDS,
+                                                                 *GENERATE_KIND_ALIASES}
+    assert _complete(run_cli, "tools", "export", "--format", "o") == ["openai"]
+    quality = BUNDLED.catalog.variant("text_to_image", "gpt_image_2")
+    assert quality is not None
+    choices = quality.field_map["quality"].suggestions
+    assert choices and _complete(run_cli, "image", "--model", "gpt_image_2", "--quality", "") == \
+        [str(c) for c in choices]
+    assert _complete(run_cli, "call", "--body", "") == []  # JSON|@FILE|-: not a list of values
+
+    env = {"RUNWAY_CONFIG_DIR": str(tmp_path / "config")}
+    assert run_cli("--profile", "work", "config", "set", "poll-interval", "2", env=env).code == 0
+    assert _complete(run_cli, "--profile", "", env=env) == ["work"]
+    assert _complete(run_cli, "--profile", "work", "video", "--mo", env=env) == ["--model"]
