@@ -403,8 +403,17 @@ class Scenario:
                                     f"stdout (missing or empty: {missing})", ran)
         for name in ("-o", "--output"):
             target = options.get(name)
-            if ran.returncode == 0 and target and not (self.root / target).exists():
+            if ran.returncode == 0 and target and not (self.root / target).exists() \
+                    and not self._numbered_outputs(target, ran):
                 raise ExampleFailed(command, f"{name} {target} was not written", ran)
+
+    def _numbered_outputs(self, target: str, ran: Ran) -> bool:
+        """A task's several outputs saved by ``-o FILE`` as ``FILE-1.ext``, ``FILE-2.ext``…
+        (each printed on stdout)."""
+        stem = Path(target).with_suffix("").name
+        saved = [Path(line) for line in ran.stdout.splitlines() if line.strip()]
+        return len(saved) > 1 and all(
+            p.name.startswith(f"{stem}-") and (self.root / p).is_file() for p in saved)
 
     # ----------------------------------------------------------------- filling in
 
