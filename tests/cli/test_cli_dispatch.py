@@ -89,9 +89,13 @@ def _flags(operation: Any) -> dict[tuple[str, str], str]:
 
 
 def test_global_options_are_what_the_dispatcher_parses() -> None:
-    assert GLOBAL_OPTIONS == ("spec", "json", "api-key", "sandbox", "filter", "version", "help")
+    assert GLOBAL_OPTIONS == ("spec", "json", "api-key", "profile", "runway-version", "header",
+                              "sandbox", "no-history", "filter", "version", "help")
     rows = " ".join(left for left, _ in _GLOBAL_HELP)
     assert all(f"--{name}" in rows for name in GLOBAL_OPTIONS)
+    listed = {word.rstrip(",") for left, _ in _GLOBAL_HELP for word in left.split()
+              if word.startswith("--")}
+    assert listed == {f"--{name}" for name in GLOBAL_OPTIONS}
 
 
 def test_no_spec_derived_flag_takes_a_global_or_call_option(bundled_spec: Spec) -> None:
