@@ -119,6 +119,10 @@ def suggest_flags(typed: str, accepted: Iterable[str], n: int = 2) -> list[str]:
         else:
             if costs:
                 scored[flag] = (sum(costs) + 1, len(theirs) - len(words))
+    spelled = [f for f, (_, extra) in scored.items() if extra == 0 and scored[f][0] <= 2
+               and edit_distance(name, f.lstrip("-").lower()) <= _typo_budget(name)]
+    if spelled:  # a typo of a whole flag says more than a word it shares with others
+        scored = {f: scored[f] for f in spelled}
     return sorted(scored, key=lambda f: (*scored[f], f))[:n]
 
 

@@ -87,7 +87,7 @@ def test_no_route_when_no_single_command_takes_every_flag(run_cli: Any,
 
 @pytest.mark.parametrize(("argv", "meant"), [
     (("video", "x", "--ration", "16:9"), "did you mean --ratio?"),
-    (("image-to-video", "x", "--imag", "a.png"), "did you mean --image or --prompt-image?"),
+    (("image-to-video", "x", "--imag", "a.png"), "did you mean --image?"),
     (("video", "x", "--imag", "a.png"),
      "did you mean --image (it runs 'runway image-to-video')?"),
     (("image", "x", "--image", "a.png"), "did you mean --reference-images?"),
@@ -317,8 +317,8 @@ def test_completion_follows_a_route_and_the_router(run_cli: Any) -> None:
 
 def test_completion_offers_the_values_of_every_enum_like_option(run_cli: Any,
                                                                tmp_path: Path) -> None:
-    from runway_dynamic.creative.recipes import AD_MODES, MARKETPLACE_SCOPES, PHOTOSHOOT_MODES
     from runway_dynamic.cli._command_names import GENERATE_KIND_ALIASES, GENERATE_KINDS
+    from runway_dynamic.creative.recipes import AD_MODES, MARKETPLACE_SCOPES, PHOTOSHOOT_MODES
 
     assert _complete(run_cli, "ad-video", "create", "--mode", "") == list(AD_MODES)
     assert _complete(run_cli, "product-photoshoot", "create", "--mode", "") == \
