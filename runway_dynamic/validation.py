@@ -237,14 +237,15 @@ class Validator:
         if open_object:
             for name in body:
                 if name not in fields:
-                    near = closest(name, fields)
+                    takers = _takers(op, name)
+                    near = [] if takers else closest(name, fields)
                     hint: list[str | FieldName] = []
                     for index, other in enumerate(near):
                         hint += [", " if index else "; did you mean ", FieldName((other,))]
                     yield Problem(
                         "unknown_field",
-                        says(f"{name!r} is not a field of {_variant_name(op, variant)}", *hint,
-                             "?" if near else ""),
+                        says(f"{name!r} is not a field of {_variant_name(op, variant)}",
+                             _taken_by(takers), *hint, "?" if near else ""),
                         (name,), variant=key, suggestions=tuple(near), severity=WARNING,
                     )
         fast = self._fast_validator(op, variant)
@@ -347,8 +348,9 @@ class Validator:
         if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
             props, _ = flatten_object(error.schema)
             for extra in [k for k in error.instance if k not in props]:
-                near = closest(str(extra), props)
-                hint = f"; did you mean {', '.join(near)}?" if near else ""
+                takers = [] if path else _takers(op, str(extra))
+                near = [] if takers else closest(str(extra), props)
+                hint = _taken_by(takers) + (f"; did you mean {', '.join(near)}?" if near else "")
                 name = render_path([*path, extra])
                 yield Problem(
                     "unknown_field",
@@ -676,3 +678,18 @@ def _unmatched_discriminator(error: ValidationError) -> str | None:
 
 def _article(word: str) -> str:
     return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+def _takers(op: Operation, name: str) -> list[str]:
+    """The other variants (models) of ``op`` that have a top-level field ``name``: a field
+    one model lacks is then a wrong model, not a misspelt field."""
+    return [str(v.key) for v in op.variants if v.key is not None and name in v.field_map]
+
+
+def _taken_by(takers: Sequence[str], most: int = 4) -> str:
+    if not takers:
+        return ""
+    shown = ", ".join(takers[:most]) + (f" (+{len(takers) - most} more)" if len(takers) > most
+                                        else "")
+    return f" ({shown} take{'s' if len(takers) == 1 else ''} it)"
+

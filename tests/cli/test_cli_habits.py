@@ -62,3 +62,27 @@ def test_a_brief_as_people_write_it(tmp_path: Path) -> None:
     prompts = " ".join(s["video_prompt"] for s in plan["shots"])
     assert "coffee!" in prompts and not any(
         mark in prompts for mark in ("!.", "?.", "!:", "..")), prompts
+
+
+def test_a_field_the_default_model_lacks_names_the_models_that_take_it(
+        run_cli: Any, bundled_spec: Any) -> None:
+    """A field of other models is a wrong model, not a typo: no "did you mean" a look-alike
+    field (``audio`` is not a misspelt ``ratio``); a real typo still gets one."""
+    catalog = bundled_spec.catalog
+    endpoint = "text_to_video"
+    default = catalog.models(endpoint)[0]
+    fields = {m: set(catalog.variant(endpoint, m).field_map) for m in catalog.models(endpoint)}
+    lacking = sorted({f for m, names in fields.items() if m != default for f in names}
+                     - fields[default] - {"model"})
+    assert lacking, "every text_to_video field is a field of the default model"
+    name = lacking[0]
+    takers = [m for m in catalog.models(endpoint) if name in fields[m]]
+    done = run_cli("--sandbox", "video", "--prompt", "waves", "--body", json.dumps({name: 1}),
+                   "--dry-run")
+    line = next((ln for ln in done.err.splitlines() if f"'{name}' is not a field" in ln),
+                done.err)
+    assert takers[0] in line and "did you mean" not in line, line
+
+    typo = run_cli("--sandbox", "call", endpoint, "--body",
+                   json.dumps({"model": default, "promptTxt": "waves"}), "--dry-run")
+    assert "did you mean promptText" in typo.err, typo.err
