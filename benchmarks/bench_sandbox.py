@@ -97,13 +97,7 @@ def child(url: str, tasks: int, connections: int) -> None:
                                      timeout=60) as client:
             await asyncio.gather(*(one(client) for _ in range(tasks)))
 
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    start = time.perf_counter()
-    asyncio.run(run())
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    print(json.dumps({"cpu": cpu, "wall": wall, "requests": requests, "errors": errors}))
+    _measured(run, lambda: requests, errors)
 
 
 def child_ours(url: str, tasks: int, connections: int) -> None:
@@ -134,13 +128,18 @@ def child_ours(url: str, tasks: int, connections: int) -> None:
             client._http.event_hooks["request"].append(_async(count))
             await asyncio.gather(*(one(client) for _ in range(tasks)))
 
+    _measured(run, lambda: requests, errors)
+
+
+def _measured(run: Any, requests: Any, errors: dict[str, int]) -> None:
+    """Run the round; print its CPU, wall time, request count and errors as one JSON line."""
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     asyncio.run(run())
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    print(json.dumps({"cpu": cpu, "wall": wall, "requests": requests, "errors": errors}))
+    print(json.dumps({"cpu": cpu, "wall": wall, "requests": requests(), "errors": errors}))
 
 
 def _async(hook: Any) -> Any:
