@@ -183,19 +183,24 @@ def check_key(key: str, catalog: Catalog | None = None, *,
                      f"{DEFAULT_MODEL_PREFIX}ENDPOINT")
 
 
+def _positive(key: str, raw: str, unit: str, shown_unit: str = "") -> float:
+    """A number above 0 for ``key`` (:class:`UsageError` naming the key and unit if not)."""
+    try:
+        number = float(raw)
+    except ValueError:
+        raise UsageError(f"{key} takes a number of {unit}, got {raw!r}") from None
+    if not number > 0:
+        raise UsageError(f"{key} must be more than 0{shown_unit}, got {raw!r}")
+    return number
+
+
 def parse_value(key: str, raw: str, catalog: Catalog | None = None, *,
                 names: EndpointNames | None = None) -> tuple[Any, list[str]]:
     """The value to store for ``key`` and any warnings; :class:`UsageError` when invalid.
     ``names`` as for :func:`check_key`."""
     warnings: list[str] = []
     if key == "poll-interval":
-        try:
-            number = float(raw)
-        except ValueError:
-            raise UsageError(f"poll-interval takes a number of seconds, got {raw!r}") from None
-        if not number > 0:
-            raise UsageError(f"poll-interval must be more than 0 seconds, got {raw!r}")
-        return number, warnings
+        return _positive(key, raw, "seconds", " seconds"), warnings
     if key == "output-format":
         if raw not in OUTPUT_FORMATS:
             raise UsageError(f"output-format must be one of {', '.join(OUTPUT_FORMATS)}, "
@@ -215,13 +220,7 @@ def parse_value(key: str, raw: str, catalog: Catalog | None = None, *,
             raise UsageError(f"history must be on or off, got {raw!r}")
         return word in _ON, warnings
     if key == "history-max-mb":
-        try:
-            size = float(raw)
-        except ValueError:
-            raise UsageError(f"history-max-mb takes a number of megabytes, got {raw!r}") from None
-        if not size > 0:
-            raise UsageError(f"history-max-mb must be more than 0, got {raw!r}")
-        return size, warnings
+        return _positive(key, raw, "megabytes"), warnings
     if key == "output-dir":
         if not raw.strip():
             raise UsageError("output-dir must not be empty")
