@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 if TYPE_CHECKING:
     from runway_dynamic.boundary import Boundary
@@ -16,10 +16,48 @@ if TYPE_CHECKING:
 
 PROG = "runway"
 
-#: The global options (given before the command; parsed by ``_dispatch.parse_globals``).
-#: No spec-derived flag takes these names (``runway_dynamic.cli._options`` reserves them).
-GLOBAL_OPTIONS = ("spec", "json", "api-key", "profile", "runway-version", "header", "sandbox",
-                  "no-history", "filter", "version", "help")
+
+
+class GlobalOption(NamedTuple):
+    """One global option: its long name (no dashes), short form, value's metavar ("" for a
+    switch) and help line."""
+
+    name: str
+    metavar: str
+    help: str
+    short: str = ""
+
+
+#: The global options, given before the command, in the order help lists them: the one
+#: table that help, the reserved-name rule, completion and the sealed-sandbox promise read
+#: (``_dispatch.parse_globals`` parses each).
+GLOBAL_OPTION_TABLE = (
+    GlobalOption("spec", "PATH|URL", "OpenAPI spec to use (default: $RUNWAY_SPEC, then the "
+                 "spec saved by 'runway spec pull', then the bundled snapshot)"),
+    GlobalOption("json", "", "Machine-readable output (also accepted after most commands)"),
+    GlobalOption("api-key", "KEY", "Runway API key for this run (before $RUNWAY_API_KEY, .env "
+                 "and 'runway auth set')"),
+    GlobalOption("profile", "NAME", "Settings and saved key of profile NAME, for several keys "
+                 "or organizations (default: $RUNWAY_PROFILE; 'runway auth set --profile NAME' "
+                 "saves its key)"),
+    GlobalOption("runway-version", "V", "The API version header to send (the spec pins one, "
+                 "sent by default; the sandbox accepts only that one)"),
+    GlobalOption("header", "'N: V'", "An extra request header for the API (repeatable); it may "
+                 "not set Authorization (use --api-key) or the version header (use "
+                 "--runway-version)", "-H"),
+    GlobalOption("sandbox", "", "Run the command against a local, in-process sandbox API (no "
+                 "key, no network, nothing billed)"),
+    GlobalOption("no-history", "", "Do not record this command's creates in 'runway history' "
+                 "(also: 'runway config set history off')"),
+    GlobalOption("filter", "EXPR", "Pass the JSON output through a JMESPath expression (also "
+                 "accepted after the command)"),
+    GlobalOption("version", "", "Print the version and exit"),
+    GlobalOption("help", "", "Show this message and exit", "-h"),
+)
+
+#: Their long names: no spec-derived flag takes these (``runway_dynamic.cli._options``
+#: reserves them).
+GLOBAL_OPTIONS = tuple(option.name for option in GLOBAL_OPTION_TABLE)
 
 
 class Invocation:

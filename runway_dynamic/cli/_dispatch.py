@@ -18,6 +18,7 @@ from runway_dynamic._constants import EXIT_INTERRUPTED
 from runway_dynamic._exceptions import RunwayError, UsageError
 from runway_dynamic.cli import _registry
 from runway_dynamic.cli._context import (
+    GLOBAL_OPTION_TABLE,
     GLOBAL_OPTIONS,
     PROG,
     Invocation,
@@ -34,29 +35,10 @@ _TYPER_SETTINGS: dict[str, Any] = {"help_option_names": list(HELP_NAMES), "max_c
 
 SUMMARY = "Runway's generative-media API from the command line, driven by its OpenAPI spec."
 
-_GLOBAL_HELP = (
-    ("--spec PATH|URL", "OpenAPI spec to use (default: $RUNWAY_SPEC, then the spec saved by "
-                        "'runway spec pull', then the bundled snapshot)"),
-    ("--json", "Machine-readable output (also accepted after most commands)"),
-    ("--api-key KEY", "Runway API key for this run (before $RUNWAY_API_KEY, .env and "
-                      "'runway auth set')"),
-    ("--profile NAME", "Settings and saved key of profile NAME, for several keys or "
-                       "organizations (default: $RUNWAY_PROFILE; 'runway auth set --profile "
-                       "NAME' saves its key)"),
-    ("--runway-version V", "The API version header to send (the spec pins one, sent by "
-                           "default; the sandbox accepts only that one)"),
-    ("-H, --header 'N: V'", "An extra request header for the API (repeatable); it may not "
-                            "set Authorization (use --api-key) or the version header (use "
-                            "--runway-version)"),
-    ("--sandbox", "Run the command against a local, in-process sandbox API (no key, no "
-                  "network, nothing billed)"),
-    ("--no-history", "Do not record this command's creates in 'runway history' (also: "
-                     "'runway config set history off')"),
-    ("--filter EXPR", "Pass the JSON output through a JMESPath expression (also accepted "
-                      "after the command)"),
-    ("--version", "Print the version and exit"),
-    ("-h, --help", "Show this message and exit"),
-)
+_GLOBAL_HELP = tuple(
+    (f"{option.short + ', ' if option.short else ''}--{option.name}"
+     f"{' ' + option.metavar if option.metavar else ''}", option.help)
+    for option in GLOBAL_OPTION_TABLE)
 
 
 class Globals:
