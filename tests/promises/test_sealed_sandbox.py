@@ -30,6 +30,7 @@ from promise_cases import (
 from sealed_support import KEYS, LEAK_MARK, World, make_world, placeholder_authorization
 
 from runway_dynamic.cli import _registry
+from runway_dynamic.cli._context import GLOBAL_OPTION_TABLE, GlobalOption
 from runway_dynamic.sources import bundled_spec_path
 from runway_dynamic.spec import Spec
 
@@ -186,14 +187,7 @@ def test_global_headers_and_profiles_stay_inside_the_sandbox(world: World) -> No
     reach the loopback sandbox and nothing else (uploads, downloads and the trap never see
     them), a profile's saved key is not even read, and a header that would carry a key
     (``-H 'Authorization: …'``) is refused before anything is sent, without printing it."""
-    import json
-
-    profile = world.root / "config" / "profiles" / "work"
-    profile.mkdir(parents=True, mode=0o700)
-    saved = profile / "credentials.json"
-    saved.write_text(json.dumps({"apiKey": "rk_contract_profile_Hh6P"}))
-    saved.chmod(0o600)
-    world.planted.add(saved)
+    _plant_profile(world, "work")
     given = _values(world)
     version = SPEC.catalog.operation(given["image_endpoint"], "POST")
     pinned = {p.name: str(p.constant) for p in version.params("header")} if version else {}
@@ -215,3 +209,48 @@ def test_global_headers_and_profiles_stay_inside_the_sandbox(world: World) -> No
     assert refused.code == 2 and "may not set Authorization" in refused.err
     assert len(world.sandbox_requests()) == before
     assert not world.audit()
+
+
+def _plant_profile(world: World, name: str) -> None:
+    """A profile with its own saved key, which no run under ``--sandbox`` may read or send."""
+    import json
+
+    profile = world.root / "config" / "profiles" / name
+    profile.mkdir(parents=True, mode=0o700)
+    saved = profile / "credentials.json"
+    saved.write_text(json.dumps({"apiKey": "rk_contract_profile_Hh6P"}))
+    saved.chmod(0o600)
+    world.planted.add(saved)
+
+
+def _global_option_forms() -> list[tuple[str, GlobalOption]]:
+    """Every spelling of every global option the dispatcher documents (long and short)."""
+    return [(form, option) for option in GLOBAL_OPTION_TABLE
+            for form in (f"--{option.name}", option.short) if form]
+
+
+@pytest.mark.parametrize(("form", "option"), _global_option_forms(), ids=lambda v: str(v)[:20])
+def test_every_global_option_stays_inside_the_sandbox(world: World, form: str,
+                                                      option: GlobalOption) -> None:
+    """Each global option (read from the dispatcher's own table, so a new one is covered the
+    day it lands) given before a paid, downloading call under ``--sandbox``: the run succeeds,
+    sends to the loopback sandbox only (unless the option just prints and exits) and the
+    world stays sealed. A new option whose value kind has no sample here fails, naming it."""
+    _plant_profile(world, "work")
+    given = _values(world)
+    version = SPEC.catalog.operation(given["image_endpoint"], "POST")
+    pinned = [str(p.constant) for p in version.params("header")] if version else []
+    samples = {"PATH|URL": str(world.root / "spec.json"), "KEY": KEYS["flag"],
+               "NAME": "work", "V": pinned[0] if pinned else "", "'N: V'": "X-Trace: probe",
+               "EXPR": "id"}
+    assert not option.metavar or samples.get(option.metavar), (
+        f"no sample value for {form} {option.metavar}: add one to this test")
+    argv = [form, *([samples[option.metavar]] if option.metavar else [])]
+    before = len(world.sandbox_requests())
+    result = world.run(*argv, "call", given["image_endpoint"], "--body", given["image_body"],
+                       "--download", "--output-dir", "out")
+    assert result.code == 0, result.describe()
+    if "and exit" not in option.help:
+        assert len(world.sandbox_requests()) > before, f"{result.describe()}\nit sent nothing"
+    broken = world.audit()
+    assert not broken, "\n".join(broken)
