@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from runway_dynamic import _limits, _paths
 from runway_dynamic._constants import ENV_SPEC
@@ -93,7 +93,7 @@ def read_source(source: SpecSource, guard: Callable[[Any], None] | None = None
     path = Path(source.location).expanduser()
     try:
         with path.open("rb") as handle:
-            data = handle.read(limits.max_bytes + 1)  # a device or a huge file: stop early
+            data = _read_at_most(handle, limits.max_bytes)  # a device or a huge file: stop early
     except FileNotFoundError:
         raise SpecError("spec file not found", source=source.location) from None
     except IsADirectoryError:
@@ -103,6 +103,21 @@ def read_source(source: SpecSource, guard: Callable[[Any], None] | None = None
     if len(data) > limits.max_bytes:
         raise limits.too_large(len(data), source.location)
     return SpecDocument(source, data)
+
+
+def _read_at_most(handle: BinaryIO, limit: int) -> bytes:
+    """The file's bytes, at most ``limit + 1`` of them (one more than allowed says "too large").
+
+    Asks for the size the file reports, not for the limit: ``read(16 MiB)`` allocates a
+    16 MiB buffer for a 0.5 MB spec, a third of a millisecond of every start. A file that
+    reports no size (a device, a pipe) or grew since, reads on up to the limit.
+    """
+    size = os.fstat(handle.fileno()).st_size
+    wanted = min(size, limit) + 1
+    data = handle.read(wanted)
+    if len(data) == wanted <= limit:
+        data += handle.read(limit + 1 - wanted)
+    return data
 
 
 def load_document(explicit: str | os.PathLike[str] | None = None,
