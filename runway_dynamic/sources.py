@@ -214,7 +214,10 @@ def _parse_json_or_yaml(data: bytes, origin: str) -> Any:
     except UnicodeDecodeError:
         raise SpecError("not a text file (invalid UTF-8)", source=origin) from None
     # Aliases share objects: measure what they expand to before anything walks the tree.
-    _limits.check_yaml_document(document, _limits.current(), origin)
+    # An alias needs an anchor, written ``&`` (byte 0x26 in UTF-8 and UTF-16 alike): text
+    # without one parsed into a plain tree, bounded by its bytes as a JSON spec is.
+    if b"&" in data:
+        _limits.check_yaml_document(document, _limits.current(), origin)
     return document
 
 
