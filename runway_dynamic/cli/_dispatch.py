@@ -303,12 +303,12 @@ def _no_command(rest: list[str], extra: Sequence[_registry.Command] = ()) -> int
 
 
 def _table(rows: Sequence[tuple[str, str]], indent: int = 2) -> list[str]:
-    import textwrap
+    from runway_dynamic.cli._help_text import wrap
 
     width = max(len(left) for left, _ in rows) + 2
     out = []
     for left, right in rows:
-        lines = textwrap.wrap(right, width=max(40, 100 - indent - width)) or [""]
+        lines = wrap(right, max(40, 100 - indent - width)) or [""]
         out.append(" " * indent + left.ljust(width) + lines[0])
         out += [" " * (indent + width) + line for line in lines[1:]]
     return out
@@ -376,6 +376,8 @@ def run_command(command: _registry.Command, args: list[str], invocation: Invocat
     from typer._click import exceptions as click_exc
     from typer.main import get_command
 
+    from runway_dynamic.cli._help_text import help_command_class
+
     if command.uses_spec and not set(HELP_NAMES) & set(args):
         invocation.spec()  # the warm index load, still inside the no-GC start-up
     target = command.load()
@@ -390,7 +392,7 @@ def run_command(command: _registry.Command, args: list[str], invocation: Invocat
         function = target
     app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
     app.command(name=command.path[-1], help=help_text, epilog=epilog,
-                context_settings=_TYPER_SETTINGS)(function)
+                context_settings=_TYPER_SETTINGS, cls=help_command_class())(function)
     click_command = get_command(app)
     prog = f"{PROG} {command.name}"
     gc.enable()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import inspect
 import sys
-import textwrap
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +41,7 @@ from runway_dynamic.cli._command_names import (
     GENERATION_COMMANDS,
 )
 from runway_dynamic.cli._context import PROG, Invocation, current
+from runway_dynamic.cli._help_text import wrap
 from runway_dynamic.cli._options import (
     ALLOW_UNKNOWN_MODEL,
     BODY,
@@ -356,8 +356,7 @@ def _models_epilog(catalog: Catalog, operation: Operation,
         text = " ".join(needs) or "(nothing)"
         if extra:
             text += "; also " + " ".join(extra)
-        wrapped = textwrap.wrap(text, width=max(40, 98 - width), break_on_hyphens=False,
-                                break_long_words=False) or [""]
+        wrapped = wrap(text, max(40, 98 - width)) or [""]
         lines.append("  " + variant.key.ljust(width) + wrapped[0])
         lines += [" " * (width + 2) + part for part in wrapped[1:]]
     if options.aliases:

@@ -35,7 +35,8 @@ LISTING_COLUMNS = 80
 def list_models(json: JsonOption = False) -> int:
     """List the model endpoints, the command that serves each, and their model ids."""
     import shutil
-    import textwrap
+
+    from runway_dynamic.cli._help_text import wrap
 
     invocation = current()
     catalog = invocation.spec().catalog
@@ -48,9 +49,8 @@ def list_models(json: JsonOption = False) -> int:
     for endpoint, models in table.items():
         echo(f"{endpoint} (runway {commands[endpoint]})")
         # ", " is the only place a line may break: at a model boundary
-        echo("\n".join(textwrap.wrap(", ".join(models), width=columns, initial_indent="    ",
-                                      subsequent_indent="    ", break_long_words=False,
-                                      break_on_hyphens=False)))
+        echo("\n".join(wrap(", ".join(models), columns, initial_indent="    ",
+                             subsequent_indent="    ")))
     return 0
 
 
