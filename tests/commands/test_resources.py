@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -79,6 +80,7 @@ def test_every_operation_help_and_dry_run(cli: Runner, path: tuple[str, str],
     shown = cli(*path, "--help")
     assert shown.code == 0, shown.err
     assert f"Usage: runway {' '.join(path)}" in shown.out
+    assert not re.search(r"(?m)\w-$", shown.out), "help breaks a line inside a hyphenated word"
     words, path_values, query, body = minimal_arguments(op)
     result = cli(*path, *words, "--dry-run", "--json")
     assert result.code == 0, result.err
