@@ -381,19 +381,22 @@ def run_command(command: _registry.Command, args: list[str], invocation: Invocat
     if command.uses_spec and not set(HELP_NAMES) & set(args):
         invocation.spec()  # the warm index load, still inside the no-GC start-up
     target = command.load()
-    help_text: str | None = None
-    epilog = _children_epilog(command.path)
+    help_text: _registry.Text = None
+    epilog: _registry.Text = _children_epilog(command.path)
     elsewhere = None
     if command.dynamic:
         built: _registry.Built = target(invocation, args)
         function, help_text, elsewhere = built.function, built.help, built.elsewhere
-        epilog = built.epilog or epilog
+        epilog = _either(built.epilog, epilog)
     else:
         function = target
     app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
-    app.command(name=command.path[-1], help=help_text, epilog=epilog,
+    app.command(name=command.path[-1], help=None if callable(help_text) else help_text,
+                epilog=None if callable(epilog) else epilog,
                 context_settings=_TYPER_SETTINGS, cls=help_command_class())(function)
     click_command = get_command(app)
+    if callable(help_text) or callable(epilog):
+        _help_when_shown(click_command, help_text, epilog)
     prog = f"{PROG} {command.name}"
     gc.enable()
     try:
@@ -410,6 +413,33 @@ def run_command(command: _registry.Command, args: list[str], invocation: Invocat
     except typer.Exit as exc:
         return int(exc.exit_code)
     return result if isinstance(result, int) else 0
+
+
+def _either(first: _registry.Text, second: _registry.Text) -> _registry.Text:
+    """``first or second``, where either may be a function that makes the text."""
+    if not callable(first) and not callable(second):
+        return first or second
+    return lambda: _registry.text_of(first) or _registry.text_of(second)
+
+
+def _help_when_shown(click_command: Any, help_text: _registry.Text,
+                     epilog: _registry.Text) -> None:
+    """Make the command's help and epilog only when its help is shown (every way click
+    shows help goes through ``format_help``), as typer would have set them."""
+    import inspect
+
+    shown = click_command.format_help
+
+    def format_help(ctx: Any, formatter: Any) -> None:
+        if callable(help_text):
+            text = help_text()
+            if text is not None:  # else typer's own choice stands (the function's doc)
+                click_command.help = inspect.cleandoc(text)
+        if callable(epilog):
+            click_command.epilog = epilog()
+        shown(ctx, formatter)
+
+    click_command.format_help = format_help
 
 
 def _unknown_option(prog: str, exc: Any, click_command: Any,

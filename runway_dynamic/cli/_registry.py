@@ -47,8 +47,19 @@ class Command:
         return f"Command({self.name!r}, {self.target!r})"
 
 
+#: A help text, or a function that makes it: called only when the help is shown (a
+#: generation command's help asks every sibling command for its flags; running it does not).
+Text = str | Callable[[], "str | None"] | None
+
+
+def text_of(value: Text) -> str | None:
+    """The text of a :data:`Text` (made now when it is a function)."""
+    return value() if callable(value) else value
+
+
 class Built:
-    """What a dynamic command's factory returns: the command function and its help texts.
+    """What a dynamic command's factory returns: the command function and its help texts
+    (each a :data:`Text`: a string, or a function the dispatcher calls only for ``--help``).
 
     ``elsewhere``: for an option the command does not take, the hint that names another
     command taking it or a close flag (``--imag`` on ``video`` → ``did you mean --image
@@ -58,13 +69,19 @@ class Built:
     __slots__ = ("elsewhere", "epilog", "function", "help")
 
     def __init__(
-        self, function: Callable[..., Any], *, help: str | None = None, epilog: str | None = None,
+        self, function: Callable[..., Any], *, help: Text = None, epilog: Text = None,
         elsewhere: Callable[[str], str | None] | None = None,
     ):
         self.function = function
         self.help = help
         self.epilog = epilog
         self.elsewhere = elsewhere
+
+    def help_text(self) -> str | None:
+        return text_of(self.help)
+
+    def epilog_text(self) -> str | None:
+        return text_of(self.epilog)
 
 
 _M = "runway_dynamic.cli"

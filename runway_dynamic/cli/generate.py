@@ -194,9 +194,11 @@ def build(invocation: Invocation, args: list[str]) -> Built:
     if operation is None:
         raise UsageError(f"this spec has no {endpoint} endpoint, so '{PROG} "
                          f"{' '.join(invocation.path)}' is not available")
-    operation = route(invocation, operation, args)
-    built = build_for_operation(invocation, operation, invocation.path, with_aliases=True)
-    built.elsewhere = _elsewhere(catalog, operation)
+    own = command_options(operation, aliases=True, command=invocation.path)
+    routed = route(invocation, operation, args, own=own)
+    built = build_for_operation(invocation, routed, invocation.path, with_aliases=True,
+                                options=own if routed is operation else None)
+    built.elsewhere = _elsewhere(catalog, routed)
     return built
 
 
@@ -205,20 +207,19 @@ def _generation_operation(catalog: Catalog, endpoint: str) -> Operation | None:
 
 
 def _siblings(catalog: Catalog, operation: Operation
-              ) -> list[tuple[tuple[str, ...], Operation, list[str]]]:
+              ) -> list[tuple[tuple[str, ...], Operation, CommandOptions]]:
     """The other generation commands that make what ``operation`` makes (the catalog's
-    :attr:`~Operation.output_family`), one per endpoint, with the flags each takes."""
+    :attr:`~Operation.output_family`), one per endpoint, with the options each takes."""
     family = operation.output_family
     if family is None:
         return []
-    found: dict[str, tuple[tuple[str, ...], Operation, list[str]]] = {}
+    found: dict[str, tuple[tuple[str, ...], Operation, CommandOptions]] = {}
     for path, endpoint in GENERATION_COMMANDS.items():
         if endpoint == operation.endpoint or endpoint in found:
             continue
         other = _generation_operation(catalog, endpoint)
         if other is not None and other.output_family == family:
-            names = command_options(other, aliases=True, command=path).names()
-            found[endpoint] = (path, other, names)
+            found[endpoint] = (path, other, command_options(other, aliases=True, command=path))
     return list(found.values())
 
 
@@ -235,22 +236,25 @@ def _given_flags(args: Sequence[str]) -> list[str]:
 
 
 def route(invocation: Invocation, operation: Operation, args: Sequence[str],
-          command: tuple[str, ...] | None = None) -> Operation:
+          command: tuple[str, ...] | None = None, *,
+          own: CommandOptions | None = None) -> Operation:
     """``video --image still.png`` is image-to-video: when the flags given name inputs the
     command does not take, and exactly one other generation endpoint that makes the same
     kind of output (video, image…) takes them all, run that one instead, and say so on
     stderr. Derived from the catalog; anything less clear is left to the option parser's
     error and its suggestions. ``command``: the command ``generate --kind`` stands for
-    (``invocation.path`` is left alone then)."""
+    (``invocation.path`` is left alone then). ``own``: the command's options, when the
+    caller has them already."""
     catalog = invocation.spec().catalog
-    own = command_options(operation, aliases=True, command=command or invocation.path,
-                          kinds=() if command else None)
+    if own is None:
+        own = command_options(operation, aliases=True, command=command or invocation.path,
+                              kinds=() if command else None)
     given = set(_given_flags(args)) - {"--help", "--kind"}
     unknown = [flag for flag in _given_flags(args) if flag not in {*own.names(), "--help"}]
     if not unknown:
         return operation
-    takers = [(path, other) for path, other, names in _siblings(catalog, operation)
-              if given <= set(names)]
+    takers = [(path, other) for path, other, options in _siblings(catalog, operation)
+              if given <= set(options.names())]
     if len(takers) != 1:
         return operation
     path, other = takers[0]
@@ -268,11 +272,12 @@ def _elsewhere(catalog: Catalog, operation: Operation) -> Any:
     def where(typed: str) -> str | None:
         from runway_dynamic.naming import suggest_flags
 
-        siblings = _siblings(catalog, operation)
-        for path, _other, names in siblings:
+        siblings = [(path, options.names())
+                    for path, _other, options in _siblings(catalog, operation)]
+        for path, names in siblings:
             if typed in names:
                 return f"'{PROG} {' '.join(path)}' takes {typed}"
-        for path, _other, names in siblings:
+        for path, names in siblings:
             near = suggest_flags(typed, names, n=1)
             if near:
                 return f"did you mean {near[0]} (it runs '{PROG} {' '.join(path)}')?"
@@ -283,12 +288,17 @@ def _elsewhere(catalog: Catalog, operation: Operation) -> Any:
 
 def build_for_operation(invocation: Invocation, operation: Operation,
                         command: tuple[str, ...] | None, *, with_aliases: bool = False,
-                        kinds: Sequence[str] | None = None) -> Built:
+                        kinds: Sequence[str] | None = None,
+                        options: CommandOptions | None = None) -> Built:
     """A task-creating command for ``operation`` (generation commands, ``X create``; with
     ``kinds``, the ``generate`` router's). Where there is a ``--prompt`` short flag, an
-    optional PROMPT argument stands for it."""
+    optional PROMPT argument stands for it. ``options``: :func:`command_options` of these
+    arguments, when the caller made them already. The help is made only when shown (it
+    asks every sibling command for its flags)."""
     catalog = invocation.spec().catalog
-    options = command_options(operation, aliases=with_aliases, kinds=kinds, command=command)
+    if options is None:
+        options = command_options(operation, aliases=with_aliases, kinds=kinds,
+                                  command=command)
     prompt_alias = None
     if kinds is not None or with_aliases:
         # `runway video "waves at night"`: the prompt may come first, as people type it
@@ -297,8 +307,9 @@ def build_for_operation(invocation: Invocation, operation: Operation,
             options.arguments.insert(0, argument("prompt", metavar="PROMPT",
                                                  help=f"The prompt (same as {prompt_alias})."))
     function = _command(operation, options, prompt_alias)
-    return Built(function, help=_help(catalog, operation, command),
-                 epilog=_models_epilog(catalog, operation, options))
+    made = options
+    return Built(function, help=lambda: _help(catalog, operation, command, made),
+                 epilog=lambda: _models_epilog(catalog, operation, made))
 
 
 def _default_short(operation: Operation, command: str | None = None) -> str:
@@ -306,7 +317,8 @@ def _default_short(operation: Operation, command: str | None = None) -> str:
     return f"{model}, {source}" if model else source
 
 
-def _help(catalog: Catalog, operation: Operation, command: tuple[str, ...] | None) -> str:
+def _help(catalog: Catalog, operation: Operation, command: tuple[str, ...] | None,
+          own: CommandOptions | None = None) -> str:
     lines = [f"Create a task with {operation.method} {operation.path} and, with --wait or "
              "--download, follow it to the end."]
     if operation.is_model_endpoint and operation.models:
@@ -319,23 +331,26 @@ def _help(catalog: Catalog, operation: Operation, command: tuple[str, ...] | Non
                      "uploaded).")
     lines.append("Only the flags you give are sent, merged over --body; pre-flight checks "
                  "the body against the spec before anything is sent.")
-    routes = input_routes(catalog, operation, command)
+    routes = input_routes(catalog, operation, command, own)
     if routes:
         lines.append("Inputs this command does not take run the command that does: " + "; ".join(
             f"{flag} runs '{PROG} {' '.join(path)}'" for flag, path in routes.items()) + ".")
     return "\n\n".join(lines)
 
 
-def input_routes(catalog: Catalog, operation: Operation, command: Sequence[str] | None
-                 ) -> dict[str, tuple[str, ...]]:
+def input_routes(catalog: Catalog, operation: Operation, command: Sequence[str] | None,
+                 options: CommandOptions | None = None) -> dict[str, tuple[str, ...]]:
     """The short flags (``--image``) this command lacks that exactly one other command of
-    its output family takes: where :func:`route` sends them (what help says)."""
+    its output family takes: where :func:`route` sends them (what help says). ``options``:
+    the command's own, when the caller has them."""
     if not command or tuple(command) not in GENERATION_COMMANDS:
         return {}
-    own = set(command_options(operation, aliases=True, command=command).names())
+    if options is None:
+        options = command_options(operation, aliases=True, command=command)
+    own = set(options.names())
     takers: dict[str, list[tuple[str, ...]]] = {}
-    for path, other, _names in _siblings(catalog, operation):
-        for alias in command_options(other, aliases=True, command=path).aliases:
+    for path, _other, sibling in _siblings(catalog, operation):
+        for alias in sibling.aliases:
             if alias.flag not in own:
                 takers.setdefault(alias.flag, []).append(path)
     return {flag: paths[0] for flag, paths in takers.items() if len(paths) == 1}
@@ -424,8 +439,10 @@ def build_router(invocation: Invocation, args: list[str]) -> Built:
     built = build_for_operation(invocation, operation, target, with_aliases=True, kinds=kinds)
     if "prompt" not in inspect.signature(built.function).parameters:
         raise UsageError(f"{endpoint} has no prompt field; use '{PROG} {' '.join(target)}'")
-    help_text = (f"Route to '{PROG} {' '.join(target)}' with PROMPT as --prompt.\n\n"
-                 + (built.help or ""))
+    def help_text() -> str:
+        return (f"Route to '{PROG} {' '.join(target)}' with PROMPT as --prompt.\n\n"
+                + (built.help_text() or ""))
+
     return Built(built.function, help=help_text, epilog=built.epilog,
                  elsewhere=_elsewhere(catalog, operation))
 

@@ -477,9 +477,11 @@ def build_rerun(invocation: Any, args: list[str]) -> Any:
 
     command = extend(inner, rerun, arguments=[RERUN_ENTRY], own=[RERUN_SANDBOX],
                      drop=tuple(fixed))
-    help_text = (f"Rerun history entry {entry.id} ({entry.method} {entry.endpoint}, "
-                 f"{entry.model or 'no model'}): its recorded body goes out as --body; the "
-                 "flags below override it.\n\n" + (built.help or ""))
+    def help_text() -> str:
+        return (f"Rerun history entry {entry.id} ({entry.method} {entry.endpoint}, "
+                f"{entry.model or 'no model'}): its recorded body goes out as --body; the "
+                "flags below override it.\n\n" + (built.help_text() or ""))
+
     return Built(command, help=help_text, epilog=built.epilog)
 
 
