@@ -67,3 +67,17 @@ def test_models_schema_builds_only_its_own_command() -> None:
     assert "runway_dynamic.cli.call" not in names
     assert "runway_dynamic.cli.spec_cmd" not in names
     assert "runway_dynamic.validation" not in names
+
+
+_DRY_RUN = ["--sandbox", "video", "--model", "gen4.5", "--prompt-text", "a cat", "--ratio",
+            "1280:720", "--duration", "5", "--dry-run"]
+
+
+def test_sandbox_dry_run_compiles_with_jsonschema_rs_but_loads_no_email_nor_server() -> None:
+    """The verdict of a dry-run is compiled (jsonschema-rs), but its import does not pull
+    ``email.utils`` (validation._import_jsonschema_rs), and a sandbox nobody calls loads
+    no server stack."""
+    names = _modules(_DRY_RUN)
+    assert "jsonschema_rs" in names
+    assert "email.utils" not in names
+    assert {"uvicorn", "starlette", "asyncio", "httpx"}.isdisjoint(names)
