@@ -29,6 +29,7 @@ class RefResolver:
         self.source = source
         self.legacy = openapi_version.startswith("3.0")
         self.limits = limits or _limits.current()
+        self._max_depth = self.limits.max_depth
         #: What reusing shared schemas adds to the derived index (see _limits).
         self.budget = ExpansionBudget(self.limits, source)
         self.where = "the spec"
@@ -89,31 +90,52 @@ class RefResolver:
         return self._inline(node, stack, depth, descents)
 
     def _inline(self, node: Any, stack: _Stack, depth: int, descents: int) -> Any:
-        if not isinstance(node, (dict, list)):
+        """``node`` in a place that holds a value: a copy of containers, scalars as they are.
+
+        The hot loop of a cold load (every object of every schema passes here once): one
+        role lookup per key, and no call for a scalar or for a schema that is an object.
+        """
+        if not isinstance(node, _CONTAINERS):
             return node
-        if depth >= self.limits.max_depth:  # depth counts the objects and arrays above
+        if depth >= self._max_depth:  # depth counts the objects and arrays above
             raise self.budget.too_deep(self.where)
         if isinstance(node, list):
-            return [self._inline(item, stack, depth + 1, descents) for item in node]
+            inner = depth + 1
+            return [self._inline(item, stack, inner, descents)
+                    if isinstance(item, _CONTAINERS) else item for item in node]
         ref = node.get("$ref")
         if isinstance(ref, str):
             return self._reference(node, ref, stack, depth, descents)
         out: dict[str, Any] = {}
+        inline, schema = self._inline, self._schema
         for key, value in node.items():
-            if key in PROSE_KEYS or key == "$schema" or key.startswith("x-"):
-                continue
-            deeper = descents + 1 if key in _DESCENDING_KEYS else descents
-            if key in _LITERAL_KEYS:
+            role = _ROLES.get(key)
+            if role is None:
+                if key.startswith("x-"):
+                    continue
+                role = _VALUE
+            if role == _VALUE:
+                out[key] = (inline(value, stack, depth + 1, descents)
+                            if isinstance(value, _CONTAINERS) else value)
+            elif role == _LITERAL:
                 out[key] = value
-            elif key in _MAP_KEYS and isinstance(value, dict):
-                out[key] = {name: self._schema(sub, stack, depth + 2, deeper)
-                            for name, sub in value.items()}
-            elif key in _LIST_KEYS and isinstance(value, list):
-                out[key] = [self._schema(sub, stack, depth + 2, deeper) for sub in value]
-            elif key in _SCHEMA_KEYS:
-                out[key] = self._schema(value, stack, depth + 1, deeper)
-            else:
-                out[key] = self._inline(value, stack, depth + 1, descents)
+            elif role == _SKIP:
+                continue
+            elif role == _ONE:
+                deeper = descents + 1 if key in _DESCENDING_KEYS else descents
+                out[key] = schema(value, stack, depth + 1, deeper)
+            elif role == _MAP and isinstance(value, dict):
+                deeper = descents + 1 if key in _DESCENDING_KEYS else descents
+                inner = depth + 2
+                out[key] = {name: inline(sub, stack, inner, deeper) if type(sub) is dict
+                            else schema(sub, stack, inner, deeper) for name, sub in value.items()}
+            elif role == _LIST and isinstance(value, list):
+                deeper = descents + 1 if key in _DESCENDING_KEYS else descents
+                inner = depth + 2
+                out[key] = [inline(sub, stack, inner, deeper) if type(sub) is dict
+                            else schema(sub, stack, inner, deeper) for sub in value]
+            else:  # a map or list keyword holding something else: read as a plain value
+                out[key] = inline(value, stack, depth + 1, descents)
         if self.legacy:
             _upgrade_legacy(out)
         return out
@@ -190,6 +212,17 @@ _MAP_KEYS = frozenset(
 _LIST_KEYS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 _SCHEMA_KEYS = frozenset({"items", "not", "contains", "if", "then", "else", "propertyNames",
                           "additionalItems", "unevaluatedItems", "contentSchema"})
+_CONTAINERS = (dict, list)
+# What _inline does with a key's value, decided by one lookup: copy it as data (_LITERAL),
+# drop it (_SKIP: prose, "$schema"), read it as a value (_VALUE: any other key, but "x-"
+# extensions are dropped), or as schemas (_ONE schema, a _MAP or _LIST of them).
+_VALUE, _LITERAL, _SKIP, _ONE, _MAP, _LIST = range(6)
+_ROLES: dict[str, int] = {
+    **dict.fromkeys(_SCHEMA_KEYS, _ONE), **dict.fromkeys(_LIST_KEYS, _LIST),
+    **dict.fromkeys(_MAP_KEYS, _MAP), **dict.fromkeys(_LITERAL_KEYS, _LITERAL),
+    **dict.fromkeys(PROSE_KEYS | {"$schema"}, _SKIP),
+}
+
 # Keywords that apply their schema to a part of the value (or never apply it): a reference
 # cycle through one of these describes a deeper value each turn, so it ends.
 _DESCENDING_KEYS = frozenset({
