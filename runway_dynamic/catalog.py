@@ -952,13 +952,21 @@ _MALFORMED = (AttributeError, TypeError, KeyError, ValueError, IndexError)
 
 def _touch_facts(op: Operation) -> None:
     """Derive the lazily computed field facts now, so a malformed schema fails at build time
-    (with the operation named) rather than later, in whatever first reads the field."""
+    (with the operation named) rather than later, in whatever first reads the field.
+
+    The facts are derived and dropped, not cached on each field: a command reads a few
+    fields of one operation, and a cached property's first read costs more than the fact.
+    """
     for variant in op.variants:
         for item in variant.fields:
-            _ = item.kind, item.choices, item.media, item.bounds()
+            schema_kind(item.schema)
+            schema_choices(item.schema)
+            media_facts(item.schema)
+            item.bounds()
     for param in op.parameters:
-        item = param.as_field()
-        _ = item.kind, item.choices, param.constant
+        schema_kind(param.schema)
+        schema_choices(param.schema)
+        literal_value(param.schema)  # Parameter.constant
     _success_properties(op)  # what classify() reads
 
 
