@@ -252,6 +252,27 @@ def test_cold_build_and_warm_load_give_equal_catalogs(
     assert warm.catalog.ratio_matrix() == cold.catalog.ratio_matrix()
 
 
+@pytest.mark.parametrize("enabled", [True, False])
+def test_loading_leaves_the_garbage_collector_as_it_was(tmp_path: Path, enabled: bool) -> None:
+    """Loading pauses the cyclic collector (it would walk the new objects for nothing) and
+    leaves it as it found it: after a cold load, a warm load and a refused spec alike."""
+    import contextlib
+    import gc
+
+    path = _write_spec(tmp_path)
+    was = gc.isenabled()
+    try:
+        if not enabled:
+            gc.disable()
+        for load in (lambda: Spec.load(path), lambda: Spec.load(path),
+                     lambda: Spec.from_bytes(b"openapi: 2.0\n", "old.yaml")):
+            with contextlib.suppress(SpecError):
+                load()
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
 _CORRUPT = st.one_of(
     st.binary(max_size=64),
     st.just(b""),
