@@ -535,10 +535,14 @@ class _UploadBody:
     handle is closed when the upload is over, whatever happened.
     """
 
-    def __init__(self, http: httpx.Client | httpx.AsyncClient, slot: UploadSlot, file: Path):
+    def __init__(self, http: httpx.Client | httpx.AsyncClient, slot: UploadSlot, file: Path,
+                 metadata: str | None = None):
         self._http = http
         self._slot = slot
         self._file = file
+        #: The form's ``metadata`` field, sent as given beside the slot's own fields.
+        self._fields = {**slot.fields, **({"metadata": metadata} if metadata is not None
+                                          else {})}
         self._name, self._mime = _describe_file(file)
         self._handles: list[IO[bytes]] = []
 
@@ -546,7 +550,7 @@ class _UploadBody:
         handle = self._file.open("rb")
         self._handles.append(handle)
         return self._http.build_request(
-            "POST", self._slot.upload_url, headers=_PLAIN_HEADERS, data=dict(self._slot.fields),
+            "POST", self._slot.upload_url, headers=_PLAIN_HEADERS, data=dict(self._fields),
             files={"file": (self._name, handle, self._mime)},
         )
 
@@ -907,24 +911,25 @@ class RunwayClient:
 
     # ---- files
 
-    def upload(self, path: str | os.PathLike[str]) -> str:
+    def upload(self, path: str | os.PathLike[str], *, metadata: str | None = None) -> str:
         """Upload a local file; its ``runway://`` URI for any media field.
 
         A file the spec's limits refuse (not image, video or audio; too large) is a
-        :class:`UsageError` before anything is sent.
+        :class:`UsageError` before anything is sent. ``metadata``: a text sent with the file
+        as the upload form's ``metadata`` field (the official SDK's ``file_metadata``).
         """
         file = Path(path)
         self._core.check_upload(file)
         op = self._core.operation_for(UPLOADS_ENDPOINT, "POST", True)
         slot = parse_upload_slot(self.request(op.endpoint, method="POST",
                                               body=upload_body(op, file.name)))
-        self._put_file(slot, file)
+        self._put_file(slot, file, metadata)
         note_origin(slot.runway_uri, file)
         return slot.runway_uri
 
-    def _put_file(self, slot: UploadSlot, file: Path) -> None:
+    def _put_file(self, slot: UploadSlot, file: Path, metadata: str | None = None) -> None:
         prepared = PreparedRequest("POST", slot.upload_url, _PLAIN_HEADERS)
-        with _UploadBody(self._http, slot, file) as body:
+        with _UploadBody(self._http, slot, file, metadata) as body:
             self._send(prepared, build=body.build, creates=False)
 
     def download(
@@ -1313,14 +1318,14 @@ class AsyncRunwayClient:
             label=op.endpoint.split("/")[0].rstrip("s"),
         )
 
-    async def upload(self, path: str | os.PathLike[str]) -> str:
+    async def upload(self, path: str | os.PathLike[str], *, metadata: str | None = None) -> str:
         file = Path(path)
         self._core.check_upload(file)
         op = self._core.operation_for(UPLOADS_ENDPOINT, "POST", True)
         slot = parse_upload_slot(await self.request(op.endpoint, method="POST",
                                                     body=upload_body(op, file.name)))
         prepared = PreparedRequest("POST", slot.upload_url, _PLAIN_HEADERS)
-        with _UploadBody(self._http, slot, file) as body:
+        with _UploadBody(self._http, slot, file, metadata) as body:
             await self._send(prepared, build=body.build, creates=False)
         note_origin(slot.runway_uri, file)
         return slot.runway_uri

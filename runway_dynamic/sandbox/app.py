@@ -907,7 +907,8 @@ class SandboxApp:
         if problem is not None:
             return self.error(None, 400, problem, [{"code": "unsupported_media_type",
                                                     "path": ["file"], "message": problem}])
-        self.state.receive_upload(upload.id, stored.path, stored.size, declared)
+        self.state.receive_upload(upload.id, stored.path, stored.size, declared,
+                                  form.fields.get("metadata"))
         form.files = {name: f for name, f in form.files.items() if f is not stored}
         return Response(204, b"", None)
 

@@ -154,6 +154,8 @@ class Upload:
     path: Path | None = None
     size: int = 0
     content_type: str | None = None
+    #: The form's ``metadata`` field, kept as sent (the API takes one beside the file).
+    metadata: str | None = None
     created_wall: float = field(default_factory=time.time)
 
     @property
@@ -308,7 +310,8 @@ class SandboxState:
         return upload
 
     def receive_upload(
-        self, upload_id: str, path: Path, size: int, content_type: str | None
+        self, upload_id: str, path: Path, size: int, content_type: str | None,
+        metadata: str | None = None,
     ) -> bool:
         """Keep the file at ``path`` (in :meth:`upload_dir`) as the upload's content; a file
         sent again to the same slot replaces the earlier one."""
@@ -318,6 +321,7 @@ class SandboxState:
                 return False
             previous, upload.path = upload.path, path
             upload.size, upload.content_type = size, content_type
+            upload.metadata = metadata
         if previous is not None and previous != path:
             with contextlib.suppress(OSError):
                 previous.unlink()
