@@ -481,17 +481,20 @@ class _LocalFile:
             self._tmp.cleanup()
 
 
-def _check_upload_args(kwargs: Mapping[str, Any]) -> Any:
+def _check_upload_args(kwargs: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """The file and ``file_metadata`` (sent as the upload form's ``metadata`` field)."""
     unknown = sorted(set(kwargs) - {*_UPLOAD_ARGS, EXTRA_HEADERS, EXTRA_QUERY, EXTRA_BODY,
                                     TIMEOUT})
     if unknown:
         raise TypeError(f"uploads.create_ephemeral() got an unexpected keyword argument "
                         f"{unknown[0]!r}")
-    if kwargs.get("file_metadata", NOT_GIVEN) is not NOT_GIVEN:
-        raise UsageError("uploads.create_ephemeral(file_metadata=...) is not supported here yet")
     if "file" not in kwargs:
         raise TypeError("uploads.create_ephemeral() missing required argument: 'file'")
-    return kwargs["file"]
+    metadata = kwargs.get("file_metadata", NOT_GIVEN)
+    if metadata is not NOT_GIVEN and not isinstance(metadata, str):
+        raise TypeError(f"uploads.create_ephemeral(file_metadata=...) takes a str (e.g. "
+                        f"json.dumps(...)), not {type(metadata).__name__}")
+    return kwargs["file"], None if metadata is NOT_GIVEN else metadata
 
 
 # =========================================================================== sync
@@ -594,9 +597,10 @@ class RunwayML(_Base):
 
     def _upload_function(self, raw: bool) -> Callable[..., Any]:
         def create_ephemeral(**kwargs: Any) -> Any:
-            local = _LocalFile(_check_upload_args(kwargs))
+            file, metadata = _check_upload_args(kwargs)
+            local = _LocalFile(file)
             try:
-                uri = self._engine.upload(local.path)
+                uri = self._engine.upload(local.path, metadata=metadata)
             finally:
                 local.close()
             result = Result({"uri": uri})
@@ -713,9 +717,10 @@ class AsyncRunwayML(_Base):
 
     def _upload_function(self, raw: bool) -> Callable[..., Any]:
         async def create_ephemeral(**kwargs: Any) -> Any:
-            local = _LocalFile(_check_upload_args(kwargs))
+            file, metadata = _check_upload_args(kwargs)
+            local = _LocalFile(file)
             try:
-                uri = await self._engine.upload(local.path)
+                uri = await self._engine.upload(local.path, metadata=metadata)
             finally:
                 local.close()
             result = Result({"uri": uri})

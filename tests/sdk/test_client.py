@@ -86,6 +86,32 @@ def test_a_local_file_path_is_uploaded_where_a_media_uri_is_expected(
     assert str(still) not in json.dumps(sent.body)
 
 
+def test_create_ephemeral_sends_file_metadata_as_the_official_client_does(
+        client: RunwayML, sandbox: Sandbox, tmp_path: Path) -> None:
+    """``file_metadata`` goes as the upload form's ``metadata`` field; not a str is a
+    TypeError before anything is sent (the official client types it ``str``)."""
+    still = tmp_path / "still.png"
+    still.write_bytes(png(64, 64))
+    uri = client.uploads.create_ephemeral(file=still, file_metadata='{"take": 3}').uri
+    (upload,) = [u for u in sandbox.state.uploads.values() if u.runway_uri == uri]
+    assert upload.received and upload.metadata == '{"take": 3}'
+    plain = client.uploads.create_ephemeral(file=still).uri
+    assert [u.metadata for u in sandbox.state.uploads.values() if u.runway_uri == plain] == [None]
+    before = len(sandbox.state.requests)
+    with pytest.raises(TypeError, match="file_metadata"):
+        client.uploads.create_ephemeral(file=still, file_metadata={"take": 3})
+    assert len(sandbox.state.requests) == before
+
+    async def in_async() -> str:
+        async with AsyncRunwayML(api_key=KEY, base_url=sandbox.base_url) as aclient:
+            answer = await aclient.uploads.create_ephemeral(file=still, file_metadata="async")
+            return str(answer.uri)
+
+    async_uri = asyncio.run(in_async())
+    assert [u.metadata for u in sandbox.state.uploads.values()
+            if u.runway_uri == async_uri] == ["async"]
+
+
 def test_a_missing_local_file_is_a_preflight_problem_with_the_others(
         client: RunwayML, sandbox: Sandbox) -> None:
     with pytest.raises(PreflightError) as caught:
