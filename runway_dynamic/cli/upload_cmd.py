@@ -14,6 +14,9 @@ from runway_dynamic.cli._context import current, echo, emit_json
 def create(
     file: Annotated[str, typer.Argument(metavar="FILE", show_default=False,
                                         help="The file to upload.")],
+    metadata: Annotated[str | None, typer.Option(
+        "--metadata", metavar="TEXT", show_default=False,
+        help="Text sent with the file as the upload's metadata (e.g. a JSON object).")] = None,
     json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> int:
     """Upload a local file; prints its runway:// URI.
@@ -27,7 +30,7 @@ def create(
     path = Path(file).expanduser()
     size = check_readable(path, "upload create")
     with make_client(invocation) as client:
-        uri = client.upload(path)
+        uri = client.upload(path, metadata=metadata)
     if invocation.json:
         emit_json({"uri": uri, "file": str(path), "bytes": size})
     else:

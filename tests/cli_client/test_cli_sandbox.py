@@ -279,6 +279,18 @@ def test_upload_create_prints_a_runway_uri(runway: Runner, sandbox: Sandbox,
     assert re.fullmatch(r"runway://\S+\n", result.out)
 
 
+def test_upload_create_sends_metadata_with_the_file(runway: Runner, sandbox: Sandbox,
+                                                   tmp_path: Path) -> None:
+    picture = tmp_path / "frame.png"
+    picture.write_bytes(PNG_MAGIC + b"\0" * 32)
+    result = runway("upload", "create", str(picture), "--metadata", '{"shoot": "spring"}',
+                    "--json")
+    assert result.code == 0, result.err
+    uri = result.json()["uri"]
+    (upload,) = [u for u in sandbox.state.uploads.values() if u.runway_uri == uri]
+    assert upload.received and upload.metadata == '{"shoot": "spring"}'
+
+
 def test_upload_create_missing_file_is_a_usage_error(runway: Runner, sandbox: Sandbox) -> None:
     result = runway("upload", "create", "no-such-file.png")
     assert result.code == 2
