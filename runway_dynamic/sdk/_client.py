@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     import httpx
 
     from runway_dynamic.client import AsyncRunwayClient, RunwayClient
+    from runway_dynamic.history import HistoryStore
     from runway_dynamic.sandbox import Sandbox
     from runway_dynamic.spec import Spec
 
@@ -179,6 +180,7 @@ class _Base:
         spec: Spec | None,
         poll_interval: float | None,
         runway_version: str | None,
+        history: bool | str | os.PathLike[str] | HistoryStore | None,
     ) -> dict[str, Any]:
         """The engine's arguments, and the sandbox when one is asked for."""
         self._sandbox: Sandbox | None = None
@@ -218,8 +220,17 @@ class _Base:
             # the official SDK's variable first, then our key chain; a sandbox client is
             # sealed: loopback only, and a placeholder key unless one is given
             "api_key": api_key or (None if sealed else os.environ.get(ENV_API_KEY_LEGACY)),
-            "sealed": sealed,
+            "sealed": sealed, "history": history,
         }
+
+    @staticmethod
+    def _noted(core: Any, answered: Callable[[Any], None], response: httpx.Response) -> None:
+        """The history, when on, learns each answer: a create's task id, a read's status."""
+        if core.recorder is None:
+            return
+        data = core.decode(response)
+        answered(data)
+        core.observed(data)
 
     # ---- names
 
@@ -513,7 +524,8 @@ class RunwayML(_Base):
     ``runway_version``), and ours: ``sandbox=True`` runs against an in-process sandbox (no
     key, nothing billed; a :class:`~runway_dynamic.Sandbox` may be passed instead),
     ``spec=`` a :class:`~runway_dynamic.Spec` to take the surface from, ``poll_interval=``
-    seconds between polls of a wait (default: ``runway config``'s, else 5).
+    seconds between polls of a wait (default: ``runway config``'s, else 5), ``history=``
+    ``True`` (or a path or a HistoryStore) to record each create in ``runway history``.
     """
 
     def __init__(
@@ -530,6 +542,7 @@ class RunwayML(_Base):
         sandbox: bool | Sandbox = False,
         spec: Spec | None = None,
         poll_interval: float | None = None,
+        history: bool | str | os.PathLike[str] | HistoryStore | None = None,
     ) -> None:
         from runway_dynamic.client import RunwayClient
 
@@ -537,7 +550,7 @@ class RunwayML(_Base):
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
             default_headers=default_headers, default_query=default_query,
             http_client=http_client, sandbox=sandbox, spec=spec,
-            poll_interval=poll_interval, runway_version=runway_version)
+            poll_interval=poll_interval, runway_version=runway_version, history=history)
         try:
             self._engine: RunwayClient = RunwayClient(**kwargs)
         except BaseException:
@@ -561,8 +574,12 @@ class RunwayML(_Base):
 
     def _send(self, placement: Placement, request: Request, body: Any) -> Any:
         prepared = self._prepare(placement, request, body)
+        core = self._engine._core
         try:
-            return self._engine._send(prepared, timeout=request.timeout)
+            with core.recording(prepared) as answered:
+                response = self._engine._send(prepared, timeout=request.timeout)
+                self._noted(core, answered, response)
+            return response
         except RequestMayHaveSucceededError as exc:
             raise as_official(exc) from exc
 
@@ -645,6 +662,7 @@ class AsyncRunwayML(_Base):
         sandbox: bool | Sandbox = False,
         spec: Spec | None = None,
         poll_interval: float | None = None,
+        history: bool | str | os.PathLike[str] | HistoryStore | None = None,
     ) -> None:
         from runway_dynamic.client import AsyncRunwayClient
 
@@ -652,7 +670,7 @@ class AsyncRunwayML(_Base):
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
             default_headers=default_headers, default_query=default_query,
             http_client=http_client, sandbox=sandbox, spec=spec,
-            poll_interval=poll_interval, runway_version=runway_version)
+            poll_interval=poll_interval, runway_version=runway_version, history=history)
         try:
             self._engine: AsyncRunwayClient = AsyncRunwayClient(**kwargs)
         except BaseException:
@@ -673,8 +691,12 @@ class AsyncRunwayML(_Base):
 
     async def _send(self, placement: Placement, request: Request, body: Any) -> Any:
         prepared = self._prepare(placement, request, body)
+        core = self._engine._core
         try:
-            return await self._engine._send(prepared, timeout=request.timeout)
+            with core.recording(prepared) as answered:
+                response = await self._engine._send(prepared, timeout=request.timeout)
+                self._noted(core, answered, response)
+            return response
         except RequestMayHaveSucceededError as exc:
             raise as_official(exc) from exc
 

@@ -112,6 +112,40 @@ def test_create_ephemeral_sends_file_metadata_as_the_official_client_does(
             if u.runway_uri == async_uri] == ["async"]
 
 
+def test_history_records_the_sdks_creates_and_their_outcome(sandbox: Sandbox,
+                                                            tmp_path: Path) -> None:
+    """``history=``: a create made through the official surface lands in ``runway history``
+    with its task id, and the wait's answer settles it; a create the API refuses is kept as
+    refused; a read is not an entry. Sync and async alike."""
+    from runway_dynamic.history import HistoryStore
+    from runway_dynamic.history.store import REJECTED
+
+    store_path = tmp_path / "history.sqlite3"
+    with RunwayML(api_key=KEY, base_url=sandbox.base_url, poll_interval=0.05,
+                  history=store_path) as client:
+        task = client.text_to_image.create(model="gen4_image", prompt_text="a lighthouse",
+                                           ratio="1920:1080")
+        done = task.wait_for_task_output(timeout=30)
+        client.tasks.retrieve(task.id)
+    async def in_async() -> None:
+        async with AsyncRunwayML(api_key=KEY, base_url=sandbox.base_url,
+                                 history=store_path) as aclient:
+            with pytest.raises(BadRequestError):
+                await aclient.text_to_image.create(
+                    model="gen4_image", prompt_text="refused", ratio="1920:1080",
+                    extra_headers={"X-Sandbox-Fault": "status=400"})
+
+    asyncio.run(in_async())
+    with HistoryStore(store_path) as store:
+        entries = sorted(store.entries(), key=lambda e: e.id)
+    assert [(e.prompt, e.endpoint) for e in entries] == [
+        ("a lighthouse", "text_to_image"), ("refused", "text_to_image")]
+    assert (entries[0].task_id, entries[0].status) == (task.id, done.status)
+    assert entries[0].outputs == tuple(done.output or ())
+    assert (entries[1].task_id, entries[1].status) == (None, REJECTED)
+    assert KEY.encode() not in store_path.read_bytes()
+
+
 def test_a_missing_local_file_is_a_preflight_problem_with_the_others(
         client: RunwayML, sandbox: Sandbox) -> None:
     with pytest.raises(PreflightError) as caught:
