@@ -292,7 +292,7 @@ class HistoryStore:
                     fresh = True  # another process is making it right now
                 if not fresh:
                     self._check(db)
-                db.execute("PRAGMA journal_mode = WAL")
+                _use_wal(db)
                 db.execute("PRAGMA synchronous = NORMAL")
                 if fresh:
                     self._create_schema(db)
@@ -561,6 +561,23 @@ class HistoryStore:
     def count(self) -> int:
         rows = self._read("SELECT count(*) FROM entries")
         return int(rows[0][0]) if rows else 0
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL (kept in the file once done). SQLite answers "locked" to the
+    switch at once, without its busy handler, while another process holds the file (two
+    commands making a new history together): retry for up to :data:`BUSY_TIMEOUT`."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    pause = 0.005
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _unmade(db: sqlite3.Connection) -> bool:

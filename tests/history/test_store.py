@@ -177,6 +177,28 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     assert found == {f"{n}-{i}" for n in ("left", "right") for i in range(150)}
 
 
+def test_a_new_history_opened_while_another_process_holds_it_waits_instead_of_failing(
+        tmp_path: Path) -> None:
+    """Two commands making a new history at once: SQLite refuses the switch to WAL at once
+    (no busy wait) while the other holds the file; the store waits for it instead."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "history.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # the other process, between creating and writing
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        with HistoryStore(path) as store:
+            entry = store.add(endpoint="text_to_image", prompt="waited")
+            found = store.get(entry)
+    finally:
+        release.join()
+        holder.close()
+    assert found is not None and found.prompt == "waited"
+
+
 @pytest.mark.parametrize(("status", "settled"), [
     ("SUCCEEDED", True), ("FAILED", True), ("CANCELLED", True),
     ("COMPLETED", True), ("ended", True),            # end words of other (newer) specs
