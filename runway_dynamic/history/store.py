@@ -521,25 +521,37 @@ class HistoryStore:
         """Entries newest first, kept by ``filters``; ``search`` keeps those whose prompt
         has every word of it (FTS5)."""
         filters = filters or Filters()
-        clauses, params = filters.where()
+        if search is None:
+            return self._select(filters, "entries AS e", [], [], "e.id")
+        query = fts_query(search)
+        if not query:
+            return []
+        # newest first, in the index's own rowid order (the same order), which FTS5 walks
+        # backwards and stops at the limit instead of sorting every hit
+        found = self._select(filters, "prompts JOIN entries AS e ON e.id = prompts.rowid",
+                             ["prompts MATCH ?"], [query], "prompts.rowid")
+        if found:
+            return found
+        # SQLite's tokenizer knows letters by its own (older) Unicode tables: a word made
+        # only of letters it lacks ('ᦰ') leaves the match empty, so look for it as text
+        words = search.split()
+        like = [r"e.prompt LIKE ? ESCAPE '\'"] * len(words)
+        return self._select(filters, "entries AS e", like, [
+            "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            for w in words], "e.id")
+
+    def _select(self, filters: Filters, source: str, clauses: list[str], params: list[Any],
+                order: str) -> list[Entry]:
+        """The entries of ``source`` kept by ``clauses`` and ``filters``, newest first."""
+        kept, kept_params = filters.where()
         columns = ", ".join(f"e.{c.strip()}" for c in _COLUMNS.split(","))
-        source = "entries AS e"
-        if search is not None:
-            query = fts_query(search)
-            if not query:
-                return []
-            source = "prompts JOIN entries AS e ON e.id = prompts.rowid"
-            clauses.insert(0, "prompts MATCH ?")
-            params.insert(0, query)
         sql = f"SELECT {columns} FROM {source}"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        # newest first; when searching, in the index's own rowid order (the same order),
-        # which FTS5 walks backwards and stops at the limit instead of sorting every hit
-        sql += " ORDER BY prompts.rowid DESC" if search is not None else " ORDER BY e.id DESC"
+        if clauses or kept:
+            sql += " WHERE " + " AND ".join([*clauses, *kept])
+        sql += f" ORDER BY {order} DESC"
         if filters.limit:
             sql += f" LIMIT {int(filters.limit)}"
-        return [_entry(row) for row in self._read(sql, params)]
+        return [_entry(row) for row in self._read(sql, [*params, *kept_params])]
 
     def search(self, text: str, filters: Filters | None = None) -> list[Entry]:
         """:meth:`entries` whose prompt has every word of ``text``."""
