@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from runway_dynamic._constants import ENV_SPEC_MAX_BYTES
 from runway_dynamic._exceptions import SpecLimitError, UsageError
+from runway_dynamic._frozen import Frozen
 
 MIB = 1024 * 1024
 DEFAULT_MAX_SPEC_BYTES = 16 * MIB
@@ -42,13 +42,18 @@ MAX_SCHEMA_DEPTH = 64
 INDEX_SIZE_FACTOR = 4
 
 
-@dataclass(frozen=True)
-class SpecLimits:
+class SpecLimits(Frozen):
     """The bounds one load works under (see the module docstring for the values)."""
 
-    max_bytes: int = DEFAULT_MAX_SPEC_BYTES
-    max_aliases: int = MAX_YAML_ALIASES
-    max_depth: int = MAX_SCHEMA_DEPTH
+    _fields = ("max_bytes", "max_aliases", "max_depth")
+    max_bytes: int
+    max_aliases: int
+    max_depth: int
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_SPEC_BYTES,
+                 max_aliases: int = MAX_YAML_ALIASES,
+                 max_depth: int = MAX_SCHEMA_DEPTH) -> None:
+        self._set(max_bytes=max_bytes, max_aliases=max_aliases, max_depth=max_depth)
 
     @property
     def max_index_bytes(self) -> int:

@@ -13,10 +13,10 @@ flags (``promptText (--prompt-text)``), the library and the tools show the spec'
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from runway_dynamic._frozen import Frozen
 
 ERROR = "error"
 WARNING = "warning"
@@ -32,12 +32,15 @@ Namer = Callable[[FieldPath], str | None]
 LABEL, AFTER, NAME = "label", "after", "name"
 
 
-@dataclass(frozen=True)
-class FieldName:
+class FieldName(Frozen):
     """A field named inside a problem's sentence, spelled out by whoever shows it."""
 
+    _fields = ("path", "form")
     path: FieldPath
-    form: str = LABEL
+    form: str
+
+    def __init__(self, path: FieldPath, form: str = LABEL) -> None:
+        self._set(path=path, form=form)
 
     def render(self, name: Namer | None) -> str:
         shown = name(self.path) if name is not None else None
@@ -51,8 +54,7 @@ class FieldName:
         return f"{where} ({shown})" if shown else where
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Frozen):
     """One thing wrong with a request, with what a person (or agent) needs to fix it.
 
     ``kind`` is one of: unknown_endpoint, invalid_body, missing_field, wrong_endpoint,
@@ -64,15 +66,25 @@ class Problem:
     discriminator value) whose schema the body was checked against.
     """
 
+    _fields = ("kind", "text", "path", "location", "variant", "suggestions", "severity",
+               "details")
     kind: str
     #: The sentence, as text and :class:`FieldName` parts (see :meth:`render`).
     text: tuple[str | FieldName, ...]
-    path: FieldPath = ()
-    location: str = "body"
-    variant: str | None = None
-    suggestions: tuple[str, ...] = ()
-    severity: str = ERROR
-    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    path: FieldPath
+    location: str
+    variant: str | None
+    suggestions: tuple[str, ...]
+    severity: str
+    details: Mapping[str, Any]
+
+    def __init__(self, kind: str, text: tuple[str | FieldName, ...], path: FieldPath = (),
+                 location: str = "body", variant: str | None = None,
+                 suggestions: tuple[str, ...] = (), severity: str = ERROR,
+                 details: Mapping[str, Any] | None = None) -> None:
+        self._set(kind=kind, text=text, path=path, location=location, variant=variant,
+                  suggestions=suggestions, severity=severity,
+                  details={} if details is None else details)
 
     @property
     def is_error(self) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -17,17 +16,21 @@ from typing import Any, BinaryIO
 from runway_dynamic import _limits, _paths
 from runway_dynamic._constants import ENV_SPEC
 from runway_dynamic._exceptions import SpecError
+from runway_dynamic._frozen import Frozen
 
 SUPPORTED_OPENAPI = ("3.0", "3.1", "3.2")
 BUNDLED_NAME = "runway.json"
 
 
-@dataclass(frozen=True)
-class SpecSource:
+class SpecSource(Frozen):
     """Where a spec comes from: ``kind`` is option, env, cache, bundled or bytes."""
 
+    _fields = ("kind", "location")
     kind: str
     location: str
+
+    def __init__(self, kind: str, location: str) -> None:
+        self._set(kind=kind, location=location)
 
     @property
     def is_url(self) -> bool:
@@ -37,12 +40,16 @@ class SpecSource:
         return f"{self.location} ({self.kind})"
 
 
-@dataclass(frozen=True)
-class SpecDocument:
+class SpecDocument(Frozen):
     """The bytes of one spec, their sha256, and (lazily) the parsed document."""
 
+    _fields = ("source", "data")
+    _hidden = ("data",)
     source: SpecSource
-    data: bytes = field(repr=False)
+    data: bytes
+
+    def __init__(self, source: SpecSource, data: bytes) -> None:
+        self._set(source=source, data=data)
 
     @cached_property
     def sha256(self) -> str:
@@ -126,14 +133,17 @@ def load_document(explicit: str | os.PathLike[str] | None = None,
     return read_source(resolve_source(explicit), guard)
 
 
-@dataclass(frozen=True)
-class Download:
+class Download(Frozen):
     """What a spec URL answered: status, headers (lower-case names) and at most the limit's
     worth of bytes."""
 
+    _fields = ("status", "headers", "content")
     status: int
     headers: dict[str, str]
     content: bytes
+
+    def __init__(self, status: int, headers: dict[str, str], content: bytes) -> None:
+        self._set(status=status, headers=headers, content=content)
 
 
 def fetch(url: str, *, headers: dict[str, str] | None = None,
