@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
@@ -21,6 +20,7 @@ from runway_dynamic._constants import (
     MAX_RETRY_DELAY,
 )
 from runway_dynamic._exceptions import UsageError
+from runway_dynamic._frozen import Frozen
 from runway_dynamic._version import __version__
 from runway_dynamic.catalog import Operation
 
@@ -72,15 +72,21 @@ def redact_urls(text: str) -> str:
     return _URL.sub(lambda match: redact_url(match.group(0)), text) if "://" in text else text
 
 
-@dataclass(frozen=True)
-class PreparedRequest:
+class PreparedRequest(Frozen):
     """A request ready to send: what ``--dry-run`` prints and what the clients send."""
 
+    _fields = ("method", "url", "headers", "json", "operation")
+    _hidden = ("headers", "operation")
+    _uncompared = ("operation",)
     method: str
     url: str
-    headers: Mapping[str, str] = field(repr=False)
-    json: Any = None
-    operation: Operation | None = field(default=None, repr=False, compare=False)
+    headers: Mapping[str, str]
+    json: Any
+    operation: Operation | None
+
+    def __init__(self, method: str, url: str, headers: Mapping[str, str], json: Any = None,
+                 operation: Operation | None = None) -> None:
+        self._set(method=method, url=url, headers=headers, json=json, operation=operation)
 
     @property
     def creates(self) -> bool:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from runway_dynamic import _paths
 from runway_dynamic._constants import ENV_API_KEY, ENV_API_KEY_LEGACY
 from runway_dynamic._exceptions import ConfigError, FileWriteError
 from runway_dynamic._files import atomic_write_bytes
+from runway_dynamic._frozen import Frozen
 from runway_dynamic._http import redact
 
 CREDENTIALS_FILE = "credentials.json"
@@ -43,17 +43,20 @@ NO_KEY_MESSAGE = (
 )
 
 
-@dataclass(frozen=True)
-class KeySource:
+class KeySource(Frozen):
     """A key and where it was found (the key itself is kept out of the repr).
 
     ``notes`` are what a person should know about the choice: a ``.env`` skipped as
     untrustworthy, or a ``.env`` key that differs from the one saved by ``auth set``.
     """
 
+    _fields = ("key", "source", "notes")
     key: str
     source: str
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...]
+
+    def __init__(self, key: str, source: str, notes: tuple[str, ...] = ()) -> None:
+        self._set(key=key, source=source, notes=notes)
 
     def __repr__(self) -> str:
         return f"KeySource(key={redact(self.key)}, source={self.source!r})"

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._constants import ENV_API_KEY, ENV_API_KEY_LEGACY
 from runway_dynamic._exceptions import SandboxBoundaryError
+from runway_dynamic._frozen import Frozen
 from runway_dynamic._net import (
     ENV_ALLOW_INSECURE_HTTP,
     check_base_url,
@@ -58,12 +58,15 @@ def child_environment(environ: Mapping[str, str] | None = None) -> dict[str, str
     return env
 
 
-@dataclass(frozen=True)
-class Boundary:
+class Boundary(Frozen):
     """What one run may reach. ``sealed``: a sandbox run; ``sandbox_url``: where it sends."""
 
-    sealed: bool = False
-    sandbox_url: str | None = None
+    _fields = ("sealed", "sandbox_url")
+    sealed: bool
+    sandbox_url: str | None
+
+    def __init__(self, sealed: bool = False, sandbox_url: str | None = None) -> None:
+        self._set(sealed=sealed, sandbox_url=sandbox_url)
 
     def key_source(self, explicit: str | None = None) -> KeySource | None:
         """The key to send and where it came from: the placeholder when sealed (the user's

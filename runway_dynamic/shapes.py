@@ -19,14 +19,13 @@ schema (no field or model name is known here) and puts a value together:
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 from runway_dynamic._exceptions import ShapeError
+from runway_dynamic._frozen import Frozen
 from runway_dynamic.catalog import (
     Schema,
     flatten_object,
@@ -45,15 +44,19 @@ MAX_SHAPES = 16
 LeafPath = tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Shape:
+class Shape(Frozen):
     """One object alternative of a field: its properties, what it requires, its constants."""
 
+    _fields = ("properties", "required", "constants", "label")
     properties: Mapping[str, Schema]
     required: tuple[str, ...]
     constants: Mapping[str, Any]
     #: What people call it: its distinguishing constant (``runway-preset``), else a number.
     label: str
+
+    def __init__(self, properties: Mapping[str, Schema], required: tuple[str, ...],
+                 constants: Mapping[str, Any], label: str) -> None:
+        self._set(properties=properties, required=required, constants=constants, label=label)
 
     @property
     def primary(self) -> str | None:
@@ -123,11 +126,11 @@ def tag_of(schema: Schema) -> str | None:
 # --------------------------------------------------------------------------- leaves
 
 
-@dataclass(frozen=True)
-class Leaf:
+class Leaf(Frozen):
     """Something settable below a field: its path, its schema over the shapes that have it
     (``anyOf`` of the different ones), whether it is a constant, and in which shapes."""
 
+    _fields = ("path", "schema", "shapes", "is_tag", "required")
     path: LeafPath
     schema: Schema
     #: The shape names on the way down, where a level has several (``("text", "preset")``).
@@ -136,6 +139,10 @@ class Leaf:
     is_tag: bool
     #: Required in every shape that has it (at its own level).
     required: bool
+
+    def __init__(self, path: LeafPath, schema: Schema, shapes: tuple[str, ...], is_tag: bool,
+                 required: bool) -> None:
+        self._set(path=path, schema=schema, shapes=shapes, is_tag=is_tag, required=required)
 
 
 def leaves(schema: Schema) -> tuple[Leaf, ...]:
@@ -295,6 +302,8 @@ def media_type(value: str) -> str | None:
     """The media type a file name, URL or ``data:`` URI shows (``image/png``), if any."""
     if value[:5].lower() == "data:":
         return value[5:].split(";", 1)[0].split(",", 1)[0] or None
+    import mimetypes  # here: its tables load only when a value is looked at
+
     where = urlparse(value).path if "://" in value else value
     return mimetypes.guess_type(where)[0]
 

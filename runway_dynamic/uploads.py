@@ -24,6 +24,7 @@ from typing import Any
 from runway_dynamic._constants import UPLOAD_MAX_BYTES
 from runway_dynamic._constants import UPLOADS_ENDPOINT as UPLOADS_ENDPOINT  # re-exported
 from runway_dynamic._exceptions import APIError, UsageError
+from runway_dynamic._frozen import Frozen
 from runway_dynamic.catalog import MediaFacts, Operation, media_facts, schema_kind
 
 #: The upload type asked for when the spec's enum does not say otherwise.
@@ -31,13 +32,16 @@ PREFERRED_UPLOAD_TYPE = "ephemeral"
 _URI = re.compile(r"^(https?|runway|data):", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class UploadSlot:
+class UploadSlot(Frozen):
     """Where and how to send the file, from the ``POST /v1/uploads`` answer."""
 
+    _fields = ("upload_url", "fields", "runway_uri")
     upload_url: str
     fields: Mapping[str, str]
     runway_uri: str
+
+    def __init__(self, upload_url: str, fields: Mapping[str, str], runway_uri: str) -> None:
+        self._set(upload_url=upload_url, fields=fields, runway_uri=runway_uri)
 
 
 def upload_body(operation: Operation | None, filename: str) -> dict[str, Any]:
@@ -90,13 +94,16 @@ def check_readable(path: Path, label: str = "file") -> int:
         raise UsageError(f"{label}: cannot read {path} ({exc.strerror})") from None
 
 
-@dataclass(frozen=True)
-class MediaPlan:
+class MediaPlan(Frozen):
     """What becomes of one media value: ``pass`` (as given), ``inline`` (data URI) or ``upload``."""
 
+    _fields = ("action", "value", "path")
     action: str
     value: str
-    path: Path | None = None
+    path: Path | None
+
+    def __init__(self, action: str, value: str, path: Path | None = None) -> None:
+        self._set(action=action, value=value, path=path)
 
 
 def media_action(path: Path, facts: MediaFacts | None, *, label: str = "file") -> str:
@@ -233,7 +240,8 @@ BodyPath = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class LocalMedia:
-    """A local file path found in a media position of a body."""
+    """A local file path found in a media position of a body (a dataclass: batch jobs
+    ``dataclasses.replace`` its value)."""
 
     where: BodyPath
     value: str

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from runway_dynamic._constants import RATIO_PROPERTY
 from runway_dynamic._exceptions import UsageError
+from runway_dynamic._frozen import Frozen
 from runway_dynamic.catalog import (
     Catalog,
     Field,
@@ -196,18 +196,22 @@ def fit_duration(field: Field | None, seconds: float | None) -> int | float | No
     return value
 
 
-@dataclass(frozen=True)
-class ReferenceSlot:
+class ReferenceSlot(Frozen):
     """Where reference images go for one variant, found from its schema.
 
     ``array`` slots take ``[{"uri": ...}, ...]`` up to ``max_items``; ``single`` slots take
     one media value.
     """
 
+    _fields = ("field", "shape", "max_items", "media")
     field: str
     shape: str  # "array" or "single"
     max_items: int | None
     media: MediaFacts | None
+
+    def __init__(self, field: str, shape: str, max_items: int | None,
+                 media: MediaFacts | None) -> None:
+        self._set(field=field, shape=shape, max_items=max_items, media=media)
 
     def body_value(self, uris: Sequence[str]) -> Any:
         if self.shape == "single":
