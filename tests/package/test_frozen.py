@@ -1,0 +1,64 @@
+"""_frozen.Frozen behaves as the frozen dataclasses it replaced (see its module docstring)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+from typing import Any
+
+import pytest
+
+from runway_dynamic._frozen import Frozen
+from runway_dynamic._http import PreparedRequest
+from runway_dynamic._problems import FieldName, Problem, says
+
+
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    method: str
+    url: str
+    headers: Any = dataclasses.field(repr=False)
+    json: Any = None
+    operation: Any = dataclasses.field(default=None, repr=False, compare=False)
+
+
+class _FrozenRequest(Frozen):
+    _fields = ("method", "url", "headers", "json", "operation")
+    _hidden = ("headers", "operation")
+    _uncompared = ("operation",)
+
+    def __init__(self, method: str, url: str, headers: Any, json: Any = None,
+                 operation: Any = None) -> None:
+        self._set(method=method, url=url, headers=headers, json=json, operation=operation)
+
+
+def test_frozen_class_repr_equality_and_hash_match_the_dataclass_it_replaced() -> None:
+    args = ("POST", "http://x/v1/a", ("A", "b"), ("k", 1))
+    ours, theirs = _FrozenRequest(*args), _Request(*args)
+    assert repr(ours).removeprefix("_FrozenRequest") == repr(theirs).removeprefix("_Request")
+    assert (ours == _FrozenRequest(*args, operation=object())) == (
+        theirs == _Request(*args, operation=object()))  # operation is not compared
+    assert hash(ours) == hash(_FrozenRequest(*args, operation=1))
+    assert ours != _FrozenRequest("GET", *args[1:])
+    assert ours != theirs  # another class is never equal, as with dataclasses
+    request = PreparedRequest("POST", "http://x/v1/a", {"A": "b"})
+    assert request == PreparedRequest("POST", "http://x/v1/a", {"A": "b"}, operation=object())
+    name = FieldName(("a",))
+    assert hash(name) == hash(FieldName(("a",), "label")) and name == FieldName(("a",))
+
+
+def test_frozen_class_refuses_assignment_as_a_frozen_dataclass_does() -> None:
+    problem = Problem("missing_field", says("missing ", FieldName(("a",))), ("a",))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        problem.kind = "other"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del problem.kind  # type: ignore[misc]
+    assert problem.details == {} and problem.details is not Problem("x", ()).details
+
+
+def test_frozen_instances_pickle_and_copy_by_value() -> None:
+    problem = Problem("unknown_model", says("x"), ("model",), details={"nearMiss": ["a"]})
+    for twin in (pickle.loads(pickle.dumps(problem)), copy.copy(problem),
+                 copy.deepcopy(problem)):
+        assert twin == problem and isinstance(twin, Frozen)
