@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import pickle
 from typing import Any
 
@@ -62,3 +63,40 @@ def test_frozen_instances_pickle_and_copy_by_value() -> None:
     for twin in (pickle.loads(pickle.dumps(problem)), copy.copy(problem),
                  copy.deepcopy(problem)):
         assert twin == problem and isinstance(twin, Frozen)
+
+
+def _every_frozen_class() -> list[type[Frozen]]:
+    """Every Frozen subclass of the package (each module imported, so a new one is seen)."""
+    import importlib
+    import pkgutil
+
+    import runway_dynamic
+
+    for info in pkgutil.walk_packages(runway_dynamic.__path__, "runway_dynamic."):
+        if info.name.endswith(".__main__"):  # runs the CLI
+            continue
+        try:
+            importlib.import_module(info.name)
+        except ImportError:  # an optional extra that is not installed
+            continue
+    found: list[type[Frozen]] = []
+    todo = list(Frozen.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        if cls.__module__.startswith("runway_dynamic."):
+            found.append(cls)
+        todo += cls.__subclasses__()
+    return found
+
+
+def test_every_frozen_class_lists_exactly_its_annotated_fields_in_order() -> None:
+    """``_fields`` is written beside the annotations: a field annotated but not listed would
+    drop out of equality, hash and repr without a sound."""
+    classes = _every_frozen_class()
+    assert len(classes) >= 5, classes
+    for cls in classes:
+        annotated = tuple(name for name in inspect.get_annotations(cls)
+                          if not name.startswith("_"))
+        assert cls._fields == annotated, cls.__qualname__
+        for name in (*cls._hidden, *cls._uncompared):
+            assert name in cls._fields, (cls.__qualname__, name)
