@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import subprocess
 import sys
 
@@ -81,3 +83,30 @@ def test_sandbox_dry_run_compiles_with_jsonschema_rs_but_loads_no_email_nor_serv
     assert "jsonschema_rs" in names
     assert "email.utils" not in names
     assert {"uvicorn", "starlette", "asyncio", "httpx"}.isdisjoint(names)
+
+
+_FROZEN_PROBE = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen", gc.get_freeze_count() > 0, gc.isenabled()))
+sys.argv = ["runway", *sys.argv[1:]]
+from runway_dynamic.cli import main
+raise SystemExit(main())
+"""
+
+
+def test_console_run_hides_start_up_objects_from_the_collector_but_still_collects() -> None:
+    """A process of its own freezes what start-up made (gc.freeze) before the command runs,
+    with the collector on for the command itself."""
+    done = subprocess.run([sys.executable, "-c", _FROZEN_PROBE, "models"], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "RUNWAY_NO_FAST_EXIT": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "frozen True True"
+
+
+def test_in_process_main_freezes_nothing_of_the_callers() -> None:
+    """main(argv) in a caller's process (tests, embedding) leaves its garbage collectable."""
+    from runway_dynamic.cli import main
+
+    before = gc.get_freeze_count()
+    assert main(["help", "exit-codes"]) == 0
+    assert gc.get_freeze_count() == before and gc.isenabled()
