@@ -169,7 +169,7 @@ def set_current(invocation: Invocation) -> None:
 #: page's title, a task's failure): escape sequences (CSI, OSC, DCS/SOS/PM/APC, two-byte
 #: ESC forms) and C0/C1 control characters other than tab and newline. A carriage return
 #: goes too: it would let a line overwrite what came before it.
-_UNSAFE = re.compile(
+_UNSAFE = (
     r"\x1b\[[0-?]*[ -/]*[@-~]"            # CSI: colours, cursor moves, clearing
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks, clipboard
     r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"      # DCS, SOS, PM, APC
@@ -179,8 +179,9 @@ _UNSAFE = re.compile(
 
 
 def terminal_safe(text: str) -> str:
-    """``text`` without terminal control sequences (see :data:`_UNSAFE`)."""
-    return _UNSAFE.sub("", text) if not text.isprintable() else text
+    """``text`` without terminal control sequences (see :data:`_UNSAFE`; compiled on the
+    first text that is not printable: most runs print none)."""
+    return re.sub(_UNSAFE, "", text) if not text.isprintable() else text
 
 
 
