@@ -11,13 +11,11 @@ type and the encoded form fits the field's ``maxLength``, otherwise it is upload
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +154,8 @@ def plan_media(value: str, facts: MediaFacts | None, *, label: str = "file") -> 
     path = Path(os.path.expanduser(value))
     if media_action(path, facts, label=label) == "inline":
         mime = guess_mime(path) or "application/octet-stream"
+        import base64
+
         payload = base64.b64encode(path.read_bytes()).decode("ascii")
         inlined = f"data:{mime};base64,{payload}"
         note_origin(inlined, path)
@@ -238,15 +238,21 @@ async def aresolve_media(
 BodyPath = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class LocalMedia:
-    """A local file path found in a media position of a body (a dataclass: batch jobs
-    ``dataclasses.replace`` its value)."""
+class LocalMedia(Frozen):
+    """A local file path found in a media position of a body."""
 
+    _fields = ("where", "value", "facts", "label")
     where: BodyPath
     value: str
     facts: MediaFacts
     label: str
+
+    def __init__(self, where: BodyPath, value: str, facts: MediaFacts, label: str) -> None:
+        self._set(where=where, value=value, facts=facts, label=label)
+
+    def with_value(self, value: str) -> LocalMedia:
+        """The same media position holding ``value`` (a path made absolute)."""
+        return LocalMedia(self.where, value, self.facts, self.label)
 
     @property
     def path(self) -> Path:

@@ -430,7 +430,7 @@ class _Reader:
             path = media.path if media.path.is_absolute() else self.base_dir / media.path
             absolute[media.where] = str(path)
             try:
-                stand_ins[media.where] = placeholder_media(replace(media, value=str(path)))
+                stand_ins[media.where] = placeholder_media(media.with_value(str(path)))
             except UsageError as exc:
                 top = str(media.where[0])
                 problems.append(LineProblem(line, str(exc), field=top, flag=namer((top,)),
