@@ -21,8 +21,8 @@ job is bound by latency, so fewer jobs are run there (jobs/s stays comparable). 
 ``--repeat`` rounds; ratios are batch ÷ gather of the same round.
 
 The journal is also measured alone: four changes per job (submitting, submitted, succeeded,
-downloaded) one transaction at a time, and through the runner's writer thread with 64 jobs
-moving at once (group commit), both synchronous=FULL as in a run.
+downloaded) one transaction at a time, and through the runner's writer with 64 jobs moving
+at once (group commit), both synchronous=FULL as in a run.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def journal_overhead(n: int = 1000, concurrency: int = 64) -> tuple[float, float
     """Seconds per job for four journal changes: one transaction each, and grouped by the
     runner's writer with ``concurrency`` jobs moving at once; and changes per commit."""
     from runway_dynamic.batch import BatchJob, Journal
-    from runway_dynamic.batch.writer import JournalWriter
+    from runway_dynamic.batch.writer import writer_for
 
     jobs = [BatchJob(f"job-{i:05d}", i, "text_to_image", {"promptText": f"shot {i}"})
             for i in range(1, n + 1)]
@@ -210,7 +210,7 @@ def journal_overhead(n: int = 1000, concurrency: int = 64) -> tuple[float, float
         journal.close()
 
         journal = Journal.create(Path(tmp) / "b.sqlite3", jobs, {})
-        writer = JournalWriter(journal)
+        writer = writer_for(journal)
 
         async def grouped() -> None:
             gate = asyncio.Semaphore(concurrency)

@@ -23,7 +23,7 @@ organization's limits set the rate (README, "Batches beyond one machine").
 
 The journal alone: five changes per job (claim, submitting, submitted, succeeded,
 downloaded; SQLite has no claim write) one transaction at a time, and through the
-runner's writer thread with 64 jobs moving at once (group commit).
+runner's writer with 64 jobs moving at once (group commit).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def journal_cost(url: str, n: int = 500, concurrency: int = 64) -> dict[str, flo
     from runway_dynamic.batch import BatchJob, Journal
     from runway_dynamic.batch.journal import JournalBase
     from runway_dynamic.batch.postgres import PostgresJournal
-    from runway_dynamic.batch.writer import JournalWriter
+    from runway_dynamic.batch.writer import JournalWriter, LocalJournalWriter, writer_for
 
     jobs = [BatchJob(f"job-{i:05d}", i, "text_to_image", {"model": "m", "promptText": str(i)})
             for i in range(1, n + 1)]
@@ -183,10 +183,11 @@ def journal_cost(url: str, n: int = 500, concurrency: int = 64) -> dict[str, flo
             journal.close()
 
             journal = opened(kind, f"{kind}-grouped", tmp)
-            writer = JournalWriter(journal)
+            writer = writer_for(journal)
 
             async def grouped(journal: JournalBase = journal,
-                              writer: JournalWriter = writer) -> None:
+                              writer: JournalWriter | LocalJournalWriter = writer
+                              ) -> None:
                 gate = asyncio.Semaphore(concurrency)
 
                 async def one(key: str) -> None:

@@ -29,7 +29,7 @@ from runway_dynamic.batch.pacing import Lane, Pacer
 
 if TYPE_CHECKING:
     from runway_dynamic.batch.postgres import PostgresJournal
-    from runway_dynamic.batch.writer import JournalWriter
+    from runway_dynamic.batch.writer import JournalWriter, LocalJournalWriter
 
 logger = logging.getLogger("runway_dynamic.batch")
 T = TypeVar("T")
@@ -65,7 +65,8 @@ class LocalCoordinator:
 
     shared = False
 
-    def __init__(self, journal: JournalBase, writer: JournalWriter, pacer: Pacer) -> None:
+    def __init__(self, journal: JournalBase, writer: JournalWriter | LocalJournalWriter,
+                 pacer: Pacer) -> None:
         self.journal = journal
         self.writer = writer
         self.pacer = pacer
@@ -162,7 +163,8 @@ class SharedCoordinator(LocalCoordinator):
 
     shared = True
 
-    def __init__(self, journal: PostgresJournal, writer: JournalWriter, pacer: Pacer, *,
+    def __init__(self, journal: PostgresJournal, writer: JournalWriter | LocalJournalWriter,
+                 pacer: Pacer, *,
                  lease_seconds: float, adopt: Callable[[JobRecord], None],
                  note: Callable[[str], None],
                  refresh: Callable[[dict[str, int], float, int], None]) -> None:

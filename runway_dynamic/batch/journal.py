@@ -454,20 +454,37 @@ class Journal(JournalBase):
         if self._grouped:
             yield
             return
-        with self._errors():
-            self._db.execute("BEGIN IMMEDIATE")
-        self._grouped = True
+        self.begin_group()
         try:
             yield
         except BaseException:
-            self._grouped = False
-            self._undo("ROLLBACK")
+            self.abandon_group()
             raise
+        self.commit_group()
+
+    def begin_group(self) -> None:
+        """Open a group (:meth:`group` in two steps, for a writer that commits it elsewhere:
+        the changes run on one thread, the commit, which waits for the disk, on another)."""
+        with self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+        self._grouped = True
+
+    def commit_group(self) -> None:
+        """End the open group: its changes are durable when this returns, or none is."""
         self._grouped = False
         if not self._db.in_transaction:  # a full disk ended it: none of it was made
             raise self._group_lost()
-        with self._errors():
-            self._db.execute("COMMIT")
+        try:
+            with self._errors():
+                self._db.execute("COMMIT")
+        except BaseException:
+            self._undo("ROLLBACK")
+            raise
+
+    def abandon_group(self) -> None:
+        """Roll the open group back: none of its changes is made."""
+        self._grouped = False
+        self._undo("ROLLBACK")
 
     def _group_lost(self) -> JournalError:
         return JournalError("a change failed and SQLite rolled back the changes made with it "

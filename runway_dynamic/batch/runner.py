@@ -62,7 +62,7 @@ from runway_dynamic.batch.journal import JobRecord, JournalBase
 from runway_dynamic.batch.organization import OrgModel, parse_organization
 from runway_dynamic.batch.outputs import clear_partials, existing_output, plan_files
 from runway_dynamic.batch.pacing import Lane, Pacer
-from runway_dynamic.batch.writer import JournalWriter
+from runway_dynamic.batch.writer import JournalWriter, LocalJournalWriter, writer_for
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -213,7 +213,7 @@ class Runner:
         self.lease_seconds = lease_seconds
         self.stop = asyncio.Event()
         self.pacer = Pacer(self.options.concurrency)
-        self.writer: JournalWriter | None = None
+        self.writer: JournalWriter | LocalJournalWriter | None = None
         self.coordinator: LocalCoordinator | None = None
         #: The jobs this run holds (every job of a local journal; a worker's own ones).
         self._jobs: dict[str, JobRecord] = {}
@@ -242,7 +242,7 @@ class Runner:
     # ------------------------------------------------------------------ journal access
 
     async def _j(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """A journal call, on the journal's thread (see :class:`JournalWriter`)."""
+        """A journal call, answered once committed (see :mod:`~runway_dynamic.batch.writer`)."""
         assert self.writer is not None, "only while running"
         return await self.writer.call(method, *args, **kwargs)
 
@@ -274,7 +274,7 @@ class Runner:
 
     async def run(self) -> RunOutcome:
         started = time.monotonic()
-        self.writer = JournalWriter(self.journal)
+        self.writer = writer_for(self.journal)
         if self.journal.shared:
             from runway_dynamic.batch.postgres import DEFAULT_LEASE_SECONDS, PostgresJournal
 

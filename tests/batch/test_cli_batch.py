@@ -388,6 +388,82 @@ def test_sigkill_at_random_moments_then_resume_does_every_job_exactly_once(
         print(f"seed {seed}: {kills} kills, {settled} uncertain job(s) settled by hand")
 
 
+#: A batch run through the library with the journal's group held open ``argv[3]`` seconds.
+_WIDE_WINDOW_RUN = """
+import asyncio, sys
+from pathlib import Path
+from runway_dynamic.batch import Batch, BatchOptions, load_jobs
+from runway_dynamic.batch.writer import LocalJournalWriter
+from runway_dynamic.client import AsyncRunwayClient
+from runway_dynamic.spec import load_spec
+
+LocalJournalWriter.COMMIT_WINDOW = float(sys.argv[3])
+jobs, out = Path(sys.argv[1]), Path(sys.argv[2])
+journal = out / "journal.sqlite3"
+batch = (Batch.open(journal) if journal.is_file()
+         else Batch.create(load_jobs(jobs, load_spec()), output_dir=out))
+
+async def main():
+    async with AsyncRunwayClient(poll_interval=0.05) as client:
+        await batch.run(client, BatchOptions(concurrency=24, poll_interval=0.05))
+
+asyncio.run(main())
+"""
+
+
+def _known(journal: Path) -> tuple[int, int]:
+    """(tasks, downloaded jobs) the journal holds as committed; zeros before it exists."""
+    if not journal.is_file():
+        return 0, 0
+    with Journal.open(journal, readonly=True) as opened:
+        return len(opened.tasks()), opened.counts()["downloaded"]
+
+
+def test_sigkill_inside_an_open_commit_group_then_resume_does_every_job_exactly_once(
+    bundled_spec: Spec, tmp_path: Path
+) -> None:
+    """The journal commits changes in groups (one sync per window). With the window held
+    open a whole second, the run is killed once while tasks exist whose ``submitted`` is
+    not committed yet, and once while files are saved whose ``downloaded`` is not: those
+    changes are lost, none was acted on, and the resume still submits and saves every job
+    exactly once."""
+    count = 60
+    with Sandbox(spec=bundled_spec, task_seconds=0.25) as sb:
+        path = write_jsonl(tmp_path / "jobs.jsonl", image_jobs(bundled_spec, count))
+        journal, out = _journal(tmp_path), tmp_path / "out"
+
+        def created_unrecorded() -> bool:
+            return sb.state.created_tasks > _known(journal)[0]
+
+        def saved_unrecorded() -> bool:
+            return len(list(out.glob("job-*.png"))) > _known(journal)[1]
+
+        for lost in (created_unrecorded, saved_unrecorded):
+            proc = subprocess.Popen([sys.executable, "-c", _WIDE_WINDOW_RUN, str(path),
+                                     str(out), "1.0"], env=_env(sb),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _wait_for(lambda: proc.poll() is not None or lost())  # noqa: B023
+            assert proc.poll() is None, proc.communicate()[1]
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+            assert lost(), "the kill came after the commit; the window is too short"
+        resume = ["batch", "resume", str(journal), "--poll-interval", "0.05"]
+        for _ in range(3):
+            _settle_uncertain(sb, journal)
+            done = runway(sb, *resume)
+            if done.returncode == 0:
+                break
+        assert done.returncode == 0, done.stderr + done.stdout
+        assert _known(journal) == (count, count)
+        per_prompt = tasks_by_prompt(sb)
+        assert len(per_prompt) == count and set(per_prompt.values()) == {1}, (
+            "every job was submitted exactly once")
+        files = sorted(p.name for p in out.iterdir()
+                       if p.suffix == ".png" or p.name.endswith(".part"))
+        assert files == [f"job-{n:04d}.png" for n in range(1, count + 1)]
+        assert all((out / f).read_bytes().startswith(PNG_MAGIC) for f in files)
+
+
 def test_on_a_terminal_the_progress_line_redraws_and_the_report_is_text(
     sandbox: Sandbox, jobs_file: Path, tmp_path: Path
 ) -> None:
