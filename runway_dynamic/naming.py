@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _VERSION_PREFIX = re.compile(r"^/v\d+(?:\.\d+)?(?=/)")
@@ -151,15 +151,26 @@ def short_alias(name: str) -> str | None:
     return None
 
 
+def singular_alias(name: str) -> str | None:
+    """The one-item flag name of a list field named as an English plural in ``s``
+    (``referenceImages`` → ``reference-image``, ``keyframes`` → ``keyframe``), or ``None``:
+    people repeat ``--reference-image a.png --reference-image b.png``."""
+    flag = kebab(name)
+    if len(flag) > 3 and flag.endswith("s") and not flag.endswith("ss"):
+        return flag[:-1]
+    return None
+
+
 def short_aliases(
-    variants: Iterable[Iterable[str]], taken: Iterable[str]
+    variants: Iterable[Iterable[str]], taken: Iterable[str], lists: Collection[str] = ()
 ) -> dict[str, tuple[str, ...]]:
     """``{alias: (field names it stands for)}`` for fields spread over ``variants``.
 
     An alias may stand for different fields in different variants (``--video`` is
     ``videoUri`` for one model and ``promptVideo`` for another): it is dropped when one
     variant has two fields with that alias (ambiguous) or when it equals a name in
-    ``taken`` (the operation's own flags and the command's options).
+    ``taken`` (the operation's own flags and the command's options). A field in ``lists``
+    (a list in every variant) without a short alias gets its singular.
     """
     blocked = {kebab(t).lstrip("-") for t in taken}
     found: dict[str, list[str]] = {}
@@ -167,7 +178,7 @@ def short_aliases(
     for names in variants:
         mine: dict[str, str] = {}
         for name in names:
-            alias = short_alias(name)
+            alias = short_alias(name) or (singular_alias(name) if name in lists else None)
             if alias is None:
                 continue
             if alias in mine and mine[alias] != name:

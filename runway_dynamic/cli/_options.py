@@ -313,9 +313,10 @@ class CommandOptions:
 
     def _claim_aliases(self, operation: Operation) -> None:
         body_names = {f.name for f in self.fields if f.location == "body"}
+        lists = {f.name for f in self.fields if f.location == "body" and f.kind == "array"}
         found = short_aliases(
             ([f.name for f in v.fields if f.name in body_names] for v in operation.variants),
-            self._taken)
+            self._taken, lists)
         for name, fields in found.items():
             self._taken.add(name)
             self.aliases.append(Alias(name, fields, len(self.aliases)))

@@ -90,7 +90,7 @@ def test_no_route_when_no_single_command_takes_every_flag(run_cli: Any,
     (("image-to-video", "x", "--imag", "a.png"), "did you mean --image?"),
     (("video", "x", "--imag", "a.png"),
      "did you mean --image (it runs 'runway image-to-video')?"),
-    (("image", "x", "--image", "a.png"), "did you mean --reference-images?"),
+    (("image", "x", "--image", "a.png"), "did you mean --reference-image or --reference-images?"),
     (("video", "x", "--modle", "gen4.5"), "did you mean --model?"),
 ])
 def test_a_mistyped_flag_gets_the_flag_meant(run_cli: Any, argv: tuple[str, ...],
