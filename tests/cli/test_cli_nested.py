@@ -153,6 +153,21 @@ def test_repeated_flags_build_a_list_of_media_objects(run_cli: Any, tmp_path: Pa
     assert refs[2] == {"uri": "https://example.com/c.jpg", "tag": "cup"}  # JSON still works
 
 
+def test_a_list_field_takes_its_singular_flag_repeated(run_cli: Any, tmp_path: Path) -> None:
+    """``--reference-image`` (what people type) builds the same list as the spec's plural."""
+    face = _png(tmp_path / "a.png")
+    head = ("image", "--model", "gen4_image", "--prompt", "x", "--ratio", "1920:1080")
+    singular = _body(run_cli(*head, "--reference-image", str(face), "--reference-image",
+                             "https://example.com/b.jpg", "--dry-run", "--json"))
+    plural = _body(run_cli(*head, "--reference-images", str(face), "--reference-images",
+                           "https://example.com/b.jpg", "--dry-run", "--json"))
+    assert singular["referenceImages"] == plural["referenceImages"]
+    assert len(singular["referenceImages"]) == 2
+    both = run_cli(*head, "--reference-image", str(face), "--reference-images",
+                   "https://example.com/b.jpg", "--dry-run")
+    assert both.code == 2 and "the same field" in both.err
+
+
 @pytest.mark.parametrize("flags", [
     ("--from.prompt", "a warm low voice for a late-night narrator", "--from.model",
      "eleven_ttv_v3"),

@@ -95,6 +95,18 @@ def test_short_aliases_drop_taken_names_and_names_ambiguous_within_one_variant()
     assert found == {"video": ("videoUri", "promptVideo"), "prompt": ("promptText",)}
 
 
+def test_a_list_field_named_as_a_plural_gets_its_singular_unless_taken_or_short() -> None:
+    found = short_aliases(
+        [["referenceImages", "keyframes", "tags", "address", "promptImages"],
+         ["referenceImages", "references"]],
+        taken=["--tag"], lists={"referenceImages", "keyframes", "tags", "address", "references",
+                                "promptImages"},
+    )
+    assert found == {"reference-image": ("referenceImages",), "keyframe": ("keyframes",),
+                     "images": ("promptImages",), "reference": ("references",)}
+    assert short_aliases([["referenceImages"]], taken=[]) == {}  # not a list: no singular
+
+
 def test_reference_aliases_and_generation_tables_point_at_the_bundled_spec(
     bundled_spec: Spec,
 ) -> None:
