@@ -1,9 +1,11 @@
 """Atomic file writes: the one place that decides how a file appears on disk.
 
 Bytes go to a hidden temporary file beside the target, are flushed and fsynced, and only
-then take the final name, so a reader (or a crash) never sees half a file. Two ways to take
-the name: :func:`atomic_write_bytes` replaces what is there (config, credentials, plans,
-the derived index); :func:`link_new` never replaces anything (downloads, a new journal).
+then take the final name, so a reader (or a crash) never sees half a file. (A cache whose
+reader checks a digest may skip the fsync: a crash can leave it torn, never trusted.)
+Two ways to take the name: :func:`atomic_write_bytes` replaces what is there (config,
+credentials, plans, the derived index); :func:`link_new` never replaces anything
+(downloads, a new journal).
 Failures are :class:`~runway_dynamic._exceptions.FileWriteError` naming the path, whatever
 the file is for.
 """
@@ -35,10 +37,14 @@ def temp_file_beside(target: Path, suffix: str = ".tmp") -> tuple[int, Path]:
     return fd, Path(tmp)
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
+def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, *,
+                       durable: bool = True) -> None:
     """Write ``data`` beside ``path`` and rename it into place, replacing any old file.
 
     ``mode`` defaults to :func:`ordinary_file_mode`; credentials pass ``0o600``.
+    ``durable=False`` skips waiting for the disk (fsync): only for a file whose reader
+    detects damage and can make it again (the derived index, with its digest), since after
+    a power loss the renamed file may hold less than was written.
     """
     try:
         fd, tmp = temp_file_beside(path)
@@ -48,7 +54,8 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)

@@ -81,7 +81,8 @@ def store_index(sha256: str, catalog: dict[str, Any], *, source: str | None = No
                            "digest": hashlib.sha256(data).hexdigest()})
     path = index_path(sha256)
     try:
-        atomic_write_bytes(path, header + b"\n" + data)
+        # No fsync: a file torn by a crash fails its digest and is derived again.
+        atomic_write_bytes(path, header + b"\n" + data, durable=False)
     except FileWriteError as exc:
         raise CacheError(str(exc)) from exc
     return path
