@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import unquote
 
 from runway_dynamic._constants import MODEL_PROPERTY, RATIO_PROPERTY, TASK_ENDPOINT
 from runway_dynamic._exceptions import SpecError
+from runway_dynamic._frozen import Frozen
 from runway_dynamic._limits import ExpansionBudget
 from runway_dynamic._refs import RefResolver
 from runway_dynamic.naming import closest, endpoint_name
@@ -182,13 +182,18 @@ def json_type(value: Any) -> str:
     return "unknown"
 
 
-@dataclass(frozen=True)
-class MediaFacts:
+class MediaFacts(Frozen):
     """What a URI-taking field accepts: schemes, and for ``data:`` URIs the type and size cap."""
 
+    _fields = ("schemes", "data_mime_prefix", "data_max_length")
     schemes: tuple[str, ...]
     data_mime_prefix: str | None
     data_max_length: int | None
+
+    def __init__(self, schemes: tuple[str, ...], data_mime_prefix: str | None,
+                 data_max_length: int | None) -> None:
+        self._set(schemes=schemes, data_mime_prefix=data_mime_prefix,
+                  data_max_length=data_max_length)
 
 
 def media_facts(schema: Schema) -> MediaFacts | None:
@@ -335,13 +340,17 @@ def _closest_ratios(wanted: str, accepted: tuple[str, ...], n: int) -> tuple[str
 # --------------------------------------------------------------------------- model
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(Frozen):
     """One top-level body field of a variant (or a parameter), with its facts."""
 
+    _fields = ("name", "required", "schema")
+    _hidden = ("schema",)
     name: str
     required: bool
-    schema: Schema = field(repr=False, compare=True)
+    schema: Schema
+
+    def __init__(self, name: str, required: bool, schema: Schema) -> None:
+        self._set(name=name, required=required, schema=schema)
 
     @cached_property
     def kind(self) -> str:
@@ -399,14 +408,18 @@ class Field:
         return out
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(Frozen):
     """A path, query or header parameter."""
 
+    _fields = ("name", "location", "required", "schema")
+    _hidden = ("schema",)
     name: str
     location: str
     required: bool
-    schema: Schema = field(repr=False)
+    schema: Schema
+
+    def __init__(self, name: str, location: str, required: bool, schema: Schema) -> None:
+        self._set(name=name, location=location, required=required, schema=schema)
 
     def as_field(self) -> Field:
         return Field(self.name, self.required, self.schema)
@@ -421,14 +434,18 @@ class Parameter:
                 "schema": self.schema}
 
 
-@dataclass(frozen=True)
-class Variant:
+class Variant(Frozen):
     """One request-body branch: its discriminator value (``key``) and self-contained schema."""
 
+    _fields = ("endpoint", "method", "key", "schema")
+    _hidden = ("schema",)
     endpoint: str
     method: str
     key: str | None
-    schema: Schema = field(repr=False)
+    schema: Schema
+
+    def __init__(self, endpoint: str, method: str, key: str | None, schema: Schema) -> None:
+        self._set(endpoint=endpoint, method=method, key=key, schema=schema)
 
     @cached_property
     def fields(self) -> tuple[Field, ...]:
@@ -512,26 +529,48 @@ def _responses(value: Any) -> Mapping[str, Schema | None]:
     return value or {}
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(Frozen):
     """One (method, path) of the spec, with everything needed to call and validate it."""
 
+    _fields = ("method", "path", "parameters", "body_required", "content_type",
+               "discriminator", "variants", "responses", "operation_id", "tags", "deprecated",
+               "kind", "result_endpoint")
+    _hidden = ("responses",)
     method: str
     path: str
-    parameters: tuple[Parameter, ...] = ()
-    body_required: bool = False
-    content_type: str | None = None
-    discriminator: str | None = None
-    variants: tuple[Variant, ...] = ()
-    responses: Mapping[str, Schema | None] = field(default_factory=dict, repr=False)
-    operation_id: str | None = None
-    tags: tuple[str, ...] = ()
-    deprecated: bool = False
+    parameters: tuple[Parameter, ...]
+    body_required: bool
+    content_type: str | None
+    discriminator: str | None
+    variants: tuple[Variant, ...]
+    responses: Mapping[str, Schema | None]
+    operation_id: str | None
+    tags: tuple[str, ...]
+    deprecated: bool
     #: What it does (one of :data:`OPERATION_KINDS`); set by :func:`build_catalog`.
-    kind: str = ACTION
+    kind: str
     #: For a create: the GET endpoint that reads what it made (``tasks/{id}`` for a task,
     #: the item path for a resource); ``None`` otherwise, or when the spec has no reader.
-    result_endpoint: str | None = None
+    result_endpoint: str | None
+
+    def __init__(
+        self, method: str, path: str, parameters: tuple[Parameter, ...] = (),
+        body_required: bool = False, content_type: str | None = None,
+        discriminator: str | None = None, variants: tuple[Variant, ...] = (),
+        responses: Mapping[str, Schema | None] | None = None, operation_id: str | None = None,
+        tags: tuple[str, ...] = (), deprecated: bool = False, kind: str = ACTION,
+        result_endpoint: str | None = None,
+    ) -> None:
+        self._set(method=method, path=path, parameters=parameters, body_required=body_required,
+                  content_type=content_type, discriminator=discriminator, variants=variants,
+                  responses={} if responses is None else responses, operation_id=operation_id,
+                  tags=tags, deprecated=deprecated, kind=kind, result_endpoint=result_endpoint)
+
+    def _replaced(self, **changes: Any) -> Operation:
+        """A copy with some fields changed (what ``dataclasses.replace`` did: facts derived
+        from the old fields are not carried over)."""
+        values = self.__dict__
+        return Operation(**{**{name: values[name] for name in self._fields}, **changes})
 
     @cached_property
     def endpoint(self) -> str:
@@ -656,16 +695,22 @@ def _known_kind(kind: Any) -> str:
     return str(kind)
 
 
-@dataclass(frozen=True)
-class Catalog:
+class Catalog(Frozen):
     """Everything derived from one spec. Build with :func:`build_catalog`."""
 
+    _fields = ("openapi", "api_version", "title", "servers", "operations", "sha256")
     openapi: str
     api_version: str | None
     title: str | None
     servers: tuple[str, ...]
     operations: tuple[Operation, ...]
-    sha256: str = ""
+    sha256: str
+
+    def __init__(self, openapi: str, api_version: str | None, title: str | None,
+                 servers: tuple[str, ...], operations: tuple[Operation, ...],
+                 sha256: str = "") -> None:
+        self._set(openapi=openapi, api_version=api_version, title=title, servers=servers,
+                  operations=operations, sha256=sha256)
 
     # ---- operations and endpoints
 
@@ -1246,7 +1291,7 @@ def _attach_defs(op: Operation, defs: Mapping[str, Any], budget: ExpansionBudget
     params = tuple(
         Parameter(p.name, p.location, p.required, with_defs(p.schema) or {}) for p in op.parameters
     )
-    return replace(op, parameters=params, variants=variants, responses=responses)
+    return op._replaced(parameters=params, variants=variants, responses=responses)
 
 
 # --------------------------------------------------------------------------- kinds
@@ -1278,7 +1323,7 @@ def classify(operations: Sequence[Operation]) -> list[Operation]:
     out = []
     for op in operations:
         kind, result = _kind_of(op, item_readers, task_reader)
-        out.append(replace(op, kind=kind, result_endpoint=result))
+        out.append(op._replaced(kind=kind, result_endpoint=result))
     return out
 
 
