@@ -52,7 +52,7 @@ class LocalJournalWriter:
     """
 
     #: Seconds a group stays open after its first change (jobs moving meanwhile join it).
-    COMMIT_WINDOW = 0.002
+    COMMIT_WINDOW = 0.005
     #: Most changes in one group (bounds the wait of the first in it).
     MAX_GROUP = 512
 
