@@ -142,6 +142,7 @@ class _ClientCore:
         allow_insecure_http: bool | None = None,
         sealed: bool = False,
         history: bool | str | os.PathLike[str] | HistoryStore | None = None,
+        allow_unknown_model: bool = False,
     ) -> None:
         if spec is None:
             from runway_dynamic.spec import load_spec
@@ -170,6 +171,7 @@ class _ClientCore:
         self.timeout = timeout
         self.max_retries = max(0, int(max_retries))
         self.preflight = preflight
+        self.allow_unknown_model = allow_unknown_model
         self.poll_interval = poll_interval
         self.retry_on_internal_error = max(0, int(retry_on_internal_error))
         self.retry_backoff_seconds = retry_backoff_seconds
@@ -221,7 +223,9 @@ class _ClientCore:
         """The request for ``endpoint``, after pre-flight (:class:`PreflightError` blocks it)."""
         op = self.operation_for(endpoint, method, body is not None)
         if body is not None and self.preflight and isinstance(body, Mapping):
-            for problem in self.spec.validator.validate(op.endpoint, body, method=op.method):
+            for problem in self.spec.validator.validate(
+                    op.endpoint, body, method=op.method,
+                    allow_unknown_model=self.allow_unknown_model):
                 logger.warning("pre-flight: %s", problem.message)
         return prepare_request(
             op,
@@ -662,6 +666,10 @@ class RunwayClient:
             history (:mod:`runway_dynamic.history`): ``True`` for the user's history file,
             a path, or a :class:`~runway_dynamic.history.HistoryStore`. Off by default; a
             sealed client's entries are marked as sandbox rehearsals.
+        allow_unknown_model: send a model id that is a near miss of a listed one
+            (``veo3.1fast``) as written; by default pre-flight refuses it as a typo
+            (:class:`PreflightError`, nothing sent), as the CLI does without
+            ``--allow-unknown-model``. Ids far from every listed one pass either way.
         transport / http_client: for tests and custom networking; sleep, clock and rng too.
     """
 
@@ -686,6 +694,7 @@ class RunwayClient:
         allow_insecure_http: bool | None = None,
         sealed: bool = False,
         history: bool | str | os.PathLike[str] | HistoryStore | None = None,
+        allow_unknown_model: bool = False,
     ) -> None:
         self._core = _ClientCore(
             api_key=api_key, base_url=base_url, spec=spec, timeout=timeout,
@@ -693,6 +702,7 @@ class RunwayClient:
             retry_on_internal_error=retry_on_internal_error,
             retry_backoff_seconds=retry_backoff_seconds, headers=headers, rng=rng, clock=clock,
             allow_insecure_http=allow_insecure_http, sealed=sealed, history=history,
+            allow_unknown_model=allow_unknown_model,
         )
         self._http = (
             http_client if http_client is not None
@@ -1098,6 +1108,7 @@ class AsyncRunwayClient:
         allow_insecure_http: bool | None = None,
         sealed: bool = False,
         history: bool | str | os.PathLike[str] | HistoryStore | None = None,
+        allow_unknown_model: bool = False,
     ) -> None:
         import asyncio
 
@@ -1107,6 +1118,7 @@ class AsyncRunwayClient:
             retry_on_internal_error=retry_on_internal_error,
             retry_backoff_seconds=retry_backoff_seconds, headers=headers, rng=rng, clock=clock,
             allow_insecure_http=allow_insecure_http, sealed=sealed, history=history,
+            allow_unknown_model=allow_unknown_model,
         )
         if max_connections is not None:
             # A pool as large as the requests allowed on the wire, and no more of them.

@@ -19,6 +19,7 @@ import pytest
 from runway_dynamic._exceptions import (
     APIConnectionError,
     AuthenticationError,
+    BadRequestError,
     PreflightError,
     RequestMayHaveSucceededError,
     TaskFailedError,
@@ -501,3 +502,45 @@ def test_async_download_url(
 
     path = asyncio.run(go())
     assert path.name == "a.png" and path.read_bytes().startswith(PNG_MAGIC)
+
+
+# --------------------------------------------------------------------------- unknown models
+
+
+def _near_miss(spec: Spec, model: str) -> str:
+    """A mistyping of ``model`` (its last letter dropped) that the catalog takes for one."""
+    near = model[:-1]
+    assert model[-1].isalpha() and spec.catalog.near_misses(near)[:1] == [model]
+    return near
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_near_miss_model_id_is_refused_unless_the_client_allows_unknown_models(
+    kind: str, sandbox: Sandbox, bundled_spec: Spec, image_body: dict[str, Any]
+) -> None:
+    """As ``--allow-unknown-model`` on the command line: a near miss of a listed id is a
+    typo, refused before anything is sent; ``allow_unknown_model=True`` sends it as
+    written (the sandbox, knowing only the spec's models, then answers 400)."""
+    model = image_body["model"]
+    body = {**image_body, "model": _near_miss(bundled_spec, model)}
+
+    def create(**kw: Any) -> None:
+        if kind == "sync":
+            with sync_client(sandbox, bundled_spec, **kw) as client:
+                client.create_task("text_to_image", body)
+            return
+
+        async def go() -> None:
+            async with async_client(sandbox, bundled_spec, **kw) as client:
+                await client.create_task("text_to_image", body)
+
+        asyncio.run(go())
+
+    with pytest.raises(PreflightError, match=model):
+        create()
+    assert posts(sandbox) == 0, "nothing is sent for a typo"
+    with pytest.raises(BadRequestError) as sent:
+        create(allow_unknown_model=True, max_retries=0)
+    assert not isinstance(sent.value, PreflightError)
+    assert posts(sandbox) == 1
+    assert sandbox.state.requests_to("POST", GEN_PATH)[0].body["model"] == body["model"]
