@@ -117,6 +117,9 @@ class RefResolver:
             if role == _VALUE:
                 out[key] = (inline(value, stack, depth + 1, descents)
                             if isinstance(value, _CONTAINERS) else value)
+            elif role == _EACH_VALUE:  # a schema (or false) for every other property's value
+                out[key] = (inline(value, stack, depth + 1, descents + 1)
+                            if isinstance(value, _CONTAINERS) else value)
             elif role == _LITERAL:
                 out[key] = value
             elif role == _SKIP:
@@ -212,23 +215,25 @@ _MAP_KEYS = frozenset(
 _LIST_KEYS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 _SCHEMA_KEYS = frozenset({"items", "not", "contains", "if", "then", "else", "propertyNames",
                           "additionalItems", "unevaluatedItems", "contentSchema"})
-_CONTAINERS = (dict, list)
-# What _inline does with a key's value, decided by one lookup: copy it as data (_LITERAL),
-# drop it (_SKIP: prose, "$schema"), read it as a value (_VALUE: any other key, but "x-"
-# extensions are dropped), or as schemas (_ONE schema, a _MAP or _LIST of them).
-_VALUE, _LITERAL, _SKIP, _ONE, _MAP, _LIST = range(6)
-_ROLES: dict[str, int] = {
-    **dict.fromkeys(_SCHEMA_KEYS, _ONE), **dict.fromkeys(_LIST_KEYS, _LIST),
-    **dict.fromkeys(_MAP_KEYS, _MAP), **dict.fromkeys(_LITERAL_KEYS, _LITERAL),
-    **dict.fromkeys(PROSE_KEYS | {"$schema"}, _SKIP),
-}
-
 # Keywords that apply their schema to a part of the value (or never apply it): a reference
 # cycle through one of these describes a deeper value each turn, so it ends.
 _DESCENDING_KEYS = frozenset({
     "properties", "patternProperties", "additionalProperties", "unevaluatedProperties",
     "items", "prefixItems", "additionalItems", "unevaluatedItems", "contains", "propertyNames",
     "$defs", "definitions", "contentSchema"})
+
+_CONTAINERS = (dict, list)
+# What _inline does with a key's value, decided by one lookup: copy it as data (_LITERAL),
+# drop it (_SKIP: prose, "$schema"), read it as a value (_VALUE: any other key, but "x-"
+# extensions are dropped), or as schemas (_ONE schema, a _MAP or _LIST of them, or the
+# _EACH_VALUE schema of additionalProperties, which also keeps ``false`` as written).
+_VALUE, _LITERAL, _SKIP, _ONE, _MAP, _LIST, _EACH_VALUE = range(7)
+_ROLES: dict[str, int] = {
+    **dict.fromkeys(_DESCENDING_KEYS - _SCHEMA_KEYS - _LIST_KEYS - _MAP_KEYS, _EACH_VALUE),
+    **dict.fromkeys(_SCHEMA_KEYS, _ONE), **dict.fromkeys(_LIST_KEYS, _LIST),
+    **dict.fromkeys(_MAP_KEYS, _MAP), **dict.fromkeys(_LITERAL_KEYS, _LITERAL),
+    **dict.fromkeys(PROSE_KEYS | {"$schema"}, _SKIP),
+}
 
 
 def def_name(ref: str) -> str:

@@ -148,3 +148,27 @@ def test_schema_depth_is_refused_exactly_past_the_limit(depth: int, through_ref:
     else:
         with pytest.raises(SpecLimitError, match="schema-depth"):
             Spec.from_bytes(orjson.dumps(document), "d.json")
+
+
+@pytest.mark.parametrize("keyword", ["additionalProperties", "unevaluatedProperties"])
+def test_a_schema_that_maps_names_to_itself_loads(keyword: str) -> None:
+    """``{"type": "object", "additionalProperties": {"$ref": self}}`` (a tree of named
+    nodes) describes a deeper value each turn, like ``items``: it loads, and pre-flight
+    checks the nested values, while a cycle through ``allOf`` alone is still refused."""
+    def document(schema: dict[str, Any]) -> bytes:
+        return orjson.dumps({"openapi": "3.1.0", "components": {"schemas": {"Node": schema}},
+                             "paths": {"/v1/a": {"post": {"requestBody": {"content": {
+                                 "application/json": {"schema": {"type": "object",
+                                     "properties": {"tree": {
+                                         "$ref": "#/components/schemas/Node"}}}}}}}}}})
+
+    node = {"type": "object", keyword: {"$ref": "#/components/schemas/Node"}}
+    spec = Spec.from_bytes(document(node), "map.json")
+    problems = spec.preflight("a", {"tree": {"a": {"b": {"c": 5}}}}, method="POST")
+    errors = [p.field for p in problems if p.severity == "error"]
+    # additionalProperties names the value; unevaluatedProperties the object it is left in
+    assert errors == (["tree.a.b.c"] if keyword == "additionalProperties" else ["tree"])
+    assert not spec.preflight("a", {"tree": {"a": {"b": {}}}}, method="POST")
+    looping = {"allOf": [{"$ref": "#/components/schemas/Node"}, {"type": "object"}]}
+    with pytest.raises(SpecError, match="never reaches a value"):
+        Spec.from_bytes(document(looping), "loop.json")
