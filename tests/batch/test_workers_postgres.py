@@ -149,8 +149,14 @@ def test_three_workers_one_killed_at_random_moments_do_every_job_exactly_once(
                 kills += 1
                 workers[0] = _worker(sb, pg_url, outs[0])
         workers[0].wait(60)
+        with Batch.open(pg_url, name=name, readonly=True) as batch:
+            left = batch.status().counts
         for proc in workers:
-            assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
+            # a worker that ends while a killed worker's create is uncertain exits 1: a
+            # person must settle it (below); any other failure is a failure
+            said = proc.stderr.read().decode() if proc.stderr else ""
+            assert proc.returncode == 0 or (proc.returncode == 1 and left.get("uncertain")), (
+                proc.returncode, left, said)
         assert kills >= 3
         settled = _settle_uncertain(sb, pg_url, name)
         if settled:
