@@ -126,9 +126,11 @@ class JobsFile:
 
 def load_jobs(path: str | Path, spec: Spec, *, endpoint: str | None = None,
               model: str | None = None, skip_invalid: bool = False,
-              flags: FieldFlags | None = None) -> JobsFile:
+              flags: FieldFlags | None = None, allow_unknown_model: bool = False) -> JobsFile:
     """Read, map and pre-flight every job of ``path``; :class:`JobsFileError` lists all
     bad lines unless ``skip_invalid`` (then they are left out and listed in ``skipped``).
+    A model id that is a near miss of a listed one is a bad line unless
+    ``allow_unknown_model`` (as ``--allow-unknown-model`` on one command).
 
     ``endpoint`` and ``model`` are defaults for lines that do not name their own;
     ``flags`` names fields in messages beside their spec names, and those names are
@@ -143,7 +145,8 @@ def load_jobs(path: str | Path, spec: Spec, *, endpoint: str | None = None,
         raise UsageError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     found = parse_jobs(text, spec, source=str(file), base_dir=file.parent.absolute(),
                        fmt=format_of(file, text), endpoint=endpoint, model=model,
-                       skip_invalid=skip_invalid, flags=flags)
+                       skip_invalid=skip_invalid, flags=flags,
+                       allow_unknown_model=allow_unknown_model)
     found.path = file.absolute()
     return found
 
@@ -160,14 +163,15 @@ def format_of(path: Path, text: str) -> str:
 
 def parse_jobs(text: str, spec: Spec, *, source: str = "<jobs>", base_dir: Path | None = None,
                fmt: str = "jsonl", endpoint: str | None = None, model: str | None = None,
-               skip_invalid: bool = False, flags: FieldFlags | None = None) -> JobsFile:
+               skip_invalid: bool = False, flags: FieldFlags | None = None,
+               allow_unknown_model: bool = False) -> JobsFile:
     """:func:`load_jobs` on text already read (``fmt`` is ``jsonl`` or ``csv``)."""
     if fmt not in ("jsonl", "csv"):
         raise UsageError(f"unknown jobs format {fmt!r}; use jsonl or csv")
     rows = list(_jsonl_rows(text) if fmt == "jsonl"
                 else _csv_rows(text, delimiter=_delimiter(source)))
     reader = _Reader(spec, base_dir or Path.cwd(), endpoint, model, width=len(str(len(rows))),
-                     flags=flags)
+                     flags=flags, allow_unknown_model=allow_unknown_model)
     total = len(rows)
     for number, row in enumerate(rows, start=1):
         reader.read(number, row)
@@ -257,8 +261,10 @@ class _Reader:
     """Turns rows into jobs, collecting problems (one instance per file)."""
 
     def __init__(self, spec: Spec, base_dir: Path, endpoint: str | None, model: str | None,
-                 *, width: int = 4, flags: FieldFlags | None = None):
+                 *, width: int = 4, flags: FieldFlags | None = None,
+                 allow_unknown_model: bool = False):
         self.spec = spec
+        self.allow_unknown_model = allow_unknown_model
         self._flags = flags
         self._namers: dict[str, Namer] = {}
         self.base_dir = base_dir
@@ -440,7 +446,8 @@ class _Reader:
             body = replace_media(body, absolute)
         checked = replace_media(body, stand_ins) if stand_ins else body
         for problem in self.spec.preflight(operation.endpoint, checked,
-                                           method=operation.method):
+                                           method=operation.method,
+                                           allow_unknown_model=self.allow_unknown_model):
             if problem.field in reported:
                 continue
             if problem.is_error or problem.kind == "unknown_field":

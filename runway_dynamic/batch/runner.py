@@ -110,6 +110,9 @@ class BatchOptions:
     #: Stop submitting once the tasks of this batch are estimated to cost this many credits
     #: (counting creates on their way at the average estimate so far).
     max_credits: float | None = None
+    #: Jobs may name a near miss of a listed model id (``--allow-unknown-model``): kept
+    #: for resumes, since the client checks each create again.
+    allow_unknown_model: bool = False
 
     def check(self) -> BatchOptions:
         if self.concurrency < 1:
@@ -133,7 +136,8 @@ class BatchOptions:
                 "retryOnInternalError": self.retry_on_internal_error,
                 "retryBackoffSeconds": self.retry_backoff_seconds,
                 "pollInterval": self.poll_interval, "downloads": self.downloads,
-                "limitWait": self.limit_wait, "maxCredits": self.max_credits}
+                "limitWait": self.limit_wait, "maxCredits": self.max_credits,
+                "allowUnknownModel": self.allow_unknown_model}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BatchOptions:
@@ -145,7 +149,8 @@ class BatchOptions:
                                                  RESUBMIT_BACKOFF)),
             poll_interval=data.get("pollInterval"),
             downloads=int(data.get("downloads", DEFAULT_DOWNLOADS)),
-            limit_wait=data.get("limitWait"), max_credits=data.get("maxCredits"))
+            limit_wait=data.get("limitWait"), max_credits=data.get("maxCredits"),
+            allow_unknown_model=bool(data.get("allowUnknownModel", False)))
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,8 @@ def make_client(invocation: Invocation, options: RunOptions | None = None, *,
 
 def make_async_client(invocation: Invocation, *, poll_interval: float | None = None,
                       retry_backoff_seconds: float | None = None,
-                      connections: int | None = None) -> AsyncRunwayClient:
+                      connections: int | None = None,
+                      allow_unknown_model: bool = False) -> AsyncRunwayClient:
     """An :class:`AsyncRunwayClient` for this invocation; ``connections`` bounds the requests
     on the wire at once and sizes the pool for them."""
     from runway_dynamic.client import AsyncRunwayClient
@@ -203,4 +204,4 @@ def make_async_client(invocation: Invocation, *, poll_interval: float | None = N
         kwargs["retry_backoff_seconds"] = retry_backoff_seconds
     if connections is not None:
         kwargs["max_connections"] = max(1, connections)
-    return AsyncRunwayClient(key, **kwargs)
+    return AsyncRunwayClient(key, allow_unknown_model=allow_unknown_model, **kwargs)

@@ -123,6 +123,10 @@ def run(
     wait_on_limit: WaitOnLimitOption = False,
     limit_recheck_seconds: LimitRecheckOption = LIMIT_RECHECK_SECONDS,
     max_credits: MaxCreditsOption = None,
+    allow_unknown_model: Annotated[bool, typer.Option(
+        "--allow-unknown-model",
+        help="Send a job's model id even when it is a near miss of a listed one (else that "
+             "line is refused as a typo; resumes keep the choice).")] = False,
     json: JsonOption = False,
 ) -> int:
     """Run every generation of a jobs file: checked first, journaled, resumable.
@@ -142,18 +146,20 @@ def run(
         text = sys.stdin.read()
         found = parse_jobs(text, spec, source="<stdin>", base_dir=Path.cwd(),
                            fmt=format_of(Path("-"), text), endpoint=endpoint, model=model,
-                           skip_invalid=skip_invalid, flags=job_flags)
+                           skip_invalid=skip_invalid, flags=job_flags,
+                           allow_unknown_model=allow_unknown_model)
     else:
         found = load_jobs(jobs, spec, endpoint=endpoint, model=model,
-                          skip_invalid=skip_invalid, flags=job_flags)
+                          skip_invalid=skip_invalid, flags=job_flags,
+                          allow_unknown_model=allow_unknown_model)
     for problem in found.skipped:
         warn(f"{jobs}: skipped {problem}")
     for problem in found.warnings:
         warn(f"{jobs}: {problem}")
     out = output_dir or default_output_dir(found.path, _configured_output_dir())
-    options = _options(BatchOptions(), concurrency, retry_on_internal_error,
-                       retry_backoff_seconds, poll_interval, wait_on_limit,
-                       limit_recheck_seconds, max_credits)
+    options = _options(BatchOptions(allow_unknown_model=allow_unknown_model), concurrency,
+                       retry_on_internal_error, retry_backoff_seconds, poll_interval,
+                       wait_on_limit, limit_recheck_seconds, max_credits)
     if dry_run:
         return _dry_run(found, out, journal)
     _creative_key()
@@ -463,8 +469,9 @@ def _execute(batch: Batch, options: BatchOptions, poll_interval: float | None,
                 this.cancel()
 
         with _signals(loop, on_signal):
-            async with make_async_client(invocation, poll_interval=poll_interval,
-                                         connections=REQUESTS_AT_ONCE) as client:
+            async with make_async_client(
+                    invocation, poll_interval=poll_interval, connections=REQUESTS_AT_ONCE,
+                    allow_unknown_model=options.allow_unknown_model) as client:
                 return await batch.run(client, options, on_event=display.event, stop=stop,
                                        lease_seconds=lease_seconds)
 

@@ -495,3 +495,28 @@ def test_on_a_terminal_the_progress_line_redraws_and_the_report_is_text(
     assert "12/12 done" in shown
     assert "12 jobs — 12 downloaded" in shown and "results:" in shown, "a text report"
     assert KEY not in shown
+
+
+def test_a_near_miss_model_in_a_job_is_refused_by_line_unless_allowed(
+    sandbox: Sandbox, bundled_spec: Spec, tmp_path: Path
+) -> None:
+    """As on one command: a job whose model id is a near miss of a listed one is refused as
+    a typo (its line named, exit 2, nothing sent) unless ``--allow-unknown-model``, which
+    sends it as written (the sandbox, knowing only the spec's models, refuses it)."""
+    lines = image_jobs(bundled_spec, 3)
+    model = lines[1]["model"]
+    assert model[-1].isalpha() and bundled_spec.catalog.near_misses(model[:-1])[:1] == [model]
+    lines[1] = {**lines[1], "model": model[:-1]}
+    path = write_jsonl(tmp_path / "jobs.jsonl", lines)
+    run = ["batch", "run", str(path), "--output-dir", str(tmp_path / "out"),
+           "--poll-interval", "0.05"]
+    refused = runway(sandbox, *run)
+    assert refused.returncode == 2, refused.stderr
+    assert "line 2" in refused.stderr and model in refused.stderr
+    assert sandbox.state.created_tasks == 0 and not (tmp_path / "out").exists()
+    allowed = runway(sandbox, *run, "--allow-unknown-model")
+    assert allowed.returncode == 3, allowed.stderr  # the one job the API refused failed
+    sent = [r.body["model"] for r in sandbox.state.requests_to("POST", "/v1/text_to_image")]
+    assert sorted(sent) == sorted(line["model"] for line in lines)
+    counts = _counts(_journal(tmp_path))
+    assert counts["downloaded"] == 2 and counts["failed"] == 1
