@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
+from help_support import assert_only_rewrapped
 
 from runway_dynamic._version import __version__
 from runway_dynamic.cli import _registry
@@ -14,10 +14,6 @@ from runway_dynamic.cli._dispatch import _GLOBAL_HELP, parse_globals, top_level_
 from runway_dynamic.cli.call import command_options
 from runway_dynamic.naming import kebab
 from runway_dynamic.spec import Spec
-
-#: A help line broken after a hyphen inside a word (``--allow-unknown-`` / ``model``): a
-#: reader copies half a flag or command name.
-SPLIT_WORD = re.compile(r"(?m)\w-$")
 
 
 def test_global_options_are_split_from_the_command() -> None:
@@ -55,11 +51,12 @@ def test_registry_help_is_the_first_line_of_each_commands_docstring() -> None:
 
 
 @pytest.mark.parametrize("path", [c.path for c in _registry.COMMANDS])
-def test_every_command_has_help(cli, path: tuple[str, ...]) -> None:
+def test_every_command_has_help(cli, path: tuple[str, ...],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
     result = cli(*path, "--help")
     assert result.code == 0, result.err
     assert result.out.startswith(f"Usage: runway {' '.join(path)}")
-    assert not SPLIT_WORD.search(result.out), "a line of help ends inside a hyphenated word"
+    assert_only_rewrapped(lambda: cli(*path, "--help").out, monkeypatch)
 
 
 def test_group_help_and_unknown_commands(cli) -> None:
