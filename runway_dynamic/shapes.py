@@ -13,8 +13,10 @@ schema (no field or model name is known here) and puts a value together:
 - :func:`shorthand` reads one plain value as the whole object where a shape has one field to
   fill (``face.png`` → ``{"type": "image", "uri": "face.png"}``; an image file picks the
   shape whose media field takes images).
-- :func:`object_from_text` is the two together for a value typed as text: JSON when it looks
-  like JSON, else the shorthand.
+- :func:`pairs` reads ``name=value`` parts joined by commas (``still.png,seconds=2``) where
+  no single value fills a shape: the item of a list, which has no dotted flags of its own.
+- :func:`object_from_text` is these together for a value typed as text: JSON when it looks
+  like JSON, else pairs, else the shorthand.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from runway_dynamic._exceptions import ShapeError
+from runway_dynamic._exceptions import ShapeError, UsageError
 from runway_dynamic._frozen import Frozen
 from runway_dynamic.catalog import (
     Schema,
@@ -308,18 +310,94 @@ def media_type(value: str) -> str | None:
     return mimetypes.guess_type(where)[0]
 
 
+def pairs(schema: Schema, text: str, where: str,
+          path: Sequence[str | int] = ()) -> dict[str, Any] | None:
+    """``text`` as ``name=value`` parts joined by commas, names being the leaves below
+    ``schema`` (``range.end_seconds``); ``None`` when it names none.
+
+    A first part without a name is the one required field the named parts leave unfilled
+    (``still.png,seconds=2`` → ``{"uri": "still.png", "seconds": 2}``). Only a comma before
+    a known name splits, so a ``data:`` URI's own comma stays in its value.
+    """
+    settable = {".".join(leaf.path): leaf for leaf in leaves(schema)}
+    if not settable:
+        return None
+    names = "|".join(re.escape(name) for name in sorted(settable, key=len, reverse=True))
+    parts = re.split(rf",(?=(?:{names})=)", text)
+    named = re.compile(rf"({names})=(.*)\Z", re.DOTALL)
+    given: dict[LeafPath, Any] = {}
+    bare: str | None = None
+    for index, part in enumerate(parts):
+        found = named.match(part)
+        if found is None:
+            if index:  # only the first part may go without a name (the regex split it off)
+                raise UsageError(f"{where}: {part!r} is not name=value")
+            bare = part
+            continue
+        leaf = settable[found.group(1)]
+        if leaf.path in given:
+            raise UsageError(f"{where}: {found.group(1)} is given twice")
+        given[leaf.path] = value_from_text(leaf.schema, found.group(2), where,
+                                           (*path, *leaf.path))
+    if not given:
+        return None
+    if bare is not None:
+        name = _left_to_fill(schema, {p[0] for p in given}, text, where)
+        given[(name,)] = value_from_text(
+            next(s.properties[name] for s in object_shapes(schema) if name in s.properties),
+            bare, where, (*path, name))
+    return assemble(schema, None, given, path)
+
+
+def _left_to_fill(schema: Schema, named: set[str], text: str, where: str) -> str:
+    """The one required field the shapes that take ``named`` leave to a value without a
+    name; :class:`UsageError` naming each shape's fields when they disagree or leave none."""
+    shapes = [s for s in object_shapes(schema) if named <= set(s.properties)]
+    left = set()
+    for shape in shapes:
+        free = [n for n in shape.required if n not in shape.constants and n not in named]
+        if len(free) == 1:
+            left.add(free[0])
+    if len(left) == 1:
+        return left.pop()
+    raise UsageError(f"{where}: {text!r} fits none of its forms, {pairs_forms(schema)}")
+
+
+def pairs_forms(schema: Schema) -> str:
+    """What :func:`pairs` takes for ``schema``, shape by shape, for help and messages."""
+    forms = []
+    for shape in object_shapes(schema):
+        required = [n for n in shape.required if n not in shape.constants]
+        optional = [".".join((n, *leaf.path)) if leaf else n
+                    for n, sub in shape.properties.items()
+                    if n not in shape.constants and n not in shape.required
+                    for leaf in (leaves(sub) or (None,)) if leaf is None or len(leaf.path) == 1]
+        form = ",".join(f"{n}=…" for n in required)
+        forms.append(form + (f" [{','.join(f'{n}=…' for n in optional)}]" if optional else ""))
+    return "name=value pairs joined by commas: " + " or ".join(dict.fromkeys(forms))
+
+
 def object_from_text(schema: Schema, text: str, where: str,
                      path: Sequence[str | int] = ()) -> Any:
     """A value typed as text for an object field: JSON when it starts with ``{`` (or is not
-    a plain value), else :func:`shorthand`; :class:`UsageError` naming ``where`` when it is
-    neither."""
+    a plain value), else :func:`pairs`, else :func:`shorthand`; :class:`UsageError` naming
+    ``where`` when it is none of them."""
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         return parse_json(text, where)
+    built = pairs(schema, text, where, path)
+    if built is not None:
+        return built
     built = shorthand(schema, text, path)
-    if built is None:
+    if built is not None:
+        return built
+    try:
         return parse_json(text, where)
-    return built
+    except UsageError:
+        if not object_shapes(schema):
+            raise
+        raise UsageError(f"{where}: {text!r} is not JSON, and no single field takes it; "
+                         f"give JSON or {pairs_forms(schema)}") from None
 
 
 def value_from_text(schema: Schema, raw: Any, where: str,

@@ -101,8 +101,17 @@ class FieldOption:
         if filled is not None:
             return "FILE|URL|JSON" if filled == "media" else "VALUE|JSON"
         if self.kind == "array":
+            if self.item_kind == "object" and self._items_have_fields():
+                return "PAIRS|JSON"
             return _METAVAR.get(self.item_kind or "any", "VALUE")
         return _METAVAR[self.kind]
+
+    def _items_have_fields(self) -> bool:
+        """Whether its items are objects with named fields (``name=value`` pairs fill them)."""
+        from runway_dynamic.shapes import object_shapes
+
+        return any(isinstance(items := f.schema.get("items"), Mapping) and object_shapes(items)
+                   for f in self.fields.values())
 
     def filled_by_one_value(self) -> str | None:
         """For an object field (or a list of objects) whose shapes have one field to fill:
@@ -291,6 +300,11 @@ def _kind_text(field: Field) -> str:
         one = _one_value(items) if item_kind == "object" else None
         if one is not None:
             return f"A list of objects (repeat the flag), each JSON or {one}"
+        if item_kind == "object":
+            from runway_dynamic.shapes import object_shapes, pairs_forms
+
+            if object_shapes(items):
+                return f"A list of objects (repeat the flag), each JSON or {pairs_forms(items)}"
         of = "JSON values" if item_kind in ("object", "any") else f"{item_kind}s"
         return f"A list of {of} (repeat the flag)"
     return {"string": "Text", "integer": "Integer", "number": "Number", "boolean": "Boolean",

@@ -96,3 +96,75 @@ def test_flags_for_one_shape_build_a_value_its_schema_accepts(
     errors = list(Draft202012Validator(field.schema).iter_errors(body[name]))
     assert not errors, [e.message for e in errors]
     assert {k: body[name][k] for k in shape.constants} == dict(shape.constants)
+
+
+def _object_schema(field_schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The field's own schema when it is an object, its items' when it is a list of them."""
+    if schema_kind(field_schema) == "array" and isinstance(field_schema.get("items"), Mapping):
+        return field_schema["items"]
+    return field_schema
+
+
+_PAIR_CASES = []
+for _op in _SPEC.catalog.operations:
+    for _variant in _op.variants:
+        for _field in _variant.fields:
+            _target = _object_schema(_field.schema)
+            for _index, _shape in enumerate(object_shapes(_target)):
+                _PAIR_CASES.append(pytest.param(
+                    _op.method, _op.endpoint, _variant.key, _field.name, _index,
+                    id=f"{_op.method} {_op.endpoint} {_variant.key or '-'} {_field.name} "
+                       f"{_shape.label}"))
+
+
+@pytest.mark.parametrize(("method", "endpoint", "key", "name", "index"), _PAIR_CASES)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), bare_first=st.booleans())
+def test_name_value_pairs_build_a_value_its_schema_accepts(
+    method: str, endpoint: str, key: str | None, name: str, index: int, data: st.DataObject,
+    bare_first: bool,
+) -> None:
+    """``uri=…,seconds=…`` (or ``still.png,seconds=…``) for one shape's required fields, as
+    one value of an object field or one item of a list of objects, builds a value that
+    shape's schema accepts, with what was typed in it (python-jsonschema is the oracle)."""
+    from jsonschema import Draft202012Validator
+
+    from runway_dynamic.shapes import value_from_text
+
+    operation = _SPEC.catalog.operation(endpoint, method)
+    assert operation is not None
+    variant = operation.variant(key)
+    assert variant is not None
+    field = variant.field_map[name]
+    target = _object_schema(field.schema)
+    shapes = object_shapes(target)
+    shape = shapes[index]
+    typed: dict[str, str] = {}
+    for leaf in shape.required:
+        if leaf in shape.constants:
+            continue
+        strategy = _text(shape.properties[leaf])
+        if strategy is None:
+            pytest.skip(f"no simple text for {name}.{leaf}")
+        typed[leaf] = str(data.draw(strategy, label=leaf))
+    if not typed:
+        pytest.skip("nothing to give but the constant")
+    named = dict(typed)
+    bare = None
+    if bare_first and len(typed) > 1:
+        # a value without a name fills the one field the named ones leave: only where the
+        # named ones pick this shape alone
+        first = next(iter(typed))
+        rest = set(typed) - {first}
+        if [s for s in shapes if rest <= set(s.properties)] == [shape]:
+            bare = typed[first]
+            del named[first]
+    text = ",".join([*([bare] if bare is not None else []),
+                     *(f"{leaf}={value}" for leaf, value in named.items())])
+    given = [text] if target is not field.schema else text
+    built = value_from_text(field.schema, given, f"--{name}", (name,))
+    value = built[0] if target is not field.schema else built
+    errors = list(Draft202012Validator(target).iter_errors(value))
+    assert not errors, (text, [e.message for e in errors])
+    for leaf, shown in typed.items():
+        assert str(value[leaf]) == shown or value[leaf] == float(shown), (leaf, value)
