@@ -239,7 +239,7 @@ class Poller:
         if remaining <= 0:
             rid = str(resource.get("id") or "?")
             raise TaskTimeoutError(
-                f"{self.label} {rid} still {status or 'unfinished'} after {elapsed:.0f}s; "
+                f"{self.label} {rid} still {status or 'unfinished'} after {round(elapsed, 1):g}s; "
                 f"wait again later with its id",
                 task_id=rid,
                 task=resource,

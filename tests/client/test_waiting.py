@@ -109,6 +109,14 @@ def test_timeout_makes_a_last_poll_at_the_deadline_then_raises() -> None:
     assert t.sleeps == [4, 4, 2]  # never sleeps past the deadline
     assert info.value.task_id == "t-1"
     assert info.value.exit_code == 4
+    assert "after 10s" in str(info.value)
+
+
+def test_a_short_timeout_is_told_as_given_not_rounded_to_zero() -> None:
+    t = FakeTime()
+    with pytest.raises(TaskTimeoutError, match=r"still RUNNING after 0\.5s"):
+        poll_until_terminal(sequence("RUNNING"), interval=4, timeout=0.5, clock=t.clock,
+                            sleep=t.sleep)
 
 
 def test_no_raise_on_failure_returns_the_failed_resource() -> None:
