@@ -4,7 +4,7 @@ accepts (python-jsonschema is the oracle), for every object field of every opera
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -49,15 +49,29 @@ def _text(schema: Mapping[str, Any]) -> st.SearchStrategy[Any] | None:
     return None
 
 
-_CASES = []
-for _op in _SPEC.catalog.operations:
-    for _variant in _op.variants:
-        for _field in _variant.fields:
-            for _index, _shape in enumerate(object_shapes(_field.schema)):
-                _CASES.append(pytest.param(
-                    _op.method, _op.endpoint, _variant.key, _field.name, _index,
-                    id=f"{_op.method} {_op.endpoint} {_variant.key or '-'} {_field.name} "
-                       f"{_shape.label}"))
+def _object_schema(field_schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The field's own schema when it is an object, its items' when it is a list of them."""
+    if schema_kind(field_schema) == "array" and isinstance(field_schema.get("items"), Mapping):
+        return field_schema["items"]
+    return field_schema
+
+
+def _shape_cases(schema_of: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> list[Any]:
+    """One case per shape of every body field of every operation (the shapes of the schema
+    ``schema_of`` picks from the field's)."""
+    cases = []
+    for op in _SPEC.catalog.operations:
+        for variant in op.variants:
+            for field in variant.fields:
+                for index, shape in enumerate(object_shapes(schema_of(field.schema))):
+                    cases.append(pytest.param(
+                        op.method, op.endpoint, variant.key, field.name, index,
+                        id=f"{op.method} {op.endpoint} {variant.key or '-'} {field.name} "
+                           f"{shape.label}"))
+    return cases
+
+
+_CASES = _shape_cases(lambda schema: schema)
 
 
 @pytest.mark.parametrize(("method", "endpoint", "key", "name", "index"), _CASES)
@@ -98,23 +112,7 @@ def test_flags_for_one_shape_build_a_value_its_schema_accepts(
     assert {k: body[name][k] for k in shape.constants} == dict(shape.constants)
 
 
-def _object_schema(field_schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The field's own schema when it is an object, its items' when it is a list of them."""
-    if schema_kind(field_schema) == "array" and isinstance(field_schema.get("items"), Mapping):
-        return field_schema["items"]
-    return field_schema
-
-
-_PAIR_CASES = []
-for _op in _SPEC.catalog.operations:
-    for _variant in _op.variants:
-        for _field in _variant.fields:
-            _target = _object_schema(_field.schema)
-            for _index, _shape in enumerate(object_shapes(_target)):
-                _PAIR_CASES.append(pytest.param(
-                    _op.method, _op.endpoint, _variant.key, _field.name, _index,
-                    id=f"{_op.method} {_op.endpoint} {_variant.key or '-'} {_field.name} "
-                       f"{_shape.label}"))
+_PAIR_CASES = _shape_cases(_object_schema)
 
 
 @pytest.mark.parametrize(("method", "endpoint", "key", "name", "index"), _PAIR_CASES)
