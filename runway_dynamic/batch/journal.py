@@ -58,6 +58,8 @@ UNCERTAIN = "uncertain"
 STATES = (PENDING, SUBMITTING, SUBMITTED, SUCCEEDED, DOWNLOADED, FAILED, UNCERTAIN)
 #: States in which a job needs nothing more from this program.
 FINAL_STATES = frozenset({DOWNLOADED, FAILED})
+#: A column value in :meth:`Journal._move` meaning "one more than it is".
+_INCREMENT = object()
 
 _SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -416,12 +418,20 @@ class Journal(JournalBase):
             raise journal_error(exc, self.path) from None
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One change: its own transaction, or a savepoint inside :meth:`group`."""
+    def _transaction(self, *, single: bool = False) -> Iterator[sqlite3.Connection]:
+        """One change: its own transaction, or a savepoint inside :meth:`group`.
+
+        A ``single`` statement needs no savepoint in a group: SQLite undoes a failed
+        statement by itself, and one that matched no row changed nothing (each change is
+        a few statements, so the two a savepoint adds were a third of a job's).
+        """
         with self._errors():
             if self._grouped:
                 if not self._db.in_transaction:  # SQLite ended the group after an error
                     raise self._group_lost()
+                if single:
+                    yield self._db
+                    return
                 self._db.execute("SAVEPOINT change")
                 try:
                     yield self._db
@@ -553,41 +563,46 @@ class Journal(JournalBase):
     def _move(self, db: sqlite3.Connection, key: str, allowed: Iterable[str], state: str,
               **columns: Any) -> None:
         allowed = tuple(allowed)
-        sets = ", ".join(f"{name} = ?" for name in ("state", "updated", *columns))
-        values = [state, time.time(), *columns.values()]
+        sets = ", ".join(f"{name} = {name} + 1" if value is _INCREMENT else f"{name} = ?"
+                         for name, value in (("state", state), ("updated", None),
+                                             *columns.items()))
+        values = [state, time.time(), *(v for v in columns.values() if v is not _INCREMENT)]
         cursor = db.execute(
             f"UPDATE jobs SET {sets} WHERE key = ? AND state IN "
             f"({', '.join('?' * len(allowed))})", [*values, key, *allowed])
         if cursor.rowcount != 1:
-            row = db.execute("SELECT state FROM jobs WHERE key = ?", (key,)).fetchone()
-            now = row[0] if row else "missing"
-            raise JournalError(f"job {key!r} is {now}, not {' or '.join(allowed)}",
-                               path=str(self.path), reason="state")
+            raise self._wrong_state(db, key, allowed)
+
+    def _wrong_state(self, db: sqlite3.Connection, key: str,
+                     allowed: tuple[str, ...]) -> JournalError:
+        row = db.execute("SELECT state FROM jobs WHERE key = ?", (key,)).fetchone()
+        now = row[0] if row else "missing"
+        return JournalError(f"job {key!r} is {now}, not {' or '.join(allowed)}",
+                            path=str(self.path), reason="state")
 
     def mark_submitting(self, key: str) -> None:
         """The intent, durable before the create request is sent."""
-        with self._transaction() as db:
+        with self._transaction(single=True) as db:
             self._move(db, key, (PENDING,), SUBMITTING, note=None)
 
     def mark_submitted(self, key: str, task_id: str, credits: float | None = None) -> None:
         """The create answered with a task id (and the credits it estimated): the task is
         polled from now on, never sent again."""
         with self._transaction() as db:
-            job = db.execute("SELECT seq, attempts FROM jobs WHERE key = ?", (key,)).fetchone()
             self._move(db, key, (SUBMITTING,), SUBMITTED, task_id=task_id,
-                       attempts=job[1] + 1, failure=None, failure_code=None)
-            db.execute("INSERT INTO tasks (task_id, job, attempt, created, credits) "
-                       "VALUES (?, ?, ?, ?, ?)", (task_id, job[0], job[1] + 1, time.time(),
-                                                  credits))
+                       attempts=_INCREMENT, failure=None, failure_code=None)
+            db.execute("INSERT INTO tasks (task_id, job, attempt, created, credits) SELECT "
+                       "?, seq, attempts, ?, ? FROM jobs WHERE key = ?",
+                       (task_id, time.time(), credits, key))
 
     def mark_not_sent(self, key: str, note: str) -> None:
         """The create was refused before any task existed (429, not sent): pending again."""
-        with self._transaction() as db:
+        with self._transaction(single=True) as db:
             self._move(db, key, (SUBMITTING,), PENDING, note=note)
 
     def mark_uncertain(self, key: str, note: str) -> None:
         """The create may have made a task whose id we never saw."""
-        with self._transaction() as db:
+        with self._transaction(single=True) as db:
             self._move(db, key, (SUBMITTING,), UNCERTAIN, note=note)
 
     @staticmethod
@@ -605,11 +620,11 @@ class Journal(JournalBase):
 
     def mark_files(self, key: str, files: Sequence[str]) -> None:
         """Where the outputs go changed (an extension learnt from the download)."""
-        with self._transaction() as db:
+        with self._transaction(single=True) as db:
             self._move(db, key, (SUCCEEDED,), SUCCEEDED, files=dumps(list(files)))
 
     def mark_downloaded(self, key: str, files: Sequence[str]) -> None:
-        with self._transaction() as db:
+        with self._transaction(single=True) as db:
             self._move(db, key, (SUCCEEDED,), DOWNLOADED, files=dumps(list(files)), note=None)
 
     def mark_failed(self, key: str, *, failure: str, failure_code: str | None = None,
