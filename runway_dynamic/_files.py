@@ -5,13 +5,16 @@ then take the final name, so a reader (or a crash) never sees half a file. (A ca
 reader checks a digest may skip the fsync: a crash can leave it torn, never trusted.)
 Two ways to take the name: :func:`atomic_write_bytes` replaces what is there (config,
 credentials, plans, the derived index); :func:`link_new` never replaces anything
-(downloads, a new journal).
+(downloads, a new journal). Downloads start unnamed where Linux allows it
+(:func:`staged_file_beside`, ``O_TMPFILE``): no temporary name is made and removed per
+file, and a crash leaves no ``.part`` behind.
 Failures are :class:`~runway_dynamic._exceptions.FileWriteError` naming the path, whatever
 the file is for.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -35,6 +38,42 @@ def temp_file_beside(target: Path, suffix: str = ".tmp") -> tuple[int, Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
     os.fchmod(fd, ordinary_file_mode())
     return fd, Path(tmp)
+
+
+#: Whether unnamed files can be made and then named here: Linux's ``O_TMPFILE``, named
+#: through ``/proc/self/fd`` (elsewhere a hidden temporary file stands in).
+_UNNAMED = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
+
+
+def staged_file_beside(target: Path, suffix: str = ".tmp") -> tuple[int, Path | None]:
+    """An open file for bytes that take the name ``target`` (or one beside it) only once
+    complete: ``(fd, None)`` for an unnamed file in its directory where the system has
+    them (no name is made and removed again, and a crash leaves nothing behind), else
+    :func:`temp_file_beside`'s ``(fd, path)``. Name it with :func:`link_staged`."""
+    if _UNNAMED:
+        flags = os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC
+        try:
+            try:
+                return os.open(target.parent, flags, 0o666), None  # the umask applies
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                return os.open(target.parent, flags, 0o666), None
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                raise  # a file system without unnamed files says one of those
+    return temp_file_beside(target, suffix)
+
+
+def link_staged(fd: int, tmp: Path | None, target: Path) -> None:
+    """Give a finished file of :func:`staged_file_beside` the name ``target`` only if no
+    file has it (:class:`FileExistsError` otherwise), as :func:`link_new` does."""
+    if tmp is not None:
+        link_new(tmp, target)
+        return
+    # linkat(AT_SYMLINK_FOLLOW) names the open file; os.link calls plain link(), which
+    # does not follow /proc's link, unless a directory fd is given (ignored by the kernel
+    # for an absolute path, as this one is)
+    os.link(f"/proc/self/fd/{fd}", target, src_dir_fd=fd, follow_symlinks=True)
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, *,

@@ -79,6 +79,7 @@ from runway_dynamic.boundary import (
 from runway_dynamic.catalog import Operation
 from runway_dynamic.downloads import (
     DEFAULT_PREFIX,
+    Placer,
     awrite_stream,
     extension_for,
     numbered,
@@ -1366,20 +1367,25 @@ class AsyncRunwayClient:
         self._core.saved(paths, task_id=found.id)
         return paths
 
-    async def download_url(self, url: str, target: str | os.PathLike[str]) -> Path:
-        """The async twin of :meth:`RunwayClient.download_url`."""
+    async def download_url(self, url: str, target: str | os.PathLike[str], *,
+                           place: Placer | None = None) -> Path:
+        """The async twin of :meth:`RunwayClient.download_url`; ``place`` makes the finished
+        file durable and names it (default: a thread of its own; see ``awrite_stream``)."""
         path = Path(target)
         saved = await self._save(url,
-                                 lambda content_type: with_extension(path, content_type, url))
+                                 lambda content_type: with_extension(path, content_type, url),
+                                 place)
         self._core.saved([saved], url=url)
         return saved
 
-    async def _save(self, url: str, choose: Callable[[str | None], Path]) -> Path:
+    async def _save(self, url: str, choose: Callable[[str | None], Path],
+                    place: Placer | None = None) -> Path:
         prepared = PreparedRequest("GET", url, _PLAIN_HEADERS)
         response = await self._send(prepared, stream=True, creates=False)
         try:
             target = choose(response.headers.get("content-type"))
-            return await awrite_stream(_achecked(response.aiter_bytes(), url), target)
+            return await awrite_stream(_achecked(response.aiter_bytes(), url), target,
+                                       place=place)
         finally:
             await response.aclose()
 

@@ -1,8 +1,9 @@
 """Output files: naming, extension choice and the crash-safe, no-clobber write.
 
-Bytes stream into a hidden ``.<name>.*.part`` file in the target directory and are moved
-into place only when complete, so an interrupted download never leaves a partial output
-under the final name (the ``.part`` file is removed on any error, Ctrl-C included).
+Bytes stream into a :class:`StagedFile` — an unnamed file in the target directory where
+the system has them, else a hidden ``.<name>.*.part`` file — and take their name only when
+complete and on disk, so an interrupted download never leaves a partial output under the
+final name (the ``.part`` file is removed on any error, Ctrl-C included).
 
 An existing file is never overwritten: when the chosen name is taken, the next free
 ``<stem>.<n><ext>`` (n = 2, 3, …) is used. The claim itself is :func:`_files.link_new`.
@@ -12,12 +13,12 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from runway_dynamic._files import link_new, temp_file_beside
+from runway_dynamic._files import link_new, link_staged, staged_file_beside
 
 DEFAULT_PREFIX = "runway"
 #: Preferred extensions where :mod:`mimetypes` is ambiguous or platform dependent.
@@ -90,53 +91,91 @@ def candidates(target: Path) -> Iterable[Path]:
 
 def place_without_overwrite(tmp: Path, target: Path) -> Path:
     """Move the finished ``tmp`` to ``target`` or the next free name; return where it went."""
+    return _claim(lambda name: link_new(tmp, name), target)
+
+
+def _claim(link: Callable[[Path], None], target: Path) -> Path:
     for candidate in candidates(target):
         try:
-            link_new(tmp, candidate)
+            link(candidate)
         except FileExistsError:
             continue
         return candidate
     raise FileExistsError(f"{target}: no free name left beside it")
 
 
+class StagedFile:
+    """An output on its way to ``target``: written, then placed (synced to disk, then
+    named, never over another file) or discarded (nothing is left)."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        fd, self._tmp = staged_file_beside(target, ".part")
+        self._file = os.fdopen(fd, "wb")
+        self._placing = False
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+
+    def place(self) -> Path:
+        """Make the bytes durable, then give them their name (never the reverse: a crash
+        must not leave a name on a file whose bytes were not on disk); where it went."""
+        self._placing = True  # from here on the file is this call's to close
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            fd = self._file.fileno()
+            return _claim(lambda name: link_staged(fd, self._tmp, name), self.target)
+        except BaseException:
+            self._remove_tmp()
+            raise
+        finally:
+            self._file.close()
+
+    def discard(self) -> None:
+        """Drop the bytes (an error or an interruption before :meth:`place`)."""
+        if not self._placing:
+            self._file.close()
+            self._remove_tmp()
+
+    def _remove_tmp(self) -> None:
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+
+
+#: Places a finished :class:`StagedFile` and says where it went (a batch makes it durable in
+#: its journal's commit, see :meth:`~runway_dynamic.batch.writer.LocalJournalWriter.place`).
+Placer = Callable[[StagedFile], Awaitable[Path]]
+
+
 def write_stream(chunks: Iterable[bytes], target: Path) -> Path:
-    """Write ``chunks`` to a temporary file beside ``target``, then claim the name."""
-    fd, tmp = temp_file_beside(target, ".part")
+    """Write ``chunks`` to a staged file beside ``target``, then claim the name."""
+    staged = StagedFile(target)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return place_without_overwrite(tmp, target)
+        for chunk in chunks:
+            staged.write(chunk)
+        return staged.place()
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        staged.discard()
         raise
 
 
-async def awrite_stream(chunks: AsyncIterable[bytes], target: Path) -> Path:
+async def awrite_stream(chunks: AsyncIterable[bytes], target: Path, *,
+                        place: Placer | None = None) -> Path:
     """The async twin of :func:`write_stream`. Chunk writes stay on the loop (they land in
-    the page cache); the fsync and the move into place wait for the disk, so they run in a
-    thread, in one hand-off (each costs CPU on both sides), while a batch's other downloads
-    and polls go on."""
+    the page cache); the fsync and the naming wait for the disk, so they run in a thread,
+    in one hand-off (each costs CPU on both sides), while a batch's other downloads and
+    polls go on; ``place`` does that instead (it must make the file durable before it
+    names it, as :meth:`StagedFile.place` does)."""
     import asyncio
 
-    fd, tmp = temp_file_beside(target, ".part")
+    staged = StagedFile(target)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            async for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(None, _sync_and_place, handle.fileno(), tmp,
-                                              target)
+        async for chunk in chunks:
+            staged.write(chunk)
+        if place is not None:
+            return await place(staged)
+        return await asyncio.get_running_loop().run_in_executor(None, staged.place)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        staged.discard()
         raise
-
-
-def _sync_and_place(fd: int, tmp: Path, target: Path) -> Path:
-    """Make the finished bytes durable, then give them their name (never the reverse: a
-    crash must not leave a name on a file whose bytes were not on disk)."""
-    os.fsync(fd)
-    return place_without_overwrite(tmp, target)

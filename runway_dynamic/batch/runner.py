@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import Counter
@@ -255,6 +256,10 @@ class Runner:
                     **kwargs: Any) -> None:
         """Commit a job's change, then show it in the in-memory copy and the counts."""
         await self._j(method, key, *args, **kwargs)
+        self._moved(key, state)
+
+    def _moved(self, key: str, state: str) -> None:
+        """A job's change is committed: the in-memory copy, the counts and the display."""
         self._counts[self._jobs[key].state] -= 1
         self._counts[state] += 1
         self._remember(key, state=state)
@@ -748,7 +753,7 @@ class Runner:
                     if len(files) != len(urls):
                         files = plan_files(self.output_dir, key, urls)
                         await self._j(self.journal.mark_files, key, files)
-                saved = await self._save_all(urls, files, resumed=resumed)
+                await self._save_all(key, urls, files, resumed=resumed)
             except (AuthenticationError, PermissionDeniedError) as exc:
                 self._stop_all(f"the API refused the key: {exc}")
                 return
@@ -756,28 +761,47 @@ class Runner:
                 self._undownloaded.append(key)
                 self._note(f"{key}: outputs not saved yet ({exc}); a resume fetches them")
                 return
-            await self._move(key, states.DOWNLOADED, self.journal.mark_downloaded, saved)
+            self._moved(key, states.DOWNLOADED)
 
-    async def _save_all(self, urls: list[str], files: list[str], *,
+    async def _save_all(self, key: str, urls: list[str], files: list[str], *,
                         resumed: bool) -> list[str]:
-        """Fetch what is not saved yet; a resumed job first sweeps up the temporary files a
-        killed download of it left (only an earlier run can have left any)."""
+        """Fetch what is not saved yet, then record the job ``downloaded``: in the commit
+        that names its last file when that one is fetched now (one thread hand-off for
+        both). A resumed job first sweeps up the temporary files a killed download of it
+        left (only an earlier run can have left any)."""
         saved: list[str] = []
-        for url, planned in zip(urls, files, strict=False):
+        last = len(urls) - 1
+        recorded = False
+        for index, (url, planned) in enumerate(zip(urls, files, strict=False)):
             if resumed:
                 clear_partials(planned)
             there = existing_output(planned)
             if there is not None:
                 saved.append(str(there))
                 continue
-            saved.append(str(await self._save_one(url, planned)))
+            record: Callable[[Path], None] | None = None
+            if index == last:
+                before = list(saved)
+
+                def record(path: Path, before: list[str] = before) -> None:
+                    self.journal.mark_downloaded(key, [*before, str(path)])
+
+                recorded = True
+            saved.append(str(await self._save_one(url, planned, record)))
+        if not recorded:
+            await self._j(self.journal.mark_downloaded, key, saved)
         return saved
 
-    async def _save_one(self, url: str, planned: str) -> Path:
+    async def _save_one(self, url: str, planned: str,
+                        record: Callable[[Path], None] | None = None) -> Path:
+        """One output to its file, synced and named in the journal's next commit, where
+        ``record`` (the job's ``downloaded``) is made too."""
+        assert self.writer is not None, "only while running"
+        place = functools.partial(self.writer.place, then=record)
         pause = NOT_SENT_PAUSE
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
             try:
-                return await self.client.download_url(url, planned)
+                return await self.client.download_url(url, planned, place=place)
             except APIConnectionError:
                 if attempt == DOWNLOAD_ATTEMPTS:
                     raise

@@ -17,11 +17,17 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from runway_dynamic.batch.journal import Journal, JournalBase
 
+if TYPE_CHECKING:
+    from runway_dynamic.downloads import StagedFile
+
 T = TypeVar("T")
+#: What placing one file came to: where it went, or why it did not.
+_Placed = tuple[Path | None, BaseException | None]
 
 
 class LocalJournalWriter:
@@ -49,6 +55,10 @@ class LocalJournalWriter:
     commit runs, new changes wait for it (the connection is its thread's until then) and
     then open the next group. A change that fails is undone alone (its savepoint) and its
     caller hears at once; a commit that fails fails every change of its group.
+
+    Downloaded files join the group too (:meth:`place`): the commit's thread syncs each and
+    gives it its name, then makes the change that records it, then commits — one thread
+    hand-off for the file and its record instead of one each (issue 16).
     """
 
     #: Seconds a group stays open after its first change (jobs moving meanwhile join it).
@@ -63,10 +73,12 @@ class LocalJournalWriter:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="runway-journal")
         self._open = False
         #: The callers of the open group's changes, answered by its commit.
-        self._waiting: list[asyncio.Future[None]] = []
+        self._waiting: list[tuple[asyncio.Future[Any], int | None]] = []
+        #: Files to place in the open group's commit, each with the change recording it.
+        self._placing: list[tuple[StagedFile, Callable[[Path], Any] | None]] = []
         self._timer: asyncio.TimerHandle | None = None
         #: The commit under way (the connection is its thread's until it ends).
-        self._commit: asyncio.Future[None] | None = None
+        self._commit: asyncio.Future[list[_Placed]] | None = None
         #: Commits made and changes they held (for the benchmark's overhead figures).
         self.commits = 0
         self.changes = 0
@@ -74,20 +86,40 @@ class LocalJournalWriter:
     async def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``method`` in the open group; its result once the group is committed. The
         change commits even if the caller is cancelled meanwhile."""
+        await self._join()
+        result = method(*args, **kwargs)
+        await self._enlist(None)
+        return result
+
+    async def place(self, staged: StagedFile,
+                    then: Callable[[Path], Any] | None = None) -> Path:
+        """Sync ``staged`` and name it in the open group's commit, then run ``then(path)``
+        there as one of the group's changes (the write-ahead order: the file is on disk
+        before any record of it); where the file went, once committed. A file placed
+        whose change fails stays (a rerun finds it); its caller hears the error."""
+        await self._join()
+        self._placing.append((staged, then))
+        path: Path = await self._enlist(len(self._placing) - 1)
+        return path
+
+    async def _join(self) -> None:
+        """Wait out a commit under way, then open a group if none is."""
         while self._commit is not None and not self._commit.done():
             await asyncio.wait([self._commit])  # a cancelled caller leaves the commit be
-        loop = asyncio.get_running_loop()
         if not self._open:
             self.journal.begin_group()
             self._open = True
+            loop = asyncio.get_running_loop()
             self._timer = loop.call_later(self.COMMIT_WINDOW, self._start_commit)
-        result = method(*args, **kwargs)
-        committed: asyncio.Future[None] = loop.create_future()
-        self._waiting.append(committed)
+
+    async def _enlist(self, placement: int | None) -> Any:
+        """Wait for the commit of the open group (``placement``: the index of the file
+        this caller placed, whose path is its answer)."""
+        committed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((committed, placement))
         if len(self._waiting) >= self.MAX_GROUP:
             self._start_commit()
-        await committed
-        return result
+        return await committed
 
     async def alone(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """As :meth:`call`: a file journal has no locks shared with other workers."""
@@ -98,25 +130,55 @@ class LocalJournalWriter:
             self._timer.cancel()
             self._timer = None
         waiting, self._waiting = self._waiting, []
+        placing, self._placing = self._placing, []
         self._open = False
         loop = asyncio.get_running_loop()
-        self._commit = loop.run_in_executor(self._thread, self.journal.commit_group)
+        self._commit = loop.run_in_executor(self._thread, self._place_and_commit, placing)
         self._commit.add_done_callback(functools.partial(self._committed, waiting))
 
-    def _committed(self, waiting: list[asyncio.Future[None]],
-                   commit: asyncio.Future[None]) -> None:
+    def _place_and_commit(self, placing: list[tuple[StagedFile, Callable[[Path], Any] | None]]
+                          ) -> list[_Placed]:
+        """In the commit's thread: each file synced and named, and its change made; then
+        the commit. What each placement came to (its path, or its error)."""
+        outcomes: list[_Placed] = []
+        for staged, then in placing:
+            try:
+                path = staged.place()
+            except Exception as exc:
+                outcomes.append((None, exc))
+                continue
+            try:
+                if then is not None:
+                    then(path)
+            except Exception as exc:  # undone alone, as a change made on the loop is
+                outcomes.append((None, exc))
+                continue
+            outcomes.append((path, None))
+        self.journal.commit_group()
+        return outcomes
+
+    def _committed(self, waiting: list[tuple[asyncio.Future[Any], int | None]],
+                   commit: asyncio.Future[list[_Placed]]
+                   ) -> None:
         if self._commit is commit:
             self._commit = None
         self.commits += 1
         self.changes += len(waiting)
         error = commit.exception()
-        for caller in waiting:
+        outcomes = [] if error is not None else commit.result()
+        for caller, placement in waiting:
             if caller.done():  # cancelled meanwhile: its change committed all the same
                 continue
             if error is not None:
                 caller.set_exception(error)
-            else:
+            elif placement is None:
                 caller.set_result(None)
+            else:
+                path, failed = outcomes[placement]
+                if failed is not None:
+                    caller.set_exception(failed)
+                else:
+                    caller.set_result(path)
 
     def close(self) -> None:
         """Commit what is still open (changes of callers cancelled meanwhile), then stop."""
@@ -126,7 +188,8 @@ class LocalJournalWriter:
         self._thread.shutdown(wait=True)  # a commit under way ends first
         if self._open:
             self._open = False
-            self.journal.commit_group()
+            placing, self._placing = self._placing, []
+            self._place_and_commit(placing)
 
 
 class JournalWriter:
@@ -161,6 +224,18 @@ class JournalWriter:
     async def alone(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Like :meth:`call`, in a transaction of its own (never inside a group)."""
         return await self._put(True, functools.partial(method, *args, **kwargs))
+
+    async def place(self, staged: StagedFile,
+                    then: Callable[[Path], Any] | None = None) -> Path:
+        """As :meth:`LocalJournalWriter.place`: on the journal's thread, the file synced and
+        named, then ``then(path)`` in the group being committed."""
+        def work() -> Path:
+            path = staged.place()
+            if then is not None:
+                then(path)
+            return path
+
+        return await self._put(False, work)
 
     async def _put(self, alone: bool, work: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()

@@ -388,16 +388,25 @@ def test_sigkill_at_random_moments_then_resume_does_every_job_exactly_once(
         print(f"seed {seed}: {kills} kills, {settled} uncertain job(s) settled by hand")
 
 
-#: A batch run through the library with the journal's group held open ``argv[3]`` seconds.
+#: A batch run through the library with the journal's group held open ``argv[3]`` seconds,
+#: and its commit held as long again once the group's files are named (they are named in
+#: the commit's thread, just before it syncs: see LocalJournalWriter.place).
 _WIDE_WINDOW_RUN = """
-import asyncio, sys
+import asyncio, sys, time
 from pathlib import Path
-from runway_dynamic.batch import Batch, BatchOptions, load_jobs
+from runway_dynamic.batch import Batch, BatchOptions, Journal, load_jobs
 from runway_dynamic.batch.writer import LocalJournalWriter
 from runway_dynamic.client import AsyncRunwayClient
 from runway_dynamic.spec import load_spec
 
 LocalJournalWriter.COMMIT_WINDOW = float(sys.argv[3])
+commit_group = Journal.commit_group
+
+def slow_commit(self):
+    time.sleep(LocalJournalWriter.COMMIT_WINDOW)
+    commit_group(self)
+
+Journal.commit_group = slow_commit
 jobs, out = Path(sys.argv[1]), Path(sys.argv[2])
 journal = out / "journal.sqlite3"
 batch = (Batch.open(journal) if journal.is_file()

@@ -107,6 +107,20 @@ def test_an_interrupted_write_leaves_nothing(tmp_path: Path, stream: object) -> 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_without_unnamed_files_a_hidden_part_file_stands_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off Linux (no O_TMPFILE) bytes go to a hidden ``.part`` beside the target: the same
+    promises, complete or absent, never over another file, nothing left on an error."""
+    monkeypatch.setattr("runway_dynamic._files._UNNAMED", False)
+    (tmp_path / "a.png").write_bytes(b"old")
+    placed = write_stream(iter([b"new"]), tmp_path / "a.png")
+    assert placed.name == "a.2.png" and placed.read_bytes() == b"new"
+    with pytest.raises(ConnectionResetError):
+        write_stream(broken_stream(), tmp_path / "b.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.2.png", "a.png"]
+
+
 def test_async_write_is_the_same(tmp_path: Path) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         yield b"ab"
