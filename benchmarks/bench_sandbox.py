@@ -2,6 +2,7 @@
 against the CPU a bare httpx client spends on the same requests, measured in the same run.
 
 Run: python benchmarks/bench_sandbox.py [--tasks 1000] [--repeat 3] [--connections 64 256 1000]
+     python benchmarks/bench_sandbox.py --in-flight 64 256 1000 [--repeat 3]
 
 Each round starts a fresh ``runway sandbox serve`` (own process, limits raised so that it
 never throttles, tasks take ``TASK_SECONDS``) and a fresh client process: a bare
@@ -18,6 +19,13 @@ The same rounds run with the library's own client in place of the bare one (``ou
 ``AsyncRunwayClient(..., max_connections=N)``, one ``client.run`` (create, then poll
 every ``POLL`` s) per task, all at once. Goal: ours spends less CPU per request than the
 bare client at every size. Both clients' rounds use a fresh sandbox each.
+
+``--in-flight N ...`` measures the library as a user gets it: N tasks at once, and both
+clients with their defaults — ``httpx.AsyncClient()`` (httpx's pool: 100 connections, 20
+kept alive) against ``AsyncRunwayClient()`` with nothing but the URL, poll interval and
+timeout. A round then costs a few hundred requests at N=64, so the fixed costs that are not
+per request (importing, loading the spec, compiling the pre-flight validator) are paid
+before the measured span in both clients.
 
 ``--startup`` measures instead what ``runway --sandbox`` adds to a command (the sandbox
 starts in-process on a loopback port and stops at the end): wall and CPU time of
@@ -91,10 +99,11 @@ def child(url: str, tasks: int, connections: int) -> None:
             errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
 
     async def run() -> None:
-        limits = httpx.Limits(max_connections=connections,
-                              max_keepalive_connections=connections)
-        async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
-                                     timeout=60) as client:
+        pool = ({"limits": httpx.Limits(max_connections=connections,
+                                        max_keepalive_connections=connections)}
+                if connections else {})  # 0: httpx's default pool
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60,
+                                     **pool) as client:
             await asyncio.gather(*(one(client) for _ in range(tasks)))
 
     _measured(run, lambda: requests, errors)
@@ -108,6 +117,7 @@ def child_ours(url: str, tasks: int, connections: int) -> None:
     from runway_dynamic.spec import load_spec
 
     spec, body = load_spec(), _body()
+    spec.validator.validate("text_to_image", body)  # compiled once per process, not per request
     errors: dict[str, int] = {}
     requests = 0
 
@@ -122,9 +132,9 @@ def child_ours(url: str, tasks: int, connections: int) -> None:
             errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
 
     async def run() -> None:
+        pool = {"max_connections": connections} if connections else {}  # 0: our defaults
         async with AsyncRunwayClient("bench-key-not-secret", base_url=url, spec=spec,
-                                     poll_interval=POLL, timeout=60,
-                                     max_connections=connections) as client:
+                                     poll_interval=POLL, timeout=60, **pool) as client:
             client._http.event_hooks["request"].append(_async(count))
             await asyncio.gather(*(one(client) for _ in range(tasks)))
 
@@ -132,7 +142,15 @@ def child_ours(url: str, tasks: int, connections: int) -> None:
 
 
 def _measured(run: Any, requests: Any, errors: dict[str, int]) -> None:
-    """Run the round; print its CPU, wall time, request count and errors as one JSON line."""
+    """Run the round; print its CPU, wall time, request count and errors as one JSON line.
+
+    What httpx imports on its first client and request (httpcore, anyio's backend, h11) is
+    imported first: a one-off cost, the same for both clients, and at N=64 a third of the
+    round's CPU."""
+    import anyio._backends._asyncio  # noqa: F401
+    import h11  # noqa: F401
+    import httpcore  # noqa: F401
+
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     asyncio.run(run())
@@ -250,6 +268,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--connections", type=int, nargs="*", default=list(CONNECTIONS))
+    parser.add_argument("--in-flight", type=int, nargs="*", metavar="N",
+                        help="N tasks at once, both clients with their default pools")
     parser.add_argument("--startup", action="store_true",
                         help="measure what --sandbox adds to a command instead")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -264,31 +284,46 @@ def main() -> None:
         startup(max(args.repeat, 5))
         return
 
-    print(f"{args.tasks} tasks created and polled every {POLL}s (tasks take {TASK_SECONDS}s); "
-          f"bare httpx client and sandbox in separate processes; {os.cpu_count()} CPUs; "
-          f"median of {args.repeat}")
-    print(f"\n{'client':>6} {'conns':>5} {'requests':>8} {'req/s':>7} "
+    if args.in_flight:
+        print(f"N tasks in flight, created and polled every {POLL}s (tasks take "
+              f"{TASK_SECONDS}s); both clients with their defaults; client and sandbox in "
+              f"separate processes; {os.cpu_count()} CPUs; median of {args.repeat}")
+        rounds_of = [(n, n, 0) for n in args.in_flight]
+    else:
+        print(f"{args.tasks} tasks created and polled every {POLL}s (tasks take "
+              f"{TASK_SECONDS}s); a pool of N connections in both clients; client and "
+              f"sandbox in separate processes; {os.cpu_count()} CPUs; median of {args.repeat}")
+        rounds_of = [(c, args.tasks, c) for c in args.connections]
+    print(f"\n{'client':>6} {'N':>5} {'requests':>8} {'req/s':>7} "
           f"{'sandbox CPU ms/req':>19} {'client CPU ms/req':>18} {'sandbox/client':>15} "
           f"{'ours/bare':>10}  errors")
-    for connections in args.connections:
-        both = [(round_(args.tasks, connections), round_(args.tasks, connections, "ours"))
+    for n, tasks, connections in rounds_of:
+        both = [(round_(tasks, connections), round_(tasks, connections, "ours"))
                 for _ in range(args.repeat)]
-        for index, kind in enumerate(("bare", "ours")):
-            rounds = [pair[index] for pair in both]
-            requests = statistics.median(r["requests"] for r in rounds)
-            rate = statistics.median(r["requests"] / r["wall"] for r in rounds)
-            server = statistics.median(r["server_cpu"] / r["requests"] * 1e3 for r in rounds)
-            client = statistics.median(r["cpu"] / r["requests"] * 1e3 for r in rounds)
-            ratio = statistics.median(r["server_cpu"] / r["cpu"] for r in rounds)
-            versus = statistics.median((o["cpu"] / o["requests"]) / (b["cpu"] / b["requests"])
-                                       for b, o in both)
-            errors: dict[str, int] = {}
-            for r in rounds:
-                for name, count in r["errors"].items():
-                    errors[name] = errors.get(name, 0) + count
-            shown = f"{versus:>10.2f}" if kind == "ours" else f"{'':>10}"
-            print(f"{kind:>6} {connections:>5} {requests:>8.0f} {rate:>7.1f} {server:>19.3f} "
-                  f"{client:>18.3f} {ratio:>15.2f} {shown}  {errors or 0}", flush=True)
+        _report(n, both)
+    print("\nours/bare: median (and range) of the per-round ratios of CPU per request; "
+          "each round pairs the two clients back to back.")
+
+
+def _report(n: int, both: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """One line per client for size ``n``: medians over the rounds, ours/bare with its range."""
+    versus = [(o["cpu"] / o["requests"]) / (b["cpu"] / b["requests"]) for b, o in both]
+    for index, kind in enumerate(("bare", "ours")):
+        rounds = [pair[index] for pair in both]
+        requests = statistics.median(r["requests"] for r in rounds)
+        rate = statistics.median(r["requests"] / r["wall"] for r in rounds)
+        server = statistics.median(r["server_cpu"] / r["requests"] * 1e3 for r in rounds)
+        client = [r["cpu"] / r["requests"] * 1e3 for r in rounds]
+        ratio = statistics.median(r["server_cpu"] / r["cpu"] for r in rounds)
+        errors: dict[str, int] = {}
+        for r in rounds:
+            for name, count in r["errors"].items():
+                errors[name] = errors.get(name, 0) + count
+        shown = (f"{statistics.median(versus):.2f} ({min(versus):.2f}-{max(versus):.2f})"
+                 if kind == "ours" else "")
+        print(f"{kind:>6} {n:>5} {requests:>8.0f} {rate:>7.1f} {server:>19.3f} "
+              f"{statistics.median(client):>7.3f} ({min(client):.2f}-{max(client):.2f}) "
+              f"{ratio:>15.2f} {shown:>10}  {errors or 0}", flush=True)
 
 
 if __name__ == "__main__":

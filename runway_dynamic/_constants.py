@@ -53,6 +53,12 @@ DEFAULT_POLL_INTERVAL = 5.0
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_WAIT_TIMEOUT = 30 * 60.0
 
+# The async client's connection pool unless told otherwise: httpx's own defaults (its
+# DEFAULT_LIMITS: 100 connections, 20 kept alive). The requests it lets on the wire at once
+# default to the kept-alive count (see client._wire_bound).
+DEFAULT_MAX_CONNECTIONS = 100
+DEFAULT_KEEPALIVE_CONNECTIONS = 20
+
 # The organization limits the sandbox plays by default (per model, as Runway counts them).
 SANDBOX_CONCURRENCY_LIMIT = 100
 SANDBOX_DAILY_LIMIT = 10_000

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
@@ -31,6 +32,8 @@ from typing import IO, TYPE_CHECKING, Any
 import httpx
 
 from runway_dynamic._constants import (
+    DEFAULT_KEEPALIVE_CONNECTIONS,
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_TIMEOUT,
@@ -1081,9 +1084,23 @@ class AsyncTasks:
 class AsyncRunwayClient:
     """The asynchronous twin of :class:`RunwayClient` (same arguments, awaitable methods).
 
-    ``max_concurrent_requests`` bounds the requests on the wire at once (however many tasks
-    are being followed): many concurrent waits then cost less CPU and finish sooner.
-    ``max_connections`` sizes the connection pool (and bounds the requests to match).
+    Requests on the wire at once are bounded, however many tasks are being followed; the
+    rest wait their turn in the client, which keeps a thousand concurrent waits cheap (the
+    connection pool's own bookkeeping grows with its connections and its queue).
+
+    Args:
+        max_concurrent_requests: that bound. By default, the number of connections the
+            pool keeps alive: 20 with httpx's default pool (100 connections, 20 kept
+            alive), ``max_connections`` when given, or the limits of ``http_client``'s
+            pool. ``0`` turns the bound off (requests then queue inside httpx's pool).
+        max_connections: the pool's size; all its connections are kept alive. Defaults to
+            ``max_concurrent_requests`` when that is given, else to httpx's default pool.
+
+    The other arguments are :class:`RunwayClient`'s.
+
+    >>> async with AsyncRunwayClient() as client:       # at most 20 requests at once
+    ...     tasks = await asyncio.gather(*(client.run("text_to_image", body)
+    ...                                    for body in bodies))
     """
 
     def __init__(
@@ -1121,12 +1138,11 @@ class AsyncRunwayClient:
             allow_insecure_http=allow_insecure_http, sealed=sealed, history=history,
             allow_unknown_model=allow_unknown_model,
         )
-        if max_connections is not None:
-            # A pool as large as the requests allowed on the wire, and no more of them.
-            max_concurrent_requests = max_concurrent_requests or max_connections
-        limits = (httpx.Limits(max_connections=max_connections,
-                               max_keepalive_connections=max_connections)
-                  if max_connections is not None else httpx.Limits())
+        size = max_connections or max_concurrent_requests
+        # A pool sized by the caller keeps all its connections alive; otherwise httpx's own.
+        limits = (httpx.Limits(max_connections=size, max_keepalive_connections=size) if size
+                  else httpx.Limits(max_connections=DEFAULT_MAX_CONNECTIONS,
+                                    max_keepalive_connections=DEFAULT_KEEPALIVE_CONNECTIONS))
         self._http = (
             http_client if http_client is not None
             else httpx.AsyncClient(timeout=timeout, transport=transport, limits=limits,
@@ -1136,8 +1152,11 @@ class AsyncRunwayClient:
         self._sleep: Callable[[float], Awaitable[None]] = (
             sleep if sleep is not None else asyncio.sleep
         )
-        # httpcore's pool rescans every waiting request on each event: hundreds of requests
-        # queued in it cost ~2x the CPU per request of a short queue (benchmarks/).
+        if max_concurrent_requests is None:
+            max_concurrent_requests = _wire_bound(
+                limits if http_client is None else _pool_limits_of(http_client))
+        #: The bound on requests on the wire at once (``None``: no bound, with ``0``).
+        self.max_concurrent_requests: int | None = max_concurrent_requests or None
         self._gate = (asyncio.Semaphore(max_concurrent_requests)
                       if max_concurrent_requests else None)
         self.tasks = AsyncTasks(self)
@@ -1388,6 +1407,37 @@ class AsyncRunwayClient:
                                        place=place)
         finally:
             await response.aclose()
+
+
+def _wire_bound(limits: httpx.Limits) -> int:
+    """The default bound on requests on the wire: as many as the pool keeps connections alive.
+
+    httpcore's pool rescans every connection and every waiting request on each event (and
+    polls each idle socket): with one connection per task in flight, 64 tasks cost 2.4x
+    and 256 tasks 5.5x the CPU per request of a client bounded to 20, and requests queued
+    inside the pool cost more still (benchmarks/bench_sandbox.py --in-flight). Past the
+    keep-alive count, the pool also closes connections as soon as they fall idle and opens
+    new ones (a TLS handshake each, against the real API). So the gate lets through no more
+    requests than the pool keeps warm; the rest wait in the gate, where a wait is O(1).
+    """
+    bounds = [n for n in (limits.max_connections, limits.max_keepalive_connections)
+              if n is not None and n > 0]
+    return min(bounds) if bounds else DEFAULT_KEEPALIVE_CONNECTIONS
+
+
+def _pool_limits_of(http_client: httpx.AsyncClient) -> httpx.Limits:
+    """The limits of a caller's client when its transport is httpx's own (they live on its
+    httpcore pool, which stores "no limit" as ``sys.maxsize``); httpx's defaults otherwise."""
+    pool = getattr(getattr(http_client, "_transport", None), "_pool", None)
+
+    def limit(name: str, default: int) -> int:
+        value = getattr(pool, name, None)
+        return value if isinstance(value, int) and 0 < value < sys.maxsize else default
+
+    return httpx.Limits(
+        max_connections=limit("_max_connections", DEFAULT_MAX_CONNECTIONS),
+        max_keepalive_connections=limit("_max_keepalive_connections",
+                                        DEFAULT_KEEPALIVE_CONNECTIONS))
 
 
 async def _achecked(chunks: Any, url: str) -> Any:
