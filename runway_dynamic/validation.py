@@ -27,6 +27,7 @@ from runway_dynamic._problems import (
     render_path,
     says,
 )
+from runway_dynamic._verdict import VALID, verdict
 from runway_dynamic.catalog import (
     Catalog,
     Operation,
@@ -48,11 +49,15 @@ __all__ = ["ERROR", "WARNING", "Problem", "Validator", "errors", "render_path"]
 class Validator:
     """Validates request bodies against a catalog; compiled schemas are cached per variant."""
 
-    def __init__(self, catalog: Catalog, *, compiled: bool = True) -> None:
+    def __init__(self, catalog: Catalog, *, compiled: bool = True, plain: bool = True) -> None:
         """``compiled``: decide validity with a compiled validator (jsonschema-rs) first and
         run python-jsonschema only to explain a body it refuses; ``False`` always explains
-        (the oracle the tests compare the fast path with)."""
+        (the oracle the tests compare the fast path with). ``plain``: before the compiled
+        validator, let :mod:`runway_dynamic._verdict` accept a body it can judge for sure
+        (no import, no compilation); ``False`` leaves the verdict to jsonschema-rs (the
+        tests compare all three paths)."""
         self.catalog = catalog
+        self._plain = plain
         self._compiled: dict[
             tuple[str, str, str | None], tuple[Any, list[tuple[FieldPath, str, str]]]
         ] = {}
@@ -320,7 +325,7 @@ class Validator:
             return None
         key = (op.endpoint, op.method, variant.key)
         if key not in self._fast:
-            self._fast[key] = _compile_fast(variant.schema)
+            self._fast[key] = _fast_path(variant.schema, plain=self._plain)
         return self._fast[key]
 
     def _validator(
@@ -379,16 +384,26 @@ _RATIO_AFTER = FieldName(_RATIO_PATH, AFTER)
 
 
 class _FastPath:
-    """The compiled verdict of one variant: the whole schema, and (made on the first
-    refusal) the schema without what the cheap checks report themselves (top-level
-    ``required``; the ``ratio`` property once a refused ratio is reported)."""
+    """The verdict of one variant without explanations: first :mod:`runway_dynamic._verdict`
+    (pure Python, for the keywords it decides for sure), then the whole schema compiled by
+    jsonschema-rs (made on first need, so a body the first accepts costs no import), and,
+    made on the first refusal, the schema without what the cheap checks report themselves
+    (top-level ``required``; the ``ratio`` property once a refused ratio is reported)."""
 
-    __slots__ = ("_relaxed", "schema", "strict")
+    __slots__ = ("_relaxed", "_strict", "plain", "schema")
 
-    def __init__(self, strict: Any, schema: Any) -> None:
-        self.strict = strict
+    def __init__(self, schema: Any, *, plain: bool = True) -> None:
         self.schema = schema
+        self.plain = plain
+        self._strict: list[Any] = []
         self._relaxed: dict[bool, Any] = {}
+
+    @property
+    def strict(self) -> Any:
+        """The compiled whole schema, or ``None`` (jsonschema-rs missing or refusing it)."""
+        if not self._strict:
+            self._strict.append(_compile(self.schema))
+        return self._strict[0]
 
     def nothing_left(self, body: Any, ratio_reported: bool) -> bool:
         """Whether the schema finds nothing beyond what the cheap checks reported: a
@@ -399,8 +414,13 @@ class _FastPath:
         what it leaves out; otherwise the errors are read one by one (a ``required`` at
         the top inside ``allOf`` is skipped by both paths as well).
         """
+        if self.plain and verdict(self.schema, body) is VALID:
+            return True
+        strict = self.strict
+        if strict is None:
+            return False
         try:
-            if self.strict.is_valid(body):
+            if strict.is_valid(body):
                 return True
             if ratio_reported not in self._relaxed:
                 self._relaxed[ratio_reported] = _compile_relaxed(self.schema, ratio_reported)
@@ -409,7 +429,7 @@ class _FastPath:
                 return True
             import jsonschema_rs
 
-            for error in self.strict.iter_errors(body):
+            for error in strict.iter_errors(body):
                 where = error.instance_path
                 required = jsonschema_rs.ValidationErrorKind.Required
                 if isinstance(error.kind, required) and not where:
@@ -449,20 +469,20 @@ def _compile(schema: Any) -> Any:
         return None
 
 
-def _compile_fast(schema: Any) -> _FastPath | None:
-    """A jsonschema-rs validator for ``schema`` when it checks exactly what the explaining
-    path checks; ``None`` otherwise.
+def _fast_path(schema: Any, *, plain: bool = True) -> _FastPath | None:
+    """The fast verdict for ``schema`` when it checks exactly what the explaining path
+    checks; ``None`` otherwise.
 
     A variant whose patterns Python cannot compile is left to the explaining path (it warns
     about them); a regex engine difference only ever makes the compiled verdict stricter
     (ECMA's ``\\d``, ``\\w`` and ``$`` match less than Python's), and a stricter "invalid"
     is re-judged by python-jsonschema, so a body is never refused that the oracle accepts.
+    (The pure-Python verdict uses Python's ``re``, as the explaining path does.)
     """
     cleaned, unchecked = checkable_schema(schema)
     if unchecked:
         return None
-    strict = _compile(cleaned)
-    return _FastPath(strict, cleaned) if strict is not None else None
+    return _FastPath(cleaned, plain=plain)
 
 
 def _import_jsonschema_rs() -> Any:

@@ -75,14 +75,22 @@ _DRY_RUN = ["--sandbox", "video", "--model", "gen4.5", "--prompt-text", "a cat",
             "1280:720", "--duration", "5", "--dry-run"]
 
 
-def test_sandbox_dry_run_compiles_with_jsonschema_rs_but_loads_no_email_nor_server() -> None:
-    """The verdict of a dry-run is compiled (jsonschema-rs), but its import does not pull
-    ``email.utils`` (validation._import_jsonschema_rs), and a sandbox nobody calls loads
-    no server stack."""
+def test_sandbox_dry_run_of_a_plain_body_loads_no_compiled_validator_nor_server() -> None:
+    """A plain valid body is judged by the pure-Python verdict (runway_dynamic._verdict):
+    no jsonschema-rs import, no compilation; and a sandbox nobody calls loads no server
+    stack."""
     names = _modules(_DRY_RUN)
+    assert "jsonschema_rs" not in names
+    assert {"uvicorn", "starlette", "asyncio", "httpx"}.isdisjoint(names)
+
+
+def test_refused_dry_run_compiles_with_jsonschema_rs_but_loads_no_email() -> None:
+    """A body the pure-Python verdict does not accept goes to the compiled validator, whose
+    import does not pull ``email.utils`` (validation._import_jsonschema_rs)."""
+    refused = [*_DRY_RUN[:-3], "--duration", "50", "--dry-run"]
+    names = _modules(refused)
     assert "jsonschema_rs" in names
     assert "email.utils" not in names
-    assert {"uvicorn", "starlette", "asyncio", "httpx"}.isdisjoint(names)
 
 
 _FROZEN_PROBE = """

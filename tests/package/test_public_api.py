@@ -19,7 +19,7 @@ LAYERS: dict[str, int] = {
     "naming": 0, "coerce": 0, "_limits": 0, "_net": 0, "_statuses": 0,
     "sources": 1, "_refs": 1, "pack": 1,
     "catalog": 2, "cache": 2, "media_limits": 2, "shapes": 2,
-    "validation": 3, "spec_diff": 3,
+    "validation": 3, "_verdict": 3, "spec_diff": 3,
     "spec": 4, "spec_update": 4,
     "_http": 5, "tasks": 5, "auth": 5, "boundary": 5, "uploads": 5, "downloads": 5,
     "history": 5,

@@ -218,6 +218,10 @@ def test_preflight_verdict_agrees_with_openapi_core(
     explained = Validator(oracle_spec.catalog, compiled=False).check(
         target.endpoint, body, method=target.method)
     assert everything == explained, f"{kind}: fast path and explaining path differ"
+    # The pure-Python verdict first (the default) or jsonschema-rs alone: the same answer.
+    compiled_only = Validator(oracle_spec.catalog, plain=False).check(
+        target.endpoint, body, method=target.method)
+    assert everything == compiled_only, f"{kind}: pure-Python and compiled verdicts differ"
     ours = errors(everything)
     theirs = _their_verdict(openapi, oracle_spec, target, params, body)
     if theirs is not None:
