@@ -46,10 +46,10 @@ def main() -> None:
 
         os.environ["RUNWAY_CACHE_DIR"] = tmp
         Spec.from_bytes(data, use_cache=True)
-        sha = Spec.from_bytes(data).sha256
+        key = Spec.from_bytes(data).document.index_key
         warm = median_seconds(lambda: Spec.from_bytes(data, use_cache=True), repeat=15)
         load_only = median_seconds(
-            lambda: Catalog.from_dict(cache.load_index(sha) or {}), repeat=15
+            lambda: Catalog.from_dict(cache.load_index(key) or {}), repeat=15
         )
     print(f"  parse json              {fmt(parse_json)}")
     print(f"  parse orjson            {fmt(parse_orjson)}")

@@ -1,15 +1,17 @@
-"""On-disk cache of derived catalogs, keyed by (spec sha256, package version).
+"""On-disk cache of derived catalogs, keyed by (the spec's digest, package version).
 
-A warm start reads the spec's bytes only to hash them, then loads the small derived index
+A warm start reads the spec's bytes only to digest them, then loads the small derived index
 instead of re-deriving it. Writes are atomic (:mod:`runway_dynamic._files`); a corrupt or
 stale file is rebuilt, never fatal.
 
-The index is trusted only for what the spec's hash covers. Its file is one header line,
-``{"format", "sha256": <spec>, "digest": <sha256 of the payload>}``, then the catalog
-payload; a header for another spec, or a payload whose digest or own ``sha256`` does not
-match, is rebuilt from the spec. (An edited ``servers`` entry used to redirect requests
-and the key.) The digest catches edits and damage, not a writer who recomputes it: such
-a writer could as well replace the spec file the index is keyed by.
+The index is trusted only for what the spec's digest covers. Its file is one header line,
+``{"format", "key": <digest of the spec>, "sha256": <the spec's sha256>, "digest":
+<digest of the payload>}``, then the catalog payload; a header for another spec, or a
+payload whose digest or own ``sha256`` does not match the header, is rebuilt from the
+spec. (An edited ``servers`` entry used to redirect requests and the key.) The digest
+catches edits and damage, not a writer who recomputes it: such a writer could as well
+replace the spec file the index is keyed by. Digests are :mod:`runway_dynamic._digest`'s
+(BLAKE2b: no OpenSSL to load); the spec's sha256 is computed when the index is derived.
 """
 
 from __future__ import annotations
@@ -18,51 +20,50 @@ from pathlib import Path
 from typing import Any
 
 from runway_dynamic import _limits, _paths
+from runway_dynamic._digest import content_digest
 from runway_dynamic._exceptions import CacheError, FileWriteError, SpecLimitError
 from runway_dynamic._files import atomic_write_bytes
 from runway_dynamic._version import __version__
 
 
-def index_path(sha256: str) -> Path:
-    return _paths.cache_dir() / "index" / f"{sha256[:32]}-{__version__}.json"
+def index_path(key: str) -> Path:
+    """Where the index of the spec whose digest is ``key`` (SpecDocument.index_key) lives."""
+    return _paths.cache_dir() / "index" / f"{key[:32]}-{__version__}.json"
 
 
 #: The layout of an index file (header line + payload); another value is rebuilt.
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
 
 
-def load_index(sha256: str) -> dict[str, Any] | None:
-    """The cached catalog dict for this spec hash, or ``None``: missing, corrupt, stale, or
-    not matching its header (see the module docstring)."""
-    import hashlib
-    import hmac
-
+def load_index(key: str) -> dict[str, Any] | None:
+    """The cached catalog dict for the spec whose digest is ``key``, or ``None``: missing,
+    corrupt, stale, or not matching its header (see the module docstring)."""
     import orjson
 
-    path = index_path(sha256)
+    path = index_path(key)
     try:
         head, _, payload = path.read_bytes().partition(b"\n")
         header = orjson.loads(head)
         if not isinstance(header, dict) or header.get("format") != INDEX_FORMAT:
             return None
-        if header.get("sha256") != sha256 or not isinstance(header.get("digest"), str):
+        if header.get("key") != key or not isinstance(header.get("digest"), str):
             return None
-        if not hmac.compare_digest(hashlib.sha256(payload).hexdigest(), header["digest"]):
+        if content_digest(payload) != header["digest"]:
             return None
         data = orjson.loads(payload)
     except (OSError, orjson.JSONDecodeError):
         return None
-    if not isinstance(data, dict) or data.get("sha256") != sha256:
+    sha256 = header.get("sha256")
+    if not isinstance(data, dict) or not sha256 or data.get("sha256") != sha256:
         return None
     return data
 
 
-def store_index(sha256: str, catalog: dict[str, Any], *, source: str | None = None) -> Path:
-    """Write the catalog atomically; :class:`CacheError` when the directory is not writable,
+def store_index(key: str, catalog: dict[str, Any], *, source: str | None = None) -> Path:
+    """Write the catalog of the spec whose digest is ``key`` atomically (its ``sha256``
+    goes into the header too); :class:`CacheError` when the directory is not writable,
     :class:`SpecLimitError` when it is larger than ``index-max-bytes`` (nothing is written).
     """
-    import hashlib
-
     import orjson
 
     # Response schemas go in as JSON text, read only by what needs them (catalog.DeferredSchemas).
@@ -77,9 +78,9 @@ def store_index(sha256: str, catalog: dict[str, Any], *, source: str | None = No
         raise SpecLimitError(
             f"the derived index would be {len(data):,} bytes", limit="index-max-bytes",
             maximum=limits.max_index_bytes, source=source)
-    header = orjson.dumps({"format": INDEX_FORMAT, "sha256": sha256,
-                           "digest": hashlib.sha256(data).hexdigest()})
-    path = index_path(sha256)
+    header = orjson.dumps({"format": INDEX_FORMAT, "key": key, "sha256": catalog.get("sha256"),
+                           "digest": content_digest(data)})
+    path = index_path(key)
     try:
         # No fsync: a file torn by a crash fails its digest and is derived again.
         atomic_write_bytes(path, header + b"\n" + data, durable=False)

@@ -6,7 +6,6 @@ cache written by ``runway spec pull``, then the snapshot bundled with the packag
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from functools import cached_property
@@ -41,7 +40,7 @@ class SpecSource(Frozen):
 
 
 class SpecDocument(Frozen):
-    """The bytes of one spec, their sha256, and (lazily) the parsed document."""
+    """The bytes of one spec, their digests, and (lazily) the parsed document."""
 
     _fields = ("source", "data")
     _hidden = ("data",)
@@ -53,7 +52,18 @@ class SpecDocument(Frozen):
 
     @cached_property
     def sha256(self) -> str:
+        """The spec's identity people see (``runway spec show``, the history); computed
+        only when asked: a warm start reads it from the index (see Spec.sha256)."""
+        import hashlib
+
         return hashlib.sha256(self.data).hexdigest()
+
+    @cached_property
+    def index_key(self) -> str:
+        """The digest the derived index is found and checked by (runway_dynamic.cache)."""
+        from runway_dynamic._digest import content_digest
+
+        return content_digest(self.data)
 
     @cached_property
     def document(self) -> dict[str, Any]:

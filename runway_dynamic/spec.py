@@ -48,19 +48,20 @@ class Spec:
 
     @classmethod
     def _from_document(cls, document: SpecDocument, *, use_cache: bool) -> Spec:
-        sha = document.sha256
         if use_cache:
-            cached = cache.load_index(sha)
+            cached = cache.load_index(document.index_key)
             if cached is not None:
                 try:
                     return cls(document, Catalog.from_dict(cached))
                 except (KeyError, TypeError, ValueError, AttributeError):
                     pass  # stale or corrupt: rebuild below
-        catalog = build_catalog(document.document, source=document.source.location, sha256=sha)
+        catalog = build_catalog(document.document, source=document.source.location,
+                                sha256=document.sha256)
         note = None
         if use_cache:
             try:
-                cache.store_index(sha, catalog.to_dict(), source=document.source.location)
+                cache.store_index(document.index_key, catalog.to_dict(),
+                                  source=document.source.location)
             except CacheError as exc:
                 note = f"derived index not cached: {exc}"
         return cls(document, catalog, cache_note=note)
@@ -79,7 +80,9 @@ class Spec:
 
     @property
     def sha256(self) -> str:
-        return self.document.sha256
+        """The spec's sha256: as the index recorded it when the catalog came from there
+        (its key is the digest of these very bytes), else computed now."""
+        return self.catalog.sha256 or self.document.sha256
 
     @property
     def api_version(self) -> str | None:

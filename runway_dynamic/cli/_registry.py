@@ -304,7 +304,7 @@ def listing(invocation: Invocation) -> list[Command]:
     from runway_dynamic import cache
     from runway_dynamic.sources import load_document
 
-    data = cache.load_index(load_document(invocation.spec_option).sha256)
+    data = cache.load_index(load_document(invocation.spec_option).index_key)
     if data is None:
         return derived(invocation)
     return derived_from(

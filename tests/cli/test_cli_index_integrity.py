@@ -1,4 +1,4 @@
-"""The cached index is trusted only for what the spec's hash covers (issue 12 §4).
+"""The cached index is trusted only for what the spec's digest covers (issue 12 §4).
 
 An edited index file used to be believed: changing its ``servers`` entry sent the next
 request, and the API key with it, to another host. Each edit below must be ignored: the
@@ -16,6 +16,7 @@ import pytest
 from cli_support import tiny_spec, write_spec
 
 from runway_dynamic import cache
+from runway_dynamic._digest import content_digest
 from runway_dynamic.spec import Spec
 
 EVIL = "https://evil.example.test"
@@ -42,19 +43,17 @@ def _edit_and_drop_the_header(path: Path) -> None:
 
 def _edit_payload_sha_and_digest(path: Path) -> None:
     """A payload that says it belongs to another spec, with a digest that matches it."""
-    import hashlib
-
     header, payload = _split(path)
     payload["servers"] = [EVIL]
     payload["sha256"] = "0" * 64
     data = orjson.dumps(payload)
-    header["digest"] = hashlib.sha256(data).hexdigest()
+    header["digest"] = content_digest(data)
     path.write_bytes(orjson.dumps(header) + b"\n" + data)
 
 
 def _header_for_another_spec(path: Path) -> None:
     header, payload = _split(path)
-    header["sha256"] = "f" * 64
+    header["key"] = header["sha256"] = "f" * 64
     payload["servers"] = [EVIL]
     path.write_bytes(orjson.dumps(header) + b"\n" + orjson.dumps(payload))
 
@@ -75,8 +74,7 @@ def test_an_edited_index_is_not_used_and_is_rebuilt(run_cli, tmp_path: Path, edi
     first = run_cli("--spec", str(path), "call", "things", "--limit", "1", "--dry-run", "--json")
     assert first.code == 0, first.err
     assert json.loads(first.out)["url"].startswith(HOME)
-    sha = Spec.load(path, use_cache=False).sha256
-    index = cache.index_path(sha)
+    index = cache.index_path(Spec.load(path, use_cache=False).document.index_key)
     honest = index.read_bytes()
     EDITS[edit](index)
     assert EVIL.encode() in index.read_bytes()
@@ -94,8 +92,9 @@ def test_an_untouched_index_is_used_without_deriving(
     """The check does not cost the warm start its point: no derivation when it holds."""
     path = write_spec(tmp_path / "tiny.json", tiny_spec())
     cold = Spec.load(path)
-    header, payload = _split(cache.index_path(cold.sha256))
+    header, payload = _split(cache.index_path(cold.document.index_key))
     assert header["sha256"] == cold.sha256 == payload["sha256"]
+    assert header["key"] == cold.document.index_key
 
     def no_build(*args: object, **kwargs: object) -> None:
         raise AssertionError("a verified index must not be derived again")

@@ -15,7 +15,7 @@ PACKAGE = Path(runway_dynamic.__file__).resolve().parent
 # A module may import only modules of its own layer or lower ones.
 LAYERS: dict[str, int] = {
     "_constants": 0, "_version": 0, "_exceptions": 0, "_problems": 0, "_paths": 0, "_files": 0,
-    "_frozen": 0,
+    "_frozen": 0, "_digest": 0,
     "naming": 0, "coerce": 0, "_limits": 0, "_net": 0, "_statuses": 0,
     "sources": 1, "_refs": 1, "pack": 1,
     "catalog": 2, "cache": 2, "media_limits": 2, "shapes": 2,

@@ -114,7 +114,7 @@ def test_bundled_spec_is_far_inside_every_limit(tmp_path: Path) -> None:
     as_yaml.write_text(yaml.safe_dump(orjson.loads(data)))
     spec = Spec.load(as_yaml)
     assert spec.models("text_to_video")
-    index = cache.index_path(spec.sha256)
+    index = cache.index_path(spec.document.index_key)
     assert index.stat().st_size * 50 < limits.max_index_bytes
 
 

@@ -120,6 +120,6 @@ def test_an_index_of_the_previous_format_is_rebuilt(bundled_spec: Spec) -> None:
         del op["kind"], op["resultEndpoint"]
     with pytest.raises(ValueError):
         Catalog.from_dict(data)
-    cache.store_index(bundled_spec.sha256, data)
+    cache.store_index(bundled_spec.document.index_key, data)
     reloaded = Spec.from_document(bundled_spec.document)
     assert reloaded.catalog.operation("text_to_video", "POST").kind == CREATES_TASK  # type: ignore[union-attr]

@@ -240,7 +240,7 @@ def test_cold_build_and_warm_load_give_equal_catalogs(
     path = _write_spec(tmp_path)
     cold = Spec.load(path)
     assert cold.cache_note is None
-    assert cache.index_path(cold.sha256).is_file()
+    assert cache.index_path(cold.document.index_key).is_file()
 
     def no_build(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a warm load must not derive the catalog")
@@ -294,21 +294,22 @@ def test_corrupt_index_is_rebuilt_not_fatal(
     junk: bytes, with_header: bool, tmp_path_factory: Any
 ) -> None:
     """Whatever bytes sit in the index file, loading never fails and never uses them unless
-    they are an index written for this spec: without a matching header (spec hash and
-    payload digest) the index is rebuilt and rewritten; with one, a payload that does not
-    decode into a catalog is rebuilt too.
+    they are an index written for this spec: without a matching header (spec digest, sha256
+    and payload digest) the index is rebuilt and rewritten; with one, a payload that does
+    not decode into a catalog is rebuilt too.
     """
-    import hashlib
+    from runway_dynamic._digest import content_digest
 
     tmp = tmp_path_factory.mktemp("corrupt")
     path = _write_spec(tmp)
     first = Spec.load(path, use_cache=False)
-    index = cache.index_path(first.sha256)
+    key = first.document.index_key
+    index = cache.index_path(key)
     index.parent.mkdir(parents=True, exist_ok=True)
     junk = junk.replace(b"SHA", first.sha256.encode())
     if with_header and b"\n" not in junk:
-        header = {"format": cache.INDEX_FORMAT, "sha256": first.sha256,
-                  "digest": hashlib.sha256(junk).hexdigest()}
+        header = {"format": cache.INDEX_FORMAT, "key": key, "sha256": first.sha256,
+                  "digest": content_digest(junk)}
         index.write_bytes(orjson.dumps(header) + b"\n" + junk)
     else:
         with_header = False
@@ -320,7 +321,7 @@ def test_corrupt_index_is_rebuilt_not_fatal(
         catalog.Catalog.from_dict(orjson.loads(junk)).facts()
     except Exception:  # not ours, or undecodable in any way: must have been rebuilt
         assert spec.catalog.to_dict() == first.catalog.to_dict()
-        stored = cache.load_index(first.sha256)
+        stored = cache.load_index(key)
         assert stored is not None
         assert catalog.Catalog.from_dict(stored).to_dict() == first.catalog.to_dict()
     else:
