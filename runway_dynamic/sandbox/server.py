@@ -6,16 +6,18 @@ time after: the kernel holds the connection until it is accepted. :meth:`~Sandbo
 start` runs uvicorn's ``Server`` on that socket in a daemon thread and returns once it
 serves; with ``lazy=True`` it returns at once and the thread waits (without holding the
 GIL) for the first client before uvicorn, Starlette and the app are made: a
-``runway --sandbox`` command that never sends a request pays for none of it.
+``runway --sandbox`` command that never sends a request pays for none of it (the port is
+bound with the C module ``_socket``: ``socket.py`` and its enum tables, ~1.6 ms to import,
+load only when serving starts).
 :meth:`~SandboxServer.stop` closes every connection (requests still waiting, e.g. on a
 ``delay`` fault, end as dropped connections) and frees the port.
 """
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import select
-import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
+    import socket
 
     from runway_dynamic.sandbox.asgi import ASGIApp
 
@@ -44,19 +47,21 @@ class SandboxServer:
                  app_factory: Callable[[], ASGIApp]) -> None:
         self.app_factory = app_factory
         self.verbose = verbose
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._family = _socket.AF_INET6 if ":" in host else _socket.AF_INET
         # IPPROTO_TCP named: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say
         # so, and uvicorn writes headers and body apart (a 40 ms stall per answer).
-        self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._listener: Any = _socket.socket(self._family, _socket.SOCK_STREAM,
+                                             _socket.IPPROTO_TCP)
         try:
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.socket.bind((host, port))
-            self.socket.listen(BACKLOG)
+            self._listener.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+            self._listener.bind((host, port))
+            self._listener.listen(BACKLOG)
         except OSError:
-            self.socket.close()
+            self._listener.close()
             raise
-        self.port: int = self.socket.getsockname()[1]
-        self._wake_reader, self._wake_writer = socket.socketpair()
+        self.port: int = self._listener.getsockname()[1]
+        self._wake_reader, self._wake_writer = _socket_pair()
+        self._serving_socket: socket.socket | None = None
         self._stopping = threading.Event()
         self._serving = threading.Event()
         self._failure: BaseException | None = None
@@ -111,16 +116,28 @@ class SandboxServer:
     def _close(self) -> None:
         if not self._closed:
             self._closed = True
-            for sock in (self.socket, self._wake_reader, self._wake_writer):
+            for sock in (self._serving_socket or self._listener, self._wake_reader,
+                         self._wake_writer):
                 sock.close()
+
+    def _listening_socket(self) -> socket.socket:
+        """The listening socket as ``socket.socket`` (what uvicorn serves on), made from the
+        bound one when serving starts."""
+        if self._serving_socket is None:
+            import socket
+
+            self._serving_socket = socket.socket(self._family, socket.SOCK_STREAM,
+                                                 socket.IPPROTO_TCP,
+                                                 fileno=self._listener.detach())
+        return self._serving_socket
 
     # ---- the server thread
 
     def _run(self, lazy: bool) -> None:
         try:
             if lazy:
-                readable, _, _ = select.select([self.socket, self._wake_reader], [], [])
-                if self.socket not in readable or self._stopping.is_set():
+                readable, _, _ = select.select([self._listener, self._wake_reader], [], [])
+                if self._listener not in readable or self._stopping.is_set():
                     return
             import asyncio  # only now: a lazy sandbox nobody calls never loads it
 
@@ -131,7 +148,7 @@ class SandboxServer:
                 print(f"runway sandbox: the server failed: {type(exc).__name__}: {exc}",
                       file=sys.stderr)
             with contextlib.suppress(OSError):
-                self.socket.shutdown(socket.SHUT_RDWR)
+                (self._serving_socket or self._listener).shutdown(_socket.SHUT_RDWR)
         finally:
             self._serving.set()
 
@@ -154,7 +171,7 @@ class SandboxServer:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         if self._stopping.is_set():  # stop() ran before the loop existed
             return
-        await server.startup(sockets=[self.socket])
+        await server.startup(sockets=[self._listening_socket()])
         self._serving.set()
         try:
             while not self._stop.is_set():
@@ -190,3 +207,14 @@ def _log_config() -> dict[str, Any]:
     from uvicorn.config import LOGGING_CONFIG
 
     return LOGGING_CONFIG
+
+
+def _socket_pair() -> tuple[Any, Any]:
+    """A connected pair to wake the lazy server's wait: ``_socket``'s own where it has one
+    (POSIX), else ``socket.socketpair``."""
+    pair = getattr(_socket, "socketpair", None)
+    if pair is not None:
+        return pair()
+    import socket
+
+    return socket.socketpair()

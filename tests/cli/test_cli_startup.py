@@ -78,10 +78,10 @@ _DRY_RUN = ["--sandbox", "video", "--model", "gen4.5", "--prompt-text", "a cat",
 def test_sandbox_dry_run_of_a_plain_body_loads_no_compiled_validator_nor_server() -> None:
     """A plain valid body is judged by the pure-Python verdict (runway_dynamic._verdict):
     no jsonschema-rs import, no compilation; and a sandbox nobody calls loads no server
-    stack."""
+    stack (its port is bound with ``_socket``, without ``socket.py``)."""
     names = _modules(_DRY_RUN)
     assert "jsonschema_rs" not in names
-    assert {"uvicorn", "starlette", "asyncio", "httpx"}.isdisjoint(names)
+    assert {"uvicorn", "starlette", "asyncio", "httpx", "socket"}.isdisjoint(names)
 
 
 def test_refused_dry_run_compiles_with_jsonschema_rs_but_loads_no_email() -> None:
