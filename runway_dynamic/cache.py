@@ -5,13 +5,15 @@ instead of re-deriving it. Writes are atomic (:mod:`runway_dynamic._files`); a c
 stale file is rebuilt, never fatal.
 
 The index is trusted only for what the spec's digest covers. Its file is one header line,
-``{"format", "key": <digest of the spec>, "sha256": <the spec's sha256>, "digest":
-<digest of the payload>}``, then the catalog payload; a header for another spec, or a
-payload whose digest or own ``sha256`` does not match the header, is rebuilt from the
-spec. (An edited ``servers`` entry used to redirect requests and the key.) The digest
-catches edits and damage, not a writer who recomputes it: such a writer could as well
-replace the spec file the index is keyed by. Digests are :mod:`runway_dynamic._digest`'s
-(BLAKE2b: no OpenSSL to load); the spec's sha256 is computed when the index is derived.
+``runway-index FORMAT KEY SHA256 DIGEST`` (the digest of the spec, the spec's sha256, the
+digest of the payload), then the catalog payload in :mod:`marshal` form, read by the
+interpreter's own loader (no JSON library to import: ~2 ms of every command) and only once
+its digest holds. A header for another spec, or a payload whose digest or own ``sha256``
+does not match the header, is rebuilt from the spec. (An edited ``servers`` entry used to
+redirect requests and the key.) The digest catches edits and damage, not a writer who
+recomputes it: such a writer could as well replace the spec file the index is keyed by.
+Digests are :mod:`runway_dynamic._digest`'s (BLAKE2b: no OpenSSL to load); the spec's
+sha256 is computed when the index is derived.
 """
 
 from __future__ import annotations
@@ -28,33 +30,47 @@ from runway_dynamic._version import __version__
 
 def index_path(key: str) -> Path:
     """Where the index of the spec whose digest is ``key`` (SpecDocument.index_key) lives."""
-    return _paths.cache_dir() / "index" / f"{key[:32]}-{__version__}.json"
+    return _paths.cache_dir() / "index" / f"{key[:32]}-{__version__}.index"
 
 
 #: The layout of an index file (header line + payload); another value is rebuilt.
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
+#: The first word of an index file's header line.
+INDEX_MAGIC = "runway-index"
+
+
+def header_line(key: str, sha256: str, digest: str) -> bytes:
+    """An index file's first line (without its newline)."""
+    return f"{INDEX_MAGIC} {INDEX_FORMAT} {key} {sha256} {digest}".encode("ascii")
+
+
+def parse_header(line: bytes) -> dict[str, str] | None:
+    """``{"key", "sha256", "digest"}`` of an index file's first line; ``None`` when it is
+    not a header of this format."""
+    words = line.decode("ascii", "replace").split(" ")
+    if len(words) != 5 or words[:2] != [INDEX_MAGIC, str(INDEX_FORMAT)]:
+        return None
+    return dict(zip(("key", "sha256", "digest"), words[2:], strict=True))
 
 
 def load_index(key: str) -> dict[str, Any] | None:
     """The cached catalog dict for the spec whose digest is ``key``, or ``None``: missing,
     corrupt, stale, or not matching its header (see the module docstring)."""
-    import orjson
+    import marshal
 
     path = index_path(key)
     try:
         head, _, payload = path.read_bytes().partition(b"\n")
-        header = orjson.loads(head)
-        if not isinstance(header, dict) or header.get("format") != INDEX_FORMAT:
-            return None
-        if header.get("key") != key or not isinstance(header.get("digest"), str):
-            return None
-        if content_digest(payload) != header["digest"]:
-            return None
-        data = orjson.loads(payload)
-    except (OSError, orjson.JSONDecodeError):
+    except OSError:
         return None
-    sha256 = header.get("sha256")
-    if not isinstance(data, dict) or not sha256 or data.get("sha256") != sha256:
+    header = parse_header(head)
+    if header is None or header["key"] != key or content_digest(payload) != header["digest"]:
+        return None
+    try:
+        data = marshal.loads(payload)
+    except (EOFError, ValueError, TypeError, OverflowError, MemoryError):
+        return None
+    if not isinstance(data, dict) or data.get("sha256") != header["sha256"]:
         return None
     return data
 
@@ -72,14 +88,18 @@ def store_index(key: str, catalog: dict[str, Any], *, source: str | None = None)
             {**op, "responses": orjson.dumps(op["responses"]).decode()}
             if isinstance(op, dict) and isinstance(op.get("responses"), dict) else op
             for op in catalog["operations"]]}
-    data = orjson.dumps(catalog)  # one line: orjson writes no newline unless indenting
+    import marshal
+
+    try:
+        data = marshal.dumps(catalog)
+    except ValueError as exc:  # not plain data, or nested deeper than marshal goes
+        raise CacheError(f"the derived index cannot be stored ({exc})") from None
     limits = _limits.current()
     if len(data) > limits.max_index_bytes:
         raise SpecLimitError(
             f"the derived index would be {len(data):,} bytes", limit="index-max-bytes",
             maximum=limits.max_index_bytes, source=source)
-    header = orjson.dumps({"format": INDEX_FORMAT, "key": key, "sha256": catalog.get("sha256"),
-                           "digest": content_digest(data)})
+    header = header_line(key, str(catalog.get("sha256") or ""), content_digest(data))
     path = index_path(key)
     try:
         # No fsync: a file torn by a crash fails its digest and is derived again.

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from cli_support import tiny_spec, write_spec
 
+from runway_dynamic.cache import parse_header
+
 
 def _one_line_error(result, code: int, *needles: str) -> None:
     assert result.code == code, result.err
@@ -89,12 +91,12 @@ def test_unwritable_cache_dir_by_permission(run_cli, tmp_path: Path) -> None:
 def test_corrupt_index_is_rebuilt_silently(run_cli, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     assert run_cli("models", env={"RUNWAY_CACHE_DIR": str(cache)}).code == 0
-    [index] = list((cache / "index").glob("*.json"))
-    index.write_text("{not json")
+    [index] = list((cache / "index").glob("*.index"))
+    index.write_text("{not an index")
     result = run_cli("models", env={"RUNWAY_CACHE_DIR": str(cache)})
     assert result.code == 0 and result.err == ""
-    header = json.loads(index.read_text().splitlines()[0])  # the header line names the spec
-    assert header["sha256"] and header["digest"]
+    header = parse_header(index.read_bytes().partition(b"\n")[0])  # it names the spec
+    assert header is not None and header["sha256"] and header["digest"]
 
 
 def test_global_option_without_value(run_cli) -> None:

@@ -8,6 +8,7 @@ index is rebuilt from the spec and rewritten.
 from __future__ import annotations
 
 import json
+import marshal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,17 +26,25 @@ HOME = "https://api.example.test"
 
 def _split(path: Path) -> tuple[dict, dict]:
     head, _, payload = path.read_bytes().partition(b"\n")
-    return orjson.loads(head), orjson.loads(payload)
+    header = cache.parse_header(head)
+    assert header is not None
+    return header, marshal.loads(payload)
+
+
+def _write(path: Path, header: dict, payload: dict) -> None:
+    path.write_bytes(cache.header_line(header["key"], header["sha256"], header["digest"])
+                     + b"\n" + marshal.dumps(payload))
 
 
 def _edit_payload_only(path: Path) -> None:
     """What the issue reproduced: redirect the servers, nothing else."""
-    head, _, payload = path.read_bytes().partition(b"\n")
-    path.write_bytes(head + b"\n" + payload.replace(HOME.encode(), EVIL.encode()))
+    header, payload = _split(path)
+    payload["servers"] = [EVIL]
+    _write(path, header, payload)
 
 
 def _edit_and_drop_the_header(path: Path) -> None:
-    """An index in the old layout (or one whose header was cut off)."""
+    """An index in an old layout (or one whose header was cut off)."""
     _, payload = _split(path)
     payload["servers"] = [EVIL]
     path.write_bytes(orjson.dumps(payload))
@@ -46,16 +55,14 @@ def _edit_payload_sha_and_digest(path: Path) -> None:
     header, payload = _split(path)
     payload["servers"] = [EVIL]
     payload["sha256"] = "0" * 64
-    data = orjson.dumps(payload)
-    header["digest"] = content_digest(data)
-    path.write_bytes(orjson.dumps(header) + b"\n" + data)
+    _write(path, {**header, "digest": content_digest(marshal.dumps(payload))}, payload)
 
 
 def _header_for_another_spec(path: Path) -> None:
     header, payload = _split(path)
-    header["key"] = header["sha256"] = "f" * 64
     payload["servers"] = [EVIL]
-    path.write_bytes(orjson.dumps(header) + b"\n" + orjson.dumps(payload))
+    _write(path, {**header, "key": "f" * 64, "sha256": "f" * 64,
+                  "digest": content_digest(marshal.dumps(payload))}, payload)
 
 
 EDITS: dict[str, Callable[[Path], None]] = {

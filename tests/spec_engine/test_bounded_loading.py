@@ -99,7 +99,7 @@ def test_duplication_by_the_catalog_is_bounded_too(
         Spec.load(path)
     assert caught.value.limit == "index-max-bytes"
     assert "\n" not in str(caught.value)
-    assert not list((Path(cache.index_path("0" * 64)).parent).glob("*.json"))
+    assert not list((Path(cache.index_path("0" * 64)).parent).glob("*.index"))
     monkeypatch.setenv("RUNWAY_SPEC_MAX_BYTES", "64M")
     assert len(Spec.load(path).models("gen")) == 300
 
