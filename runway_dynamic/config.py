@@ -61,15 +61,15 @@ def path() -> Path:
 
 def load() -> dict[str, Any]:
     """Every setting (empty when there is no file). A broken file is a :class:`ConfigError`."""
-    import orjson
-
     where = path()
     try:
         raw = where.read_bytes()
     except FileNotFoundError:
-        return {}
+        return {}  # most runs: no JSON library to import (a command's --help asks for this)
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read settings ({exc.strerror})") from None
+    import orjson
+
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
