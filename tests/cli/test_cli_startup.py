@@ -71,6 +71,22 @@ def test_models_schema_builds_only_its_own_command() -> None:
     assert "runway_dynamic.validation" not in names
 
 
+@pytest.mark.parametrize("args", [
+    ["models", "schema", "gen4.5"],
+    ["video", "--help"],
+    ["__complete", "video", "--model", ""],
+], ids=" ".join)
+def test_warm_start_loads_neither_openssl_nor_a_json_library(args: list[str]) -> None:
+    """Once the index is cached, finding and checking it needs no OpenSSL (the digests are
+    BLAKE2b: runway_dynamic._digest) and reading it no JSON library (marshal), and no
+    settings file means no JSON library either: ~4.5 ms of every such command. (The probe
+    itself imports ``json``; orjson is what would load it.)"""
+    _modules(["models"])  # warm the index
+    heavy = {"_hashlib", "hashlib", "hmac", "orjson"}
+    names = _modules(args)
+    assert heavy.isdisjoint(names), sorted(heavy & names)
+
+
 _DRY_RUN = ["--sandbox", "video", "--model", "gen4.5", "--prompt-text", "a cat", "--ratio",
             "1280:720", "--duration", "5", "--dry-run"]
 
