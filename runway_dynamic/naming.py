@@ -12,13 +12,18 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Iterable
+from functools import lru_cache
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _VERSION_PREFIX = re.compile(r"^/v\d+(?:\.\d+)?(?=/)")
 
 
+@lru_cache(maxsize=4096)
 def kebab(name: str) -> str:
-    """``promptText`` → ``prompt-text``; ``X-Runway-Version`` → ``x-runway-version``."""
+    """``promptText`` → ``prompt-text``; ``X-Runway-Version`` → ``x-runway-version``.
+
+    Remembered: building one generation command's flags (and its siblings', for help)
+    asks for the same few dozen names hundreds of times."""
     spaced = _CAMEL_BOUNDARY.sub("-", name)
     return re.sub(r"[^A-Za-z0-9.]+", "-", spaced).strip("-").lower()
 
