@@ -298,3 +298,128 @@ _RULES: dict[str, Callable[[Any, Any, Any], bool | None]] = {
     "oneOf": _one_of,
     "not": _not,
 }
+
+
+# ---- explaining the plain schemas
+
+
+class SchemaError:
+    """One refusal, shaped as python-jsonschema's ``ValidationError`` for what pre-flight
+    reads of it (the keyword, its value, the instance, the schema, the path from the body,
+    the message of a missing property)."""
+
+    __slots__ = ("absolute_path", "instance", "message", "schema", "validator",
+                 "validator_value")
+
+    context: tuple[()] = ()
+
+    def __init__(self, keyword: str, value: Any, instance: Any, schema: Any,
+                 path: tuple[Any, ...], message: str = "") -> None:
+        self.validator = keyword
+        self.validator_value = value
+        self.instance = instance
+        self.schema = schema
+        self.absolute_path = path
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"SchemaError({self.validator!r} at {list(self.absolute_path)})"
+
+
+class _Unexplained(Exception):
+    """The schema or the body is outside what :func:`explain` reproduces exactly."""
+
+
+#: The keywords :func:`explain` reproduces (the combinators, ``format``, ``$ref`` and the
+#: rest are left to python-jsonschema).
+_EXPLAINED = frozenset({
+    "type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "minLength", "maxLength", "minItems", "maxItems", "pattern", "required", "properties",
+    "additionalProperties", "items",
+})
+
+
+def explain(schema: Any, instance: Any) -> list[SchemaError] | None:
+    """Every error python-jsonschema (Draft 2020-12) reports for ``instance``, in its order,
+    when the schema parts the instance reaches use only plain keywords; ``None`` otherwise
+    (then python-jsonschema explains). No import, no compilation: a refused ``--dry-run``
+    need not load a validator library.
+
+    >>> [e.validator for e in explain({"type": "integer", "maximum": 10}, 50)]
+    ['maximum']
+    """
+    found: list[SchemaError] = []
+    try:
+        _explain(schema, instance, (), found)
+    except (_Unexplained, RecursionError, re.error, TypeError, ValueError, OverflowError):
+        return None
+    return found
+
+
+def _explain(schema: Any, instance: Any, path: tuple[Any, ...],
+             found: list[SchemaError]) -> None:
+    if schema is True:
+        return
+    if not isinstance(schema, dict) or not isinstance(instance, _PLAIN):
+        raise _Unexplained
+    for key, value in schema.items():
+        if key in _ANNOTATIONS or key.startswith("x-"):
+            continue
+        if key not in _EXPLAINED:
+            raise _Unexplained
+        if key == "properties":
+            if not isinstance(value, dict):
+                raise _Unexplained
+            if isinstance(instance, dict):
+                for name, sub in value.items():
+                    if name in instance:
+                        _explain(sub, instance[name], (*path, name), found)
+        elif key == "items":
+            if not isinstance(value, (dict, bool)) or "prefixItems" in schema:
+                raise _Unexplained
+            if isinstance(instance, list):
+                if value is False and instance:
+                    raise _Unexplained  # one error for the whole rest: its message varies
+                for index, item in enumerate(instance):
+                    _explain(value, item, (*path, index), found)
+        elif key == "additionalProperties":
+            _explain_additional(value, instance, schema, path, found)
+        elif key == "required":
+            if not isinstance(value, list):
+                raise _Unexplained
+            if isinstance(instance, dict):
+                found += [SchemaError(key, value, instance, schema, path,
+                                      f"{name!r} is a required property")
+                          for name in value if name not in instance]
+        else:
+            rule = _RULES[key]
+            verdict = rule(value, instance, schema)
+            if verdict is UNSURE:
+                raise _Unexplained
+            if verdict is INVALID:
+                found.append(SchemaError(key, value, instance, schema, path))
+
+
+def _explain_additional(value: Any, instance: Any, schema: Any, path: tuple[Any, ...],
+                        found: list[SchemaError]) -> None:
+    """``additionalProperties``: ``false`` is one error naming every extra (pre-flight
+    lists them from the instance); a schema applies to each extra, which python-jsonschema
+    visits in set order, so several extras under a schema are left to it."""
+    if "patternProperties" in schema or not isinstance(schema.get("properties", {}), dict):
+        raise _Unexplained
+    if not isinstance(instance, dict):
+        return
+    known = schema.get("properties", {})
+    extras = [name for name in instance if name not in known]
+    if value is False:
+        if extras:
+            found.append(SchemaError("additionalProperties", value, instance, schema, path))
+    elif value is True:
+        return
+    elif isinstance(value, dict):
+        if len(extras) > 1:
+            raise _Unexplained
+        for name in extras:
+            _explain(value, instance[name], (*path, name), found)
+    else:
+        raise _Unexplained

@@ -27,7 +27,7 @@ from runway_dynamic._problems import (
     render_path,
     says,
 )
-from runway_dynamic._verdict import VALID, verdict
+from runway_dynamic._verdict import VALID, explain, verdict
 from runway_dynamic.catalog import (
     Catalog,
     Operation,
@@ -255,24 +255,29 @@ class Validator:
                         (name,), variant=key, suggestions=tuple(near), severity=WARNING,
                     )
         fast = self._fast_validator(op, variant)
-        if fast is not None and fast.nothing_left(body, ratio_reported):
-            return  # the schema has nothing to add to what the checks above said
-        validator, unchecked = self._validator(op, variant)
-        for where, pattern, reason in unchecked:
-            if where and where[0] in body:
-                yield Problem(
-                    "unchecked_pattern",
-                    says(FieldName(where), f": the spec's pattern {_short(pattern)} is not a "
-                         f"valid regular expression ({reason}); the value is not checked "
-                         "against it here"),
-                    where, variant=key, severity=WARNING,
-                )
-        try:
-            found = list(validator.iter_errors(body))
-        except _UNCHECKABLE as exc:
-            what = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
-            raise SpecError(f"the spec's schema for {_variant_name(op, variant)} cannot be "
-                            f"checked ({what})") from None
+        # A plain schema's errors, as python-jsonschema lists them, with no validator
+        # library (runway_dynamic._verdict.explain); else the compiled verdict first, and
+        # python-jsonschema for a body it refuses.
+        found: list[Any] | None = fast.explain(body) if fast is not None else None
+        if found is None:
+            if fast is not None and fast.nothing_left(body, ratio_reported):
+                return  # the schema has nothing to add to what the checks above said
+            validator, unchecked = self._validator(op, variant)
+            for where, pattern, reason in unchecked:
+                if where and where[0] in body:
+                    yield Problem(
+                        "unchecked_pattern",
+                        says(FieldName(where), f": the spec's pattern {_short(pattern)} is "
+                             f"not a valid regular expression ({reason}); the value is not "
+                             "checked against it here"),
+                        where, variant=key, severity=WARNING,
+                    )
+            try:
+                found = list(validator.iter_errors(body))
+            except _UNCHECKABLE as exc:
+                what = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
+                raise SpecError(f"the spec's schema for {_variant_name(op, variant)} cannot "
+                                f"be checked ({what})") from None
         for error in found:
             if error.validator == "required" and not error.absolute_path:
                 continue  # reported above, one problem per field
@@ -404,6 +409,12 @@ class _FastPath:
         if not self._strict:
             self._strict.append(_compile(self.schema))
         return self._strict[0]
+
+    def explain(self, body: Any) -> list[Any] | None:
+        """Every schema error of ``body`` as python-jsonschema lists them, when the plain
+        path can reproduce them exactly (:func:`runway_dynamic._verdict.explain`); else
+        ``None``."""
+        return explain(self.schema, body) if self.plain else None
 
     def nothing_left(self, body: Any, ratio_reported: bool) -> bool:
         """Whether the schema finds nothing beyond what the cheap checks reported: a

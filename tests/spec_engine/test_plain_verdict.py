@@ -1,6 +1,7 @@
-"""The pure-Python verdict (runway_dynamic._verdict) is never wrong: when it answers, it is
-python-jsonschema's answer (the explaining path), on every variant of the spec, for bodies
-drawn valid from the variant and then damaged."""
+"""The pure-Python verdict and explanation (runway_dynamic._verdict) are never wrong: when
+they answer, it is python-jsonschema's answer (the explaining path), errors and their order
+included, on every variant of the spec, for bodies drawn valid from the variant and then
+damaged."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from schema_strategies import any_json, bodies, examples
 
-from runway_dynamic._verdict import INVALID, UNSURE, VALID, verdict
+from runway_dynamic._verdict import INVALID, UNSURE, VALID, explain, verdict
 from runway_dynamic.sources import bundled_spec_path
 from runway_dynamic.spec import Spec
 from runway_dynamic.validation import checkable_schema
@@ -74,6 +75,35 @@ def test_plain_verdict_when_given_is_python_jsonschemas(
         assert found == _oracle(schema, body), json.dumps(body)
 
 
+def _their_errors(schema: Any, body: Any) -> list[tuple[Any, ...]]:
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [(e.validator, e.validator_value, e.instance, tuple(e.absolute_path),
+             e.message if e.validator == "required" else "", id(e.schema))
+            for e in validator.iter_errors(body)]
+
+
+@pytest.mark.parametrize(("method", "endpoint", "key"), VARIANTS)
+@examples(15)
+@given(data=st.data())
+def test_plain_explanation_when_given_is_python_jsonschemas_errors_in_order(
+        method: str, endpoint: str, key: str | None, data: st.DataObject) -> None:
+    """Same keyword, value, instance, path, schema object and (for a missing property)
+    message, error by error, in python-jsonschema's order."""
+    op = _CATALOG.operation(endpoint, method)
+    assert op is not None
+    variant = op.variant(key)
+    assert variant is not None
+    schema, unchecked = checkable_schema(variant.schema)
+    if unchecked:
+        return
+    body = _damaged(data, data.draw(bodies(variant.schema), label="body"))
+    ours = explain(schema, body)
+    if ours is not None:
+        assert [(e.validator, e.validator_value, e.instance, tuple(e.absolute_path),
+                 e.message, id(e.schema)) for e in ours] == _their_errors(schema, body), (
+            json.dumps(body))
+
+
 def test_plain_verdict_accepts_a_plain_generation_body() -> None:
     """The common case is decided here, with no compiled validator: a gen4.5 text body."""
     op = _CATALOG.operation("text_to_video", "POST")
@@ -84,6 +114,23 @@ def test_plain_verdict_accepts_a_plain_generation_body() -> None:
     body = {"model": "gen4.5", "promptText": "a cat", "ratio": "1280:720", "duration": 5}
     assert verdict(schema, body) is VALID
     assert verdict(schema, {**body, "duration": 50}) is INVALID
+    assert explain(schema, body) == []
+    refused = explain(schema, {**body, "duration": 50, "seed": -1})
+    assert refused is not None
+    assert [(e.validator, e.absolute_path) for e in refused] == [
+        ("maximum", ("duration",)), ("minimum", ("seed",))]
+
+
+@pytest.mark.parametrize(("schema", "value"), [
+    ({"type": "object", "properties": {"a": {"type": "integer"}},
+      "additionalProperties": {"type": "string"}}, {"x": 1, "y": 2}),  # set order: theirs
+    ({"anyOf": [{"type": "string"}]}, 1),
+    ({"type": "string", "format": "uuid"}, "x"),
+    ({"type": "array", "items": False}, [1]),
+    (False, 1),
+])
+def test_plain_explanation_leaves_the_rest_to_python_jsonschema(schema: Any, value: Any) -> None:
+    assert explain(schema, value) is None
 
 
 @pytest.mark.parametrize(("schema", "value", "expected"), [
