@@ -255,13 +255,20 @@ class Validator:
                         (name,), variant=key, suggestions=tuple(near), severity=WARNING,
                     )
         fast = self._fast_validator(op, variant)
-        # A plain schema's errors, as python-jsonschema lists them, with no validator
-        # library (runway_dynamic._verdict.explain); else the compiled verdict first, and
-        # python-jsonschema for a body it refuses.
-        found: list[Any] | None = fast.explain(body) if fast is not None else None
-        if found is None:
-            if fast is not None and fast.nothing_left(body, ratio_reported):
+        # The first body of a variant (a command's only one): a plain schema's errors as
+        # python-jsonschema lists them, with no validator library to load
+        # (runway_dynamic._verdict.explain). Later bodies (batches, servers): the compiled
+        # verdict first (~1 µs), and the plain explanation for a body it refuses. Else
+        # python-jsonschema explains.
+        found: list[Any] | None = None
+        if fast is not None:
+            warm = fast.seen()
+            if warm and fast.nothing_left(body, ratio_reported, plain=False):
+                return
+            found = fast.explain(body)
+            if found is None and not warm and fast.nothing_left(body, ratio_reported):
                 return  # the schema has nothing to add to what the checks above said
+        if found is None:
             validator, unchecked = self._validator(op, variant)
             for where, pattern, reason in unchecked:
                 if where and where[0] in body:
@@ -395,13 +402,19 @@ class _FastPath:
     made on the first refusal, the schema without what the cheap checks report themselves
     (top-level ``required``; the ``ratio`` property once a refused ratio is reported)."""
 
-    __slots__ = ("_relaxed", "_strict", "plain", "schema")
+    __slots__ = ("_relaxed", "_seen", "_strict", "plain", "schema")
 
     def __init__(self, schema: Any, *, plain: bool = True) -> None:
         self.schema = schema
         self.plain = plain
         self._strict: list[Any] = []
         self._relaxed: dict[bool, Any] = {}
+        self._seen = False
+
+    def seen(self) -> bool:
+        """Whether a body of this variant came before (then compiling pays off)."""
+        seen, self._seen = self._seen, True
+        return seen
 
     @property
     def strict(self) -> Any:
@@ -416,7 +429,7 @@ class _FastPath:
         ``None``."""
         return explain(self.schema, body) if self.plain else None
 
-    def nothing_left(self, body: Any, ratio_reported: bool) -> bool:
+    def nothing_left(self, body: Any, ratio_reported: bool, *, plain: bool = True) -> bool:
         """Whether the schema finds nothing beyond what the cheap checks reported: a
         missing top-level field, a ratio outside its set. The explaining path skips exactly
         these too, so it need not run (it costs ~100 µs; this ~1-2 µs).
@@ -425,7 +438,7 @@ class _FastPath:
         what it leaves out; otherwise the errors are read one by one (a ``required`` at
         the top inside ``allOf`` is skipped by both paths as well).
         """
-        if self.plain and verdict(self.schema, body) is VALID:
+        if plain and self.plain and verdict(self.schema, body) is VALID:
             return True
         strict = self.strict
         if strict is None:
