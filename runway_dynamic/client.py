@@ -182,6 +182,9 @@ class _ClientCore:
         self.headers = dict(headers or {})
         self._rng: RandomSource = rng if rng is not None else random.Random()
         self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        #: Per spec, derived once: terminal statuses by endpoint, the tasks route by method.
+        self._terminal: dict[str, frozenset[str]] = {}
+        self._task_routes: dict[str, tuple[str, str]] = {}
         #: Where create requests are recorded (``None``: nowhere); see runway_dynamic.history.
         #: A sealed client's entries are sandbox rehearsals.
         self.recorder, self._owns_history = self._make_recorder(history, sandbox=sealed)
@@ -463,9 +466,13 @@ class _ClientCore:
         return request_timeout(deadline, self._clock(), self.timeout)
 
     def task_request(self, task_id: str, method: str) -> tuple[str, dict[str, str]]:
-        """The tasks endpoint and its path parameter, whatever the spec names it."""
-        op = self.operation_for(TASK_ENDPOINT, method, False)
-        return op.endpoint, {_single_path_param(op): task_id}
+        """The tasks endpoint and its path parameter, whatever the spec names it (looked up
+        once per method: a batch asks for every poll)."""
+        route = self._task_routes.get(method)
+        if route is None:
+            op = self.operation_for(TASK_ENDPOINT, method, False)
+            route = self._task_routes[method] = (op.endpoint, _single_path_param(op))
+        return route[0], {route[1]: task_id}
 
     def check_can_wait(self) -> None:
         """A wait polls ``GET tasks/{id}``: without it in the spec, refuse before the create
@@ -477,8 +484,14 @@ class _ClientCore:
                 "a spec that has it ('runway spec rollback' returns to the previous one)")
 
     def terminal_for(self, endpoint: str) -> frozenset[str]:
-        op = self.spec.catalog.operation(endpoint, "GET")
-        return terminal_statuses(op.success_schema() if op else None)
+        """The statuses that end a wait on ``endpoint``, read from its answer's schema once
+        (walking it cost ~40 µs, on every wait of a batch)."""
+        known = self._terminal.get(endpoint)
+        if known is None:
+            op = self.spec.catalog.operation(endpoint, "GET")
+            known = self._terminal[endpoint] = terminal_statuses(
+                op.success_schema() if op else None)
+        return known
 
     def resubmit_decision(self, exc: TaskFailedError, resubmitted: int, limit: int | None) -> bool:
         allowed = self.retry_on_internal_error if limit is None else max(0, limit)
