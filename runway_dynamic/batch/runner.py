@@ -229,6 +229,9 @@ class Runner:
         self._side: set[asyncio.Task[Any]] = set()
         #: Each job's running work → its key (a requeued job may briefly have two).
         self._workers: dict[asyncio.Task[None], str] = {}
+        #: How many of those each key has: the dispatcher asks per job, and jobs waiting
+        #: for a download slot can number hundreds (a set of them per job was quadratic).
+        self._working: Counter[str] = Counter()
         self._creating: set[str] = set()
         self._throttled: set[str] = set()
         self._ever_throttled: set[str] = set()
@@ -351,7 +354,7 @@ class Runner:
 
     def _adopt(self, record: JobRecord) -> None:
         """Follow a job whose task exists (from an earlier run, or a lapsed worker's)."""
-        if any(key == record.key for key in self._workers.values()):
+        if self._working[record.key]:
             return
         self._jobs[record.key] = record
         lane = self._lane(record)
@@ -376,6 +379,7 @@ class Runner:
     def _spawn(self, record: JobRecord, work: Any) -> None:
         task = asyncio.create_task(self._guard(record.key, work))
         self._workers[task] = record.key
+        self._working[record.key] += 1
 
     async def _guard(self, key: str, work: Any) -> None:
         """Run one job's work; whatever happens, the dispatcher hears that it ended."""
@@ -396,8 +400,10 @@ class Runner:
             self._stop_all(f"{key}: unexpected {type(exc).__name__}: {exc}")
         finally:
             this = asyncio.current_task()
-            if this is not None:
-                self._workers.pop(this, None)
+            if this is not None and self._workers.pop(this, None) is not None:
+                self._working[key] -= 1
+                if not self._working[key]:
+                    del self._working[key]
             self._wake.set()
 
     async def _watch_stop(self) -> None:
@@ -420,9 +426,8 @@ class Runner:
                 return
             records = await self._coord.next_jobs(self.options.concurrency
                                                   - self.pacer.in_flight)
-            held = set(self._workers.values())
             for record in records:
-                if record.key in held:  # still ours, in memory (a lapsed lease re-claimed)
+                if self._working[record.key]:  # still ours (a lapsed lease re-claimed)
                     continue
                 self._jobs[record.key] = record
                 lane = self._lane(record)
