@@ -133,7 +133,8 @@ class StagedFile:
             self._file.close()
 
     def discard(self) -> None:
-        """Drop the bytes (an error or an interruption before :meth:`place`)."""
+        """Drop the bytes (an error or an interruption before :meth:`place`; never once the
+        file is handed to a placer on another thread: it is the placer's then)."""
         if not self._placing:
             self._file.close()
             self._remove_tmp()
@@ -145,6 +146,8 @@ class StagedFile:
 
 #: Places a finished :class:`StagedFile` and says where it went (a batch makes it durable in
 #: its journal's commit, see :meth:`~runway_dynamic.batch.writer.LocalJournalWriter.place`).
+#: It owns the file from the call on: it places it, or discards it if it gives up first
+#: (another thread may be writing it to disk when its caller is cancelled).
 Placer = Callable[[StagedFile], Awaitable[Path]]
 
 
@@ -173,9 +176,10 @@ async def awrite_stream(chunks: AsyncIterable[bytes], target: Path, *,
     try:
         async for chunk in chunks:
             staged.write(chunk)
-        if place is not None:
-            return await place(staged)
-        return await asyncio.get_running_loop().run_in_executor(None, staged.place)
     except BaseException:
         staged.discard()
         raise
+    if place is not None:
+        return await place(staged)
+    # cancelled meanwhile, the thread still places the file: complete, under its name
+    return await asyncio.get_running_loop().run_in_executor(None, staged.place)

@@ -97,8 +97,12 @@ class LocalJournalWriter:
         there as one of the group's changes (the write-ahead order: the file is on disk
         before any record of it); where the file went, once committed. A file placed
         whose change fails stays (a rerun finds it); its caller hears the error."""
-        await self._join()
-        self._placing.append((staged, then))
+        try:
+            await self._join()
+        except BaseException:  # cancelled before the commit took it: nothing to place
+            staged.discard()
+            raise
+        self._placing.append((staged, then))  # the commit's thread owns it from here
         path: Path = await self._enlist(len(self._placing) - 1)
         return path
 

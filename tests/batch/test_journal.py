@@ -231,3 +231,73 @@ def test_a_full_disk_undoes_the_whole_group_and_says_so(journal: Journal) -> Non
         journal.mark_submitted("job-0001", "y" * 20_000)
     assert alone.value.reason == "full" and "free some space" in str(alone.value)
     assert journal.job("job-0001").state == "submitting"
+
+
+def _succeeded(journal: Journal, key: str, file: Path) -> None:
+    journal.mark_submitting(key)
+    journal.mark_submitted(key, f"task-{key}")
+    journal.mark_succeeded(key, [str(file)])
+
+
+def test_a_placed_file_is_named_and_recorded_by_the_commit_that_syncs_the_journal(
+    journal: Journal, tmp_path: Path
+) -> None:
+    """The writer's place(): the bytes are synced and named in the commit's thread, never
+    over another file, and the job's 'downloaded' is made in that same commit; the caller
+    hears where the file went once it is committed."""
+    import asyncio
+
+    from runway_dynamic.batch.writer import LocalJournalWriter
+    from runway_dynamic.downloads import StagedFile
+
+    target = tmp_path / "job-0001.png"
+    target.write_bytes(b"someone else's")
+    _succeeded(journal, "job-0001", target)
+
+    async def run() -> Path:
+        writer = LocalJournalWriter(journal)
+        staged = StagedFile(target)
+        staged.write(b"png bytes")
+        try:
+            return await writer.place(
+                staged, then=lambda path: journal.mark_downloaded("job-0001", [str(path)]))
+        finally:
+            writer.close()
+
+    placed = asyncio.run(run())
+    assert placed.name == "job-0001.2.png" and placed.read_bytes() == b"png bytes"
+    assert target.read_bytes() == b"someone else's"
+    job = journal.job("job-0001")
+    assert (job.state, job.files) == ("downloaded", (str(placed),))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png") == [
+        "job-0001.2.png", "job-0001.png"]
+
+
+def test_a_caller_cancelled_after_handing_a_file_over_still_gets_it_placed_and_recorded(
+    journal: Journal, tmp_path: Path
+) -> None:
+    """Once handed to the writer the file is the commit's: a cancelled caller (Ctrl-C, a
+    stopping batch) neither closes it under the commit's thread nor loses the record."""
+    import asyncio
+
+    from runway_dynamic.batch.writer import LocalJournalWriter
+    from runway_dynamic.downloads import StagedFile
+
+    target = tmp_path / "job-0002.png"
+    _succeeded(journal, "job-0002", target)
+
+    async def run() -> None:
+        writer = LocalJournalWriter(journal)
+        staged = StagedFile(target)
+        staged.write(b"png bytes")
+        caller = asyncio.ensure_future(writer.place(
+            staged, then=lambda path: journal.mark_downloaded("job-0002", [str(path)])))
+        await asyncio.sleep(0)  # handed over, the group not committed yet
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        writer.close()  # commits the open group: the file is placed and recorded
+
+    asyncio.run(run())
+    assert target.read_bytes() == b"png bytes"
+    assert journal.job("job-0002").state == "downloaded"
