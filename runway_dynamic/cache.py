@@ -18,6 +18,7 @@ sha256 is computed when the index is derived.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -106,4 +107,41 @@ def store_index(key: str, catalog: dict[str, Any], *, source: str | None = None)
         atomic_write_bytes(path, header + b"\n" + data, durable=False)
     except FileWriteError as exc:
         raise CacheError(str(exc)) from exc
+    prune_indexes(keep=path)
     return path
+
+
+#: Index files kept (one per spec and package version); the least recently written go
+#: first. An index pruned while still in use is derived again on its next start.
+MAX_INDEX_FILES = 16
+
+
+def prune_indexes(keep: Path) -> list[Path]:
+    """Remove index files beyond :data:`MAX_INDEX_FILES`, oldest first, and any file of an
+    earlier layout (another suffix), never ``keep``; what was removed. Runs when an index
+    is written (a new spec or version), so a warm start pays nothing for it."""
+    folder = keep.parent
+    try:
+        found = [entry for entry in os.scandir(folder) if entry.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+    ours = [e for e in found if e.name.endswith(keep.suffix) and not e.name.startswith(".")]
+    stale = [e for e in found if not e.name.endswith(keep.suffix) and not e.name.startswith(".")]
+
+    def written(entry: os.DirEntry[str]) -> float:
+        try:
+            return entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            return 0.0
+
+    ours.sort(key=written, reverse=True)
+    removed = []
+    for entry in [*stale, *ours[MAX_INDEX_FILES:]]:
+        if entry.path == str(keep):
+            continue
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            continue  # another process pruned it, or it is not ours to remove
+        removed.append(Path(entry.path))
+    return removed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import marshal
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,3 +109,34 @@ def test_an_untouched_index_is_used_without_deriving(
 
     monkeypatch.setattr("runway_dynamic.spec.build_catalog", no_build)
     assert Spec.load(path).catalog.to_dict() == cold.catalog.to_dict()
+
+
+def test_the_index_folder_stays_bounded(tmp_path: Path) -> None:
+    """Every spec (each pull, each --spec file) and package version adds an index: writing
+    a new one removes the oldest beyond the limit and any of an earlier layout, never the
+    one just written nor a hidden file another process is still writing."""
+    first = Spec.load(write_spec(tmp_path / "a.json", tiny_spec(server=HOME)))
+    folder = cache.index_path(first.document.index_key).parent
+    older = []
+    for number in range(cache.MAX_INDEX_FILES + 4):
+        made = folder / f"{number:032x}-0.0.0{cache.index_path('x').suffix}"
+        made.write_bytes(b"old")
+        stamp = 1_000_000 + number
+        os.utime(made, (stamp, stamp))
+        older.append(made)
+    earlier_layout = folder / f"{'e' * 32}-0.0.0.json"
+    earlier_layout.write_bytes(b"{}")
+    in_progress = folder / ".index.tmp"
+    in_progress.write_bytes(b"partial")
+
+    second = Spec.load(write_spec(tmp_path / "b.json", tiny_spec(server=EVIL)))
+    written = cache.index_path(second.document.index_key)
+    left = {p.name for p in folder.iterdir()}
+    assert written.name in left and in_progress.name in left
+    assert earlier_layout.name not in left
+    indexes = [name for name in left if name.endswith(written.suffix)]
+    assert len(indexes) == cache.MAX_INDEX_FILES
+    kept = {p.name for p in older} & left
+    # the newest older ones stay: the first index (written now-ish) and the newest made
+    assert kept == {p.name for p in older[-(cache.MAX_INDEX_FILES - 2):]}
+    assert cache.index_path(first.document.index_key).name in left
