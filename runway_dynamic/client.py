@@ -1162,6 +1162,10 @@ class AsyncRunwayClient:
                                    trust_env=self._core.trust_env,
                                    event_hooks=guard_hooks(self._core.guard, asynchronous=True))
         )
+        if http_client is None and transport is None:
+            from runway_dynamic import _pool
+
+            _pool.install(self._http._transport)  # O(C) bookkeeping instead of O(C²)
         self._sleep: Callable[[float], Awaitable[None]] = (
             sleep if sleep is not None else asyncio.sleep
         )

@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     "validation": 3, "_verdict": 3, "spec_diff": 3,
     "spec": 4, "spec_update": 4,
     "_http": 5, "tasks": 5, "auth": 5, "boundary": 5, "uploads": 5, "downloads": 5,
-    "history": 5,
+    "history": 5, "_pool": 5,
     "client": 6, "sandbox": 6, "config": 6,
     "tools": 7, "creative": 7, "batch": 7, "realtime": 7, "sdk": 7,
     "mcp_server": 8,
