@@ -265,12 +265,18 @@ def main() -> None:
         rate = {k: statistics.median(n / r[k]["wall"] for r in rounds) for k in rounds[0]}
         cpu = {k: statistics.median(r[k]["cpu"] / n * 1e3 for r in rounds) for k in rounds[0]}
         # CPU ratios within each round, then their median
-        versus = {k: statistics.median(r[k]["cpu"] / r["bare"]["cpu"] for r in rounds)
-                  for k in rounds[0]}
+        ratios = {k: [r[k]["cpu"] / r["bare"]["cpu"] for r in rounds] for k in rounds[0]}
+        versus = {k: statistics.median(v) for k, v in ratios.items()}
         print(f"{level:>5} {n:>5} {rate['batch']:>10.1f} {rate['gather']:>11.1f} "
               f"{rate['bare']:>9.1f} {cpu['batch']:>18.2f} {cpu['gather']:>7.2f} "
               f"{cpu['bare']:>6.2f} {versus['batch']:>11.2f} {versus['gather']:>12.2f}",
               flush=True)
+        # the machine is noisy: every round's figures, so a median comes with its spread
+        for kind in ("batch", "gather", "bare"):
+            per_job = ", ".join(f"{r[kind]['cpu'] / n * 1e3:.2f}" for r in rounds)
+            spread = "" if kind == "bare" else (
+                f"; /bare {min(ratios[kind]):.2f}-{max(ratios[kind]):.2f}")
+            print(f"{'':>11}{kind:>6} CPU ms/job by round: {per_job}{spread}")
 
     print(f"\nmemory and CPU for {args.jobs} jobs (concurrency 64; tracemalloc peak of Python "
           "allocations during the run, RSS growth; fixed costs included, so use --jobs 1000 "
