@@ -37,6 +37,7 @@ from runway_dynamic.catalog import (
     schema_kind,
 )
 from runway_dynamic.coerce import from_text, parse_json
+from runway_dynamic.naming import kebab
 
 #: How deep leaves are listed below a field (a spec is untrusted input: keep it bounded).
 MAX_DEPTH = 4
@@ -153,6 +154,17 @@ def leaves(schema: Schema) -> tuple[Leaf, ...]:
     out: list[Leaf] = []
     _walk(schema, (), (), out, 0)
     return tuple(out)
+
+
+def find_leaf(schema: Schema, names: Sequence[str]) -> Leaf | None:
+    """The leaf below an object field that ``names`` spell, each part by its spec name or in
+    kebab case as the dotted flags write it (``("preset-id",)`` → ``presetId``)."""
+    wanted = tuple(kebab(name) for name in names)
+    for leaf in leaves(schema):
+        if len(leaf.path) == len(names) and (
+                leaf.path == tuple(names) or tuple(kebab(p) for p in leaf.path) == wanted):
+            return leaf
+    return None
 
 
 def _walk(schema: Schema, path: LeafPath, where: tuple[str, ...], out: list[Leaf],

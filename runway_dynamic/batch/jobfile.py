@@ -11,6 +11,11 @@ One line, one generation:
   names or flags as above; a cell's text becomes the field's type (``5`` → 5 for an
   integer field, JSON for object and array fields); an empty cell is "not given".
 
+A field that is an object takes its parts under dotted keys or columns, as the CLI's dotted
+flags do (:mod:`runway_dynamic.shapes` puts them together, its shape's constants filled
+in): ``"voice.preset-id": "maya"`` (or ``--voice.preset-id``, ``voice.presetId``) gives
+``{"voice": {"type": "runway-preset", "presetId": "maya"}}`` where that is the shape.
+
 Problems name fields by their spec names; a caller that has flags for them (the CLI, whose
 command builder names them) passes ``flags`` and the messages carry those too.
 
@@ -30,9 +35,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runway_dynamic import shapes
 from runway_dynamic._constants import MODEL_PROPERTY
-from runway_dynamic._exceptions import UsageError
-from runway_dynamic.catalog import CREATES_TASK, Operation, Variant
+from runway_dynamic._exceptions import ShapeError, UsageError
+from runway_dynamic.catalog import CREATES_TASK, Field, Operation, Variant
 from runway_dynamic.coerce import from_text, unchecked_from_text
 from runway_dynamic.naming import camel, closest, endpoint_name, kebab, short_aliases
 from runway_dynamic.uploads import local_media, placeholder_media, replace_media
@@ -362,7 +368,16 @@ class _Reader:
             variant = operation.variants[0]
         body: dict[str, Any] = {}
         namer = self.namer(operation)
+        nested: dict[str, dict[tuple[str, ...], Any]] = {}
         for name, value in entries.items():
+            below = self._nested(operation, variant, name)
+            if below is not None:
+                field_name, leaf = below
+                if not typed:
+                    value = shapes.value_from_text(leaf.schema, value, name,
+                                                   (field_name, *leaf.path))
+                nested.setdefault(field_name, {})[leaf.path] = value
+                continue
             field_name = self._name(operation, variant, name)
             if not typed and variant is not None and field_name in variant.field_map:
                 flag = namer((field_name,))
@@ -378,12 +393,39 @@ class _Reader:
                 if kind is not None:
                     value = unchecked_from_text(value, kind, field_name)
             body[field_name] = value
+        for field_name, given in nested.items():
+            try:
+                body[field_name] = shapes.assemble(
+                    self._fields(operation, variant)[field_name].schema, body.get(field_name),
+                    given, (field_name,))
+            except ShapeError as exc:
+                problems.append(LineProblem(line, exc.render(namer), field=field_name,
+                                            flag=namer((field_name,))))
         return body
+
+    def _fields(self, operation: Operation, variant: Variant | None) -> Mapping[str, Field]:
+        """The fields a line may name: its model's, or every model's for an unknown one."""
+        if variant is not None:
+            return variant.field_map
+        return {f.name: f for v in reversed(operation.variants) for f in v.fields}
+
+    def _nested(self, operation: Operation, variant: Variant | None,
+                name: str) -> tuple[str, shapes.Leaf] | None:
+        """The object field and the leaf below it that a dotted key names, as the CLI's
+        dotted flags do (``voice.preset-id``, ``--voice.preset-id``); ``None`` otherwise."""
+        head, dot, rest = name.strip().lstrip("-").partition(".")
+        if not dot or not rest:
+            return None
+        field_name = self._name(operation, variant, head)
+        found = self._fields(operation, variant).get(field_name)
+        if found is None or found.kind not in ("object", "any"):
+            return None
+        leaf = shapes.find_leaf(found.schema, rest.split("."))
+        return None if leaf is None else (field_name, leaf)
 
     def _name(self, operation: Operation, variant: Variant | None, name: str) -> str:
         """The spec field a key or column names: as is, a flag, a kebab name or an alias."""
-        names = variant.field_map if variant is not None else {
-            f.name: f for v in operation.variants for f in v.fields}
+        names = self._fields(operation, variant)
         if name in names:
             return name
         bare = name.strip().lstrip("-")

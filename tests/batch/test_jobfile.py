@@ -245,3 +245,87 @@ def test_a_line_missing_a_required_field_is_refused_naming_line_and_field(
     assert operation is not None
     flag = job_flags(operation)((dropped,))
     assert flag and any(p.field == dropped and p.flag == flag for p in problems), problems
+
+
+def _dotted_case(spec: Spec) -> tuple[str, str, str, str, Any, str]:
+    """A task endpoint and model with an object field whose dotted flag sets one leaf that
+    alone makes the field whole (a preset id: one enum value), with its other required
+    fields plain text: (endpoint, model, field, flag, value, text field)."""
+    from runway_dynamic import shapes
+    from runway_dynamic.catalog import schema_choices
+    from runway_dynamic.naming import kebab
+
+    for op in spec.catalog.operations:
+        if op.kind != CREATES_TASK:
+            continue
+        for variant in op.variants:
+            required = [f for f in variant.fields if f.required and f.name != "model"]
+            objects = [f for f in required if f.kind == "object"]
+            texts = [f for f in required if f.kind == "string"]
+            if len(objects) != 1 or len(texts) != len(required) - 1 or len(texts) != 1:
+                continue
+            for leaf in shapes.leaves(objects[0].schema):
+                choices = schema_choices(leaf.schema)
+                if len(leaf.path) == 1 and not leaf.is_tag and choices:
+                    flag = f"--{objects[0].name}.{kebab(leaf.path[0])}"
+                    return (op.endpoint, str(variant.key), objects[0].name, flag,
+                            choices[0], texts[0].name)
+    raise AssertionError("no object field with a one-leaf shape in the bundled spec")
+
+
+def test_dotted_keys_set_nested_fields_as_the_cli_dotted_flags_do(bundled_spec: Spec,
+                                                                  tmp_path: Path) -> None:
+    """``voice.preset-id`` in a JSONL line or a CSV header (with or without ``--``, or in
+    spec names) builds the object the CLI's ``--voice.preset-id`` builds, its shape's
+    constants filled in."""
+    from runway_dynamic.cli.call import command_options
+
+    endpoint, model, name, flag, value, text = _dotted_case(bundled_spec)
+    op = bundled_spec.catalog.operation(endpoint, "POST")
+    options = command_options(op)
+    nested = next(item for item in options.nested if item.flag == flag)
+    from_cli = options.merge_nested({}, {nested.param: str(value)}, model)[name]
+    assert isinstance(from_cli, dict) and len(from_cli) >= 1
+
+    leaf = flag[2:].split(".", 1)[1]
+    keys = [f"{name}.{leaf}", flag, f"{name}.{nested.leaf[0]}"]
+    path = write_jsonl(tmp_path / "dotted.jsonl", [
+        {"endpoint": endpoint, "model": model, text: "hello", key: value} for key in keys])
+    (tmp_path / "dotted.csv").write_text(
+        f"endpoint,model,{text},{name}.{leaf}\n{endpoint},{model},hello,{value}\n",
+        encoding="utf-8")
+    for flags in (None, job_flags):
+        jobs = [*load_jobs(path, bundled_spec, flags=flags).jobs,
+                *load_jobs(tmp_path / "dotted.csv", bundled_spec, flags=flags).jobs]
+        assert [j.body[name] for j in jobs] == [from_cli] * 4
+
+
+def test_dotted_keys_that_fit_no_one_shape_are_a_line_problem_naming_the_flags(
+        bundled_spec: Spec) -> None:
+    """Two leaves of different shapes on one line: refused, by line, naming what picks
+    each shape (as the CLI says for its dotted flags)."""
+    from runway_dynamic import shapes
+
+    for op in bundled_spec.catalog.operations:
+        if op.kind != CREATES_TASK:
+            continue
+        for variant in op.variants:
+            for field in variant.fields:
+                if field.kind != "object":
+                    continue
+                picks = [leaf for leaf in shapes.leaves(field.schema)
+                         if len(leaf.path) == 1 and not leaf.is_tag and len(leaf.shapes) == 1]
+                by_shape = {leaf.shapes: leaf for leaf in picks}
+                if len(by_shape) < 2:
+                    continue
+                first, second = list(by_shape.values())[:2]
+                line = {"endpoint": op.endpoint, "model": variant.key,
+                        f"{field.name}.{first.path[0]}": "a",
+                        f"{field.name}.{second.path[0]}": "b"}
+                with pytest.raises(JobsFileError) as caught:
+                    parse_jobs(json.dumps(line), bundled_spec, flags=job_flags)
+                problem = next(p for p in caught.value.problems if p.field == field.name)
+                assert problem.line == 1 and "do not fit one shape" in problem.message
+                assert f"--{field.name}." in problem.message
+                return
+    pytest.skip("no object field with two shapes picked by different leaves in this spec")
