@@ -26,6 +26,7 @@ private attributes are the ones this pass reads; anything else is left as it is.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -33,6 +34,9 @@ import httpcore
 
 #: How often every idle connection is checked for expiry, at most (seconds).
 SWEEP_SECONDS = 1.0
+#: The httpcore releases whose pool this pass was written against and tested with (the
+#: request objects' methods it calls are private too: a newer line keeps httpcore's pass).
+_VERSION = re.compile(r"1\.0\.\d+\Z")
 #: The pool attributes the pass reads and writes (httpcore 1.0's).
 _NEEDED = ("_connections", "_requests", "_max_connections", "_max_keepalive_connections",
            "_http2", "create_connection")
@@ -112,6 +116,8 @@ class LeanPool(httpcore.AsyncConnectionPool):
 def install(transport: Any) -> bool:
     """Put :class:`LeanPool`'s pass on ``transport``'s pool (an ``httpx.AsyncHTTPTransport``)
     when that pool is httpcore's plain one without HTTP/2; ``True`` when it was."""
+    if not _VERSION.match(getattr(httpcore, "__version__", "")):
+        return False  # another httpcore may change what the pass relies on: its own pass
     pool = getattr(transport, "_pool", None)
     if type(pool) is not httpcore.AsyncConnectionPool:
         return False

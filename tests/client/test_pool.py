@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpcore
 import httpx
 import pytest
 
@@ -130,6 +131,15 @@ def test_a_default_client_gets_the_lean_pool_and_a_callers_client_is_left_alone(
     assert mine is _pool.LeanPool
     assert callers is not _pool.LeanPool
     assert not _pool.install(httpx.AsyncHTTPTransport(http2=True))
+
+
+def test_another_httpcore_line_keeps_its_own_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pass relies on httpcore 1.0's private pool and request objects: on another
+    release line the pool is left as httpcore made it."""
+    monkeypatch.setattr(httpcore, "__version__", "1.1.0")
+    assert not _pool.install(httpx.AsyncHTTPTransport())
+    monkeypatch.setattr(httpcore, "__version__", "1.0.99")
+    assert _pool.install(httpx.AsyncHTTPTransport())
 
 
 def test_requests_one_after_another_reuse_one_connection(
