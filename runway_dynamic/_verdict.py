@@ -79,6 +79,17 @@ def _all(results: Any) -> bool | None:
     return result
 
 
+def _any(results: Any) -> bool | None:
+    """One part must hold: valid as soon as one does, unsure if none does but one is unsure."""
+    result = INVALID
+    for found in results:
+        if found is VALID:
+            return VALID
+        if found is UNSURE:
+            result = UNSURE
+    return result
+
+
 # ---- types and values
 
 
@@ -143,14 +154,7 @@ def _equal(one: Any, two: Any) -> bool | None:
 def _enum(value: Any, instance: Any, _schema: Any) -> bool | None:
     if not isinstance(value, list):
         return UNSURE
-    unsure = False
-    for member in value:
-        found = _equal(member, instance)
-        if found:
-            return VALID
-        if found is None:
-            unsure = True
-    return UNSURE if unsure else INVALID
+    return _any(_equal(member, instance) for member in value)
 
 
 def _const(value: Any, instance: Any, _schema: Any) -> bool | None:
@@ -247,14 +251,7 @@ def _all_of(value: Any, instance: Any, _schema: Any) -> bool | None:
 def _any_of(value: Any, instance: Any, _schema: Any) -> bool | None:
     if not isinstance(value, list) or not value:
         return UNSURE
-    unsure = False
-    for sub in value:
-        found = _check(sub, instance)
-        if found:
-            return VALID
-        if found is None:
-            unsure = True
-    return UNSURE if unsure else INVALID
+    return _any(_check(sub, instance) for sub in value)
 
 
 def _one_of(value: Any, instance: Any, _schema: Any) -> bool | None:
