@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -26,6 +27,17 @@ OUTPUT_HOST = "https://files.test"
 UPLOAD_URL = "https://uploads.test/bucket"
 
 Scripted = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+
+
+def answer_running_task(handler: BaseHTTPRequestHandler) -> None:
+    """A loopback server's answer to ``GET …/tasks/ID``: that task, still RUNNING."""
+    task_id = handler.path.rstrip("/").rsplit("/", 1)[-1]
+    body = json.dumps({"id": task_id, "status": "RUNNING"}).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 @dataclass

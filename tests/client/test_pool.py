@@ -8,7 +8,6 @@ queued inside it, and cancelled requests leave it working.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from typing import Any
 import httpcore
 import httpx
 import pytest
+from client_fakes import answer_running_task
 
 from runway_dynamic import _pool
 from runway_dynamic.client import AsyncRunwayClient
@@ -73,13 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.go.wait(WAIT)
-        task_id = self.path.rstrip("/").rsplit("/", 1)[-1]
-        body = json.dumps({"id": task_id, "status": "RUNNING"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_running_task(self)
         if self.server.drop_after_answer:
             self.close_connection = True
 

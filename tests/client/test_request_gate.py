@@ -9,7 +9,6 @@ requests open at once (received, not yet answered) and can hold them open.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from client_fakes import answer_running_task
 
 from runway_dynamic._constants import DEFAULT_KEEPALIVE_CONNECTIONS
 from runway_dynamic.client import AsyncRunwayClient
@@ -75,13 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
         counter = self.server.counter
         counter.enter()
         try:
-            task_id = self.path.rstrip("/").rsplit("/", 1)[-1]
-            body = json.dumps({"id": task_id, "status": "RUNNING"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            answer_running_task(self)
         finally:
             counter.leave()
 

@@ -56,20 +56,30 @@ def _damaged(data: st.DataObject, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize(("method", "endpoint", "key"), VARIANTS)
-@examples(15)
-@given(data=st.data())
-def test_plain_verdict_when_given_is_python_jsonschemas(
-        method: str, endpoint: str, key: str | None, data: st.DataObject) -> None:
-    """VALID only where python-jsonschema accepts, INVALID only where it refuses."""
+def _schema_and_body(method: str, endpoint: str, key: str | None,
+                     data: st.DataObject) -> tuple[Any, Any] | None:
+    """A variant's checkable schema and a drawn body, maybe damaged; ``None`` for a variant
+    the plain verdict never judges (some part is left unchecked)."""
     op = _CATALOG.operation(endpoint, method)
     assert op is not None
     variant = op.variant(key)
     assert variant is not None
     schema, unchecked = checkable_schema(variant.schema)
     if unchecked:
+        return None
+    return schema, _damaged(data, data.draw(bodies(variant.schema), label="body"))
+
+
+@pytest.mark.parametrize(("method", "endpoint", "key"), VARIANTS)
+@examples(15)
+@given(data=st.data())
+def test_plain_verdict_when_given_is_python_jsonschemas(
+        method: str, endpoint: str, key: str | None, data: st.DataObject) -> None:
+    """VALID only where python-jsonschema accepts, INVALID only where it refuses."""
+    case = _schema_and_body(method, endpoint, key, data)
+    if case is None:
         return  # no fast path for such a variant (validation._fast_path)
-    body = _damaged(data, data.draw(bodies(variant.schema), label="body"))
+    schema, body = case
     found = verdict(schema, body)
     if found is not UNSURE:
         assert found == _oracle(schema, body), json.dumps(body)
@@ -89,14 +99,10 @@ def test_plain_explanation_when_given_is_python_jsonschemas_errors_in_order(
         method: str, endpoint: str, key: str | None, data: st.DataObject) -> None:
     """Same keyword, value, instance, path, schema object and (for a missing property)
     message, error by error, in python-jsonschema's order."""
-    op = _CATALOG.operation(endpoint, method)
-    assert op is not None
-    variant = op.variant(key)
-    assert variant is not None
-    schema, unchecked = checkable_schema(variant.schema)
-    if unchecked:
+    case = _schema_and_body(method, endpoint, key, data)
+    if case is None:
         return
-    body = _damaged(data, data.draw(bodies(variant.schema), label="body"))
+    schema, body = case
     ours = explain(schema, body)
     if ours is not None:
         assert [(e.validator, e.validator_value, e.instance, tuple(e.absolute_path),
