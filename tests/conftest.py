@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,12 @@ from runway_dynamic.spec import Spec
 
 REPO = Path(__file__).resolve().parent.parent
 OFFICIAL_SPEC = REPO.parent / "shared" / "spec" / "runway-openapi.json"
+
+# A suite started in the background by a non-interactive shell (`pytest &`, `nohup`) inherits
+# SIGINT ignored, and so would every CLI it starts: the Ctrl-C tests would then see a CLI
+# that cannot be interrupted. A handler here is reset to the default in each child.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
