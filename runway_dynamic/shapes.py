@@ -329,9 +329,11 @@ def pairs(schema: Schema, text: str, where: str,
 
     A first part without a name is the one required field the named parts leave unfilled
     (``still.png,seconds=2`` → ``{"uri": "still.png", "seconds": 2}``). Only a comma before
-    a known name splits, so a ``data:`` URI's own comma stays in its value.
+    a known name splits, so a ``data:`` URI's own comma stays in its value. Names are
+    spelled as in the spec or in kebab case, as dotted flags and :func:`find_leaf` take them.
     """
-    settable = {".".join(leaf.path): leaf for leaf in leaves(schema)}
+    settable = {spelled: leaf for leaf in leaves(schema)
+                for spelled in (".".join(leaf.path), ".".join(kebab(p) for p in leaf.path))}
     if not settable:
         return None
     names = "|".join(re.escape(name) for name in sorted(settable, key=len, reverse=True))

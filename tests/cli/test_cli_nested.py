@@ -171,14 +171,15 @@ def test_a_list_field_takes_its_singular_flag_repeated(run_cli: Any, tmp_path: P
 def test_list_items_with_several_fields_take_name_value_pairs(run_cli: Any,
                                                               tmp_path: Path) -> None:
     """A keyframe needs a uri and a time: ``still.png,seconds=1`` (a local file first, its
-    name left out), or every part named; a ``data:`` URI keeps its own comma."""
+    name left out), or every part named (spec or kebab spelling, as dotted flags); a
+    ``data:`` URI keeps its own comma."""
     still = _png(tmp_path / "still.png")
     head = ("--sandbox", "video-to-video", "--model", "aleph2", "--video",
             "https://example.com/in.mp4", "--prompt", "x")
     data_uri = "data:image/png;base64,iVBORw0KGgo="
     body = _body(run_cli(*head, "--keyframe", f"{still},seconds=1.5", "--keyframe",
                          "uri=https://example.com/b.jpg,at=0.5,range.start_seconds=0,"
-                         "range.end_seconds=2", "--keyframe", f"{data_uri},at=1",
+                         "range.end-seconds=2", "--keyframe", f"{data_uri},at=1",
                          "--dry-run", "--json"))
     first, second, third = body["keyframes"]
     assert first["uri"].startswith("data:image/png") and first["seconds"] == 1.5
