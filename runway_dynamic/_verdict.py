@@ -123,14 +123,7 @@ def _type(value: Any, instance: Any, _schema: Any) -> bool | None:
     if not isinstance(instance, _PLAIN):
         return UNSURE
     names = value if isinstance(value, list) else [value]
-    unsure = False
-    for name in names:
-        found = _is_type(instance, name)
-        if found:
-            return VALID
-        if found is None:
-            unsure = True
-    return UNSURE if unsure else INVALID
+    return _any(_is_type(instance, name) for name in names)
 
 
 def _equal(one: Any, two: Any) -> bool | None:
