@@ -6,7 +6,7 @@ complete and on disk, so an interrupted download never leaves a partial output u
 final name (the ``.part`` file is removed on any error, Ctrl-C included).
 
 An existing file is never overwritten: when the chosen name is taken, the next free
-``<stem>.<n><ext>`` (n = 2, 3, …) is used. The claim itself is :func:`_files.link_new`.
+``<stem>.<n><ext>`` (n = 2, 3, …) is used. The claim itself is :func:`_files.link_staged`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from runway_dynamic._files import link_new, link_staged, staged_file_beside
+from runway_dynamic._files import link_staged, staged_file_beside
 
 DEFAULT_PREFIX = "runway"
 #: Preferred extensions where :mod:`mimetypes` is ambiguous or platform dependent.
@@ -89,12 +89,8 @@ def candidates(target: Path) -> Iterable[Path]:
         yield target.with_name(f"{target.stem}.{n}{target.suffix}")
 
 
-def place_without_overwrite(tmp: Path, target: Path) -> Path:
-    """Move the finished ``tmp`` to ``target`` or the next free name; return where it went."""
-    return _claim(lambda name: link_new(tmp, name), target)
-
-
 def _claim(link: Callable[[Path], None], target: Path) -> Path:
+    """``link`` the finished file to ``target`` or the next free name; where it went."""
     for candidate in candidates(target):
         try:
             link(candidate)

@@ -18,7 +18,6 @@ from runway_dynamic.downloads import (
     awrite_stream,
     extension_for,
     output_filename,
-    place_without_overwrite,
     write_stream,
 )
 from runway_dynamic.spec import Spec
@@ -82,12 +81,12 @@ def test_no_hard_links_falls_back_to_replace(
         raise OSError(1, "Operation not permitted")
 
     monkeypatch.setattr("os.link", no_link)
+    monkeypatch.setattr("runway_dynamic._files._UNNAMED", False)  # a named .part to move
     (tmp_path / "a.png").write_bytes(b"old")
-    tmp = tmp_path / ".tmp"
-    tmp.write_bytes(b"new")
-    placed = place_without_overwrite(tmp, tmp_path / "a.png")
+    placed = write_stream(iter([b"new"]), tmp_path / "a.png")
     assert placed.name == "a.2.png" and placed.read_bytes() == b"new"
-    assert (tmp_path / "a.png").read_bytes() == b"old" and not tmp.exists()
+    assert (tmp_path / "a.png").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.2.png", "a.png"]  # no .part
 
 
 def broken_stream() -> Iterator[bytes]:
