@@ -67,9 +67,9 @@ class Validator:
         #: Per variant, what a refused ratio's message repeats: the sentence's fixed tail
         #: (``is not accepted by M on E; it accepts: …``) and the accepted list.
         self._ratio_text: dict[tuple[str, str, str | None], tuple[str, list[str]]] = {}
-        #: Per variant, the sentence of each missing required field (names made once).
-        self._missing_text: dict[tuple[str, str, str | None],
-                                 dict[str, tuple[str | FieldName, ...]]] = {}
+        #: Per variant, the sentence of each missing required field and the values it
+        #: takes when the spec closes them (made once).
+        self._missing_text: dict[tuple[str, str, str | None], dict[str, _Missing]] = {}
 
     # ---- public
 
@@ -230,7 +230,9 @@ class Validator:
         if missing:
             texts = self._missing_sentences(op, variant)
             for name in missing:
-                yield Problem("missing_field", texts[name], (name,), variant=key)
+                text, choices = texts[name]
+                yield Problem("missing_field", text, (name,), variant=key,
+                              suggestions=choices)
         ratio_reported = False
         ratios = variant.ratios
         given = body.get(RATIO_PROPERTY)
@@ -292,15 +294,19 @@ class Validator:
                 continue
             yield from self._schema_problems(op, variant, error)
 
-    def _missing_sentences(self, op: Operation, variant: Variant
-                           ) -> dict[str, tuple[str | FieldName, ...]]:
-        """``missing required field NAME`` of each required field of the variant, made on
-        its first refusal (the sentence parts are immutable, so they are shared)."""
+    def _missing_sentences(self, op: Operation, variant: Variant) -> dict[str, _Missing]:
+        """``missing required field NAME`` of each required field of the variant, with
+        ``; one of: …`` when the spec closes its values (so the fix is in the message), made
+        on its first refusal (the sentence parts are immutable, so they are shared)."""
         key = (op.endpoint, op.method, variant.key)
         texts = self._missing_text.get(key)
         if texts is None:
-            texts = {name: ("missing required field ", FieldName((name,)))
-                     for name in variant.required}
+            texts = {}
+            for name in variant.required:
+                choices = variant.field_map[name].choices or ()
+                tail = f"; one of: {', '.join(map(str, choices))}" if choices else ""
+                texts[name] = (("missing required field ", FieldName((name,)), tail),
+                               tuple(str(c) for c in choices))
             self._missing_text[key] = texts
         return texts
 
@@ -637,6 +643,10 @@ def checkable_schema(schema: Any) -> tuple[Any, list[tuple[FieldPath, str, str]]
 
     cleaned = clean(schema, ())
     return (cleaned, unchecked) if unchecked else (schema, [])
+
+
+#: A missing field's sentence and the values that would mend it.
+_Missing = tuple[tuple[str | FieldName, ...], tuple[str, ...]]
 
 
 def _variant_name(op: Operation, variant: Variant) -> str:

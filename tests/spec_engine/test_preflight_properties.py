@@ -112,7 +112,11 @@ def test_every_dropped_required_field_is_reported_missing_by_name_and_flag(
         ("missing_field", name, (name,), checked) for name in dropped
     )
     for problem in found:
-        assert problem.message == f"missing required field {problem.field}"
+        # a closed set of values is named in the message and offered as the suggestions
+        closed = variant.field_map[str(problem.field)].schema.get("enum") or []
+        tail = f"; one of: {', '.join(map(str, closed))}" if closed else ""
+        assert problem.message == f"missing required field {problem.field}{tail}"
+        assert problem.suggestions == tuple(map(str, closed))
         assert f"{problem.field} ({flag_for(str(problem.field))})" in _as_cli(problem)
 
 
