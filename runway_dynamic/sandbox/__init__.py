@@ -1,6 +1,6 @@
 """A local, stateful simulator of the Runway API, built from the spec's catalog.
 
-A real HTTP server on loopback (uvicorn and Starlette, started in a thread of its own):
+A real HTTP server on loopback (uvicorn and a plain ASGI callable, in a thread of its own):
 every operation of the spec is routed; bodies are checked by our own pre-flight and refused
 with Runway-shaped 400s; answers conform to the response schemas; tasks run PENDING →
 RUNNING → SUCCEEDED over ``task_seconds`` and their outputs are real PNG/WAV/MP4 files

@@ -5,7 +5,7 @@ base URL) is known before anything is imported or served, and a client may conne
 time after: the kernel holds the connection until it is accepted. :meth:`~SandboxServer.
 start` runs uvicorn's ``Server`` on that socket in a daemon thread and returns once it
 serves; with ``lazy=True`` it returns at once and the thread waits (without holding the
-GIL) for the first client before uvicorn, Starlette and the app are made: a
+GIL) for the first client before uvicorn and the app are made: a
 ``runway --sandbox`` command that never sends a request pays for none of it (the port is
 bound with the C module ``_socket``: ``socket.py`` and its enum tables, ~1.6 ms to import,
 load only when serving starts).
