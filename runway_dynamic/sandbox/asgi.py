@@ -80,7 +80,8 @@ async def _answer(app: SandboxApp, scope: Scope, receive: Receive,
     if query:
         target += "?" + query.decode("latin-1")
     raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
-    headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers)
+    headers = Headers.lowered((k.decode("latin-1").lower(), v.decode("latin-1"))
+                              for k, v in raw_headers)
     faults = tuple(v.decode("latin-1") for k, v in raw_headers if k == _FAULT_HEADER)
     path = urlsplit(target).path
     body, form, complete = b"", None, True
