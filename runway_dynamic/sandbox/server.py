@@ -3,7 +3,8 @@
 The socket is bound and listening when :class:`SandboxServer` is made, so the port (and the
 base URL) is known before anything is imported or served, and a client may connect at any
 time after: the kernel holds the connection until it is accepted. :meth:`~SandboxServer.
-start` runs uvicorn's ``Server`` on that socket in a daemon thread and returns once it
+start` runs uvicorn's ``Server`` (HTTP parsed by httptools, or h11 where httptools is
+missing: :func:`http_implementation`) on that socket in a daemon thread and returns once it
 serves; with ``lazy=True`` it returns at once and the thread waits (without holding the
 GIL) for the first client before uvicorn and the app are made: a
 ``runway --sandbox`` command that never sends a request pays for none of it (the port is
@@ -159,7 +160,7 @@ class SandboxServer:
 
         app: Any = self.app_factory()  # an ASGI 3 callable; uvicorn's own types are narrower
         config = uvicorn.Config(
-            app, http="h11", ws="none", lifespan="off", interface="asgi3",
+            app, http=http_implementation(), ws="none", lifespan="off", interface="asgi3",
             log_config=_log_config() if self.verbose else None,
             access_log=self.verbose, proxy_headers=False, server_header=False,
             headers=[("Server", SERVER_HEADER)], backlog=BACKLOG,
@@ -200,6 +201,18 @@ async def _shutdown(server: Any) -> None:
         transport = getattr(connection, "transport", None)
         if transport is not None:
             transport.close()
+
+
+def http_implementation() -> str:
+    """uvicorn's HTTP protocol: ``httptools`` (llhttp, in C) where it is importable, else
+    ``h11`` (pure Python). Parsing and writing HTTP with h11 was a third of the sandbox's
+    CPU per request, and kept it above a third of a client's (``benchmarks/bench_sandbox.py``);
+    the two answer alike (``tests/sandbox/test_sandbox_http.py`` runs both)."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return "httptools"
 
 
 def _log_config() -> dict[str, Any]:

@@ -16,7 +16,8 @@ from sandbox_support import spec_headers
 from runway_dynamic.sandbox import Sandbox
 from runway_dynamic.spec import Spec
 
-HEAVY = ("uvicorn", "starlette", "python_multipart", "asyncio", "runway_dynamic.sandbox.app")
+HEAVY = ("uvicorn", "starlette", "python_multipart", "asyncio", "runway_dynamic.sandbox.app",
+         "httptools")
 
 
 def test_a_lazy_sandbox_nobody_calls_loads_no_server() -> None:
