@@ -31,7 +31,7 @@ import sqlite3
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -139,6 +139,17 @@ class JobRecord:
         """What Runway's limits count per: the model, else the endpoint."""
         return self.model or self.endpoint
 
+    def changed(self, **changes: Any) -> JobRecord:
+        """A copy with ``changes`` (field names): ``dataclasses.replace`` without running
+        the frozen ``__init__`` again, which took 4.5 µs of its 5 (a run copies a job's
+        record at each of its state changes)."""
+        unknown = changes.keys() - _JOB_FIELDS
+        if unknown:
+            raise TypeError(f"JobRecord has no field {', '.join(sorted(unknown))}")
+        copy = object.__new__(JobRecord)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
+
     def to_dict(self) -> dict[str, Any]:
         return {"job": self.key, "line": self.line, "endpoint": self.endpoint,
                 "model": self.model, "state": self.state, "taskId": self.task_id,
@@ -146,6 +157,9 @@ class JobRecord:
                 "failure": self.failure, "failureCode": self.failure_code,
                 "retryable": self.retryable, "files": list(self.files), "note": self.note,
                 "host": self.host}
+
+
+_JOB_FIELDS = frozenset(field.name for field in fields(JobRecord))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -270,7 +270,7 @@ class Runner:
 
     def _remember(self, key: str, **fields: Any) -> None:
         """Keep the in-memory copy of a job in step with what was just committed."""
-        self._jobs[key] = replace(self._jobs[key], **fields)
+        self._jobs[key] = self._jobs[key].changed(**fields)
 
     def _emit(self, kind: str, *, key: str | None = None, state: str | None = None,
               message: str | None = None) -> None:

@@ -51,6 +51,22 @@ def test_a_job_walks_the_happy_path_and_every_task_is_kept(journal: Journal) -> 
         ("task-a", 1, "FAILED", "INTERNAL.BAD_OUTPUT.X"), ("task-b", 2, "SUCCEEDED", None)]
 
 
+def test_a_changed_record_is_what_dataclasses_replace_makes_and_the_original_stays(
+        journal: Journal) -> None:
+    """``JobRecord.changed`` (the runner's copy at every state change) is ``replace``
+    without ``__init__``: same value, the original untouched, unknown names refused."""
+    import dataclasses
+
+    record = journal.jobs()[0]
+    changed = record.changed(state=states.SUBMITTED, task_id="task-a")
+    assert changed == dataclasses.replace(record, state=states.SUBMITTED, task_id="task-a")
+    assert (record.state, record.task_id) == (states.PENDING, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        changed.state = states.PENDING  # type: ignore[misc]
+    with pytest.raises(TypeError, match="no field colour"):
+        record.changed(colour="red")
+
+
 @pytest.mark.parametrize("move", [
     lambda j: j.mark_submitted("job-0001", "t"),          # never went through submitting
     lambda j: j.mark_succeeded("job-0001", []),
