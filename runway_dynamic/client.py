@@ -768,14 +768,16 @@ class RunwayClient:
         creates = prepared.creates if creates is None else creates
         attempt = 0
         while True:
+            # httpx copies the headers into its own Headers: no copy of ours is needed
             request = build() if build else self._http.build_request(
-                prepared.method, prepared.url, headers=dict(prepared.headers), json=prepared.json,
+                prepared.method, prepared.url, headers=prepared.headers, json=prepared.json,
                 **_timeout_kwargs(timeout),
             )
             try:
                 response = self._http.send(request, stream=stream, follow_redirects=stream)
-                logger.debug("%s %s -> %d", prepared.method, _safe_url(prepared.url),
-                             response.status_code)
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("%s %s -> %d", prepared.method, _safe_url(prepared.url),
+                                 response.status_code)
                 if stream and response.status_code >= 400:
                     response.read()
                     response.close()
@@ -1216,8 +1218,9 @@ class AsyncRunwayClient:
         creates = prepared.creates if creates is None else creates
         attempt = 0
         while True:
+            # httpx copies the headers into its own Headers: no copy of ours is needed
             request = build() if build else self._http.build_request(
-                prepared.method, prepared.url, headers=dict(prepared.headers), json=prepared.json,
+                prepared.method, prepared.url, headers=prepared.headers, json=prepared.json,
                 **_timeout_kwargs(timeout),
             )
             try:
@@ -1228,8 +1231,9 @@ class AsyncRunwayClient:
                     async with self._gate:
                         response = await self._http.send(request, stream=stream,
                                                          follow_redirects=stream)
-                logger.debug("%s %s -> %d", prepared.method, _safe_url(prepared.url),
-                             response.status_code)
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("%s %s -> %d", prepared.method, _safe_url(prepared.url),
+                                 response.status_code)
                 if stream and response.status_code >= 400:
                     await response.aread()
                     await response.aclose()
