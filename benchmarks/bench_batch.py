@@ -1,7 +1,7 @@
 """Batch runs against the sandbox: jobs per second by concurrency, CPU and memory per 1,000
 jobs, and the journal's cost per job — each against a plain-script peer in the same run.
 
-Run: python benchmarks/bench_batch.py [--jobs 1000] [--repeat 3] [--levels 1 8 64 256]
+Run: python benchmarks/bench_batch.py [--jobs 1000] [--repeat 3] [--levels 1 8 64 256] [--promises]
 
 The sandbox runs in its own process (``runway sandbox serve``, limits raised so that it never
 throttles), tasks take ``TASK_SECONDS`` and are polled every ``POLL`` s. Each measurement runs
@@ -19,6 +19,19 @@ client's alone. Two contenders do the same work (create, wait, download one PNG 
 Both use the same client settings (16 requests on the wire, a pool of 16). At concurrency 1 a
 job is bound by latency, so fewer jobs are run there (jobs/s stays comparable). Medians of
 ``--repeat`` rounds; ratios are batch ÷ gather of the same round.
+
+``--promises`` also runs the batch without each of the promises the bare script does not
+keep, one at a time and all together, to say what each costs (issue 16's closing note):
+
+* ``fsync``: files and journal commits are not waited onto the disk (``os.fsync`` a no-op,
+  the journal's ``synchronous=OFF``);
+* ``thread``: the journal's commits (and the files' syncs and names that ride on them) run
+  on the event loop instead of a thread, so no thread hand-off is paid;
+* ``atomic``: each output is written under its final name at once (no unnamed file
+  claimed by ``linkat``).
+
+These patch the product inside the benchmark's own child process only: they are for
+measuring, never a setting of the product.
 
 The journal is also measured alone: four changes per job (submitting, submitted, succeeded,
 downloaded) one transaction at a time, and through the runner's writer with 64 jobs moving
@@ -135,13 +148,64 @@ async def _bare(spec: Any, url: str, n: int, concurrency: int, tmp: Path) -> int
         return sum(await asyncio.gather(*(one(i, x) for i, x in enumerate(lines))))
 
 
-def child(kind: str, url: str, n: int, concurrency: int, trace: bool) -> None:
+#: What ``--promises`` switches off, one at a time and then together (see the docstring).
+PROMISES = ("fsync", "thread", "atomic")
+
+
+def _without(promises: set[str]) -> None:
+    """Measurement only: patch this child process so the batch runs without ``promises``."""
+    if "fsync" in promises:
+        import runway_dynamic.batch.journal as journal_module
+
+        os.fsync = lambda fd: None
+        connect = journal_module._connect
+
+        def unsynced(path: Path, *, readonly: bool) -> Any:
+            db = connect(path, readonly=readonly)
+            if not readonly:
+                db.execute("PRAGMA synchronous = OFF")
+            return db
+
+        journal_module._connect = unsynced  # type: ignore[assignment]
+    if "thread" in promises:
+        from runway_dynamic.batch.writer import LocalJournalWriter
+
+        def commit_on_the_loop(self: Any) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            waiting, self._waiting = self._waiting, []
+            placing, self._placing = self._placing, []
+            self._open = False
+            done = asyncio.get_running_loop().create_future()
+            try:
+                done.set_result(self._place_and_commit(placing))
+            except Exception as exc:
+                done.set_exception(exc)
+            self._committed(waiting, done)
+
+        LocalJournalWriter._start_commit = commit_on_the_loop  # type: ignore[method-assign]
+    if "atomic" in promises:
+        import runway_dynamic.downloads as downloads
+
+        def named_at_once(target: Path, suffix: str = ".tmp") -> tuple[int, None]:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            return os.open(target, flags, 0o666), None
+
+        downloads.staged_file_beside = named_at_once  # type: ignore[assignment]
+        downloads.link_staged = lambda fd, tmp, target: None  # type: ignore[assignment]
+
+
+def child(kind: str, url: str, n: int, concurrency: int, trace: bool,
+          without: set[str] | None = None) -> None:
     import httpx  # noqa: F401 - imported before the baseline: not per-job memory
 
     import runway_dynamic.batch
     import runway_dynamic.client  # noqa: F401
     from runway_dynamic.spec import load_spec
 
+    _without(without or set())
     spec = load_spec()
     work = {"batch": _batch, "gather": _gather, "bare": _bare}[kind]
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,11 +222,12 @@ def child(kind: str, url: str, n: int, concurrency: int, trace: bool) -> None:
                       "rss_growth": (after.ru_maxrss - before.ru_maxrss) * 1024}))
 
 
-def _measure(kind: str, url: str, n: int, concurrency: int, *, trace: bool = False
-             ) -> dict[str, Any]:
+def _measure(kind: str, url: str, n: int, concurrency: int, *, trace: bool = False,
+             without: tuple[str, ...] = ()) -> dict[str, Any]:
     done = subprocess.run([sys.executable, __file__, "--child", kind, "--url", url,
                            "--jobs", str(n), "--levels", str(concurrency),
-                           *(["--trace"] if trace else [])],
+                           *(["--trace"] if trace else []),
+                           *(["--without", ",".join(without)] if without else [])],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{kind} child failed:\n{done.stderr[-3000:]}")
@@ -231,6 +296,34 @@ def journal_overhead(n: int = 1000, concurrency: int = 64) -> tuple[float, float
     return alone, together, per_commit
 
 
+def promise_costs(n: int, repeat: int, concurrency: int = 64) -> None:
+    """The batch's CPU per job without each promise (and without all), against the bare
+    script in the same round: what each promise costs, as a share of the gap."""
+    contenders: list[tuple[str, tuple[str, ...]]] = [
+        ("bare", ()), ("batch", ()), *(("batch", (p,)) for p in PROMISES),
+        ("batch", PROMISES)]
+    rounds: list[list[float]] = []
+    for _ in range(repeat):
+        proc, url = _sandbox()
+        try:
+            rounds.append([_measure(kind, url, n, concurrency, without=without)["cpu"]
+                           for kind, without in contenders])
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    print(f"\nwhat each promise costs (concurrency {concurrency}, {n} jobs; CPU ÷ bare of the "
+          "same round, median and range; measurement only):")
+    gap = statistics.median(r[1] / r[0] for r in rounds) - 1
+    for i, (kind, without) in enumerate(contenders[1:], start=1):
+        ratios = [r[i] / r[0] for r in rounds]
+        label = kind + (" without " + "+".join(without) if without else "")
+        saved = statistics.median((r[1] - r[i]) / r[0] for r in rounds)
+        share = f"; saves {saved:+.3f} of bare ({saved / gap:.0%} of the gap)" if (
+            without and gap > 0) else ""
+        print(f"  {label:>38}: {statistics.median(ratios):.3f} "
+              f"({min(ratios):.3f}-{max(ratios):.3f}){share}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000)
@@ -239,9 +332,14 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--without", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--promises", action="store_true",
+                        help="also measure the batch without each promise the bare script "
+                             "does not keep (measurement only)")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.url, args.jobs, args.levels[0], args.trace)
+        child(args.child, args.url, args.jobs, args.levels[0], args.trace,
+              set(filter(None, args.without.split(","))))
         return
 
     print(f"sandbox: own process, tasks {TASK_SECONDS}s, limits raised; client: poll {POLL}s, "
@@ -277,6 +375,9 @@ def main() -> None:
             spread = "" if kind == "bare" else (
                 f"; /bare {min(ratios[kind]):.2f}-{max(ratios[kind]):.2f}")
             print(f"{'':>11}{kind:>6} CPU ms/job by round: {per_job}{spread}")
+
+    if args.promises:
+        promise_costs(args.jobs, args.repeat)
 
     print(f"\nmemory and CPU for {args.jobs} jobs (concurrency 64; tracemalloc peak of Python "
           "allocations during the run, RSS growth; fixed costs included, so use --jobs 1000 "
