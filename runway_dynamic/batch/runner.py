@@ -780,7 +780,10 @@ class Runner:
         for index, (url, planned) in enumerate(zip(urls, files, strict=False)):
             if resumed:
                 clear_partials(planned)
-            there = existing_output(planned)
+            # a name with its extension was planned just now as a free one: nothing of this
+            # job can be there (its files come after that commit), so no second look
+            there = (existing_output(planned) if resumed or not Path(planned).suffix
+                     else None)
             if there is not None:
                 saved.append(str(there))
                 continue
