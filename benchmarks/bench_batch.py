@@ -16,9 +16,13 @@ client's alone. Two contenders do the same work (create, wait, download one PNG 
   ``POLL``, GET the task until it ends, GET its output and write the file; no pre-flight,
   no retries, no journal. The goal (issue 16): batch within 1.1x its CPU per job.
 
-Both use the same client settings (16 requests on the wire, a pool of 16). At concurrency 1 a
+All use the same client settings (16 requests on the wire, a pool of 16). ``batch`` and
+``gather`` use the client as the library and ``runway batch`` build it (``AsyncRunwayClient``
+makes its own pool, with the linear bookkeeping pass of :mod:`runway_dynamic._pool`);
+``batch-stock`` is the batch again on a caller's plain ``httpx.AsyncClient`` (httpcore's own
+pool, as ``bare`` has), so the pool's share and the rest's are told apart. At concurrency 1 a
 job is bound by latency, so fewer jobs are run there (jobs/s stays comparable). Medians of
-``--repeat`` rounds; ratios are batch ÷ gather of the same round.
+``--repeat`` rounds; ratios are each contender ÷ bare of the same round.
 
 ``--promises`` also runs the batch without each of the promises the bare script does not
 keep, one at a time and all together, to say what each costs (issue 16's closing note):
@@ -71,11 +75,16 @@ def _lines(spec: Any, n: int) -> list[dict[str, Any]]:
     raise SystemExit("no text_to_image model with only promptText and ratio in this spec")
 
 
-def _client(spec: Any, url: str) -> Any:
+def _client(spec: Any, url: str, *, stock: bool = False) -> Any:
+    """The client as users get it (its own pool of ``REQUESTS_AT_ONCE``); with ``stock``, on
+    a caller's plain ``httpx.AsyncClient`` of the same size (httpcore's own pool)."""
     import httpx
 
     from runway_dynamic.client import AsyncRunwayClient
 
+    if not stock:
+        return AsyncRunwayClient(KEY, base_url=url, spec=spec, poll_interval=POLL, timeout=120,
+                                 max_connections=REQUESTS_AT_ONCE)
     limits = httpx.Limits(max_connections=REQUESTS_AT_ONCE,
                           max_keepalive_connections=REQUESTS_AT_ONCE)
     return AsyncRunwayClient(KEY, base_url=url, spec=spec, poll_interval=POLL, timeout=120,
@@ -83,18 +92,23 @@ def _client(spec: Any, url: str) -> Any:
                              max_concurrent_requests=REQUESTS_AT_ONCE)
 
 
-async def _batch(spec: Any, url: str, n: int, concurrency: int, tmp: Path) -> int:
+async def _batch(spec: Any, url: str, n: int, concurrency: int, tmp: Path, *,
+                 stock: bool = False) -> int:
     from runway_dynamic.batch import Batch, BatchOptions, load_jobs
 
     jobs_file = tmp / "jobs.jsonl"
     jobs_file.write_text("".join(json.dumps(x) + "\n" for x in _lines(spec, n)))
     batch = Batch.create(load_jobs(jobs_file, spec), output_dir=tmp / "out", spec=spec)
-    async with _client(spec, url) as client:
+    async with _client(spec, url, stock=stock) as client:
         report = await batch.run(client, BatchOptions(concurrency=concurrency,
                                                       retry_backoff_seconds=0))
     done = report.status.counts["downloaded"]
     batch.close()
     return int(done)
+
+
+async def _batch_stock(spec: Any, url: str, n: int, concurrency: int, tmp: Path) -> int:
+    return await _batch(spec, url, n, concurrency, tmp, stock=True)
 
 
 async def _gather(spec: Any, url: str, n: int, concurrency: int, tmp: Path) -> int:
@@ -207,7 +221,7 @@ def child(kind: str, url: str, n: int, concurrency: int, trace: bool,
 
     _without(without or set())
     spec = load_spec()
-    work = {"batch": _batch, "gather": _gather, "bare": _bare}[kind]
+    work = {"batch": _batch, "gather": _gather, "bare": _bare, "batch-stock": _batch_stock}[kind]
     with tempfile.TemporaryDirectory() as tmp:
         if trace:
             tracemalloc.start()
@@ -355,7 +369,7 @@ def main() -> None:
             proc, url = _sandbox()
             try:
                 rounds.append({kind: _measure(kind, url, n, level)
-                               for kind in ("batch", "gather", "bare")})
+                               for kind in ("batch", "gather", "bare", "batch-stock")})
             finally:
                 proc.terminate()
                 proc.wait(10)
@@ -370,11 +384,12 @@ def main() -> None:
               f"{cpu['bare']:>6.2f} {versus['batch']:>11.2f} {versus['gather']:>12.2f}",
               flush=True)
         # the machine is noisy: every round's figures, so a median comes with its spread
-        for kind in ("batch", "gather", "bare"):
+        for kind in ("batch", "gather", "bare", "batch-stock"):
             per_job = ", ".join(f"{r[kind]['cpu'] / n * 1e3:.2f}" for r in rounds)
             spread = "" if kind == "bare" else (
-                f"; /bare {min(ratios[kind]):.2f}-{max(ratios[kind]):.2f}")
-            print(f"{'':>11}{kind:>6} CPU ms/job by round: {per_job}{spread}")
+                f"; /bare {versus[kind]:.2f} ({min(ratios[kind]):.2f}-"
+                f"{max(ratios[kind]):.2f})")
+            print(f"{'':>5}{kind:>12} CPU ms/job by round: {per_job}{spread}")
 
     if args.promises:
         promise_costs(args.jobs, args.repeat)
