@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections import Counter
@@ -69,6 +68,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from runway_dynamic.client import AsyncRunwayClient
+    from runway_dynamic.downloads import StagedFile
     from runway_dynamic.tasks import Task
 
 logger = logging.getLogger("runway_dynamic.batch")
@@ -743,30 +743,28 @@ class Runner:
     async def _fetch(self, record: JobRecord, task_id: str, task: Task | None) -> None:
         """Save a SUCCEEDED task's outputs under the job's names (committed first)."""
         key = record.key
-        async with self._downloads:
-            try:
-                if task is None or not task.output:
-                    task = await self.client.tasks.get(task_id)  # fresh output URLs
-                urls = list(task.output)
-                resumed = self._jobs[key].state != states.SUBMITTED
-                if not resumed:
+        try:
+            if task is None or not task.output:
+                task = await self.client.tasks.get(task_id)  # fresh output URLs
+            urls = list(task.output)
+            resumed = self._jobs[key].state != states.SUBMITTED
+            if not resumed:
+                files = plan_files(self.output_dir, key, urls)
+                await self._move(key, states.SUCCEEDED, self.journal.mark_succeeded, files)
+            else:
+                files = list(self._jobs[key].files)
+                if len(files) != len(urls):
                     files = plan_files(self.output_dir, key, urls)
-                    await self._move(key, states.SUCCEEDED, self.journal.mark_succeeded,
-                                     files)
-                else:
-                    files = list(self._jobs[key].files)
-                    if len(files) != len(urls):
-                        files = plan_files(self.output_dir, key, urls)
-                        await self._j(self.journal.mark_files, key, files)
-                await self._save_all(key, urls, files, resumed=resumed)
-            except (AuthenticationError, PermissionDeniedError) as exc:
-                self._stop_all(f"the API refused the key: {exc}")
-                return
-            except APIError as exc:
-                self._undownloaded.append(key)
-                self._note(f"{key}: outputs not saved yet ({exc}); a resume fetches them")
-                return
-            self._moved(key, states.DOWNLOADED)
+                    await self._j(self.journal.mark_files, key, files)
+            await self._save_all(key, urls, files, resumed=resumed)
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            self._stop_all(f"the API refused the key: {exc}")
+            return
+        except APIError as exc:
+            self._undownloaded.append(key)
+            self._note(f"{key}: outputs not saved yet ({exc}); a resume fetches them")
+            return
+        self._moved(key, states.DOWNLOADED)
 
     async def _save_all(self, key: str, urls: list[str], files: list[str], *,
                         resumed: bool) -> list[str]:
@@ -803,18 +801,39 @@ class Runner:
     async def _save_one(self, url: str, planned: str,
                         record: Callable[[Path], None] | None = None) -> Path:
         """One output to its file, synced and named in the journal's next commit, where
-        ``record`` (the job's ``downloaded``) is made too."""
-        assert self.writer is not None, "only while running"
-        place = functools.partial(self.writer.place, then=record)
+        ``record`` (the job's ``downloaded``) is made too.
+
+        A download slot (``options.downloads`` of them) is held only while the bytes come:
+        not during the commit that syncs and names them, nor the pause before another try.
+        Held across the job's two commits, the four slots capped a batch at about 160 jobs
+        a second here, while the slots' purpose is to bound transfers at once.
+        """
+        writer = self.writer
+        assert writer is not None, "only while running"
         pause = NOT_SENT_PAUSE
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+            await self._downloads.acquire()
+            held = [True]
+
+            def free(held: list[bool] = held) -> None:
+                if held:
+                    held.clear()
+                    self._downloads.release()
+
+            async def place(staged: StagedFile, free: Callable[[], None] = free) -> Path:
+                free()  # the bytes are all here: the commit is the writer's to wait for
+                return await writer.place(staged, then=record)
+
             try:
                 return await self.client.download_url(url, planned, place=place)
             except APIConnectionError:
+                free()
                 if attempt == DOWNLOAD_ATTEMPTS:
                     raise
                 await asyncio.sleep(pause)
                 pause *= 2
+            finally:
+                free()
         raise AssertionError("unreachable")
 
     # ------------------------------------------------------------------ the organization

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from batch_support import (
@@ -380,6 +381,50 @@ def test_a_batch_is_never_resumed_against_an_api_that_does_not_know_its_tasks(
     asyncio.run(go())
     with Sandbox(spec=bundled_spec) as other, pytest.raises(UsageError, match="would not know"):
         run_batch(batch, other, bundled_spec)
+
+
+def test_a_download_slot_is_held_only_while_the_bytes_come(
+    bundled_spec: Spec, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one download slot, never two transfers at once; but the next transfer starts
+    while the last one's file waits for the commit that syncs and names it (the slot is
+    not held through the commit)."""
+    from runway_dynamic.client import AsyncRunwayClient
+
+    download_url = AsyncRunwayClient.download_url
+    now = {"transferring": 0, "committing": 0}
+    seen = {"most_transferring": 0, "started_during_a_commit": 0}
+
+    async def spy(self: AsyncRunwayClient, url: str, target: Any, *, place: Any = None) -> Path:
+        now["transferring"] += 1
+        seen["most_transferring"] = max(seen["most_transferring"], now["transferring"])
+        seen["started_during_a_commit"] += bool(now["committing"])
+        transferring = [True]
+
+        async def placed(staged: Any) -> Path:
+            now["transferring"] -= 1
+            transferring.clear()
+            now["committing"] += 1
+            try:
+                return await place(staged)  # type: ignore[no-any-return]
+            finally:
+                now["committing"] -= 1
+
+        try:
+            return await download_url(self, url, target, place=placed)
+        finally:
+            if transferring:
+                now["transferring"] -= 1
+
+    monkeypatch.setattr(AsyncRunwayClient, "download_url", spy)
+    batch = new_batch(tmp_path, bundled_spec, image_jobs(bundled_spec, 16))
+    report = run_batch(batch, sandbox, bundled_spec,
+                       BatchOptions(concurrency=16, downloads=1, retry_backoff_seconds=0),
+                       poll_interval=0.05)
+    assert report.exit_code == 0, report.status.report()
+    _assert_done_once(batch, sandbox, 16)
+    assert seen["most_transferring"] == 1
+    assert seen["started_during_a_commit"] > 0
 
 
 def test_several_outputs_are_numbered_and_other_files_are_never_replaced(
