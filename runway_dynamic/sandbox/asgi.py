@@ -167,11 +167,11 @@ async def _read_body(headers: Headers, receive: Receive) -> bytes | None:
     first: bytes = message.get("body", b"")
     chunks, size = [first], len(first)
     async for chunk in _chunks(receive):
+        chunks.append(chunk)
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+            break
+    return b"".join(chunks) if size <= MAX_BODY_BYTES else None
 
 
 async def _read_form(app: SandboxApp, headers: Headers, receive: Receive) -> tuple[Form, bool]:

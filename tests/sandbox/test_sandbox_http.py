@@ -5,6 +5,7 @@ dropped connection, a streamed upload."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 from sandbox_support import spec_headers
 
 from runway_dynamic.sandbox import FAULT_HEADER, Sandbox, asgi, server
+from runway_dynamic.sandbox.app import Headers
 from runway_dynamic.spec import Spec
 
 CAP = 64 * 1024
@@ -115,3 +117,17 @@ def test_an_upload_streams_to_disk_and_one_over_the_cap_is_refused(
                           files={"file": ("clip.mp4", b"\0" * (4 * CAP), "video/mp4")})
     assert refused.status_code == 413, refused.text
     assert [u.received for u in sandbox.state.uploads.values()] == [True, False]
+
+
+def test_a_streamed_body_whose_first_chunk_is_over_the_cap_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """However the server cuts the body into messages, the cap holds (``None``: a 413)."""
+    monkeypatch.setattr(asgi, "MAX_BODY_BYTES", CAP)
+    messages = iter([{"type": "http.request", "body": b" " * (CAP + 1), "more_body": True},
+                     {"type": "http.request", "body": b"", "more_body": False}])
+
+    async def receive() -> dict[str, object]:
+        return next(messages)
+
+    assert asyncio.run(asgi._read_body(Headers(), receive)) is None
