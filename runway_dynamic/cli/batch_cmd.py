@@ -188,6 +188,10 @@ def resume(
     limit_recheck_seconds: LimitRecheckOption = LIMIT_RECHECK_SECONDS,
     max_credits: MaxCreditsOption = None,
     lease_seconds: LeaseOption = 30.0,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", metavar="DIR", show_default=False,
+        help="Save the outputs this run fetches under DIR (default: the folder the batch "
+             "was created with; on a shared journal, a folder on this machine).")] = None,
     json: JsonOption = False,
 ) -> int:
     """Continue a batch: follow tasks already submitted (never resubmitting them), fetch
@@ -196,7 +200,7 @@ def resume(
     invocation = current()
     invocation.json = invocation.wants_json(json)
     _creative_key()
-    with _open(journal, journal_url, batch_name) as batch:
+    with _open(journal, journal_url, batch_name, output_dir=output_dir) as batch:
         options = _options(batch.options(), concurrency, retry_on_internal_error,
                            retry_backoff_seconds, poll_interval, wait_on_limit,
                            limit_recheck_seconds, max_credits)
@@ -376,7 +380,7 @@ def worker(
 
 
 def _open(journal: str | None, journal_url: str | None, name: str | None, *,
-          readonly: bool = False) -> Batch:
+          readonly: bool = False, output_dir: Path | None = None) -> Batch:
     """The batch a command names: a journal file (or URL) as the argument, or ``--journal``
     (``RUNWAY_JOURNAL_URL``) and ``--batch``."""
     from runway_dynamic.batch import Batch
@@ -386,7 +390,7 @@ def _open(journal: str | None, journal_url: str | None, name: str | None, *,
         raise UsageError("name the batch's journal: a file (runway-output/NAME/journal.sqlite3)"
                          f", or --journal postgresql://… (or {JOURNAL_URL_ENV})")
     _reachable(where)
-    return Batch.open(where, readonly=readonly, name=name)
+    return Batch.open(where, readonly=readonly, name=name, output_dir=output_dir)
 
 
 def job_flags(operation: Operation) -> Namer:

@@ -220,9 +220,14 @@ def test_a_cap_pauses_with_exit_75_and_resume_continues(bundled_spec: Spec,
         assert "paused at a limit; 2 job(s) wait" in first.stderr
         sb.app.limits = OrgLimits(daily=100)
         second = runway(sb, "batch", "resume", str(_journal(tmp_path)), "--poll-interval",
-                        "0.05")
+                        "0.05", "--output-dir", str(tmp_path / "later"))
         assert second.returncode == 0, second.stderr
         assert sb.state.created_tasks == 6
+    # what the resume fetched went where it was told, the rest stayed where it was saved
+    rows = runway(None, "batch", "results", str(_journal(tmp_path)))
+    folders = sorted(Path(json.loads(line)["files"][0]).parent.name
+                     for line in rows.stdout.splitlines())
+    assert folders == ["later"] * 2 + ["out"] * 4, folders
 
 
 def test_wait_on_limit_keeps_going_once_the_limit_frees(bundled_spec: Spec,
