@@ -90,10 +90,12 @@ def posts(sb: Sandbox) -> int:
 
 
 def test_generate_wait_download_sync(
-    sandbox: Sandbox, bundled_spec: Spec, image_body: dict[str, Any], tmp_path: Path
+    bundled_spec: Spec, image_body: dict[str, Any], tmp_path: Path
 ) -> None:
     seen: list[str] = []
-    with sync_client(sandbox, bundled_spec) as client:
+    # RUNNING lasts 0.8 s here (16 polls): a loaded machine cannot step over all of it
+    with Sandbox(spec=bundled_spec, task_seconds=1.0) as sandbox, \
+            sync_client(sandbox, bundled_spec) as client:
         fields = {k: v for k, v in image_body.items() if k != "model"}
         task = client.generate("text_to_image", model=image_body["model"], **fields)
         done = client.tasks.wait(task, on_progress=lambda s, p, e: seen.append(s))
