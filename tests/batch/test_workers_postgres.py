@@ -119,9 +119,14 @@ def test_an_uncertain_job_is_settled_by_hand_then_resumed(
     assert settled.returncode == 0 and "job-0001: pending" in settled.stdout
     assert "--journal 'postgresql://runway@127.0.0.1:" in settled.stderr
     done = _run(sandbox, "batch", "resume", "--journal", pg_url, "--batch", "hand",
-                "--poll-interval", "0.05")
+                "--poll-interval", "0.05", "--output-dir", str(tmp_path / "here"))
     assert done.returncode == 0, done.stderr
     assert sandbox.state.created_tasks == 2 and set(tasks_by_prompt(sandbox).values()) == {1}
+    # the settled job's output is saved where this resume was told, on this machine
+    rows = {r["job"]: r for r in map(json.loads, _run(
+        sandbox, "batch", "results", "--journal", pg_url, "--batch", "hand").stdout.splitlines())}
+    saved = Path(rows["job-0001"]["files"][0])
+    assert saved.parent == tmp_path / "here" and saved.read_bytes().startswith(PNG_MAGIC)
 
 
 def test_three_workers_one_killed_at_random_moments_do_every_job_exactly_once(
