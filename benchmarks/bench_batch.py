@@ -182,23 +182,29 @@ def _without(promises: set[str]) -> None:
 
         journal_module._connect = unsynced  # type: ignore[assignment]
     if "thread" in promises:
+        from concurrent.futures import Executor, Future
+
         from runway_dynamic.batch.writer import LocalJournalWriter
 
-        def commit_on_the_loop(self: Any) -> None:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            waiting, self._waiting = self._waiting, []
-            placing, self._placing = self._placing, []
-            self._open = False
-            done = asyncio.get_running_loop().create_future()
-            try:
-                done.set_result(self._place_and_commit(placing))
-            except Exception as exc:
-                done.set_exception(exc)
-            self._committed(waiting, done)
+        class OnTheLoop(Executor):
+            """Runs each commit where it is handed over (the event loop), not in a thread."""
 
-        LocalJournalWriter._start_commit = commit_on_the_loop  # type: ignore[method-assign]
+            def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+                done: Future[Any] = Future()
+                try:
+                    done.set_result(fn(*args, **kwargs))
+                except Exception as exc:
+                    done.set_exception(exc)
+                return done
+
+        made = LocalJournalWriter.__init__
+
+        def commit_on_the_loop(self: Any, journal: Any) -> None:
+            made(self, journal)
+            self._thread.shutdown()
+            self._thread = OnTheLoop()
+
+        LocalJournalWriter.__init__ = commit_on_the_loop  # type: ignore[method-assign]
     if "atomic" in promises:
         import runway_dynamic.downloads as downloads
 
