@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runway_dynamic._exceptions import FileWriteError, UsageError
+from runway_dynamic._files import check_writable_dir
 from runway_dynamic.batch import journal as states
 from runway_dynamic.batch.jobfile import JobsFile
 from runway_dynamic.batch.journal import JobRecord, Journal, JournalBase
@@ -245,7 +246,11 @@ class Batch:
 
         On a shared journal this run is one worker among any others: it claims jobs as
         the shared windows allow, and holds its claims by a lease of ``lease_seconds``.
+
+        An output folder that cannot be written is refused (``LocalPathError``) before
+        anything is claimed or sent: found at the first download, every create would be paid.
         """
+        check_writable_dir(self.output_dir, "the batch's output folder")
         self.journal.claim()
         try:
             chosen = (options or self.options()).check()

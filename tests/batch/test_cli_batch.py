@@ -230,6 +230,24 @@ def test_a_cap_pauses_with_exit_75_and_resume_continues(bundled_spec: Spec,
     assert folders == ["later"] * 2 + ["out"] * 4, folders
 
 
+def test_an_unusable_output_folder_is_refused_before_anything_is_sent(
+        sandbox: Sandbox, bundled_spec: Spec, tmp_path: Path) -> None:
+    """Exit 2 and no request: found at the first download instead, every create of the
+    run would already be paid for."""
+    from runway_dynamic.batch import Batch, load_jobs
+
+    jobs = load_jobs(write_jsonl(tmp_path / "jobs.jsonl", image_jobs(bundled_spec, 2)),
+                     bundled_spec)
+    Batch.create(jobs, output_dir=tmp_path / "out", spec=bundled_spec).close()
+    (tmp_path / "a-file").write_text("not a folder")
+    done = runway(sandbox, "batch", "resume", str(_journal(tmp_path)), "--output-dir",
+                  str(tmp_path / "a-file" / "outputs"))
+    assert done.returncode == 2, done.stderr
+    assert "output folder" in done.stderr and "a-file" in done.stderr
+    assert sandbox.state.requests == [], "nothing was sent"
+    assert _counts(_journal(tmp_path))["pending"] == 2
+
+
 def test_wait_on_limit_keeps_going_once_the_limit_frees(bundled_spec: Spec,
                                                        tmp_path: Path) -> None:
     with Sandbox(spec=bundled_spec, task_seconds=0.1, limits=OrgLimits(daily=3)) as sb:
